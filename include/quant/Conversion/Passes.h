@@ -1,0 +1,43 @@
+//===- Passes.h - quant-opt conversion passes -------------------*- C++ -*-===//
+//
+// Part of the quant-opt project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QUANT_CONVERSION_PASSES_H
+#define QUANT_CONVERSION_PASSES_H
+
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassOptions.h"
+
+namespace mlir {
+class RewritePatternSet;
+class OpPassManager;
+
+namespace qtensor {
+
+#define GEN_PASS_DECL
+#include "quant/Conversion/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "quant/Conversion/Passes.h.inc"
+
+/// Patterns lowering every qtensor op to linalg/arith/math/tensor.
+void populateQTensorToLinalgPatterns(RewritePatternSet &patterns);
+
+/// Options of the `quant-lower-to-llvm` pipeline.
+struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {};
+
+/// Lowers a module with qtensor ops on tensors all the way to the LLVM
+/// dialect: qtensor -> linalg, bufferization, loops, LLVM.
+void buildLowerToLLVMPipeline(OpPassManager &pm,
+                              const LowerToLLVMOptions &options);
+
+/// Registers the `quant-lower-to-llvm` pipeline.
+void registerLowerToLLVMPipeline();
+
+} // namespace qtensor
+} // namespace mlir
+
+#endif // QUANT_CONVERSION_PASSES_H

@@ -1,0 +1,20 @@
+//===- QTensorAttrs.h - qtensor attributes ----------------------*- C++ -*-===//
+//
+// Part of the quant-opt project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QUANT_DIALECT_QTENSOR_IR_QTENSORATTRS_H
+#define QUANT_DIALECT_QTENSOR_IR_QTENSORATTRS_H
+
+#include "mlir/IR/Attributes.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectImplementation.h"
+
+#include "quant/Dialect/QTensor/IR/QTensorEnums.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "quant/Dialect/QTensor/IR/QTensorAttrs.h.inc"
+
+#endif // QUANT_DIALECT_QTENSOR_IR_QTENSORATTRS_H

@@ -1,0 +1,77 @@
+//===- QTensorAttrs.td - qtensor attributes ----------------*- tablegen -*-===//
+//
+// Part of the quant-opt project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QUANT_DIALECT_QTENSOR_IR_QTENSORATTRS_TD
+#define QUANT_DIALECT_QTENSOR_IR_QTENSORATTRS_TD
+
+include "quant/Dialect/QTensor/IR/QTensorBase.td"
+
+def QTensor_LayoutAttr : QTensor_Attr<"Layout", "layout"> {
+  let summary = "Element format, block shape and packing of a quantized tensor";
+  let description = [{
+    Syntax:
+
+    ```
+    #qtensor.layout<FORMAT, block = [B0, B1, ...] (, packing = ORDER)?>
+    ```
+
+    **Element format.** `siN`/`uiN` (N = 2..8) are two's-complement signed and
+    unsigned integer codes with ranges [-2^(N-1), 2^(N-1)-1] and [0, 2^N-1].
+    `nf4` and `fp4` are 4-bit indices into the bitsandbytes NormalFloat4 and
+    FP4 (E2M1, bias 2) tables, values in [-1, 1] multiplied by the scale.
+    `f8E4M3FN` and `f8E5M2` are the OCP FP8 bit patterns multiplied by the
+    scale.
+
+    **Blocks.** `block` has one entry per dimension of the logical tensor.
+    Each scale (and zero-point) covers one block; `0` means the whole
+    dimension. The scales tensor has the logical rank and dimension
+    `ceil(D / B)` along each axis, so a last block may be ragged (K = 172 with
+    groups of 32 gives 6 groups, the last of 12 elements). Per-tensor is
+    `block = [0, 0]` with `tensor<1x1xf32>` scales; per output channel of an
+    `[N, K]` weight is `[1, 0]`; groups of 32 along K are `[1, 32]`.
+
+    **Packing** applies along the last dimension; each row of the storage is
+    padded to whole bytes, so the last storage dimension is
+    `ceil(D_last * bits / 8)`.
+    * `none` (default): one code per `i8`. Signed codes are stored in two's
+      complement, unsigned codes (up to 255) as their bit pattern.
+    * `lsb_first`: the row is a little-endian bit stream; code `k` occupies
+      bits `[k*bits, (k+1)*bits)` counting from bit 0 of byte 0. For 4-bit
+      codes element `2j` is the low nibble of byte `j` (GPTQ, ggml); 3-, 5-,
+      6- and 7-bit codes may straddle two bytes. Unused high bits of the last
+      byte are zero.
+    * `msb_first`: for 2- and 4-bit codes only; element `2j` is the high
+      nibble of byte `j` (bitsandbytes), and for 2-bit codes element `4j` is
+      bits 7..6.
+  }];
+  let parameters = (ins
+    EnumParameter<QTensor_ElementFormat>:$format,
+    ArrayRefParameter<"int64_t", "block size per dimension, 0 = whole">:$block,
+    EnumParameter<QTensor_PackOrder>:$packing
+  );
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// Number of bits of one code of `format`.
+    static unsigned getFormatBitWidth(ElementFormat format);
+    /// Number of bits of one code.
+    unsigned getBitWidth() const;
+    /// True for the siN formats.
+    bool isSignedInteger() const;
+    /// True for siN and uiN formats.
+    bool isInteger() const;
+    /// Smallest and largest code of an integer format.
+    int64_t getMinCode() const;
+    int64_t getMaxCode() const;
+    /// Number of storage bytes holding `count` codes along the last axis.
+    int64_t getStorageSize(int64_t count) const;
+    /// Block size along `dim` of a tensor whose extent there is `extent`.
+    int64_t getBlockSize(unsigned dim, int64_t extent) const;
+  }];
+}
+
+#endif // QUANT_DIALECT_QTENSOR_IR_QTENSORATTRS_TD

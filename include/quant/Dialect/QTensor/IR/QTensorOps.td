@@ -1,0 +1,224 @@
+//===- QTensorOps.td - qtensor operations ------------------*- tablegen -*-===//
+//
+// Part of the quant-opt project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QUANT_DIALECT_QTENSOR_IR_QTENSOROPS_TD
+#define QUANT_DIALECT_QTENSOR_IR_QTENSOROPS_TD
+
+include "quant/Dialect/QTensor/IR/QTensorAttrs.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def QTensor_Storage : RankedTensorOf<[I8]>;
+def QTensor_FloatTensor : RankedTensorOf<[F32, F16, BF16]>;
+def QTensor_ScaleTensor : RankedTensorOf<[F32, F16, BF16]>;
+def QTensor_ZeroPointTensor : RankedTensorOf<[AnySignlessInteger, F32, F16, BF16]>;
+def QTensor_GroupIndex : 1DTensorOf<[I32]>;
+
+defvar quantNumerics = [{
+    **Numerics of integer formats.** With scale `s` and zero-point `z` of the
+    element's block (`z = 0` when there are no zero-points), quantization is
+
+    ```
+    q = clamp(roundeven(x / s) + z, qmin, qmax)     integer z
+    q = clamp(roundeven(x / s + z), qmin, qmax)     float z
+    ```
+
+    with a true division (not a multiplication by 1/s), `roundeven` rounding
+    half to even, and [qmin, qmax] the code range of the format. NaN codes to
+    qmin, +-Inf saturate. A zero scale gives `q = clamp(round(z))`, the code of
+    0.0. Dequantization is `x' = s * (q - z)` computed in f32.
+
+    **Lookup formats** (`nf4`, `fp4`): `y = x / s` is clamped to [-1, 1] and
+    coded as the nearest table value; a value exactly between two table
+    entries takes the lower code (bitsandbytes' strict `>` thresholds).
+    Dequantization is `table[q] * s`.
+
+    **FP8 formats**: `x / s` is converted to the format with round half to
+    even, saturating at the largest finite value (448 for E4M3FN, 57344 for
+    E5M2); NaN becomes the format's NaN. Dequantization is
+    `fp8_to_f32(q) * s`.
+}];
+
+def QTensor_QuantizeOp : QTensor_Op<"quantize", [Pure]> {
+  let summary = "Quantize a float tensor into codes";
+  let description = !strconcat([{
+    Converts `input` into the storage codes of `layout`, using one scale (and
+    optional zero-point) per block. The result is the storage tensor, packed
+    as the layout says.
+
+    Example: 4-bit asymmetric codes in groups of 32 along K, packed two per
+    byte with the lower element in the low nibble.
+
+    ```mlir
+    %q = qtensor.quantize %w scales(%s : tensor<8x2xf32>)
+           zero_points(%z : tensor<8x2xi8>)
+           layout <ui4, block = [1, 32], packing = lsb_first>
+           : tensor<8x64xf32> -> tensor<8x32xi8>
+    ```
+  }], quantNumerics);
+  let arguments = (ins
+    QTensor_FloatTensor:$input,
+    QTensor_ScaleTensor:$scales,
+    Optional<QTensor_ZeroPointTensor>:$zeroPoints,
+    QTensor_LayoutAttr:$layout);
+  let results = (outs QTensor_Storage:$result);
+  let assemblyFormat = [{
+    $input `scales` `(` $scales `:` type($scales) `)`
+    (`zero_points` `(` $zeroPoints^ `:` type($zeroPoints) `)`)?
+    `layout` $layout attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def QTensor_DequantizeOp : QTensor_Op<"dequantize",
+    [Pure, AttrSizedOperandSegments]> {
+  let summary = "Decode quantized storage into a float tensor";
+  let description = !strconcat([{
+    Computes the float tensor that `storage` encodes under `layout`. The
+    result type gives the logical shape (packed storage alone does not).
+    With `group_index`, the scale and zero-point of element `[..., k]` are
+    taken from column `group_index[k]` of the last axis instead of
+    `k / block`, as GPTQ act-order (`g_idx`) checkpoints need.
+
+    Double-quantized scales are expressed by feeding the result of another
+    `qtensor.dequantize` (of the 8-bit scale codes) as `scales`.
+
+    ```mlir
+    %w = qtensor.dequantize %q scales(%s : tensor<8x2xf32>)
+           zero_points(%z : tensor<8x2xi8>)
+           layout <ui4, block = [1, 32], packing = lsb_first>
+           : tensor<8x32xi8> -> tensor<8x64xf32>
+    ```
+  }], quantNumerics);
+  let arguments = (ins
+    QTensor_Storage:$storage,
+    QTensor_ScaleTensor:$scales,
+    Optional<QTensor_ZeroPointTensor>:$zeroPoints,
+    Optional<QTensor_GroupIndex>:$groupIndex,
+    QTensor_LayoutAttr:$layout);
+  let results = (outs QTensor_FloatTensor:$result);
+  let assemblyFormat = [{
+    $storage `scales` `(` $scales `:` type($scales) `)`
+    (`zero_points` `(` $zeroPoints^ `:` type($zeroPoints) `)`)?
+    (`group_index` `(` $groupIndex^ `:` type($groupIndex) `)`)?
+    `layout` $layout attr-dict `:` type($storage) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def QTensor_DequantMatmulOp : QTensor_Op<"dequant_matmul",
+    [Pure, AttrSizedOperandSegments]> {
+  let summary = "Matrix product with a quantized weight, decoded on the fly";
+  let description = [{
+    Computes `result = init + input · dequant(W)ᵀ` where the weight `W` is
+    stored output-channel-major, `[N, K]` (the `torch.nn.Linear` and GGUF
+    convention), or `[B, N, K]` for a batch of weights. Blocks of the layout
+    refer to that logical weight shape, so groups run along K.
+
+    Shapes: with an `[N, K]` weight, `input` is `[..., K]` (any leading
+    dimensions) and `init`/`result` are `[..., N]`; with a `[B, N, K]`
+    weight, `input` is `[B, M, K]` and `init` is `[B, M, N]`.
+
+    Every weight element is decoded exactly as `qtensor.dequantize` does,
+    products are accumulated in the element type of `init` (f32), and
+    lowerings must not materialise the decoded weight tensor: it is decoded
+    inside the reduction loop.
+
+    ```mlir
+    %y = qtensor.dequant_matmul %x, %q scales(%s : tensor<8x2xf32>)
+           zero_points(%z : tensor<8x2xi8>)
+           layout <ui4, block = [1, 32], packing = lsb_first>
+           outs(%init : tensor<4x8xf32>)
+           : tensor<4x64xf32>, tensor<8x32xi8> -> tensor<4x8xf32>
+    ```
+  }];
+  let arguments = (ins
+    QTensor_FloatTensor:$input,
+    QTensor_Storage:$storage,
+    QTensor_ScaleTensor:$scales,
+    Optional<QTensor_ZeroPointTensor>:$zeroPoints,
+    Optional<QTensor_GroupIndex>:$groupIndex,
+    QTensor_FloatTensor:$init,
+    QTensor_LayoutAttr:$layout);
+  let results = (outs QTensor_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $storage `scales` `(` $scales `:` type($scales) `)`
+    (`zero_points` `(` $zeroPoints^ `:` type($zeroPoints) `)`)?
+    (`group_index` `(` $groupIndex^ `:` type($groupIndex) `)`)?
+    `layout` $layout `outs` `(` $init `:` type($init) `)` attr-dict
+    `:` type($input) `,` type($storage) `->` type($result)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The logical weight shape: [N, K] or [B, N, K].
+    ::llvm::SmallVector<int64_t> getWeightShape();
+  }];
+}
+
+def QTensor_FakeQuantOp : QTensor_Op<"fake_quant",
+    [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "Quantize and immediately dequantize (simulated quantization)";
+  let description = !strconcat([{
+    Returns `dequantize(quantize(input))` with the given scales, zero-points
+    and layout, in the input's type. The op exists to measure quantization
+    error and to keep a simulated quantization point in the IR: it has no
+    folder and no canonicalization, so `-canonicalize` never removes it while
+    its result is used, and never folds it into its operand. The layout's
+    packing must be `none` (storage never exists).
+
+    ```mlir
+    %y = qtensor.fake_quant %x scales(%s : tensor<4x1xf32>)
+           layout <si8, block = [1, 0]> : tensor<4x16xf32>
+    ```
+  }], quantNumerics);
+  let arguments = (ins
+    QTensor_FloatTensor:$input,
+    QTensor_ScaleTensor:$scales,
+    Optional<QTensor_ZeroPointTensor>:$zeroPoints,
+    QTensor_LayoutAttr:$layout);
+  let results = (outs QTensor_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `scales` `(` $scales `:` type($scales) `)`
+    (`zero_points` `(` $zeroPoints^ `:` type($zeroPoints) `)`)?
+    `layout` $layout attr-dict `:` type($input)
+  }];
+  let hasVerifier = 1;
+}
+
+def QTensor_DynamicQuantizeOp : QTensor_Op<"dynamic_quantize", [Pure]> {
+  let summary = "Per-token symmetric quantization of activations at run time";
+  let description = [{
+    Quantizes each row (all elements sharing the leading indices; the last
+    axis is the channel axis) of `input` to signed `bits`-bit codes with its
+    own scale, as ZeroQuant and SmoothQuant's per-token activations do:
+
+    ```
+    qmax   = 2^(bits-1) - 1                     (127 for int8)
+    s[r]   = max(max_k |x[r, k]|, 1e-5) / qmax   (f32)
+    q[r,k] = clamp(roundeven(x[r, k] / s[r]), -qmax, qmax)
+    ```
+
+    The code -2^(bits-1) is never produced (the grid is symmetric). NaN codes
+    to -qmax. `codes` has the input's shape in `i8`; `scales` has the input's
+    shape with the last dimension 1.
+
+    ```mlir
+    %q, %s = qtensor.dynamic_quantize %x {bits = 8 : i32}
+               : tensor<4x64xf32> -> tensor<4x64xi8>, tensor<4x1xf32>
+    ```
+  }];
+  let arguments = (ins
+    QTensor_FloatTensor:$input,
+    ConfinedAttr<DefaultValuedAttr<I32Attr, "8">,
+                 [IntMinValue<2>, IntMaxValue<8>]>:$bits);
+  let results = (outs QTensor_Storage:$codes, RankedTensorOf<[F32]>:$scales);
+  let assemblyFormat = [{
+    $input attr-dict `:` type($input) `->` type($codes) `,` type($scales)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // QUANT_DIALECT_QTENSOR_IR_QTENSOROPS_TD

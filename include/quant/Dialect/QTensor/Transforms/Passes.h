@@ -1,0 +1,27 @@
+//===- Passes.h - qtensor transformation passes -----------------*- C++ -*-===//
+//
+// Part of the quant-opt project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QUANT_DIALECT_QTENSOR_TRANSFORMS_PASSES_H
+#define QUANT_DIALECT_QTENSOR_TRANSFORMS_PASSES_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+#include "quant/Dialect/QTensor/IR/QTensorDialect.h"
+
+namespace mlir {
+namespace qtensor {
+
+#define GEN_PASS_DECL
+#include "quant/Dialect/QTensor/Transforms/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "quant/Dialect/QTensor/Transforms/Passes.h.inc"
+
+} // namespace qtensor
+} // namespace mlir
+
+#endif // QUANT_DIALECT_QTENSOR_TRANSFORMS_PASSES_H

@@ -1,0 +1,226 @@
+//===- QTensorOps.cpp - qtensor operations --------------------------------===//
+//
+// Part of the quant-opt project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "quant/Dialect/QTensor/IR/QTensorOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace mlir::qtensor;
+
+static std::string shapeString(ArrayRef<int64_t> shape) {
+  std::string result;
+  llvm::raw_string_ostream os(result);
+  llvm::interleave(
+      shape, os,
+      [&](int64_t d) {
+        if (ShapedType::isDynamic(d))
+          os << "?";
+        else
+          os << d;
+      },
+      "x");
+  return result;
+}
+
+static bool dimsCompatible(int64_t a, int64_t b) {
+  return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
+}
+
+static bool shapesCompatible(ArrayRef<int64_t> actual,
+                             ArrayRef<int64_t> expected) {
+  if (actual.size() != expected.size())
+    return false;
+  for (auto [a, e] : llvm::zip_equal(actual, expected))
+    if (!dimsCompatible(a, e))
+      return false;
+  return true;
+}
+
+/// Checks storage, scales, zero-points and group index against a logical
+/// tensor shape under `layout`. `storageType` is null when no storage
+/// exists (fake_quant).
+static LogicalResult verifyQuantizedOperands(Operation *op, LayoutAttr layout,
+                                             ArrayRef<int64_t> logicalShape,
+                                             RankedTensorType storageType,
+                                             RankedTensorType scalesType,
+                                             Value zeroPoints,
+                                             Value groupIndex) {
+  size_t rank = logicalShape.size();
+  if (rank == 0)
+    return op->emitOpError("quantized tensors must have rank >= 1");
+  if (layout.getBlock().size() != rank)
+    return op->emitOpError("layout has ")
+           << layout.getBlock().size()
+           << " block sizes but the quantized tensor has rank " << rank;
+
+  if (storageType) {
+    SmallVector<int64_t> expected(logicalShape);
+    expected.back() = layout.getStorageSize(expected.back());
+    if (!shapesCompatible(storageType.getShape(), expected))
+      return op->emitOpError("storage shape ")
+             << shapeString(storageType.getShape())
+             << " does not match logical shape " << shapeString(logicalShape)
+             << " under the layout; expected " << shapeString(expected);
+  }
+
+  SmallVector<int64_t> expectedScales;
+  for (auto [dim, extent] : llvm::enumerate(logicalShape)) {
+    int64_t block = layout.getBlock()[dim];
+    if (block == 0)
+      expectedScales.push_back(1);
+    else if (ShapedType::isDynamic(extent))
+      expectedScales.push_back(ShapedType::kDynamic);
+    else
+      expectedScales.push_back(llvm::divideCeil(extent, block));
+  }
+  if (groupIndex)
+    expectedScales.back() = ShapedType::kDynamic;
+  if (!shapesCompatible(scalesType.getShape(), expectedScales))
+    return op->emitOpError("scales shape ")
+           << shapeString(scalesType.getShape())
+           << " does not match the blocks of logical shape "
+           << shapeString(logicalShape) << "; expected "
+           << shapeString(expectedScales);
+
+  if (zeroPoints) {
+    if (!layout.isInteger())
+      return op->emitOpError("format ")
+             << stringifyElementFormat(layout.getFormat())
+             << " takes no zero-points";
+    auto zeroType = cast<RankedTensorType>(zeroPoints.getType());
+    if (zeroType.getShape() != scalesType.getShape())
+      return op->emitOpError("zero-points shape ")
+             << shapeString(zeroType.getShape())
+             << " must equal the scales shape "
+             << shapeString(scalesType.getShape());
+  }
+
+  if (groupIndex) {
+    auto indexType = cast<RankedTensorType>(groupIndex.getType());
+    if (!dimsCompatible(indexType.getDimSize(0), logicalShape.back()))
+      return op->emitOpError("group_index has ")
+             << indexType.getDimSize(0)
+             << " entries but the last logical dimension is "
+             << logicalShape.back();
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// QuantizeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult QuantizeOp::verify() {
+  return verifyQuantizedOperands(*this, getLayout(),
+                                 getInput().getType().getShape(),
+                                 getResult().getType(), getScales().getType(),
+                                 getZeroPoints(), /*groupIndex=*/nullptr);
+}
+
+//===----------------------------------------------------------------------===//
+// DequantizeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult DequantizeOp::verify() {
+  return verifyQuantizedOperands(*this, getLayout(),
+                                 getResult().getType().getShape(),
+                                 getStorage().getType(), getScales().getType(),
+                                 getZeroPoints(), getGroupIndex());
+}
+
+//===----------------------------------------------------------------------===//
+// DequantMatmulOp
+//===----------------------------------------------------------------------===//
+
+SmallVector<int64_t> DequantMatmulOp::getWeightShape() {
+  ArrayRef<int64_t> storage = getStorage().getType().getShape();
+  SmallVector<int64_t> shape(storage);
+  shape.back() = getInput().getType().getShape().back();
+  return shape;
+}
+
+LogicalResult DequantMatmulOp::verify() {
+  RankedTensorType inputType = getInput().getType();
+  RankedTensorType initType = getInit().getType();
+  RankedTensorType storageType = getStorage().getType();
+  if (getResult().getType() != initType)
+    return emitOpError("result type ")
+           << getResult().getType() << " must equal the init type " << initType;
+  if (!initType.getElementType().isF32())
+    return emitOpError("accumulates in f32; init must have f32 elements");
+  int64_t weightRank = storageType.getRank();
+  if (weightRank != 2 && weightRank != 3)
+    return emitOpError("weight must be [N, K] or [B, N, K], got rank ")
+           << weightRank;
+  if (inputType.getRank() < 1 || inputType.getRank() != initType.getRank())
+    return emitOpError("input rank ")
+           << inputType.getRank() << " and init rank " << initType.getRank()
+           << " must be equal and >= 1";
+  if (weightRank == 3 && inputType.getRank() != 3)
+    return emitOpError("a [B, N, K] weight needs a [B, M, K] input");
+  ArrayRef<int64_t> inShape = inputType.getShape();
+  ArrayRef<int64_t> initShape = initType.getShape();
+  for (int64_t d = 0, e = inputType.getRank() - 1; d < e; ++d)
+    if (!dimsCompatible(inShape[d], initShape[d]))
+      return emitOpError("input shape ")
+             << shapeString(inShape) << " and init shape "
+             << shapeString(initShape) << " differ outside the last dimension";
+  SmallVector<int64_t> weightShape = getWeightShape();
+  int64_t n = weightShape[weightRank - 2];
+  if (!dimsCompatible(initShape.back(), n))
+    return emitOpError("init has ")
+           << initShape.back() << " output channels but the weight has " << n;
+  if (weightRank == 3 && !dimsCompatible(inShape[0], weightShape[0]))
+    return emitOpError("input batch ")
+           << inShape[0] << " differs from weight batch " << weightShape[0];
+  if (ShapedType::isDynamic(weightShape.back()))
+    return emitOpError("the reduction dimension K must be static");
+  return verifyQuantizedOperands(*this, getLayout(), weightShape, storageType,
+                                 getScales().getType(), getZeroPoints(),
+                                 getGroupIndex());
+}
+
+//===----------------------------------------------------------------------===//
+// FakeQuantOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult FakeQuantOp::verify() {
+  if (getLayout().getPacking() != PackOrder::none)
+    return emitOpError("layout packing must be none: fake_quant has no "
+                       "storage");
+  return verifyQuantizedOperands(*this, getLayout(),
+                                 getInput().getType().getShape(),
+                                 /*storageType=*/nullptr, getScales().getType(),
+                                 getZeroPoints(), /*groupIndex=*/nullptr);
+}
+
+//===----------------------------------------------------------------------===//
+// DynamicQuantizeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult DynamicQuantizeOp::verify() {
+  ArrayRef<int64_t> shape = getInput().getType().getShape();
+  if (shape.empty())
+    return emitOpError("input must have rank >= 1");
+  if (!shapesCompatible(getCodes().getType().getShape(), shape))
+    return emitOpError("codes shape ")
+           << shapeString(getCodes().getType().getShape())
+           << " must equal the input shape " << shapeString(shape);
+  SmallVector<int64_t> scaleShape(shape);
+  scaleShape.back() = 1;
+  if (!shapesCompatible(getScales().getType().getShape(), scaleShape))
+    return emitOpError("scales shape ")
+           << shapeString(getScales().getType().getShape())
+           << " must be the input shape with a last dimension of 1, "
+           << shapeString(scaleShape);
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "quant/Dialect/QTensor/IR/QTensorOps.cpp.inc"

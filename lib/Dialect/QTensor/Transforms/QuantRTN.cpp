@@ -1,0 +1,173 @@
+//===- QuantRTN.cpp - Round-to-nearest weight quantization ----------------===//
+//
+// Part of the quant-opt project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "quant/Dialect/QTensor/Transforms/Passes.h"
+#include "quant/Dialect/QTensor/Transforms/WeightMatching.h"
+#include "quant/Numerics/Numerics.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+namespace mlir {
+namespace qtensor {
+#define GEN_PASS_DEF_QUANTRTNPASS
+#include "quant/Dialect/QTensor/Transforms/Passes.h.inc"
+} // namespace qtensor
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::qtensor;
+namespace num = quantopt::numerics;
+
+namespace {
+struct QuantRTNPass : qtensor::impl::QuantRTNPassBase<QuantRTNPass> {
+  using Base::Base;
+  void runOnOperation() override;
+
+private:
+  /// Validated options.
+  LogicalResult parseOptions(num::RTNOptions &rtn, ElementFormat &layoutFormat,
+                             Type &scaleElementType);
+};
+} // namespace
+
+LogicalResult QuantRTNPass::parseOptions(num::RTNOptions &rtn,
+                                         ElementFormat &layoutFormat,
+                                         Type &scaleElementType) {
+  ModuleOp module = getOperation();
+  MLIRContext *ctx = &getContext();
+  if (format == "int") {
+    if (bits < 2 || bits > 8)
+      return module.emitError("quant-rtn: bits must be in 2..8, got ") << bits;
+    rtn.format.kind =
+        symmetric ? num::CodeKind::SignedInt : num::CodeKind::UnsignedInt;
+    rtn.format.bits = bits;
+    unsigned base = static_cast<unsigned>(symmetric ? ElementFormat::si2
+                                                    : ElementFormat::ui2);
+    layoutFormat = static_cast<ElementFormat>(base + bits - 2);
+  } else if (format == "nf4") {
+    rtn.format = {num::CodeKind::NF4, 4};
+    layoutFormat = ElementFormat::nf4;
+  } else if (format == "fp4") {
+    rtn.format = {num::CodeKind::FP4, 4};
+    layoutFormat = ElementFormat::fp4;
+  } else if (format == "f8E4M3FN") {
+    rtn.format = {num::CodeKind::F8E4M3FN, 8};
+    layoutFormat = ElementFormat::f8E4M3FN;
+  } else if (format == "f8E5M2") {
+    rtn.format = {num::CodeKind::F8E5M2, 8};
+    layoutFormat = ElementFormat::f8E5M2;
+  } else {
+    return module.emitError("quant-rtn: unknown format '")
+           << format << "'; expected int, nf4, fp4, f8E4M3FN or f8E5M2";
+  }
+  if (groupSize < -1)
+    return module.emitError("quant-rtn: group-size must be -1 (per channel), "
+                            "0 (per tensor) or positive, got ")
+           << groupSize;
+  rtn.groupSize = groupSize;
+  rtn.symmetric = symmetric;
+  if (scaleType == "f32") {
+    rtn.scaleType = num::RTNOptions::ScaleType::F32;
+    scaleElementType = Float32Type::get(ctx);
+  } else if (scaleType == "f16") {
+    rtn.scaleType = num::RTNOptions::ScaleType::F16;
+    scaleElementType = Float16Type::get(ctx);
+  } else if (scaleType == "bf16") {
+    rtn.scaleType = num::RTNOptions::ScaleType::BF16;
+    scaleElementType = BFloat16Type::get(ctx);
+  } else {
+    return module.emitError("quant-rtn: unknown scale-type '")
+           << scaleType << "'; expected f32, f16 or bf16";
+  }
+  return success();
+}
+
+void QuantRTNPass::runOnOperation() {
+  num::RTNOptions rtn;
+  ElementFormat layoutFormat;
+  Type scaleElementType;
+  if (failed(parseOptions(rtn, layoutFormat, scaleElementType)))
+    return signalPassFailure();
+  MLIRContext *ctx = &getContext();
+
+  SmallVector<linalg::LinalgOp> candidates;
+  getOperation().walk([&](linalg::LinalgOp op) { candidates.push_back(op); });
+
+  OpBuilder builder(ctx);
+  unsigned ordinal = 0;
+  for (linalg::LinalgOp op : candidates) {
+    std::string reason;
+    FailureOr<ConstantWeightMatmul> match =
+        matchConstantWeightMatmul(op, reason, ordinal++);
+    if (failed(match)) {
+      if (!reason.empty())
+        op->emitRemark("quant-rtn: not quantized: ") << reason;
+      continue;
+    }
+    if (llvm::any_of(skip, [&](const std::string &s) {
+          return StringRef(match->name).contains(s);
+        }))
+      continue;
+    if (rtn.groupSize > 0 && rtn.groupSize > match->cols) {
+      op->emitError("quant-rtn: group-size ")
+          << rtn.groupSize << " exceeds the reduction size " << match->cols
+          << " of weight '" << match->name << "'";
+      return signalPassFailure();
+    }
+    if (failed(checkFiniteWeight(*match)))
+      return signalPassFailure();
+
+    // Quantize each [N, K] matrix of the batch.
+    int64_t batches = match->batch ? match->batch : 1;
+    int64_t rows = match->rows, cols = match->cols;
+    QuantizedWeight q;
+    PackOrder packing = PackOrder::none;
+    if (pack && rtn.format.bits < 8)
+      packing = PackOrder::lsb_first;
+    num::PackOrder numPacking = packing == PackOrder::none
+                                    ? num::PackOrder::None
+                                    : num::PackOrder::LsbFirst;
+    int64_t rowBytes = num::packedSize(cols, rtn.format.bits, numPacking);
+    SmallVector<int64_t> block;
+    if (match->batch)
+      block.push_back(1);
+    if (rtn.groupSize == 0) {
+      block.append({0, 0});
+      if (match->batch)
+        block[0] = 1;
+    } else {
+      block.append({1, rtn.groupSize > 0 ? rtn.groupSize : 0});
+    }
+    q.layout = LayoutAttr::get(ctx, layoutFormat, block, packing);
+    q.scaleType = scaleElementType;
+    int64_t groups = 0, scaleRows = 0;
+    for (int64_t b = 0; b < batches; ++b) {
+      num::RTNResult result = num::quantizeRTN(
+          match->weight.data() + b * rows * cols, rows, cols, rtn);
+      groups = result.groups;
+      scaleRows = result.scaleRows;
+      size_t offset = q.storage.size();
+      q.storage.resize(offset + rows * rowBytes);
+      for (int64_t r = 0; r < rows; ++r)
+        num::packCodes(result.codes.data() + r * cols, cols, rtn.format.bits,
+                       numPacking, q.storage.data() + offset + r * rowBytes);
+      q.scales.insert(q.scales.end(), result.scales.begin(),
+                      result.scales.end());
+      q.zeros.insert(q.zeros.end(), result.zeros.begin(), result.zeros.end());
+    }
+    if (match->batch)
+      q.storageShape = {match->batch, rows, rowBytes};
+    else
+      q.storageShape = {rows, rowBytes};
+    if (match->batch)
+      q.scaleShape = {match->batch, scaleRows, groups};
+    else
+      q.scaleShape = {scaleRows, groups};
+    replaceWithDequantMatmul(builder, *match, q);
+  }
+}

@@ -1,0 +1,338 @@
+//===- WeightMatching.cpp - Find matmuls with constant weights ------------===//
+//
+// Part of the quant-opt project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "quant/Dialect/QTensor/Transforms/WeightMatching.h"
+#include "quant/Numerics/Numerics.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MLProgram/IR/MLProgram.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/SymbolTable.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::qtensor;
+
+namespace {
+/// A constant tensor value and where it came from.
+struct ConstantSource {
+  ElementsAttr value;
+  std::string name;
+  bool fromResource = false;
+};
+} // namespace
+
+static std::string nameFromLoc(Location loc) {
+  if (auto named = dyn_cast<NameLoc>(loc))
+    return named.getName().str();
+  if (auto fused = dyn_cast<FusedLoc>(loc))
+    for (Location inner : fused.getLocations())
+      if (auto named = dyn_cast<NameLoc>(inner))
+        return named.getName().str();
+  return "";
+}
+
+static std::optional<ConstantSource> getConstantSource(Value value) {
+  Operation *def = value.getDefiningOp();
+  if (!def)
+    return std::nullopt;
+  if (auto load = dyn_cast<ml_program::GlobalLoadConstOp>(def)) {
+    auto global = SymbolTable::lookupNearestSymbolFrom<ml_program::GlobalOp>(
+        def, load.getGlobal());
+    if (!global || global.getIsMutable() || !global.getValue())
+      return std::nullopt;
+    auto elements = dyn_cast<ElementsAttr>(*global.getValue());
+    if (!elements)
+      return std::nullopt;
+    return ConstantSource{elements, global.getSymName().str(),
+                          isa<DenseResourceElementsAttr>(elements)};
+  }
+  ElementsAttr elements;
+  if (!matchPattern(value, m_Constant(&elements)))
+    return std::nullopt;
+  ConstantSource source{elements, nameFromLoc(def->getLoc()), false};
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(elements)) {
+    source.fromResource = true;
+    if (source.name.empty())
+      source.name = resource.getRawHandle().getKey().str();
+  }
+  return source;
+}
+
+/// Reads an f32/f16/bf16 constant as f32 values in row-major order.
+static std::optional<std::vector<float>> readFloats(ElementsAttr attr) {
+  auto type = cast<ShapedType>(attr.getType());
+  Type element = type.getElementType();
+  std::vector<float> values;
+  values.reserve(type.getNumElements());
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob)
+      return std::nullopt;
+    ArrayRef<char> data = blob->getData();
+    size_t width = element.isF32() ? 4 : 2;
+    if (!isa<FloatType>(element) ||
+        data.size() != size_t(type.getNumElements()) * width)
+      return std::nullopt;
+    for (int64_t i = 0, e = type.getNumElements(); i < e; ++i) {
+      const char *p = data.data() + i * width;
+      if (element.isF32()) {
+        float v;
+        std::memcpy(&v, p, 4);
+        values.push_back(v);
+        continue;
+      }
+      uint16_t bits;
+      std::memcpy(&bits, p, 2);
+      if (element.isF16())
+        values.push_back(quantopt::numerics::fromF16Bits(bits));
+      else if (element.isBF16())
+        values.push_back(quantopt::numerics::fromBF16Bits(bits));
+      else
+        return std::nullopt;
+    }
+    return values;
+  }
+  if (!isa<Float32Type, Float16Type, BFloat16Type>(element))
+    return std::nullopt;
+  auto dense = dyn_cast<DenseFPElementsAttr>(attr);
+  if (!dense)
+    return std::nullopt;
+  for (const APFloat &v : dense.getValues<APFloat>())
+    values.push_back(v.convertToFloat());
+  return values;
+}
+
+FailureOr<ConstantWeightMatmul> mlir::qtensor::matchConstantWeightMatmul(
+    linalg::LinalgOp op, std::string &reason, unsigned ordinal) {
+  reason.clear();
+  if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || !linalg::isaContractionOpInterface(op))
+    return failure();
+  FailureOr<linalg::ContractionDimensions> dims =
+      linalg::inferContractionDims(op);
+  if (failed(dims))
+    return failure();
+  if (dims->k.size() != 1 || dims->n.size() != 1 || dims->batch.size() > 1) {
+    reason = "needs exactly one reduction, one output-channel and at most one "
+             "batch dimension";
+    return failure();
+  }
+  unsigned kDim = dims->k[0], nDim = dims->n[0];
+  std::optional<unsigned> bDim;
+  if (!dims->batch.empty())
+    bDim = dims->batch[0];
+
+  // The weight is the input indexed by n and k (and batch), not by m.
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  int weightIdx = -1;
+  for (int i = 0; i < 2; ++i)
+    if (maps[i].isFunctionOfDim(nDim) && maps[i].isFunctionOfDim(kDim))
+      weightIdx = i;
+  if (weightIdx < 0)
+    return failure();
+  int inputIdx = 1 - weightIdx;
+  Value weightValue = op.getDpsInputOperand(weightIdx)->get();
+  std::optional<ConstantSource> source = getConstantSource(weightValue);
+  if (!source) {
+    reason = "weight operand is not a constant (arith.constant, "
+             "dense_resource or constant ml_program.global)";
+    return failure();
+  }
+
+  auto dimOf = [](AffineExpr e) -> std::optional<unsigned> {
+    if (auto d = dyn_cast<AffineDimExpr>(e))
+      return d.getPosition();
+    return std::nullopt;
+  };
+  // Weight map: (b?, n, k) or (b?, k, n).
+  AffineMap wMap = maps[weightIdx];
+  unsigned wRank = wMap.getNumResults();
+  if (wRank != (bDim ? 3u : 2u)) {
+    reason = "weight map is not [B,] N x K";
+    return failure();
+  }
+  if (bDim && dimOf(wMap.getResult(0)) != bDim) {
+    reason = "batch must be the outermost weight dimension";
+    return failure();
+  }
+  auto last = dimOf(wMap.getResult(wRank - 1));
+  auto secondLast = dimOf(wMap.getResult(wRank - 2));
+  bool transposed; // true when stored [K, N]
+  if (secondLast == nDim && last == kDim)
+    transposed = false;
+  else if (secondLast == kDim && last == nDim)
+    transposed = true;
+  else {
+    reason = "weight map is not a plain or transposed matrix";
+    return failure();
+  }
+
+  // Input map: (b?, m..., k) with k innermost; output (b?, m..., n), same
+  // leading dims in the same order.
+  AffineMap inMap = maps[inputIdx];
+  AffineMap outMap = maps[2];
+  if (inMap.getNumResults() != outMap.getNumResults() ||
+      dimOf(inMap.getResult(inMap.getNumResults() - 1)) != kDim ||
+      dimOf(outMap.getResult(outMap.getNumResults() - 1)) != nDim) {
+    reason = "activation must have the reduction dimension innermost and the "
+             "result the output channels innermost";
+    return failure();
+  }
+  for (unsigned i = 0; i + 1 < inMap.getNumResults(); ++i) {
+    auto d = dimOf(inMap.getResult(i));
+    if (!d || d != dimOf(outMap.getResult(i))) {
+      reason = "activation and result disagree on their leading dimensions";
+      return failure();
+    }
+  }
+  if (bDim &&
+      (inMap.getNumResults() != 3 || dimOf(inMap.getResult(0)) != bDim)) {
+    reason = "a batched weight needs a [B, M, K] activation";
+    return failure();
+  }
+  auto initType =
+      cast<RankedTensorType>(op.getDpsInitOperand(0)->get().getType());
+  auto inputType =
+      cast<RankedTensorType>(op.getDpsInputOperand(inputIdx)->get().getType());
+  if (!initType.getElementType().isF32() ||
+      !isa<Float32Type, Float16Type, BFloat16Type>(
+          inputType.getElementType())) {
+    reason = "only f32 accumulation with f32/f16/bf16 activations is supported";
+    return failure();
+  }
+
+  std::optional<std::vector<float>> values = readFloats(source->value);
+  if (!values) {
+    reason = "weight constant is not a readable f32/f16/bf16 tensor";
+    return failure();
+  }
+  auto weightType = cast<ShapedType>(source->value.getType());
+  ArrayRef<int64_t> shape = weightType.getShape();
+  ConstantWeightMatmul match;
+  match.op = op;
+  match.input = op.getDpsInputOperand(inputIdx)->get();
+  match.init = op.getDpsInitOperand(0)->get();
+  match.name =
+      source->name.empty() ? "matmul_" + std::to_string(ordinal) : source->name;
+  match.fromResource = source->fromResource;
+  match.batch = bDim ? shape[0] : 0;
+  int64_t batches = bDim ? shape[0] : 1;
+  int64_t outer = shape[wRank - 2], inner = shape[wRank - 1];
+  match.rows = transposed ? inner : outer;
+  match.cols = transposed ? outer : inner;
+  if (!transposed) {
+    match.weight = std::move(*values);
+  } else {
+    match.weight.resize(values->size());
+    for (int64_t b = 0; b < batches; ++b)
+      for (int64_t r = 0; r < outer; ++r)
+        for (int64_t c = 0; c < inner; ++c)
+          match.weight[b * outer * inner + c * outer + r] =
+              (*values)[b * outer * inner + r * inner + c];
+  }
+  return match;
+}
+
+LogicalResult
+mlir::qtensor::checkFiniteWeight(const ConstantWeightMatmul &match) {
+  for (size_t i = 0; i < match.weight.size(); ++i) {
+    if (std::isfinite(match.weight[i]))
+      continue;
+    int64_t perBatch = match.rows * match.cols;
+    int64_t rem = int64_t(i) % perBatch;
+    auto diag = match.op->emitError("weight '")
+                << match.name << "' has a non-finite value (" << match.weight[i]
+                << ") at row " << rem / match.cols << ", column "
+                << rem % match.cols;
+    if (match.batch)
+      diag << " of batch " << int64_t(i) / perBatch;
+    diag << "; refusing to quantize it";
+    return failure();
+  }
+  return success();
+}
+
+/// A constant tensor from raw row-major bytes: a dense_resource blob named
+/// `name` when `asResource`, else a dense attribute.
+static Value createConstant(OpBuilder &builder, Location loc,
+                            RankedTensorType type, ArrayRef<char> bytes,
+                            bool asResource, StringRef name) {
+  if (asResource) {
+    auto blob = HeapAsmResourceBlob::allocateAndCopyInferAlign(bytes);
+    auto attr = DenseResourceElementsAttr::get(type, name, std::move(blob));
+    return arith::ConstantOp::create(builder, loc, attr);
+  }
+  bool detectedSplat = false;
+  (void)DenseElementsAttr::isValidRawBuffer(type, bytes, detectedSplat);
+  auto attr = DenseElementsAttr::getFromRawBuffer(type, bytes);
+  return arith::ConstantOp::create(builder, loc, attr);
+}
+
+DequantMatmulOp
+mlir::qtensor::replaceWithDequantMatmul(OpBuilder &builder,
+                                        const ConstantWeightMatmul &match,
+                                        const QuantizedWeight &weight) {
+  MLIRContext *ctx = builder.getContext();
+  Location loc = match.op->getLoc();
+  builder.setInsertionPoint(match.op);
+  bool asResource = match.fromResource;
+
+  auto storageType =
+      RankedTensorType::get(weight.storageShape, IntegerType::get(ctx, 8));
+  Value storage = createConstant(
+      builder, loc, storageType,
+      ArrayRef<char>(reinterpret_cast<const char *>(weight.storage.data()),
+                     weight.storage.size()),
+      asResource, match.name + ".qweight");
+
+  auto scalesType = RankedTensorType::get(weight.scaleShape, weight.scaleType);
+  std::vector<char> scaleBytes;
+  for (float s : weight.scales) {
+    if (weight.scaleType.isF32()) {
+      const char *p = reinterpret_cast<const char *>(&s);
+      scaleBytes.insert(scaleBytes.end(), p, p + 4);
+      continue;
+    }
+    uint16_t bits = weight.scaleType.isF16()
+                        ? quantopt::numerics::toF16Bits(s)
+                        : quantopt::numerics::toBF16Bits(s);
+    const char *p = reinterpret_cast<const char *>(&bits);
+    scaleBytes.insert(scaleBytes.end(), p, p + 2);
+  }
+  Value scales = createConstant(builder, loc, scalesType, scaleBytes,
+                                asResource, match.name + ".scales");
+
+  Value zeros;
+  if (!weight.zeros.empty()) {
+    // i8 holds every zero-point of up to 7-bit codes; 8-bit codes need i16.
+    bool wide = weight.layout.getBitWidth() >= 8;
+    Type zeroType = IntegerType::get(ctx, wide ? 16 : 8);
+    std::vector<char> zeroBytes;
+    for (int32_t z : weight.zeros) {
+      if (wide) {
+        int16_t v = static_cast<int16_t>(z);
+        const char *p = reinterpret_cast<const char *>(&v);
+        zeroBytes.insert(zeroBytes.end(), p, p + 2);
+      } else {
+        zeroBytes.push_back(static_cast<char>(z));
+      }
+    }
+    zeros = createConstant(builder, loc,
+                           RankedTensorType::get(weight.scaleShape, zeroType),
+                           zeroBytes, asResource, match.name + ".qzeros");
+  }
+  auto op = DequantMatmulOp::create(
+      builder, loc, match.init.getType(), match.input, storage, scales, zeros,
+      /*groupIndex=*/Value(), match.init, weight.layout);
+  match.op->getResult(0).replaceAllUsesWith(op.getResult());
+  match.op->erase();
+  return op;
+}

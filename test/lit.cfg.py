@@ -1,0 +1,39 @@
+# -*- Python -*-
+# lit configuration of the quant-opt regression tests.
+
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "QUANT"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.quant_obj_root, "test")
+config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py", "Inputs"]
+
+config.substitutions.append(("%PATH%", config.environment["PATH"]))
+config.substitutions.append(("%shlibext", config.llvm_shlib_ext))
+config.substitutions.append(("%quant_lib_dir", config.quant_lib_dir))
+config.substitutions.append(("%llvm_lib_dir", config.llvm_lib_dir))
+config.substitutions.append(("%quant_src_root", config.quant_src_root))
+config.substitutions.append(
+    ("%mlir_runner_utils",
+     os.path.join(config.llvm_lib_dir, "libmlir_runner_utils" + config.llvm_shlib_ext)))
+config.substitutions.append(
+    ("%mlir_c_runner_utils",
+     os.path.join(config.llvm_lib_dir, "libmlir_c_runner_utils" + config.llvm_shlib_ext)))
+
+llvm_config.use_default_substitutions()
+
+# Round-trip every printed module through the parser when asked to.
+if os.environ.get("QUANT_OPT_CHECK_IR_ROUNDTRIP"):
+    quant_opt = ToolSubst("quant-opt", extra_args=["--verify-roundtrip"], unresolved="fatal")
+else:
+    quant_opt = "quant-opt"
+
+tools = [quant_opt, "mlir-opt", "mlir-runner"]
+tool_dirs = [config.quant_tools_dir, config.llvm_tools_dir]
+llvm_config.add_tool_substitutions(tools, tool_dirs)

@@ -1,0 +1,23 @@
+//===- quant-opt.cpp - The quant-opt driver -------------------------------===//
+//
+// Part of the quant-opt project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "quant/InitAll.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "mlir/Transforms/Passes.h"
+
+int main(int argc, char **argv) {
+  mlir::registerTransformsPasses();
+  quantopt::registerAllPasses();
+  mlir::DialectRegistry registry;
+  quantopt::registerAllDialects(registry);
+  quantopt::registerUpstreamDialects(registry);
+  return mlir::asMainReturnCode(mlir::MlirOptMain(
+      argc, argv, "quant-opt: post-training quantization of LLM model IR\n",
+      registry));
+}
