@@ -9,7 +9,7 @@ from lit.llvm.subst import ToolSubst
 
 config.name = "QUANT"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
-config.suffixes = [".mlir"]
+config.suffixes = [".mlir", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.quant_obj_root, "test")
 config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py", "Inputs"]
@@ -34,6 +34,6 @@ if os.environ.get("QUANT_OPT_CHECK_IR_ROUNDTRIP"):
 else:
     quant_opt = "quant-opt"
 
-tools = [quant_opt, "mlir-opt", "mlir-runner"]
+tools = [quant_opt, "quant-demo", "mlir-opt", "mlir-runner", "not"]
 tool_dirs = [config.quant_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

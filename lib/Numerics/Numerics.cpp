@@ -199,9 +199,9 @@ const std::array<uint8_t, 8> &quantopt::numerics::fp4SortedCodes() {
 }
 
 uint8_t quantopt::numerics::encodeNF4(float y) {
-  // A value equal to a threshold takes the lower code.
+  // A value equal to a threshold takes the lower code; NaN counts as -1.
   if (std::isnan(y))
-    return 7;
+    return 0;
   uint8_t code = 0;
   for (float t : nf4Thresholds())
     code += y > t ? 1 : 0;
@@ -210,7 +210,7 @@ uint8_t quantopt::numerics::encodeNF4(float y) {
 
 uint8_t quantopt::numerics::encodeFP4(float y) {
   if (std::isnan(y))
-    return 0;
+    y = -1.0f;
   float magnitude = std::fabs(y);
   unsigned rank = 0;
   for (float t : fp4Thresholds())
@@ -347,6 +347,8 @@ int64_t quantopt::numerics::packedSize(int64_t count, unsigned bits,
 void quantopt::numerics::packCodes(const uint8_t *codes, int64_t count,
                                    unsigned bits, PackOrder order,
                                    uint8_t *out) {
+  assert((order != PackOrder::MsbFirst || bits == 2 || bits == 4) &&
+         "msb_first packing is defined for 2- and 4-bit codes only");
   if (order == PackOrder::None) {
     std::memcpy(out, codes, count);
     return;
@@ -377,6 +379,8 @@ void quantopt::numerics::packCodes(const uint8_t *codes, int64_t count,
 void quantopt::numerics::unpackCodes(const uint8_t *packed, int64_t count,
                                      unsigned bits, PackOrder order,
                                      uint8_t *codes) {
+  assert((order != PackOrder::MsbFirst || bits == 2 || bits == 4) &&
+         "msb_first packing is defined for 2- and 4-bit codes only");
   if (order == PackOrder::None) {
     std::memcpy(codes, packed, count);
     return;

@@ -21,7 +21,8 @@
 namespace quantopt {
 namespace numerics {
 
-/// Rounds half to even, whatever the floating-point environment says.
+/// Rounds half to even, whatever the floating-point environment says. The
+/// sign of a zero result is not preserved (-0.5 gives +0).
 float roundHalfEven(float x);
 
 /// Value of `x` after rounding to IEEE half / bfloat16 (round half to even),
@@ -89,7 +90,9 @@ const std::array<float, 7> &fp4Thresholds();
 /// FP4 bit patterns of the 8 magnitudes in increasing order.
 const std::array<uint8_t, 8> &fp4SortedCodes();
 /// Code of `y` (already divided by the block's absmax; clamped to [-1, 1]).
-/// Exact ties take the lower-valued code, as bitsandbytes' thresholds do.
+/// A value equal to a threshold takes the code below it (for FP4, whose
+/// thresholds apply to |y|, the smaller magnitude), as bitsandbytes' strict
+/// `>` comparisons do. NaN is treated as -1, like the IR lowering's clamp.
 uint8_t encodeNF4(float y);
 uint8_t encodeFP4(float y);
 
@@ -111,6 +114,8 @@ uint8_t encodeNonInteger(CodeKind kind, float y);
 // Packing
 //===----------------------------------------------------------------------===//
 
+/// LsbFirst packs any width as a little-endian bit stream; MsbFirst is
+/// defined for 2- and 4-bit codes only (the layout verifier enforces it).
 enum class PackOrder { None, LsbFirst, MsbFirst };
 
 /// Bytes that hold `count` codes of `bits` bits under `order`.
@@ -127,9 +132,9 @@ void unpackCodes(const uint8_t *packed, int64_t count, unsigned bits,
 // Whole-matrix round-to-nearest
 //===----------------------------------------------------------------------===//
 
-/// How the RTN quantizer chooses scales. `Gptq` is the GPTQ repository's
-/// quantizer (the `--nearest` baseline); `AbsMax` is s = absmax / qmax with
-/// signed symmetric codes (and absmax scaling for lookup / FP8 formats).
+/// Options of the RTN quantizer. Integer formats use the GPTQ repository's
+/// quantizer (its `--nearest` baseline, applied per group); NF4/FP4 use the
+/// group's absmax as scale, FP8 absmax / max_finite.
 struct RTNOptions {
   CodeFormat format;
   /// Group size along the last axis; -1 = one group per row, 0 = whole
@@ -154,8 +159,9 @@ struct RTNResult {
 /// Round-to-nearest quantization of a row-major [rows, cols] matrix. Integer
 /// formats use the GPTQ reference quantizer per group (a symmetric signed
 /// format stores q - 2^(bits-1) and no zero-points); NF4/FP4/FP8 use absmax
-/// per group. Scales are rounded to the scale type before the codes are
-/// computed, so decoding with the stored scales is exact.
+/// per group. With f16/bf16 scales the zero-point is computed from the f32
+/// scale (as the reference computes its parameters in f32), while the codes
+/// use the stored, rounded scale so that decoding matches what is stored.
 RTNResult quantizeRTN(const float *w, int64_t rows, int64_t cols,
                       const RTNOptions &options);
 

@@ -103,8 +103,8 @@ static Value decodeCode(OpBuilder &b, Location loc, LayoutAttr layout,
   return tensor::ExtractOp::create(b, loc, table, ValueRange{index});
 }
 
-/// Encodes the f32 `x` with scale and zero-point into an unsigned code in
-/// the low bits of an i32.
+/// Encodes the f32 `x` with scale and zero-point into its code, an i32:
+/// the signed value for siN formats, the unsigned bit pattern otherwise.
 static Value encodeElement(OpBuilder &b, Location loc, LayoutAttr layout,
                            Value x, Value scale, Value zero) {
   Value zeroF = f32Const(b, loc, 0.0f);
@@ -132,9 +132,7 @@ static Value encodeElement(OpBuilder &b, Location loc, LayoutAttr layout,
     Value hi = f32Const(b, loc, float(layout.getMaxCode()));
     Value clamped = arith::MinNumFOp::create(
         b, loc, arith::MaxNumFOp::create(b, loc, rounded, lo), hi);
-    Value code = arith::FPToSIOp::create(b, loc, i32, clamped);
-    Value mask = i32Const(b, loc, (int64_t(1) << layout.getBitWidth()) - 1);
-    return arith::AndIOp::create(b, loc, code, mask);
+    return arith::FPToSIOp::create(b, loc, i32, clamped);
   }
   y = arith::SelectOp::create(b, loc, isZeroScale, zeroF, y);
   if (format == ElementFormat::nf4 || format == ElementFormat::fp4) {
@@ -649,7 +647,9 @@ struct QuantizeLowering : OpRewritePattern<QuantizeOp> {
             Value zero;
             if (zeros)
               zero = tensor::ExtractOp::create(b, l, zeros, pIdx);
-            Value code = encodeElement(b, l, layout, x, scale, zero);
+            Value code = arith::AndIOp::create(
+                b, l, encodeElement(b, l, layout, x, scale, zero),
+                i32Const(b, l, (1 << bits) - 1));
             Value contribution;
             if (msbFirst) {
               contribution = arith::ShLIOp::create(

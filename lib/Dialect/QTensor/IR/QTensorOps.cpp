@@ -28,6 +28,10 @@ static std::string shapeString(ArrayRef<int64_t> shape) {
   return result;
 }
 
+static std::string dimString(int64_t d) {
+  return ShapedType::isDynamic(d) ? "?" : std::to_string(d);
+}
+
 static bool dimsCompatible(int64_t a, int64_t b) {
   return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
 }
@@ -58,6 +62,12 @@ static LogicalResult verifyQuantizedOperands(Operation *op, LayoutAttr layout,
     return op->emitOpError("layout has ")
            << layout.getBlock().size()
            << " block sizes but the quantized tensor has rank " << rank;
+  // Keeps the packed-size arithmetic far from overflow.
+  constexpr int64_t kMaxExtent = int64_t(1) << 48;
+  for (int64_t extent : logicalShape)
+    if (!ShapedType::isDynamic(extent) && extent > kMaxExtent)
+      return op->emitOpError("logical dimension ")
+             << extent << " exceeds the supported maximum of 2^48";
 
   if (storageType) {
     SmallVector<int64_t> expected(logicalShape);
@@ -79,8 +89,9 @@ static LogicalResult verifyQuantizedOperands(Operation *op, LayoutAttr layout,
     else
       expectedScales.push_back(llvm::divideCeil(extent, block));
   }
-  if (groupIndex)
-    expectedScales.back() = ShapedType::kDynamic;
+  if (groupIndex && layout.getBlock().back() == 0)
+    return op->emitOpError("group_index needs a group size along the last "
+                           "dimension, but its block is 0");
   if (!shapesCompatible(scalesType.getShape(), expectedScales))
     return op->emitOpError("scales shape ")
            << shapeString(scalesType.getShape())
@@ -94,7 +105,7 @@ static LogicalResult verifyQuantizedOperands(Operation *op, LayoutAttr layout,
              << stringifyElementFormat(layout.getFormat())
              << " takes no zero-points";
     auto zeroType = cast<RankedTensorType>(zeroPoints.getType());
-    if (zeroType.getShape() != scalesType.getShape())
+    if (!shapesCompatible(zeroType.getShape(), scalesType.getShape()))
       return op->emitOpError("zero-points shape ")
              << shapeString(zeroType.getShape())
              << " must equal the scales shape "
@@ -176,9 +187,12 @@ LogicalResult DequantMatmulOp::verify() {
   if (!dimsCompatible(initShape.back(), n))
     return emitOpError("init has ")
            << initShape.back() << " output channels but the weight has " << n;
-  if (weightRank == 3 && !dimsCompatible(inShape[0], weightShape[0]))
+  if (weightRank == 3 && (!dimsCompatible(inShape[0], weightShape[0]) ||
+                          !dimsCompatible(initShape[0], weightShape[0])))
     return emitOpError("input batch ")
-           << inShape[0] << " differs from weight batch " << weightShape[0];
+           << dimString(inShape[0]) << " and init batch "
+           << dimString(initShape[0]) << " must equal the weight batch "
+           << dimString(weightShape[0]);
   if (ShapedType::isDynamic(weightShape.back()))
     return emitOpError("the reduction dimension K must be static");
   return verifyQuantizedOperands(*this, getLayout(), weightShape, storageType,

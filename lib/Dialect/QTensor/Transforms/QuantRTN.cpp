@@ -42,7 +42,8 @@ LogicalResult QuantRTNPass::parseOptions(num::RTNOptions &rtn,
   MLIRContext *ctx = &getContext();
   if (format == "int") {
     if (bits < 2 || bits > 8)
-      return module.emitError("quant-rtn: bits must be in 2..8, got ") << bits;
+      return module.emitError("quant-rtn: bits must be in 2..8, got ")
+             << static_cast<int64_t>(bits);
     rtn.format.kind =
         symmetric ? num::CodeKind::SignedInt : num::CodeKind::UnsignedInt;
     rtn.format.bits = bits;
@@ -68,7 +69,7 @@ LogicalResult QuantRTNPass::parseOptions(num::RTNOptions &rtn,
   if (groupSize < -1)
     return module.emitError("quant-rtn: group-size must be -1 (per channel), "
                             "0 (per tensor) or positive, got ")
-           << groupSize;
+           << static_cast<int64_t>(groupSize);
   rtn.groupSize = groupSize;
   rtn.symmetric = symmetric;
   if (scaleType == "f32") {
@@ -105,7 +106,7 @@ void QuantRTNPass::runOnOperation() {
     FailureOr<ConstantWeightMatmul> match =
         matchConstantWeightMatmul(op, reason, ordinal++);
     if (failed(match)) {
-      if (!reason.empty())
+      if (reportSkipped && !reason.empty())
         op->emitRemark("quant-rtn: not quantized: ") << reason;
       continue;
     }

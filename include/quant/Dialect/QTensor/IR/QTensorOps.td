@@ -14,7 +14,7 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 def QTensor_Storage : RankedTensorOf<[I8]>;
 def QTensor_FloatTensor : RankedTensorOf<[F32, F16, BF16]>;
 def QTensor_ScaleTensor : RankedTensorOf<[F32, F16, BF16]>;
-def QTensor_ZeroPointTensor : RankedTensorOf<[AnySignlessInteger, F32, F16, BF16]>;
+def QTensor_ZeroPointTensor : RankedTensorOf<[I8, I16, I32, F32, F16, BF16]>;
 def QTensor_GroupIndex : 1DTensorOf<[I32]>;
 
 defvar quantNumerics = [{
@@ -31,15 +31,16 @@ defvar quantNumerics = [{
     qmin, +-Inf saturate. A zero scale gives `q = clamp(round(z))`, the code of
     0.0. Dequantization is `x' = s * (q - z)` computed in f32.
 
-    **Lookup formats** (`nf4`, `fp4`): `y = x / s` is clamped to [-1, 1] and
-    coded as the nearest table value; a value exactly between two table
-    entries takes the lower code (bitsandbytes' strict `>` thresholds).
-    Dequantization is `table[q] * s`.
+    **Lookup formats** (`nf4`, `fp4`): `y = x / s` (0 when `s == 0`) is
+    clamped to [-1, 1] with NaN becoming -1, then coded as the nearest table
+    value; a value exactly on a decision threshold takes the code below it
+    (bitsandbytes' strict `>`; FP4 thresholds apply to `|y|`, the sign goes
+    to bit 3). Dequantization is `table[q] * s`.
 
-    **FP8 formats**: `x / s` is converted to the format with round half to
-    even, saturating at the largest finite value (448 for E4M3FN, 57344 for
-    E5M2); NaN becomes the format's NaN. Dequantization is
-    `fp8_to_f32(q) * s`.
+    **FP8 formats**: `x / s` (0 when `s == 0`) is converted to the format
+    with round half to even, saturating at the largest finite value (448 for
+    E4M3FN, 57344 for E5M2); NaN becomes the format's NaN (0x7F, 0x7E).
+    Dequantization is `fp8_to_f32(q) * s`.
 }];
 
 def QTensor_QuantizeOp : QTensor_Op<"quantize", [Pure]> {
@@ -81,7 +82,9 @@ def QTensor_DequantizeOp : QTensor_Op<"dequantize",
     result type gives the logical shape (packed storage alone does not).
     With `group_index`, the scale and zero-point of element `[..., k]` are
     taken from column `group_index[k]` of the last axis instead of
-    `k / block`, as GPTQ act-order (`g_idx`) checkpoints need.
+    `k / block`, as GPTQ act-order (`g_idx`) checkpoints need; the layout's
+    last block is then the group size, and entries must lie in
+    `[0, ceil(K / group))` (not checked at run time).
 
     Double-quantized scales are expressed by feeding the result of another
     `qtensor.dequantize` (of the 8-bit scale codes) as `scales`.

@@ -25,7 +25,8 @@ def QuantRTNPass : Pass<"quant-rtn", "ModuleOp"> {
 
     The weight is brought into `[N, K]` (output channel, reduction) order at
     compile time; the activation must have K as its innermost dimension.
-    Products that do not fit are left alone with a remark.
+    Products that do not fit are left alone (with a remark under
+    `report-skipped`).
 
     Integer formats use the GPTQ reference quantizer per group: the range is
     forced through zero, `scale = (max - min) / (2^bits - 1)`,
@@ -63,6 +64,9 @@ def QuantRTNPass : Pass<"quant-rtn", "ModuleOp"> {
            "element type of stored scales: f32, f16 or bf16">,
     Option<"pack", "pack", "bool", /*default=*/"true",
            "pack sub-byte codes LSB-first (otherwise one code per byte)">,
+    Option<"reportSkipped", "report-skipped", "bool", /*default=*/"false",
+           "emit a remark for every matrix product left unquantized, with "
+           "the reason">,
     ListOption<"skip", "skip", "std::string",
                "weights whose name contains one of these strings are left "
                "in float">

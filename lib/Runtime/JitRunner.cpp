@@ -1,0 +1,155 @@
+//===- JitRunner.cpp - JIT compilation and invocation of modules ----------===//
+//
+// Part of the quant-opt project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "quant/Runtime/JitRunner.h"
+#include "quant/Conversion/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "llvm/Support/TargetSelect.h"
+
+#include <cstdlib>
+#include <mutex>
+
+using namespace mlir;
+using namespace quantopt;
+
+int64_t HostArray::numElements() const {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+JitModule::~JitModule() = default;
+
+static void initializeNativeTarget() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  });
+}
+
+llvm::Expected<std::unique_ptr<JitModule>>
+JitModule::compile(ModuleOp module, unsigned optLevel) {
+  initializeNativeTarget();
+  MLIRContext *ctx = module.getContext();
+  DialectRegistry registry;
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  ctx->appendDialectRegistry(registry);
+
+  OwningOpRef<ModuleOp> lowered(cast<ModuleOp>(module->clone()));
+  lowered->walk([&](func::FuncOp func) {
+    if (func.isPublic() && !func.isExternal())
+      func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
+                    UnitAttr::get(ctx));
+  });
+  PassManager pm(ctx);
+  qtensor::buildLowerToLLVMPipeline(pm, qtensor::LowerToLLVMOptions());
+  if (failed(pm.run(*lowered)))
+    return llvm::createStringError("lowering to the LLVM dialect failed");
+
+  ExecutionEngineOptions options;
+  auto transformer = makeOptimizingTransformer(optLevel, /*sizeLevel=*/0,
+                                               /*targetMachine=*/nullptr);
+  options.transformer = transformer;
+  options.jitCodeGenOptLevel =
+      static_cast<llvm::CodeGenOptLevel>(std::min(optLevel, 3u));
+  auto engine = ExecutionEngine::create(*lowered, options);
+  if (!engine)
+    return engine.takeError();
+  std::unique_ptr<JitModule> result(new JitModule());
+  result->engine = std::move(*engine);
+  return std::move(result);
+}
+
+namespace {
+/// A memref descriptor of any rank, laid out as the C interface expects:
+/// {allocated, aligned, offset, sizes[rank], strides[rank]}.
+struct Descriptor {
+  std::vector<int64_t> words;
+
+  Descriptor(void *data, const std::vector<int64_t> &shape) {
+    unsigned rank = shape.size();
+    words.resize(3 + 2 * rank);
+    words[0] = reinterpret_cast<int64_t>(data);
+    words[1] = reinterpret_cast<int64_t>(data);
+    words[2] = 0;
+    int64_t stride = 1;
+    for (int i = int(rank) - 1; i >= 0; --i) {
+      words[3 + i] = shape[i];
+      words[3 + rank + i] = stride;
+      stride *= shape[i];
+    }
+  }
+  explicit Descriptor(unsigned rank) : words(3 + 2 * rank, 0) {}
+};
+} // namespace
+
+llvm::Expected<HostArray>
+JitModule::call(llvm::StringRef name,
+                const std::vector<const HostArray *> &args,
+                unsigned resultRank) {
+  std::vector<Descriptor> inputs;
+  inputs.reserve(args.size());
+  for (const HostArray *arg : args) {
+    void *data =
+        arg->kind == HostArray::Kind::F32
+            ? const_cast<float *>(arg->f32.data())
+            : static_cast<void *>(const_cast<int32_t *>(arg->i32.data()));
+    inputs.emplace_back(data, arg->shape);
+  }
+  Descriptor result(resultRank);
+  std::vector<void *> pointers;
+  pointers.push_back(result.words.data());
+  for (Descriptor &d : inputs)
+    pointers.push_back(d.words.data());
+  std::vector<void *> packed;
+  for (void *&p : pointers)
+    packed.push_back(&p);
+  if (llvm::Error err =
+          engine->invokePacked(("_mlir_ciface_" + name).str(), packed))
+    return std::move(err);
+
+  HostArray out;
+  out.shape.assign(result.words.begin() + 3,
+                   result.words.begin() + 3 + resultRank);
+  int64_t count = out.numElements();
+  auto *aligned = reinterpret_cast<float *>(result.words[1]);
+  int64_t offset = result.words[2];
+  out.f32.resize(count);
+  // Copy honouring strides (the result may be a strided view).
+  std::vector<int64_t> index(resultRank, 0);
+  for (int64_t linear = 0; linear < count; ++linear) {
+    int64_t position = offset;
+    for (unsigned d = 0; d < resultRank; ++d)
+      position += index[d] * result.words[3 + resultRank + d];
+    out.f32[linear] = aligned[position];
+    for (int d = int(resultRank) - 1; d >= 0; --d) {
+      if (++index[d] < out.shape[d])
+        break;
+      index[d] = 0;
+    }
+  }
+  // Results are malloc'ed by the lowered code, except returned globals
+  // (marked 0xdeadbeef by the memref lowering) and returned arguments.
+  int64_t allocated = result.words[0];
+  bool owned = allocated != 0 && allocated != 0xdeadbeef;
+  for (const Descriptor &d : inputs)
+    owned = owned && d.words[0] != allocated;
+  if (owned)
+    std::free(reinterpret_cast<void *>(allocated));
+  return out;
+}

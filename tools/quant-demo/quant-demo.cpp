@@ -1,0 +1,389 @@
+//===- quant-demo.cpp - Quantize the bundled model and report -------------===//
+//
+// Part of the quant-opt project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// The README's main job. For every weight matrix of a llama2.c checkpoint it
+// builds a linear-layer module with the real weight, runs `--quant-rtn` with
+// each configuration, JIT-compiles the lowered code, runs it on activations
+// derived from real validation tokens, and reports the size and output error
+// of every configuration. It also checks the lowered code against a C++
+// reference of x · dequant(W)ᵀ computed from the same codes.
+//
+//===----------------------------------------------------------------------===//
+
+#include "quant/Dialect/QTensor/IR/QTensorOps.h"
+#include "quant/Import/Llama2cCheckpoint.h"
+#include "quant/InitAll.h"
+#include "quant/Numerics/Numerics.h"
+#include "quant/Runtime/JitRunner.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+#include <cmath>
+
+using namespace mlir;
+using namespace quantopt;
+namespace num = quantopt::numerics;
+
+static llvm::cl::opt<std::string>
+    modelDir(llvm::cl::Positional, llvm::cl::desc("<model directory>"),
+             llvm::cl::init("examples/stories260K"));
+static llvm::cl::opt<unsigned>
+    numTokens("tokens", llvm::cl::desc("validation tokens used as inputs"),
+              llvm::cl::init(256));
+static llvm::cl::opt<bool> checkLowering(
+    "check",
+    llvm::cl::desc("exit with an error unless every lowered result is within "
+                   "1e-5 (relative to max |y|) of the C++ reference"),
+    llvm::cl::init(false));
+static llvm::cl::opt<bool> emitJson("json",
+                                    llvm::cl::desc("print the report as JSON"),
+                                    llvm::cl::init(false));
+
+namespace {
+struct Config {
+  const char *label;
+  const char *options; // quant-rtn options
+  num::RTNOptions reference;
+};
+
+struct Row {
+  std::string label;
+  double bitsPerWeight = 0, bytes = 0, meanError = 0, worstError = 0,
+         loweringError = 0, seconds = 0;
+  std::string worstName;
+};
+} // namespace
+
+static std::vector<Config> configs() {
+  auto make = [](num::CodeKind kind, unsigned bits, int64_t group, bool sym) {
+    num::RTNOptions o;
+    o.format = {kind, bits};
+    o.groupSize = group;
+    o.symmetric = sym;
+    return o;
+  };
+  using K = num::CodeKind;
+  return {
+      {"FP32 (lowered float path)", "", {}},
+      {"RTN int8 per-channel asym", "bits=8",
+       make(K::UnsignedInt, 8, -1, false)},
+      {"RTN int4 per-channel asym", "bits=4",
+       make(K::UnsignedInt, 4, -1, false)},
+      {"RTN int4 g32 asym", "bits=4 group-size=32",
+       make(K::UnsignedInt, 4, 32, false)},
+      {"RTN int4 g32 sym", "bits=4 group-size=32 sym=true",
+       make(K::SignedInt, 4, 32, true)},
+      {"RTN int3 g32 asym", "bits=3 group-size=32",
+       make(K::UnsignedInt, 3, 32, false)},
+      {"RTN int2 g32 asym", "bits=2 group-size=32",
+       make(K::UnsignedInt, 2, 32, false)},
+      {"RTN NF4 g64", "format=nf4 group-size=64", make(K::NF4, 4, 64, false)},
+      {"RTN FP4 g64", "format=fp4 group-size=64", make(K::FP4, 4, 64, false)},
+      {"RTN FP8 E4M3 per-channel", "format=f8E4M3FN",
+       make(K::F8E4M3FN, 8, -1, false)},
+  };
+}
+
+/// Module text of `y = x · Wᵀ` with W [N, K] stored as a dense_resource.
+static std::string linearModule(const CheckpointTensor &w, int64_t tokens) {
+  int64_t n = w.shape[0], k = w.shape[1];
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << llvm::formatv(R"(
+func.func @linear(%x: tensor<{0}x{2}xf32>) -> tensor<{0}x{1}xf32> {{
+  %w = arith.constant dense_resource<{3}> : tensor<{1}x{2}xf32> loc("{3}")
+  %zero = arith.constant 0.0 : f32
+  %empty = tensor.empty() : tensor<{0}x{1}xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%empty : tensor<{0}x{1}xf32>) -> tensor<{0}x{1}xf32>
+  %y = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                      affine_map<(m, n, k) -> (n, k)>,
+                                      affine_map<(m, n, k) -> (m, n)>]
+         ins(%x, %w : tensor<{0}x{2}xf32>, tensor<{1}x{2}xf32>)
+         outs(%init : tensor<{0}x{1}xf32>) -> tensor<{0}x{1}xf32>
+  return %y : tensor<{0}x{1}xf32>
+}
+{{-# dialect_resources: {{ builtin: {{ {3}: "0x04000000)",
+                      tokens, n, k, w.name);
+  // Blob: 4-byte alignment word, then little-endian f32 data.
+  const auto *bytes = reinterpret_cast<const uint8_t *>(w.data.data());
+  for (size_t i = 0; i < w.data.size() * sizeof(float); ++i)
+    os << llvm::format_hex_no_prefix(bytes[i], 2, /*Upper=*/true);
+  os << "\" } } #-}\n";
+  return text;
+}
+
+static std::vector<float> rmsNorm(llvm::ArrayRef<float> x, int64_t rows,
+                                  int64_t dim, llvm::ArrayRef<float> weight) {
+  std::vector<float> out(rows * dim);
+  for (int64_t r = 0; r < rows; ++r) {
+    double ss = 0;
+    for (int64_t i = 0; i < dim; ++i)
+      ss += double(x[r * dim + i]) * x[r * dim + i];
+    float inv = float(1.0 / std::sqrt(ss / dim + 1e-5));
+    for (int64_t i = 0; i < dim; ++i)
+      out[r * dim + i] = x[r * dim + i] * inv * weight[i];
+  }
+  return out;
+}
+
+/// y = x · Wᵀ in double.
+static std::vector<double> matmulRef(const std::vector<float> &x, int64_t t,
+                                     const std::vector<float> &w, int64_t n,
+                                     int64_t k) {
+  std::vector<double> y(t * n);
+  for (int64_t i = 0; i < t; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double acc = 0;
+      for (int64_t c = 0; c < k; ++c)
+        acc += double(x[i * k + c]) * w[j * k + c];
+      y[i * n + j] = acc;
+    }
+  return y;
+}
+
+/// The dequantized weight of the C++ reference quantizer.
+static std::vector<float> referenceDequant(llvm::ArrayRef<float> w, int64_t n,
+                                           int64_t k,
+                                           const num::RTNOptions &o) {
+  num::RTNResult r = num::quantizeRTN(w.data(), n, k, o);
+  int64_t group = o.groupSize > 0 ? o.groupSize : k;
+  std::vector<float> out(n * k);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t c = 0; c < k; ++c) {
+      int64_t p = o.groupSize == 0 ? 0 : i * r.groups + c / group;
+      uint8_t code = r.codes[i * k + c];
+      float s = r.scales[p];
+      if (!o.format.isInteger()) {
+        out[i * k + c] = num::decodeNonInteger(o.format.kind, code) * s;
+        continue;
+      }
+      int32_t q = o.format.kind == num::CodeKind::SignedInt
+                      ? int32_t(int8_t(code << (8 - o.format.bits)) >>
+                                (8 - o.format.bits))
+                      : int32_t(code);
+      float z = r.zeros.empty() ? 0.0f : float(r.zeros[p]);
+      out[i * k + c] = num::dequantizeAffine(q, s, z);
+    }
+  return out;
+}
+
+static double relError(const std::vector<float> &y,
+                       const std::vector<double> &ref) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < y.size(); ++i) {
+    num += (y[i] - ref[i]) * (y[i] - ref[i]);
+    den += ref[i] * ref[i];
+  }
+  return den == 0 ? 0 : num / den;
+}
+
+static double maxRelDiff(const std::vector<float> &y,
+                         const std::vector<double> &ref) {
+  double scale = 0, worst = 0;
+  for (double v : ref)
+    scale = std::max(scale, std::fabs(v));
+  for (size_t i = 0; i < y.size(); ++i)
+    worst = std::max(worst, std::fabs(y[i] - ref[i]));
+  return scale == 0 ? worst : worst / scale;
+}
+
+int main(int argc, char **argv) {
+  llvm::cl::ParseCommandLineOptions(
+      argc, argv,
+      "quant-demo: quantize every weight matrix of a llama2.c model with the "
+      "RTN configurations of quant-opt, run the lowered code, and report\n");
+  std::string ckptPath = modelDir + "/stories260K.bin";
+  auto ckpt = Llama2cCheckpoint::open(ckptPath);
+  if (!ckpt) {
+    llvm::errs() << "quant-demo: " << llvm::toString(ckpt.takeError()) << "\n";
+    return 1;
+  }
+  const Llama2cConfig &cfg = (*ckpt)->getConfig();
+  auto ids = llvm::MemoryBuffer::getFile(
+      modelDir + "/tinystories_val.tok512.i32", false, false);
+  if (!ids) {
+    llvm::errs() << "quant-demo: cannot read the token ids: "
+                 << ids.getError().message() << "\n";
+    return 1;
+  }
+  int64_t t = std::min<int64_t>(numTokens, (*ids)->getBufferSize() / 4);
+  const auto *tok = reinterpret_cast<const int32_t *>((*ids)->getBufferStart());
+
+  // Proxy activations from real tokens: normalised embeddings (and, for w2,
+  // the SwiGLU hidden state of the same layer).
+  const CheckpointTensor *emb = (*ckpt)->lookup("token_embedding");
+  std::vector<float> embedded(t * cfg.dim);
+  for (int64_t i = 0; i < t; ++i) {
+    int32_t id = tok[i];
+    if (id < 0 || id >= cfg.vocabSize) {
+      llvm::errs() << "quant-demo: token id " << id << " at position " << i
+                   << " is outside the vocabulary\n";
+      return 1;
+    }
+    std::copy_n(emb->data.begin() + int64_t(id) * cfg.dim, cfg.dim,
+                embedded.begin() + i * cfg.dim);
+  }
+  auto activationFor = [&](llvm::StringRef name) {
+    auto [kind, layer] = name.split('.');
+    bool ffn = kind == "w1" || kind == "w2" || kind == "w3";
+    auto *norm = (*ckpt)->lookup((ffn ? "rms_ffn." : "rms_att.") + layer.str());
+    std::vector<float> x = rmsNorm(embedded, t, cfg.dim, norm->data);
+    if (kind != "w2")
+      return x;
+    auto *w1 = (*ckpt)->lookup(("w1." + layer).str());
+    auto *w3 = (*ckpt)->lookup(("w3." + layer).str());
+    std::vector<float> w1v(w1->data.begin(), w1->data.end());
+    std::vector<float> w3v(w3->data.begin(), w3->data.end());
+    auto a = matmulRef(x, t, w1v, cfg.hiddenDim, cfg.dim);
+    auto b = matmulRef(x, t, w3v, cfg.hiddenDim, cfg.dim);
+    std::vector<float> h(t * cfg.hiddenDim);
+    for (size_t i = 0; i < h.size(); ++i)
+      h[i] = float(a[i] / (1.0 + std::exp(-a[i])) * b[i]);
+    return h;
+  };
+
+  DialectRegistry registry;
+  quantopt::registerAllDialects(registry);
+  quantopt::registerUpstreamDialects(registry);
+  quantopt::registerAllPasses();
+  MLIRContext ctx(registry);
+  ctx.loadAllAvailableDialects();
+  ctx.getDiagEngine().registerHandler([](Diagnostic &diag) {
+    if (diag.getSeverity() != DiagnosticSeverity::Remark)
+      llvm::errs() << diag.getLocation() << ": " << diag << "\n";
+    return success();
+  });
+
+  std::vector<Row> rows;
+  for (const Config &config : configs()) {
+    Row row;
+    row.label = config.label;
+    auto start = std::chrono::steady_clock::now();
+    double totalBits = 0, totalWeights = 0, errorSum = 0;
+    unsigned matrices = 0;
+    for (const CheckpointTensor &w : (*ckpt)->getTensors()) {
+      if (w.shape.size() != 2 || w.name == "token_embedding" ||
+          w.name == "wcls")
+        continue;
+      int64_t n = w.shape[0], k = w.shape[1];
+      OwningOpRef<ModuleOp> module =
+          parseSourceString<ModuleOp>(linearModule(w, t), &ctx);
+      if (!module)
+        return 1;
+      bool quantized = config.options[0] != '\0';
+      if (quantized) {
+        PassManager pm(&ctx);
+        // The pass manager is anchored on builtin.module already.
+        std::string pipeline = std::string("quant-rtn{") + config.options + "}";
+        if (failed(parsePassPipeline(pipeline, pm)) || failed(pm.run(*module)))
+          return 1;
+      }
+      // Bits per weight from the IR the pass produced.
+      double bits = 32.0 * n * k;
+      module->walk([&](qtensor::DequantMatmulOp op) {
+        bits = 0;
+        for (Value v : op->getOperands().drop_front().drop_back()) {
+          auto type = cast<RankedTensorType>(v.getType());
+          bits += double(type.getNumElements()) * type.getElementTypeBitWidth();
+        }
+      });
+      totalBits += bits;
+      totalWeights += double(n) * k;
+
+      auto jit = JitModule::compile(*module);
+      if (!jit) {
+        llvm::errs() << "quant-demo: " << llvm::toString(jit.takeError())
+                     << "\n";
+        return 1;
+      }
+      HostArray x;
+      x.shape = {t, k};
+      x.f32 = activationFor(w.name);
+      auto y = (*jit)->call("linear", {&x}, 2);
+      if (!y) {
+        llvm::errs() << "quant-demo: " << llvm::toString(y.takeError()) << "\n";
+        return 1;
+      }
+      std::vector<float> wf(w.data.begin(), w.data.end());
+      auto reference = matmulRef(x.f32, t, wf, n, k);
+      double err = relError(y->f32, reference);
+      errorSum += err;
+      ++matrices;
+      if (err >= row.worstError) {
+        row.worstError = err;
+        row.worstName = w.name;
+      }
+      // The lowered code must compute x · dequant(W)ᵀ of the reference codes.
+      std::vector<float> deq =
+          quantized ? referenceDequant(w.data, n, k, config.reference) : wf;
+      row.loweringError =
+          std::max(row.loweringError,
+                   maxRelDiff(y->f32, matmulRef(x.f32, t, deq, n, k)));
+    }
+    row.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    row.bitsPerWeight = totalBits / totalWeights;
+    row.bytes = totalBits / 8;
+    row.meanError = errorSum / matrices;
+    rows.push_back(row);
+    if (!emitJson)
+      llvm::errs() << "  done: " << row.label << "\n";
+  }
+
+  double worstLowering = 0;
+  for (const Row &r : rows)
+    worstLowering = std::max(worstLowering, r.loweringError);
+  bool loweringOk = worstLowering <= 1e-5;
+
+  if (emitJson) {
+    llvm::json::Array array;
+    for (const Row &r : rows)
+      array.push_back(
+          llvm::json::Object{{"method", r.label},
+                             {"bits_per_weight", r.bitsPerWeight},
+                             {"weight_bytes", r.bytes},
+                             {"mean_rel_output_error", r.meanError},
+                             {"worst_rel_output_error", r.worstError},
+                             {"worst_matrix", r.worstName},
+                             {"max_lowering_vs_reference", r.loweringError},
+                             {"seconds", r.seconds}});
+    llvm::outs() << llvm::formatv("{0:2}", llvm::json::Value(std::move(array)))
+                 << "\n";
+    return checkLowering && !loweringOk ? 1 : 0;
+  }
+  llvm::outs() << llvm::formatv(
+      "\nstories260K: {0} weight matrices (wq wk wv wo w1 w2 w3 of {1} "
+      "layers), inputs from {2} validation tokens\n"
+      "rel. error = ||x·Wqᵀ - x·Wᵀ||² / ||x·Wᵀ||² (mean / worst matrix); "
+      "lowering check = max |JIT - C++ x·dequant(W)ᵀ| / max|y|\n\n",
+      7 * cfg.numLayers, cfg.numLayers, t);
+  llvm::outs() << llvm::formatv("{0,-28} {1,9} {2,11} {3,11} {4,11} {5,-6} "
+                                "{6,10} {7,8}\n",
+                                "method", "bits/w", "weights kB", "mean err",
+                                "worst err", "(of)", "lowering", "time s");
+  for (const Row &r : rows)
+    llvm::outs() << llvm::formatv(
+        "{0,-28} {1,9:f3} {2,11:f1} {3,11:e2} {4,11:e2} {5,-6} {6,10:e1} "
+        "{7,8:f2}\n",
+        r.label, r.bitsPerWeight, r.bytes / 1024, r.meanError, r.worstError,
+        r.worstName, r.loweringError, r.seconds);
+  llvm::outs() << llvm::formatv(
+      "\nlowering check: worst {0:e1} relative to max |y|, {1}\n",
+      worstLowering, loweringOk ? "within 1e-5" : "ABOVE 1e-5");
+  return checkLowering && !loweringOk ? 1 : 0;
+}
