@@ -103,6 +103,16 @@ static Value decodeCode(OpBuilder &b, Location loc, LayoutAttr layout,
   return tensor::ExtractOp::create(b, loc, table, ValueRange{index});
 }
 
+/// s * (value(code) - z) in f32, `zero` being optional.
+static Value decodeWithParams(OpBuilder &b, Location loc, LayoutAttr layout,
+                              Value code, Value scale, Value zero,
+                              Value table) {
+  Value q = decodeCode(b, loc, layout, code, table);
+  if (zero)
+    q = arith::SubFOp::create(b, loc, q, toF32(b, loc, zero));
+  return arith::MulFOp::create(b, loc, scale, q);
+}
+
 /// Encodes the f32 `x` with scale and zero-point into its code, an i32:
 /// the signed value for siN formats, the unsigned bit pattern otherwise.
 static Value encodeElement(OpBuilder &b, Location loc, LayoutAttr layout,
@@ -268,9 +278,15 @@ struct QuantizedReader {
         args.byte0 = addInput(storage, exprs);
         break;
       case PackOrder::lsb_first:
+        // Widths dividing 8 never straddle: one byte, `k floordiv (8/bits)`.
+        if (8 % bits == 0) {
+          exprs.push_back(k.floorDiv(8 / bits));
+          args.byte0 = addInput(storage, exprs);
+          break;
+        }
         exprs.push_back((k * bits).floorDiv(8));
         args.byte0 = addInput(storage, exprs);
-        if (8 % bits != 0) {
+        {
           exprs.back() = (k * bits + (bits - 1)).floorDiv(8);
           args.byte1 = addInput(storage, exprs);
         }
@@ -370,10 +386,7 @@ struct QuantizedReader {
                ValueRange blockArgs, Value table) const {
     Value code = getCode(b, loc, args, blockArgs);
     auto [scale, zero] = getScaleAndZero(b, loc, args, blockArgs);
-    Value q = decodeCode(b, loc, layout, code, table);
-    if (zero)
-      q = arith::SubFOp::create(b, loc, q, toF32(b, loc, zero));
-    return arith::MulFOp::create(b, loc, scale, q);
+    return decodeWithParams(b, loc, layout, code, scale, zero, table);
   }
 };
 } // namespace
@@ -528,10 +541,7 @@ struct FakeQuantLowering : OpRewritePattern<FakeQuantOp> {
           auto [scale, zero] = reader.getScaleAndZero(b, l, args, blockArgs);
           Value x = toF32(b, l, blockArgs[0]);
           Value code = encodeElement(b, l, layout, x, scale, zero);
-          Value q = decodeCode(b, l, layout, code, table);
-          if (zero)
-            q = arith::SubFOp::create(b, l, q, toF32(b, l, zero));
-          Value v = arith::MulFOp::create(b, l, scale, q);
+          Value v = decodeWithParams(b, l, layout, code, scale, zero, table);
           yieldValue(b, l, fromF32(b, l, v, type.getElementType()));
         });
     rewriter.replaceOp(op, generic.getResults());

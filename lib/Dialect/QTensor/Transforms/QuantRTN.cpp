@@ -90,7 +90,7 @@ LogicalResult QuantRTNPass::parseOptions(num::RTNOptions &rtn,
 
 void QuantRTNPass::runOnOperation() {
   num::RTNOptions rtn;
-  ElementFormat layoutFormat;
+  ElementFormat layoutFormat = ElementFormat::ui8;
   Type scaleElementType;
   if (failed(parseOptions(rtn, layoutFormat, scaleElementType)))
     return signalPassFailure();

@@ -113,3 +113,19 @@ func.func @activations(%a: tensor<3x4xf32>, %b: tensor<4x2xf32>) -> tensor<3x2xf
                      outs(%init : tensor<3x2xf32>) -> tensor<3x2xf32>
   return %y : tensor<3x2xf32>
 }
+
+// -----
+
+// An all-zero row takes the reference's fallback range [-1, 1]: scale
+// 2/15, zero roundeven(7.4999995) = 7, every code 7 (bytes 0x77 = 119).
+// ASYM-LABEL: func.func @zero_row
+// ASYM-DAG: arith.constant dense<{{\[}}[-66, 7], [119, 119]]> : tensor<2x2xi8>
+// ASYM-DAG: arith.constant dense<0.13333334> : tensor<2x1xf32>
+// ASYM-DAG: arith.constant dense<7> : tensor<2x1xi8>
+func.func @zero_row(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
+  %w = arith.constant dense<[[1.0, 0.0], [0.5, 0.0], [0.0, 0.0], [-1.0, 0.0]]> : tensor<4x2xf32>
+  %init = arith.constant dense<0.0> : tensor<3x2xf32>
+  %y = linalg.matmul ins(%x, %w : tensor<3x4xf32>, tensor<4x2xf32>)
+                     outs(%init : tensor<3x2xf32>) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}

@@ -1,0 +1,20 @@
+// RUN: quant-opt %s --quant-rtn="bits=4 group-size=2" --quant-lower-to-llvm | FileCheck %s
+
+// The whole pipeline leaves only LLVM dialect ops; the packed weights remain
+// i8 globals (4 codes x 2 rows -> 2x2 bytes) and no f32 copy of the weight
+// exists.
+// CHECK-NOT: qtensor.
+// CHECK-NOT: linalg.
+// CHECK-NOT: tensor<
+// CHECK-DAG: llvm.mlir.global private constant @{{.*}}(dense<{{.*}}> : tensor<2x2xi8>)
+// CHECK-NOT: !llvm.array<4 x array<2 x f32>>
+// CHECK-LABEL: llvm.func @linear
+// CHECK: llvm.intr.roundeven
+func.func @linear(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
+  %w = arith.constant dense<[[1.0, -2.0], [0.5, 4.0], [0.0, 1.0], [-1.0, 2.0]]> : tensor<4x2xf32>
+  %init = arith.constant dense<0.0> : tensor<3x2xf32>
+  %y = linalg.matmul ins(%x, %w : tensor<3x4xf32>, tensor<4x2xf32>)
+                     outs(%init : tensor<3x2xf32>) -> tensor<3x2xf32>
+  %q = qtensor.fake_quant %y scales(%init : tensor<3x2xf32>) layout <si8, block = [1, 1]> : tensor<3x2xf32>
+  return %q : tensor<3x2xf32>
+}
