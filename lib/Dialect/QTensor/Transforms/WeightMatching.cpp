@@ -270,8 +270,6 @@ static Value createConstant(OpBuilder &builder, Location loc,
     auto attr = DenseResourceElementsAttr::get(type, name, std::move(blob));
     return arith::ConstantOp::create(builder, loc, attr);
   }
-  bool detectedSplat = false;
-  (void)DenseElementsAttr::isValidRawBuffer(type, bytes, detectedSplat);
   auto attr = DenseElementsAttr::getFromRawBuffer(type, bytes);
   return arith::ConstantOp::create(builder, loc, attr);
 }
