@@ -23,7 +23,6 @@ demo: build
 	$(BUILD_DIR)/bin/quant-demo examples/stories260K
 
 check: build
-	cmake --build --preset $(PRESET) --target quant-opt quant-demo QuantPlugin QuantNumericsTests
 	scripts/check.sh $(BUILD_DIR)
 
 format:

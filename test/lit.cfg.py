@@ -34,6 +34,6 @@ if os.environ.get("QUANT_OPT_CHECK_IR_ROUNDTRIP"):
 else:
     quant_opt = "quant-opt"
 
-tools = [quant_opt, "quant-demo", "mlir-opt", "mlir-runner", "not"]
+tools = [quant_opt, "quant-demo", "quant-import", "quant-run", "mlir-opt", "mlir-runner", "not"]
 tool_dirs = [config.quant_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

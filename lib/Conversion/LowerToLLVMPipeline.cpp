@@ -13,6 +13,7 @@
 #include "quant/Conversion/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
@@ -27,12 +28,21 @@ void mlir::qtensor::buildLowerToLLVMPipeline(OpPassManager &pm,
                                              const LowerToLLVMOptions &) {
   pm.addPass(createConvertQTensorToLinalgPass());
   pm.addPass(createCanonicalizerPass());
+  // Fusing elementwise producers into their consumers removes temporaries
+  // (softmax chains, norms) before buffers exist.
+  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createApproximateMathPass());
+  pm.addPass(createCanonicalizerPass());
   bufferization::OneShotBufferizePassOptions bufferizeOptions;
   bufferizeOptions.bufferizeFunctionBoundaries = true;
   bufferizeOptions.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
   pm.addPass(createCanonicalizerPass());
+  // Free every temporary buffer; results returned to the caller are owned by
+  // it (JitModule frees them).
+  bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());

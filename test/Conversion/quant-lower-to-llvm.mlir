@@ -15,6 +15,7 @@ func.func @linear(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
   %init = arith.constant dense<0.0> : tensor<3x2xf32>
   %y = linalg.matmul ins(%x, %w : tensor<3x4xf32>, tensor<4x2xf32>)
                      outs(%init : tensor<3x2xf32>) -> tensor<3x2xf32>
-  %q = qtensor.fake_quant %y scales(%init : tensor<3x2xf32>) layout <si8, block = [1, 1]> : tensor<3x2xf32>
+  %s = arith.constant dense<0.5> : tensor<3x2xf32>
+  %q = qtensor.fake_quant %y scales(%s : tensor<3x2xf32>) layout <si8, block = [1, 1]> : tensor<3x2xf32>
   return %q : tensor<3x2xf32>
 }

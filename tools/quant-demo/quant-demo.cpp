@@ -16,8 +16,11 @@
 
 #include "quant/Dialect/QTensor/IR/QTensorOps.h"
 #include "quant/Import/Llama2cCheckpoint.h"
+#include "quant/Import/Llama2cTokenizer.h"
+#include "quant/Import/LlamaImporter.h"
 #include "quant/InitAll.h"
 #include "quant/Numerics/Numerics.h"
+#include "quant/Runtime/Evaluation.h"
 #include "quant/Runtime/JitRunner.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -33,6 +36,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <malloc.h>
 
 using namespace mlir;
 using namespace quantopt;
@@ -49,6 +53,19 @@ static llvm::cl::opt<bool> checkLowering(
     llvm::cl::desc("exit with an error unless every lowered result is within "
                    "1e-5 (relative to max |y|) of the C++ reference"),
     llvm::cl::init(false));
+static llvm::cl::opt<bool> layerCheck(
+    "layer-check",
+    llvm::cl::desc("instead of the model table: quantize each weight matrix "
+                   "alone, run it on activations of real tokens, and check "
+                   "the lowered code against the C++ reference"),
+    llvm::cl::init(false));
+static llvm::cl::opt<int64_t> windows(
+    "windows",
+    llvm::cl::desc("512-token evaluation windows (default 32; --full: all)"),
+    llvm::cl::init(32));
+static llvm::cl::opt<bool>
+    fullStream("full", llvm::cl::desc("evaluate the whole validation stream"),
+               llvm::cl::init(false));
 static llvm::cl::opt<bool> emitJson("json",
                                     llvm::cl::desc("print the report as JSON"),
                                     llvm::cl::init(false));
@@ -201,11 +218,9 @@ static double maxRelDiff(const std::vector<float> &y,
   return scale == 0 ? worst : worst / scale;
 }
 
-int main(int argc, char **argv) {
-  llvm::cl::ParseCommandLineOptions(
-      argc, argv,
-      "quant-demo: quantize every weight matrix of a llama2.c model with the "
-      "RTN configurations of quant-opt, run the lowered code, and report\n");
+/// --layer-check: every weight matrix quantized alone, run on proxy
+/// activations, and compared with the C++ reference of the lowering.
+static int runLayerCheck() {
   std::string ckptPath = modelDir + "/stories260K.bin";
   auto ckpt = Llama2cCheckpoint::open(ckptPath);
   if (!ckpt) {
@@ -386,4 +401,234 @@ int main(int argc, char **argv) {
       "\nlowering check: worst {0:e1} relative to max |y|, {1}\n",
       worstLowering, loweringOk ? "within 1e-5" : "ABOVE 1e-5");
   return checkLowering && !loweringOk ? 1 : 0;
+}
+
+namespace {
+struct Method {
+  const char *label;
+  const char *pipeline; // empty: the float model
+};
+
+struct ModelRow {
+  std::string label;
+  double bitsPerWeight = 0, kilobytes = 0;
+  EvalResult eval;
+  double compileSeconds = 0;
+};
+} // namespace
+
+/// Bits of every weight the model stores: float constants at 32 bits, and
+/// the storage, scales and zero-points of each quantized matmul. Returns
+/// {bits of quantized matrices / their weights, total bytes}.
+static std::pair<double, double> measureSize(ModuleOp module) {
+  double quantBits = 0, quantWeights = 0, totalBits = 0;
+  module->walk([&](qtensor::DequantMatmulOp op) {
+    for (Value v : op->getOperands().drop_front().drop_back()) {
+      auto type = cast<RankedTensorType>(v.getType());
+      quantBits +=
+          double(type.getNumElements()) * type.getElementTypeBitWidth();
+    }
+    SmallVector<int64_t> shape = op.getWeightShape();
+    double n = 1;
+    for (int64_t d : shape)
+      n *= double(d);
+    quantWeights += n;
+  });
+  totalBits += quantBits;
+  module->walk([&](arith::ConstantOp op) {
+    auto type = dyn_cast<RankedTensorType>(op.getType());
+    if (!type || !isa<DenseResourceElementsAttr>(op.getValue()) ||
+        op->use_empty())
+      return;
+    // Float weights the model still uses (quantized ones lost their uses).
+    if (type.getElementType().isF32())
+      totalBits += 32.0 * double(type.getNumElements());
+  });
+  return {quantWeights > 0 ? quantBits / quantWeights : 32.0, totalBits / 8};
+}
+
+static int runModelTable() {
+  using llvm::formatv;
+  std::string ckptPath = modelDir + "/stories260K.bin";
+  auto ckpt = Llama2cCheckpoint::open(ckptPath);
+  if (!ckpt) {
+    llvm::errs() << "quant-demo: " << llvm::toString(ckpt.takeError()) << "\n";
+    return 1;
+  }
+  auto ids = loadTokenIds(modelDir + "/tinystories_val.tok512.i32",
+                          (*ckpt)->getConfig().vocabSize);
+  if (!ids) {
+    llvm::errs() << "quant-demo: " << llvm::toString(ids.takeError()) << "\n";
+    return 1;
+  }
+  DialectRegistry registry;
+  quantopt::registerAllDialects(registry);
+  quantopt::registerUpstreamDialects(registry);
+  quantopt::registerAllPasses();
+  MLIRContext ctx(registry);
+  ctx.loadAllAvailableDialects();
+
+  const int64_t seq = 512;
+  LlamaImportOptions importOptions;
+  importOptions.seqLen = seq;
+  std::string error;
+  OwningOpRef<ModuleOp> floatModel =
+      importLlama2c(&ctx, **ckpt, importOptions, error);
+  if (!floatModel) {
+    llvm::errs() << "quant-demo: " << ckptPath << ": " << error << "\n";
+    return 1;
+  }
+  auto signature = getModelSignature(*floatModel, "forward");
+  if (!signature) {
+    llvm::errs() << "quant-demo: " << llvm::toString(signature.takeError())
+                 << "\n";
+    return 1;
+  }
+  auto reference = JitModule::compile(*floatModel);
+  if (!reference) {
+    llvm::errs() << "quant-demo: " << llvm::toString(reference.takeError())
+                 << "\n";
+    return 1;
+  }
+  EvalOptions evalOptions;
+  evalOptions.maxTokens = fullStream ? -1 : windows * seq + 1;
+
+  const Method methods[] = {
+      {"FP32", ""},
+      {"RTN int8 per-channel asym", "quant-rtn{bits=8}"},
+      {"RTN int4 g32 asym", "quant-rtn{bits=4 group-size=32}"},
+      {"RTN int4 g32 sym", "quant-rtn{bits=4 group-size=32 sym=true}"},
+      {"RTN int4 per-channel asym", "quant-rtn{bits=4}"},
+      {"RTN int3 g32 asym", "quant-rtn{bits=3 group-size=32}"},
+      {"RTN NF4 g64", "quant-rtn{format=nf4 group-size=64}"},
+      {"RTN FP4 g64", "quant-rtn{format=fp4 group-size=64}"},
+      {"RTN FP8 E4M3 per-channel", "quant-rtn{format=f8E4M3FN}"},
+  };
+  std::vector<ModelRow> rows;
+  std::unique_ptr<JitModule> sampleModel;
+  for (const Method &method : methods) {
+    ModelRow row;
+    row.label = method.label;
+    auto start = std::chrono::steady_clock::now();
+    OwningOpRef<ModuleOp> model(cast<ModuleOp>((*floatModel)->clone()));
+    if (method.pipeline[0] != '\0') {
+      PassManager pm(&ctx);
+      if (failed(parsePassPipeline(method.pipeline, pm)) ||
+          failed(pm.run(*model))) {
+        llvm::errs() << "quant-demo: " << method.pipeline << " failed\n";
+        return 1;
+      }
+    }
+    std::tie(row.bitsPerWeight, row.kilobytes) = measureSize(*model);
+    row.kilobytes /= 1024;
+    auto compiled = JitModule::compile(*model);
+    if (!compiled) {
+      llvm::errs() << "quant-demo: " << llvm::toString(compiled.takeError())
+                   << "\n";
+      return 1;
+    }
+    row.compileSeconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    evalOptions.progressLabel = emitJson ? "" : row.label;
+    bool isReference = method.pipeline[0] == '\0';
+    auto result = evaluate(**compiled, isReference ? nullptr : reference->get(),
+                           *signature, *ids, evalOptions);
+    if (!result) {
+      llvm::errs() << "quant-demo: " << llvm::toString(result.takeError())
+                   << "\n";
+      return 1;
+    }
+    row.eval = *result;
+    rows.push_back(row);
+    if (StringRef(method.label) == "RTN int4 g32 asym")
+      sampleModel = std::move(*compiled);
+  }
+
+  double basePpl = rows.front().eval.perplexity;
+  if (emitJson) {
+    llvm::json::Array array;
+    for (const ModelRow &r : rows) {
+      llvm::json::Object o = r.eval.toJSON();
+      o["method"] = r.label;
+      o["bits_per_weight"] = r.bitsPerWeight;
+      o["model_kib"] = r.kilobytes;
+      o["delta_perplexity"] = r.eval.perplexity - basePpl;
+      o["compile_seconds"] = r.compileSeconds;
+      array.push_back(std::move(o));
+    }
+    llvm::outs() << formatv("{0:2}", llvm::json::Value(std::move(array)))
+                 << "\n";
+    return 0;
+  }
+  const EvalResult &first = rows.front().eval;
+  llvm::outs() << formatv(
+      "\nstories260K, {0} windows of 512 tokens ({1} scored) of the bundled "
+      "TinyStories validation ids; KLD etc. against the FP32 model\n"
+      "bits/w: of the quantized matrices (codes + scales + zero-points); "
+      "size: all weights the model keeps\n\n",
+      first.windows, first.tokens);
+  llvm::outs() << formatv("{0,-26} {1,7} {2,9} {3,9} {4,8} {5,9} {6,9} "
+                          "{7,8} {8,7}\n",
+                          "method", "bits/w", "size KiB", "PPL", "dPPL",
+                          "mean KLD", "same top", "RMS dp", "time s");
+  for (const ModelRow &r : rows) {
+    const EvalResult &e = r.eval;
+    std::string kld = e.hasReference ? formatv("{0:f5}", e.meanKld).str() : "-";
+    std::string same =
+        e.hasReference ? formatv("{0:f2}%", e.sameTopPercent).str() : "-";
+    std::string dp =
+        e.hasReference ? formatv("{0:f2}%", e.rmsDeltaPPercent).str() : "-";
+    llvm::outs() << formatv("{0,-26} {1,7:f3} {2,9:f1} {3,9:f4} {4,8:f4} "
+                            "{5,9} {6,9} {7,8} {8,7:f1}\n",
+                            r.label, r.bitsPerWeight, r.kilobytes, e.perplexity,
+                            e.perplexity - basePpl, kld, same, dp,
+                            r.compileSeconds + e.seconds);
+  }
+  if (sampleModel) {
+    // A greedy sample needs a batch-1 module as long as the sample.
+    importOptions.seqLen = 64;
+    OwningOpRef<ModuleOp> shortModel =
+        importLlama2c(&ctx, **ckpt, importOptions, error);
+    PassManager pm(&ctx);
+    auto tokenizer =
+        Llama2cTokenizer::open(modelDir + "/tok512.bin", signature->vocabSize);
+    if (shortModel && tokenizer &&
+        succeeded(parsePassPipeline("quant-rtn{bits=4 group-size=32}", pm)) &&
+        succeeded(pm.run(*shortModel))) {
+      auto jit = JitModule::compile(*shortModel);
+      auto shortSig = getModelSignature(*shortModel, "forward");
+      if (jit && shortSig) {
+        auto tokens = greedyDecode(**jit, *shortSig, {1}, 64);
+        if (tokens) {
+          llvm::outs() << "\ngreedy sample, RTN int4 g32 asym: ";
+          for (size_t i = 1; i < tokens->size(); ++i)
+            llvm::outs()
+                << (*tokenizer)->decode((*tokens)[i - 1], (*tokens)[i]);
+          llvm::outs() << "\n";
+        } else {
+          llvm::consumeError(tokens.takeError());
+        }
+      } else {
+        if (!jit)
+          llvm::consumeError(jit.takeError());
+        if (!shortSig)
+          llvm::consumeError(shortSig.takeError());
+      }
+    } else if (!tokenizer) {
+      llvm::consumeError(tokenizer.takeError());
+    }
+  }
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  llvm::cl::ParseCommandLineOptions(
+      argc, argv,
+      "quant-demo: import the bundled llama2.c model, quantize it with each "
+      "method of quant-opt, run every variant through the JIT and report "
+      "perplexity and KL divergence against FP32\n");
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  return layerCheck ? runLayerCheck() : runModelTable();
 }

@@ -62,4 +62,19 @@ def ConvertQuantToQTensorPass : Pass<"convert-quant-to-qtensor"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def ApproximateMathPass : Pass<"quant-approximate-math"> {
+  let summary = "Replace math.exp with a vectorisable polynomial";
+  let description = [{
+    Rewrites `math.exp` on f32 into MLIR's polynomial approximation
+    (range reduction to `2^k * exp(r)` and a polynomial in `r`) built from
+    `arith` ops only. libm's `expf` is a call LLVM cannot vectorise, and
+    softmax and SiLU evaluate it on every attention score and hidden unit;
+    the polynomial form vectorises with the surrounding loop. Overflow gives
+    +inf, large negative inputs 0, NaN stays NaN. The results differ from
+    libm's by a few ULP; `quant-lower-to-llvm` runs this pass.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect"];
+}
+
 #endif // QUANT_CONVERSION_PASSES_TD

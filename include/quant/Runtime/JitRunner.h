@@ -15,10 +15,12 @@
 #define QUANT_RUNTIME_JITRUNNER_H
 
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 namespace mlir {
@@ -47,9 +49,9 @@ public:
   static llvm::Expected<std::unique_ptr<JitModule>>
   compile(mlir::ModuleOp module, unsigned optLevel = 3);
 
-  /// Calls public function `name`, whose arguments are ranked tensors matching
-  /// `args` and whose single result is a ranked f32 tensor of rank
-  /// `resultRank`.
+  /// Calls public function `name` (thread-safe), whose arguments are ranked
+  /// tensors matching `args` and whose single result is a ranked f32 tensor of
+  /// rank `resultRank`.
   llvm::Expected<HostArray> call(llvm::StringRef name,
                                  const std::vector<const HostArray *> &args,
                                  unsigned resultRank);
@@ -57,6 +59,8 @@ public:
 private:
   JitModule() = default;
   std::unique_ptr<mlir::ExecutionEngine> engine;
+  std::mutex lookupMutex;
+  llvm::StringMap<void (*)(void **)> functions;
 };
 
 } // namespace quantopt

@@ -1,0 +1,84 @@
+//===- Evaluation.h - Perplexity and KL divergence of models ----*- C++ -*-===//
+//
+// Part of the quant-opt project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// Runs a compiled language model (`[B, S] i32 token ids -> [B, S, V] f32
+// logits`) over a token stream cut into non-overlapping windows: window k is
+// ids[S*k : S*k + S + 1], its first S ids the input and its last S the
+// targets, each window an independent sequence from position 0. Reports the
+// perplexity and, against a reference model, llama.cpp's KL-divergence
+// statistics.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QUANT_RUNTIME_EVALUATION_H
+#define QUANT_RUNTIME_EVALUATION_H
+
+#include "quant/Runtime/JitRunner.h"
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/JSON.h"
+
+#include <string>
+#include <vector>
+
+namespace quantopt {
+
+/// Reads token ids: a `.npy` file (1-D little-endian int32 or int64) or raw
+/// little-endian int32. Ids outside [0, vocabSize) are an error naming the
+/// position.
+llvm::Expected<std::vector<int32_t>> loadTokenIds(llvm::StringRef path,
+                                                  int32_t vocabSize);
+
+/// The calling convention of a compiled model.
+struct ModelSignature {
+  std::string function = "forward";
+  int64_t batch = 1, seqLen = 0, vocabSize = 0;
+};
+
+/// Reads the signature of `function` in `module`: one `tensor<BxSxi32>`
+/// argument and one `tensor<BxSxVxf32>` result.
+llvm::Expected<ModelSignature> getModelSignature(mlir::ModuleOp module,
+                                                 llvm::StringRef function);
+
+struct EvalOptions {
+  /// Use at most this many ids of the stream (-1: all).
+  int64_t maxTokens = -1;
+  unsigned threads = 2;
+  /// Progress on stderr under this label; empty: silent.
+  std::string progressLabel;
+};
+
+struct EvalResult {
+  int64_t windows = 0, tokens = 0;
+  double meanNll = 0, perplexity = 0;
+  bool hasReference = false;
+  /// Mean KL(reference || model) per token, % of tokens whose argmax agrees,
+  /// and the RMS of p_model(target) - p_reference(target) (llama.cpp's
+  /// "RMS Δp"), in %.
+  double meanKld = 0, sameTopPercent = 0, rmsDeltaPPercent = 0;
+  double seconds = 0;
+
+  llvm::json::Object toJSON() const;
+};
+
+/// Evaluates `model` (and `reference`, when given, on the same windows).
+llvm::Expected<EvalResult> evaluate(JitModule &model, JitModule *reference,
+                                    const ModelSignature &signature,
+                                    llvm::ArrayRef<int32_t> ids,
+                                    const EvalOptions &options);
+
+/// Greedy decoding: starting from `prompt`, appends the argmax token until
+/// `steps` positions have been run or BOS (1) is produced. The model must
+/// take one sequence of at least `steps` ids (batch 1).
+llvm::Expected<std::vector<int32_t>>
+greedyDecode(JitModule &model, const ModelSignature &signature,
+             std::vector<int32_t> prompt, int64_t steps);
+
+} // namespace quantopt
+
+#endif // QUANT_RUNTIME_EVALUATION_H

@@ -1,0 +1,98 @@
+//===- quant-import.cpp - Import checkpoints as MLIR ----------------------===//
+//
+// Part of the quant-opt project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// Writes a model checkpoint as a linalg-on-tensors module whose weights are
+// dense_resource blobs named after the checkpoint tensors, ready for
+// quant-opt's passes and quant-run.
+//
+//===----------------------------------------------------------------------===//
+
+#include "quant/Import/Llama2cCheckpoint.h"
+#include "quant/Import/LlamaImporter.h"
+#include "quant/InitAll.h"
+
+#include "mlir/Bytecode/BytecodeWriter.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace quantopt;
+
+static llvm::cl::OptionCategory category("quant-import options");
+static llvm::cl::opt<std::string>
+    llama2cFile("llama2c", llvm::cl::desc("llama2.c .bin checkpoint"),
+                llvm::cl::init(""), llvm::cl::cat(category));
+static llvm::cl::opt<int64_t>
+    batch("batch", llvm::cl::desc("sequences per call (default 1)"),
+          llvm::cl::init(1), llvm::cl::cat(category));
+static llvm::cl::opt<int64_t>
+    seqLen("seq-len",
+           llvm::cl::desc("tokens per sequence (default: the model's)"),
+           llvm::cl::init(0), llvm::cl::cat(category));
+static llvm::cl::opt<std::string>
+    outputFile("o", llvm::cl::desc("output file (default stdout)"),
+               llvm::cl::init("-"), llvm::cl::cat(category));
+static llvm::cl::opt<bool> emitBytecode("emit-bytecode",
+                                        llvm::cl::desc("write MLIR bytecode"),
+                                        llvm::cl::init(false),
+                                        llvm::cl::cat(category));
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  llvm::cl::HideUnrelatedOptions(category);
+  llvm::cl::ParseCommandLineOptions(
+      argc, argv,
+      "quant-import: write a checkpoint as a linalg-on-tensors MLIR module\n");
+  if (llama2cFile.empty()) {
+    llvm::errs() << "quant-import: give --llama2c CHECKPOINT\n";
+    return 1;
+  }
+  auto checkpoint = Llama2cCheckpoint::open(llama2cFile);
+  if (!checkpoint) {
+    llvm::errs() << "quant-import: " << llvm::toString(checkpoint.takeError())
+                 << "\n";
+    return 1;
+  }
+  DialectRegistry registry;
+  registerUpstreamDialects(registry);
+  MLIRContext ctx(registry);
+  LlamaImportOptions options;
+  options.batch = batch;
+  options.seqLen = seqLen;
+  std::string error;
+  OwningOpRef<ModuleOp> module =
+      importLlama2c(&ctx, **checkpoint, options, error);
+  if (!module) {
+    llvm::errs() << "quant-import: " << llama2cFile << ": " << error << "\n";
+    return 1;
+  }
+  if (failed(verify(*module))) {
+    llvm::errs()
+        << "quant-import: internal error: the module does not verify\n";
+    return 1;
+  }
+  std::string message;
+  auto output = openOutputFile(outputFile, &message);
+  if (!output) {
+    llvm::errs() << "quant-import: " << message << "\n";
+    return 1;
+  }
+  if (emitBytecode) {
+    if (failed(writeBytecodeToFile(*module, output->os())))
+      return 1;
+  } else {
+    module->print(output->os());
+  }
+  output->keep();
+  return 0;
+}

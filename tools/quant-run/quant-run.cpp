@@ -1,0 +1,280 @@
+//===- quant-run.cpp - Run and evaluate language-model modules ------------===//
+//
+// Part of the quant-opt project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// JIT-compiles a model module (quantized or not) through quant-opt's CPU
+// lowering and measures it on a token stream: perplexity over
+// non-overlapping windows and, against a reference model, llama.cpp's KL
+// divergence statistics. Can also decode greedily.
+//
+//===----------------------------------------------------------------------===//
+
+#include "quant/Import/Llama2cCheckpoint.h"
+#include "quant/Import/Llama2cTokenizer.h"
+#include "quant/Import/LlamaImporter.h"
+#include "quant/InitAll.h"
+#include "quant/Runtime/Evaluation.h"
+#include "quant/Runtime/JitRunner.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <malloc.h>
+
+using namespace mlir;
+using namespace quantopt;
+
+static llvm::cl::OptionCategory category("quant-run options");
+static llvm::cl::opt<std::string> modelFile(llvm::cl::Positional,
+                                            llvm::cl::desc("[model.mlir]"),
+                                            llvm::cl::init(""),
+                                            llvm::cl::cat(category));
+static llvm::cl::opt<std::string> llama2cFile(
+    "llama2c",
+    llvm::cl::desc(
+        "import this llama2.c checkpoint instead of reading a module"),
+    llvm::cl::init(""), llvm::cl::cat(category));
+static llvm::cl::opt<std::string>
+    function("function", llvm::cl::desc("model function (default forward)"),
+             llvm::cl::init("forward"), llvm::cl::cat(category));
+static llvm::cl::opt<std::string>
+    tokensFile("tokens",
+               llvm::cl::desc("token ids: raw little-endian int32 or .npy"),
+               llvm::cl::init(""), llvm::cl::cat(category));
+static llvm::cl::opt<int64_t> window(
+    "window",
+    llvm::cl::desc("window length when importing (default: the model's)"),
+    llvm::cl::init(0), llvm::cl::cat(category));
+static llvm::cl::opt<int64_t>
+    batch("batch",
+          llvm::cl::desc("windows per call when importing (default 1: the "
+                         "activations of one window stay in cache)"),
+          llvm::cl::init(1), llvm::cl::cat(category));
+static llvm::cl::opt<int64_t>
+    maxTokens("max-tokens",
+              llvm::cl::desc("evaluate only this prefix of the stream"),
+              llvm::cl::init(-1), llvm::cl::cat(category));
+static llvm::cl::opt<unsigned>
+    threads("jobs", llvm::cl::desc("worker threads (default 2)"),
+            llvm::cl::init(2), llvm::cl::cat(category));
+static llvm::cl::opt<std::string> referenceFile(
+    "reference",
+    llvm::cl::desc("reference module for KL divergence (same signature)"),
+    llvm::cl::init(""), llvm::cl::cat(category));
+static llvm::cl::opt<bool> referenceFloat(
+    "reference-float",
+    llvm::cl::desc("with --llama2c: use the float import as the reference "
+                   "when --pass-pipeline quantizes the model"),
+    llvm::cl::init(false), llvm::cl::cat(category));
+static llvm::cl::opt<std::string> passPipeline(
+    "pass-pipeline",
+    llvm::cl::desc("passes to run on the model before compiling it, e.g. "
+                   "'quant-rtn{bits=4 group-size=32}'"),
+    llvm::cl::init(""), llvm::cl::cat(category));
+static llvm::cl::opt<int64_t> generate(
+    "generate",
+    llvm::cl::desc("decode greedily from BOS for this many steps and print "
+                   "the text (needs --tokenizer)"),
+    llvm::cl::init(0), llvm::cl::cat(category));
+static llvm::cl::opt<std::string>
+    tokenizerFile("tokenizer", llvm::cl::desc("llama2.c tokenizer file"),
+                  llvm::cl::init(""), llvm::cl::cat(category));
+static llvm::cl::opt<std::string> textFile(
+    "text",
+    llvm::cl::desc("evaluate this UTF-8 text file instead of --tokens: it is "
+                   "encoded with --tokenizer, BOS first"),
+    llvm::cl::init(""), llvm::cl::cat(category));
+static llvm::cl::opt<bool>
+    printIds("print-ids",
+             llvm::cl::desc("with --text: print the token ids and exit"),
+             llvm::cl::init(false), llvm::cl::cat(category));
+static llvm::cl::opt<bool> emitJson("json",
+                                    llvm::cl::desc("print results as JSON"),
+                                    llvm::cl::init(false),
+                                    llvm::cl::cat(category));
+
+/// The compiled models allocate and free large activation buffers on every
+/// call; keeping freed memory in the heap instead of returning it to the
+/// kernel avoids a page fault per touched page on the next call.
+static void configureAllocator() {
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
+
+static int failWith(const llvm::Twine &message) {
+  llvm::errs() << "quant-run: " << message << "\n";
+  return 1;
+}
+
+/// Prints a decoded piece as llama2.c's safe_printf does: single bytes that
+/// are neither printable nor whitespace are dropped.
+static void printPiece(llvm::raw_ostream &os, const std::string &piece) {
+  if (piece.size() == 1) {
+    unsigned char c = piece[0];
+    if (!(std::isprint(c) || std::isspace(c)))
+      return;
+  }
+  os << piece;
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  configureAllocator();
+  llvm::cl::HideUnrelatedOptions(category);
+  llvm::cl::ParseCommandLineOptions(
+      argc, argv,
+      "quant-run: JIT-compile a language model module and measure its "
+      "perplexity / KL divergence on token ids\n");
+  if (modelFile.empty() == llama2cFile.empty())
+    return failWith("give either a model .mlir file or --llama2c CHECKPOINT");
+
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerUpstreamDialects(registry);
+  registerAllPasses();
+  MLIRContext ctx(registry);
+  ctx.loadAllAvailableDialects();
+
+  std::unique_ptr<Llama2cCheckpoint> checkpoint;
+  OwningOpRef<ModuleOp> module, reference;
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler diagHandler(sourceMgr, &ctx);
+  if (!llama2cFile.empty()) {
+    auto opened = Llama2cCheckpoint::open(llama2cFile);
+    if (!opened)
+      return failWith(llvm::toString(opened.takeError()));
+    checkpoint = std::move(*opened);
+    LlamaImportOptions options;
+    options.functionName = function;
+    options.batch = generate > 0 ? 1 : batch;
+    options.seqLen = generate > 0 ? generate : window;
+    std::string error;
+    module = importLlama2c(&ctx, *checkpoint, options, error);
+    if (!module)
+      return failWith(llama2cFile + ": " + error);
+    if (referenceFloat)
+      reference = importLlama2c(&ctx, *checkpoint, options, error);
+  } else {
+    module = parseSourceFile<ModuleOp>(modelFile, sourceMgr, &ctx);
+    if (!module)
+      return failWith("cannot parse " + modelFile);
+  }
+  if (!referenceFile.empty()) {
+    reference = parseSourceFile<ModuleOp>(referenceFile, sourceMgr, &ctx);
+    if (!reference)
+      return failWith("cannot parse " + referenceFile);
+  }
+  if (!passPipeline.empty()) {
+    PassManager pm(&ctx);
+    if (failed(parsePassPipeline(passPipeline, pm, llvm::errs())))
+      return failWith("invalid --pass-pipeline '" + passPipeline + "'");
+    if (failed(pm.run(*module)))
+      return failWith("--pass-pipeline failed");
+  }
+  auto signature = getModelSignature(*module, function);
+  if (!signature)
+    return failWith(llvm::toString(signature.takeError()));
+
+  auto compiled = JitModule::compile(*module);
+  if (!compiled)
+    return failWith("JIT compilation failed: " +
+                    llvm::toString(compiled.takeError()));
+
+  if (generate > 0) {
+    if (tokenizerFile.empty())
+      return failWith("--generate needs --tokenizer");
+    auto tokenizer =
+        Llama2cTokenizer::open(tokenizerFile, int32_t(signature->vocabSize));
+    if (!tokenizer)
+      return failWith(llvm::toString(tokenizer.takeError()));
+    auto tokens = greedyDecode(**compiled, *signature, {Llama2cTokenizer::kBos},
+                               generate);
+    if (!tokens)
+      return failWith(llvm::toString(tokens.takeError()));
+    for (size_t i = 1; i < tokens->size(); ++i)
+      printPiece(llvm::outs(),
+                 (*tokenizer)->decode((*tokens)[i - 1], (*tokens)[i]));
+    llvm::outs() << "\n";
+    return 0;
+  }
+
+  if (tokensFile.empty() == textFile.empty())
+    return failWith("give --tokens FILE or --text FILE (or --generate N)");
+  llvm::Expected<std::vector<int32_t>> ids = std::vector<int32_t>();
+  if (!textFile.empty()) {
+    if (tokenizerFile.empty())
+      return failWith("--text needs --tokenizer");
+    auto tokenizer =
+        Llama2cTokenizer::open(tokenizerFile, int32_t(signature->vocabSize));
+    if (!tokenizer)
+      return failWith(llvm::toString(tokenizer.takeError()));
+    auto text = llvm::MemoryBuffer::getFile(textFile);
+    if (!text)
+      return failWith(textFile + ": cannot open: " + text.getError().message());
+    *ids = (*tokenizer)
+               ->encode((*text)->getBuffer(), /*bos=*/true,
+                        /*eos=*/false);
+    if (printIds) {
+      llvm::interleave(*ids, llvm::outs(), " ");
+      llvm::outs() << "\n";
+      return 0;
+    }
+  } else {
+    ids = loadTokenIds(tokensFile, int32_t(signature->vocabSize));
+    if (!ids)
+      return failWith(llvm::toString(ids.takeError()));
+  }
+  std::unique_ptr<JitModule> referenceCompiled;
+  if (reference) {
+    auto refSignature = getModelSignature(*reference, function);
+    if (!refSignature)
+      return failWith("reference: " + llvm::toString(refSignature.takeError()));
+    if (refSignature->batch != signature->batch ||
+        refSignature->seqLen != signature->seqLen ||
+        refSignature->vocabSize != signature->vocabSize)
+      return failWith("the reference module's signature differs from the "
+                      "model's");
+    auto ref = JitModule::compile(*reference);
+    if (!ref)
+      return failWith("JIT compilation of the reference failed: " +
+                      llvm::toString(ref.takeError()));
+    referenceCompiled = std::move(*ref);
+  }
+  EvalOptions options;
+  options.maxTokens = maxTokens;
+  options.threads = threads;
+  options.progressLabel = emitJson ? "" : "evaluating";
+  auto result =
+      evaluate(**compiled, referenceCompiled.get(), *signature, *ids, options);
+  if (!result)
+    return failWith(llvm::toString(result.takeError()));
+  if (emitJson) {
+    llvm::outs() << llvm::formatv("{0:2}", llvm::json::Value(result->toJSON()))
+                 << "\n";
+    return 0;
+  }
+  llvm::outs() << llvm::formatv(
+      "windows {0} x {1} tokens ({2} scored)\nperplexity {3:f4}  (mean NLL "
+      "{4:f4} nats/token)\n",
+      result->windows, signature->seqLen, result->tokens, result->perplexity,
+      result->meanNll);
+  if (result->hasReference)
+    llvm::outs() << llvm::formatv(
+        "mean KLD {0:f6}  same top token {1:f2}%  RMS dp {2:f3}%\n",
+        result->meanKld, result->sameTopPercent, result->rmsDeltaPPercent);
+  llvm::outs() << llvm::formatv("time {0:f1} s\n", result->seconds);
+  return 0;
+}
