@@ -9,10 +9,13 @@ lit_log=$(mktemp)
 "$lit" -sv "$build/test" 2>&1 | tee "$lit_log"
 lit_rc=${PIPESTATUS[0]}
 unit_log=$(mktemp)
-"$build/unittests/QuantNumericsTests" --gtest_brief=1 2>&1 | tee "$unit_log"
-unit_rc=${PIPESTATUS[0]}
+unit_rc=0
+for test in "$build"/unittests/Quant*Tests; do
+  "$test" --gtest_brief=1 2>&1 | tee -a "$unit_log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || unit_rc=1
+done
 
-count() { grep -Eo "$1" "$2" | grep -Eo '[0-9]+' | head -1; }
+count() { grep -Eo "$1" "$2" | grep -Eo '^[^0-9]*[0-9]+' | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}'; }
 lit_pass=$(count '^ *Passed *: *[0-9]+' "$lit_log"); lit_pass=${lit_pass:-0}
 lit_fail=$(count '^ *Failed *: *[0-9]+' "$lit_log"); lit_fail=${lit_fail:-0}
 lit_skip=$(count '^ *Unsupported *: *[0-9]+' "$lit_log"); lit_skip=${lit_skip:-0}

@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "quant/Import/HuggingFaceCheckpoint.h"
 #include "quant/Import/Llama2cCheckpoint.h"
 #include "quant/Import/LlamaImporter.h"
 #include "quant/InitAll.h"
@@ -29,6 +30,11 @@ using namespace mlir;
 using namespace quantopt;
 
 static llvm::cl::OptionCategory category("quant-import options");
+static llvm::cl::opt<std::string> hfDirectory(
+    "hf",
+    llvm::cl::desc("Hugging Face Llama checkpoint directory (config.json + "
+                   "model.safetensors)"),
+    llvm::cl::init(""), llvm::cl::cat(category));
 static llvm::cl::opt<std::string>
     llama2cFile("llama2c", llvm::cl::desc("llama2.c .bin checkpoint"),
                 llvm::cl::init(""), llvm::cl::cat(category));
@@ -53,14 +59,9 @@ int main(int argc, char **argv) {
   llvm::cl::ParseCommandLineOptions(
       argc, argv,
       "quant-import: write a checkpoint as a linalg-on-tensors MLIR module\n");
-  if (llama2cFile.empty()) {
-    llvm::errs() << "quant-import: give --llama2c CHECKPOINT\n";
-    return 1;
-  }
-  auto checkpoint = Llama2cCheckpoint::open(llama2cFile);
-  if (!checkpoint) {
-    llvm::errs() << "quant-import: " << llvm::toString(checkpoint.takeError())
-                 << "\n";
+  if (llama2cFile.empty() == hfDirectory.empty()) {
+    llvm::errs()
+        << "quant-import: give --llama2c CHECKPOINT or --hf DIRECTORY\n";
     return 1;
   }
   DialectRegistry registry;
@@ -70,10 +71,33 @@ int main(int argc, char **argv) {
   options.batch = batch;
   options.seqLen = seqLen;
   std::string error;
-  OwningOpRef<ModuleOp> module =
-      importLlama2c(&ctx, **checkpoint, options, error);
+  OwningOpRef<ModuleOp> module;
+  // Both checkpoint kinds stay mapped until the module is written.
+  std::unique_ptr<Llama2cCheckpoint> llama2c;
+  std::unique_ptr<HuggingFaceCheckpoint> hf;
+  if (!llama2cFile.empty()) {
+    auto opened = Llama2cCheckpoint::open(llama2cFile);
+    if (!opened) {
+      llvm::errs() << "quant-import: " << llvm::toString(opened.takeError())
+                   << "\n";
+      return 1;
+    }
+    llama2c = std::move(*opened);
+    module = importLlama2c(&ctx, *llama2c, options, error);
+  } else {
+    auto opened = HuggingFaceCheckpoint::open(hfDirectory);
+    if (!opened) {
+      llvm::errs() << "quant-import: " << llvm::toString(opened.takeError())
+                   << "\n";
+      return 1;
+    }
+    hf = std::move(*opened);
+    module = importHuggingFace(&ctx, *hf, options, error);
+  }
   if (!module) {
-    llvm::errs() << "quant-import: " << llama2cFile << ": " << error << "\n";
+    llvm::errs() << "quant-import: "
+                 << (llama2cFile.empty() ? hfDirectory : llama2cFile) << ": "
+                 << error << "\n";
     return 1;
   }
   if (failed(verify(*module))) {

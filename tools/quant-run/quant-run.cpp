@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "quant/Import/HuggingFaceCheckpoint.h"
 #include "quant/Import/Llama2cCheckpoint.h"
 #include "quant/Import/Llama2cTokenizer.h"
 #include "quant/Import/LlamaImporter.h"
@@ -42,6 +43,11 @@ static llvm::cl::opt<std::string> modelFile(llvm::cl::Positional,
                                             llvm::cl::desc("[model.mlir]"),
                                             llvm::cl::init(""),
                                             llvm::cl::cat(category));
+static llvm::cl::opt<std::string> hfDirectory(
+    "hf",
+    llvm::cl::desc("import a Hugging Face Llama checkpoint directory "
+                   "(config.json + model.safetensors)"),
+    llvm::cl::init(""), llvm::cl::cat(category));
 static llvm::cl::opt<std::string> llama2cFile(
     "llama2c",
     llvm::cl::desc(
@@ -76,8 +82,9 @@ static llvm::cl::opt<std::string> referenceFile(
     llvm::cl::init(""), llvm::cl::cat(category));
 static llvm::cl::opt<bool> referenceFloat(
     "reference-float",
-    llvm::cl::desc("with --llama2c: use the float import as the reference "
-                   "when --pass-pipeline quantizes the model"),
+    llvm::cl::desc(
+        "with --llama2c or --hf: use the float import as the reference "
+        "when --pass-pipeline quantizes the model"),
     llvm::cl::init(false), llvm::cl::cat(category));
 static llvm::cl::opt<std::string> passPipeline(
     "pass-pipeline",
@@ -138,8 +145,11 @@ int main(int argc, char **argv) {
       argc, argv,
       "quant-run: JIT-compile a language model module and measure its "
       "perplexity / KL divergence on token ids\n");
-  if (modelFile.empty() == llama2cFile.empty())
-    return failWith("give either a model .mlir file or --llama2c CHECKPOINT");
+  if (int(!modelFile.empty()) + int(!llama2cFile.empty()) +
+          int(!hfDirectory.empty()) !=
+      1)
+    return failWith("give one of: a model .mlir file, --llama2c CHECKPOINT, "
+                    "--hf DIRECTORY");
 
   DialectRegistry registry;
   registerAllDialects(registry);
@@ -149,24 +159,38 @@ int main(int argc, char **argv) {
   ctx.loadAllAvailableDialects();
 
   std::unique_ptr<Llama2cCheckpoint> checkpoint;
+  std::unique_ptr<HuggingFaceCheckpoint> hfCheckpoint;
   OwningOpRef<ModuleOp> module, reference;
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagHandler(sourceMgr, &ctx);
-  if (!llama2cFile.empty()) {
-    auto opened = Llama2cCheckpoint::open(llama2cFile);
-    if (!opened)
-      return failWith(llvm::toString(opened.takeError()));
-    checkpoint = std::move(*opened);
+  if (!llama2cFile.empty() || !hfDirectory.empty()) {
     LlamaImportOptions options;
     options.functionName = function;
     options.batch = generate > 0 ? 1 : batch;
     options.seqLen = generate > 0 ? generate : window;
     std::string error;
-    module = importLlama2c(&ctx, *checkpoint, options, error);
+    auto import = [&]() -> OwningOpRef<ModuleOp> {
+      return checkpoint
+                 ? importLlama2c(&ctx, *checkpoint, options, error)
+                 : importHuggingFace(&ctx, *hfCheckpoint, options, error);
+    };
+    if (!llama2cFile.empty()) {
+      auto opened = Llama2cCheckpoint::open(llama2cFile);
+      if (!opened)
+        return failWith(llvm::toString(opened.takeError()));
+      checkpoint = std::move(*opened);
+    } else {
+      auto opened = HuggingFaceCheckpoint::open(hfDirectory);
+      if (!opened)
+        return failWith(llvm::toString(opened.takeError()));
+      hfCheckpoint = std::move(*opened);
+    }
+    module = import();
     if (!module)
-      return failWith(llama2cFile + ": " + error);
+      return failWith((llama2cFile.empty() ? hfDirectory : llama2cFile) + ": " +
+                      error);
     if (referenceFloat)
-      reference = importLlama2c(&ctx, *checkpoint, options, error);
+      reference = import();
   } else {
     module = parseSourceFile<ModuleOp>(modelFile, sourceMgr, &ctx);
     if (!module)

@@ -1,0 +1,220 @@
+//===- HuggingFaceCheckpoint.cpp - HF Llama checkpoints -------------------===//
+//
+// Part of the quant-opt project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "quant/Import/HuggingFaceCheckpoint.h"
+#include "quant/Numerics/Numerics.h"
+
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
+
+#include <cstring>
+
+using namespace quantopt;
+
+static llvm::Error fail(llvm::StringRef path, const llvm::Twine &what) {
+  return llvm::createStringError(
+      llvm::formatv("{0}: {1}", path, what.str()).str());
+}
+
+/// Reads the Llama hyperparameters of config.json.
+static llvm::Error readConfig(llvm::StringRef path, LlamaConfig &config,
+                              bool &tied) {
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer)
+    return fail(path, "cannot open: " + buffer.getError().message());
+  auto json = llvm::json::parse((*buffer)->getBuffer());
+  if (!json)
+    return fail(path, "invalid JSON: " + llvm::toString(json.takeError()));
+  const llvm::json::Object *o = json->getAsObject();
+  if (!o)
+    return fail(path, "expected a JSON object");
+  if (auto type = o->getString("model_type");
+      type && *type != "llama" && *type != "mistral")
+    return fail(path,
+                "model_type '" + *type + "' is not a Llama-architecture model");
+  auto integer = [&](llvm::StringRef key, int64_t &out,
+                     std::optional<int64_t> fallback) -> llvm::Error {
+    if (auto v = o->getInteger(key)) {
+      out = *v;
+    } else if (fallback) {
+      out = *fallback;
+    } else {
+      return fail(path, "missing integer '" + key + "'");
+    }
+    if (out <= 0 || out > (int64_t(1) << 24))
+      return fail(path, llvm::formatv("'{0}' = {1} is out of range", key, out));
+    return llvm::Error::success();
+  };
+  if (auto e = integer("hidden_size", config.dim, std::nullopt))
+    return e;
+  if (auto e = integer("intermediate_size", config.hiddenDim, std::nullopt))
+    return e;
+  if (auto e = integer("num_hidden_layers", config.numLayers, std::nullopt))
+    return e;
+  if (auto e = integer("num_attention_heads", config.numHeads, std::nullopt))
+    return e;
+  if (auto e =
+          integer("num_key_value_heads", config.numKVHeads, config.numHeads))
+    return e;
+  if (auto e = integer("vocab_size", config.vocabSize, std::nullopt))
+    return e;
+  if (auto e = integer("max_position_embeddings", config.maxSeqLen, 2048))
+    return e;
+  config.rmsNormEps = float(o->getNumber("rms_norm_eps").value_or(1e-6));
+  config.ropeTheta = float(o->getNumber("rope_theta").value_or(10000.0));
+  config.ropeAdjacentPairs = false;
+  tied = o->getBoolean("tie_word_embeddings").value_or(false);
+  if (config.dim % config.numHeads != 0 ||
+      config.numHeads % config.numKVHeads != 0)
+    return fail(path, "hidden_size must be a multiple of num_attention_heads, "
+                      "and that of num_key_value_heads");
+  if (auto headDim = o->getInteger("head_dim");
+      headDim && *headDim != config.dim / config.numHeads)
+    return fail(path, "head_dim different from hidden_size / "
+                      "num_attention_heads is not supported");
+  return llvm::Error::success();
+}
+
+llvm::Expected<std::unique_ptr<HuggingFaceCheckpoint>>
+HuggingFaceCheckpoint::open(llvm::StringRef directory) {
+  std::unique_ptr<HuggingFaceCheckpoint> ckpt(new HuggingFaceCheckpoint());
+  llvm::SmallString<256> configPath(directory), tensorsPath(directory);
+  llvm::sys::path::append(configPath, "config.json");
+  llvm::sys::path::append(tensorsPath, "model.safetensors");
+  if (auto e = readConfig(configPath, ckpt->config, ckpt->tiedEmbeddings))
+    return std::move(e);
+
+  llvm::StringRef path = tensorsPath;
+  auto buffer = llvm::MemoryBuffer::getFile(path, false, false);
+  if (!buffer)
+    return fail(path, "cannot open: " + buffer.getError().message());
+  ckpt->buffer = std::move(*buffer);
+  llvm::StringRef data = ckpt->buffer->getBuffer();
+  if (data.size() < 8)
+    return fail(path, "too small for the 8-byte safetensors header length");
+  uint64_t headerSize;
+  std::memcpy(&headerSize, data.data(), 8);
+  if (headerSize > data.size() - 8)
+    return fail(path, llvm::formatv("header of {0} bytes runs past the end of "
+                                    "the {1}-byte file",
+                                    headerSize, data.size()));
+  auto header = llvm::json::parse(data.substr(8, headerSize));
+  if (!header)
+    return fail(path,
+                "invalid JSON header: " + llvm::toString(header.takeError()));
+  const llvm::json::Object *tensors = header->getAsObject();
+  if (!tensors)
+    return fail(path, "the header is not a JSON object");
+  llvm::StringRef payload = data.drop_front(8 + headerSize);
+  for (const auto &[key, value] : *tensors) {
+    if (key == "__metadata__")
+      continue;
+    std::string name = key.str();
+    const llvm::json::Object *info = value.getAsObject();
+    const llvm::json::Array *shape = info ? info->getArray("shape") : nullptr;
+    const llvm::json::Array *offsets =
+        info ? info->getArray("data_offsets") : nullptr;
+    auto dtype = info ? info->getString("dtype") : std::nullopt;
+    if (!shape || !offsets || !dtype || offsets->size() != 2)
+      return fail(path,
+                  "tensor '" + name + "' lacks dtype, shape or data_offsets");
+    auto entry = std::make_unique<Entry>();
+    entry->weight.name = name;
+    entry->dtype = dtype->str();
+    int64_t count = 1;
+    for (const llvm::json::Value &d : *shape) {
+      auto dim = d.getAsInteger();
+      if (!dim || *dim < 0 || *dim > (int64_t(1) << 32))
+        return fail(path, "tensor '" + name + "' has an invalid shape");
+      entry->weight.shape.push_back(*dim);
+      count *= *dim;
+      if (count > (int64_t(1) << 40))
+        return fail(path, "tensor '" + name + "' is implausibly large");
+    }
+    size_t width;
+    if (*dtype == "F32")
+      width = 4;
+    else if (*dtype == "F16" || *dtype == "BF16")
+      width = 2;
+    else
+      return fail(path, "tensor '" + name + "' has unsupported dtype " +
+                            *dtype + " (F32, F16 and BF16 are supported)");
+    auto begin = (*offsets)[0].getAsInteger();
+    auto end = (*offsets)[1].getAsInteger();
+    if (!begin || !end || *begin < 0 || *end < *begin ||
+        uint64_t(*end) > payload.size())
+      return fail(path, llvm::formatv("tensor '{0}' has data_offsets outside "
+                                      "the {1} data bytes",
+                                      name, payload.size()));
+    if (uint64_t(*end - *begin) != uint64_t(count) * width)
+      return fail(path, llvm::formatv("tensor '{0}' spans {1} bytes but its "
+                                      "shape and dtype need {2}",
+                                      name, *end - *begin, count * width));
+    const char *bytes = payload.data() + *begin;
+    if (width == 4 &&
+        reinterpret_cast<uintptr_t>(bytes) % alignof(float) == 0) {
+      entry->weight.data =
+          llvm::ArrayRef<float>(reinterpret_cast<const float *>(bytes), count);
+    } else {
+      entry->widened.resize(count);
+      for (int64_t i = 0; i < count; ++i) {
+        if (width == 4) {
+          std::memcpy(&entry->widened[i], bytes + 4 * i, 4);
+          continue;
+        }
+        uint16_t bits;
+        std::memcpy(&bits, bytes + 2 * i, 2);
+        entry->widened[i] = *dtype == "F16" ? numerics::fromF16Bits(bits)
+                                            : numerics::fromBF16Bits(bits);
+      }
+      entry->weight.data = entry->widened;
+    }
+    ckpt->entries.push_back(std::move(entry));
+  }
+  return std::move(ckpt);
+}
+
+const LlamaWeight *HuggingFaceCheckpoint::lookup(llvm::StringRef name) const {
+  for (const auto &e : entries)
+    if (e->weight.name == name)
+      return &e->weight;
+  return nullptr;
+}
+
+std::string HuggingFaceCheckpoint::storedType(llvm::StringRef name) const {
+  for (const auto &e : entries)
+    if (e->weight.name == name)
+      return e->dtype;
+  return "";
+}
+
+mlir::OwningOpRef<mlir::ModuleOp> quantopt::importHuggingFace(
+    mlir::MLIRContext *ctx, const HuggingFaceCheckpoint &ckpt,
+    const LlamaImportOptions &options, std::string &error) {
+  const LlamaConfig &config = ckpt.getConfig();
+  LlamaWeightNames names;
+  names.tokenEmbedding = "model.embed_tokens.weight";
+  names.finalNorm = "model.norm.weight";
+  names.classifier =
+      ckpt.hasTiedEmbeddings() ? names.tokenEmbedding : "lm_head.weight";
+  for (int64_t l = 0; l < config.numLayers; ++l) {
+    std::string p = "model.layers." + std::to_string(l) + ".";
+    names.attnNorm.push_back(p + "input_layernorm.weight");
+    names.wq.push_back(p + "self_attn.q_proj.weight");
+    names.wk.push_back(p + "self_attn.k_proj.weight");
+    names.wv.push_back(p + "self_attn.v_proj.weight");
+    names.wo.push_back(p + "self_attn.o_proj.weight");
+    names.ffnNorm.push_back(p + "post_attention_layernorm.weight");
+    names.w1.push_back(p + "mlp.gate_proj.weight");
+    names.w2.push_back(p + "mlp.down_proj.weight");
+    names.w3.push_back(p + "mlp.up_proj.weight");
+  }
+  return importLlama(
+      ctx, config, names,
+      [&](llvm::StringRef name) { return ckpt.lookup(name); }, options, error);
+}
