@@ -85,6 +85,12 @@ struct Row {
 };
 } // namespace
 
+/// Reports `err` on stderr and returns the exit code of a failure.
+static int fail(llvm::Error err) {
+  llvm::errs() << "quant-demo: " << llvm::toString(std::move(err)) << "\n";
+  return 1;
+}
+
 static std::vector<Config> configs() {
   auto make = [](num::CodeKind kind, unsigned bits, int64_t group, bool sym) {
     num::RTNOptions o;
@@ -224,8 +230,7 @@ static int runLayerCheck() {
   std::string ckptPath = modelDir + "/stories260K.bin";
   auto ckpt = Llama2cCheckpoint::open(ckptPath);
   if (!ckpt) {
-    llvm::errs() << "quant-demo: " << llvm::toString(ckpt.takeError()) << "\n";
-    return 1;
+    return fail(ckpt.takeError());
   }
   const Llama2cConfig &cfg = (*ckpt)->getConfig();
   auto ids = llvm::MemoryBuffer::getFile(
@@ -321,17 +326,14 @@ static int runLayerCheck() {
 
       auto jit = JitModule::compile(*module);
       if (!jit) {
-        llvm::errs() << "quant-demo: " << llvm::toString(jit.takeError())
-                     << "\n";
-        return 1;
+        return fail(jit.takeError());
       }
       HostArray x;
       x.shape = {t, k};
       x.f32 = activationFor(w.name);
       auto y = (*jit)->call("linear", {&x}, 2);
       if (!y) {
-        llvm::errs() << "quant-demo: " << llvm::toString(y.takeError()) << "\n";
-        return 1;
+        return fail(y.takeError());
       }
       std::vector<float> wf(w.data.begin(), w.data.end());
       auto reference = matmulRef(x.f32, t, wf, n, k);
@@ -452,14 +454,12 @@ static int runModelTable() {
   std::string ckptPath = modelDir + "/stories260K.bin";
   auto ckpt = Llama2cCheckpoint::open(ckptPath);
   if (!ckpt) {
-    llvm::errs() << "quant-demo: " << llvm::toString(ckpt.takeError()) << "\n";
-    return 1;
+    return fail(ckpt.takeError());
   }
   auto ids = loadTokenIds(modelDir + "/tinystories_val.tok512.i32",
                           (*ckpt)->getConfig().vocabSize);
   if (!ids) {
-    llvm::errs() << "quant-demo: " << llvm::toString(ids.takeError()) << "\n";
-    return 1;
+    return fail(ids.takeError());
   }
   DialectRegistry registry;
   quantopt::registerAllDialects(registry);
@@ -480,15 +480,11 @@ static int runModelTable() {
   }
   auto signature = getModelSignature(*floatModel, "forward");
   if (!signature) {
-    llvm::errs() << "quant-demo: " << llvm::toString(signature.takeError())
-                 << "\n";
-    return 1;
+    return fail(signature.takeError());
   }
   auto reference = JitModule::compile(*floatModel);
   if (!reference) {
-    llvm::errs() << "quant-demo: " << llvm::toString(reference.takeError())
-                 << "\n";
-    return 1;
+    return fail(reference.takeError());
   }
   EvalOptions evalOptions;
   evalOptions.maxTokens = fullStream ? -1 : windows * seq + 1;
@@ -523,9 +519,7 @@ static int runModelTable() {
     row.kilobytes /= 1024;
     auto compiled = JitModule::compile(*model);
     if (!compiled) {
-      llvm::errs() << "quant-demo: " << llvm::toString(compiled.takeError())
-                   << "\n";
-      return 1;
+      return fail(compiled.takeError());
     }
     row.compileSeconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
@@ -535,9 +529,7 @@ static int runModelTable() {
     auto result = evaluate(**compiled, isReference ? nullptr : reference->get(),
                            *signature, *ids, evalOptions);
     if (!result) {
-      llvm::errs() << "quant-demo: " << llvm::toString(result.takeError())
-                   << "\n";
-      return 1;
+      return fail(result.takeError());
     }
     row.eval = *result;
     rows.push_back(row);
