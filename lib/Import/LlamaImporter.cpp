@@ -257,16 +257,20 @@ static Value attention(GraphBuilder &g, Value q, Value k, Value v,
   q = splitHeads(q, heads);
   k = splitHeads(k, config.numKVHeads);
   v = splitHeads(v, config.numKVHeads);
+  // [b, t, kvh, d] -> [b, kvh, d, t], so loops over t read contiguously.
+  auto transposeToDimMajor = [&](Value x) -> Value {
+    return g.generic(
+        4, {x}, {g.dims({0, 3, 1, 2})}, g.dims({0, 1, 2, 3}),
+        tensor::EmptyOp::create(
+            g.b, g.loc, ArrayRef<int64_t>{batch, config.numKVHeads, hd, seq},
+            g.f32),
+        GraphBuilder::parallel(4),
+        [&](OpBuilder &, Location, ValueRange a) -> Value { return a[0]; });
+  };
   // scores[b, h, s, t] = sum_d q[b, s, h, d] * k[b, t, h / G, d], with
   // loops (b, h, s, d, t): the innermost loop runs over t, contiguous in
   // the scores and in k transposed to [b, h / G, d, t], so it vectorises.
-  Value kT = g.generic(
-      4, {k}, {g.dims({0, 3, 1, 2})}, g.dims({0, 1, 2, 3}),
-      tensor::EmptyOp::create(
-          g.b, g.loc, ArrayRef<int64_t>{batch, config.numKVHeads, hd, seq},
-          g.f32),
-      GraphBuilder::parallel(4),
-      [&](OpBuilder &, Location, ValueRange a) -> Value { return a[0]; });
+  Value kT = transposeToDimMajor(k);
   AffineExpr bb = g.dim(0), h = g.dim(1), s = g.dim(2), d = g.dim(3),
              t = g.dim(4);
   SmallVector<IT> scoreIters{IT::parallel, IT::parallel, IT::parallel,
@@ -334,13 +338,7 @@ static Value attention(GraphBuilder &g, Value q, Value k, Value v,
   // out[b, s, h, d] = sum_t probs[b, h, s, t] * v[b, t, h / G, d], with
   // loops (b, s, h, d, t) over v transposed to [b, h / G, d, t]: the
   // innermost loop is a dot product over t, contiguous in both operands.
-  Value vT = g.generic(
-      4, {v}, {g.dims({0, 3, 1, 2})}, g.dims({0, 1, 2, 3}),
-      tensor::EmptyOp::create(
-          g.b, g.loc, ArrayRef<int64_t>{batch, config.numKVHeads, hd, seq},
-          g.f32),
-      GraphBuilder::parallel(4),
-      [&](OpBuilder &, Location, ValueRange a) -> Value { return a[0]; });
+  Value vT = transposeToDimMajor(v);
   AffineExpr ob = g.dim(0), os = g.dim(1), oh = g.dim(2), od = g.dim(3),
              ot = g.dim(4);
   Value out = g.generic(
