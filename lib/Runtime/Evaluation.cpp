@@ -98,6 +98,57 @@ quantopt::loadTokenIds(llvm::StringRef path, int32_t vocabSize) {
   return ids;
 }
 
+llvm::Expected<HostArray> quantopt::loadNpyF32(llvm::StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, false, false);
+  if (!buffer)
+    return fail(path, "cannot open: " + buffer.getError().message());
+  llvm::StringRef data = (*buffer)->getBuffer();
+  if (!data.starts_with("\x93NUMPY") || data.size() < 10)
+    return fail(path, "not a .npy file");
+  size_t headerLength = uint8_t(data[8]) | (uint8_t(data[9]) << 8), start = 10;
+  if (uint8_t(data[6]) >= 2) {
+    if (data.size() < 12)
+      return fail(path, "truncated .npy header");
+    headerLength =
+        uint32_t(uint8_t(data[8])) | uint32_t(uint8_t(data[9])) << 8 |
+        uint32_t(uint8_t(data[10])) << 16 | uint32_t(uint8_t(data[11])) << 24;
+    start = 12;
+  }
+  if (headerLength > data.size() - start)
+    return fail(path, "truncated .npy header");
+  llvm::StringRef header = data.substr(start, headerLength);
+  if (!header.contains("'<f4'"))
+    return fail(path, "expected a little-endian float32 array (descr '<f4'), "
+                      "got header " +
+                          header.trim());
+  if (header.contains("'fortran_order': True"))
+    return fail(path, "Fortran-ordered .npy arrays are not supported");
+  size_t open = header.find("'shape': (");
+  if (open == llvm::StringRef::npos)
+    return fail(path, "the .npy header has no shape");
+  llvm::StringRef dims =
+      header.substr(open + 10).take_until([](char c) { return c == ')'; });
+  HostArray out;
+  out.kind = HostArray::Kind::F32;
+  llvm::SmallVector<llvm::StringRef> parts;
+  dims.split(parts, ',', -1, /*KeepEmpty=*/false);
+  for (llvm::StringRef part : parts) {
+    int64_t d;
+    if (part.trim().getAsInteger(10, d) || d < 0)
+      return fail(path, "invalid shape (" + dims + ")");
+    out.shape.push_back(d);
+  }
+  llvm::StringRef payload = data.drop_front(start + headerLength);
+  int64_t count = out.numElements();
+  if (payload.size() != size_t(count) * 4)
+    return fail(path, llvm::formatv("{0} data bytes for a shape of {1} "
+                                    "floats",
+                                    payload.size(), count));
+  out.f32.resize(count);
+  std::memcpy(out.f32.data(), payload.data(), payload.size());
+  return out;
+}
+
 llvm::Expected<ModelSignature>
 quantopt::getModelSignature(mlir::ModuleOp module, llvm::StringRef function) {
   auto func = module.lookupSymbol<mlir::func::FuncOp>(function);

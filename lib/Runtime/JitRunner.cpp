@@ -22,6 +22,7 @@
 #include "llvm/Target/TargetMachine.h"
 
 #include <cstdlib>
+#include <malloc.h>
 #include <mutex>
 
 using namespace mlir;
@@ -41,6 +42,11 @@ static void initializeNativeTarget() {
   std::call_once(once, [] {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
+    // Compiled models allocate and free large activation buffers on every
+    // call; keeping freed memory in the heap instead of returning it to the
+    // kernel avoids a page fault per touched page on the next call.
+    mallopt(M_MMAP_THRESHOLD, 1 << 30);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
   });
 }
 
@@ -150,6 +156,16 @@ llvm::Expected<HostArray>
 JitModule::call(llvm::StringRef name,
                 const std::vector<const HostArray *> &args,
                 unsigned resultRank) {
+  auto results = callMulti(name, args, {resultRank});
+  if (!results)
+    return results.takeError();
+  return std::move(results->front());
+}
+
+llvm::Expected<std::vector<HostArray>>
+JitModule::callMulti(llvm::StringRef name,
+                     const std::vector<const HostArray *> &args,
+                     llvm::ArrayRef<unsigned> resultRanks) {
   std::vector<Descriptor> inputs;
   inputs.reserve(args.size());
   for (const HostArray *arg : args) {
@@ -159,9 +175,14 @@ JitModule::call(llvm::StringRef name,
             : static_cast<void *>(const_cast<int32_t *>(arg->i32.data()));
     inputs.emplace_back(data, arg->shape);
   }
-  Descriptor result(resultRank);
+  // One result: a descriptor. Several: a struct of descriptors, which the
+  // C interface lays out back to back (all fields are 8 bytes).
+  size_t words = 0;
+  for (unsigned rank : resultRanks)
+    words += 3 + 2 * rank;
+  std::vector<int64_t> resultWords(words, 0);
   std::vector<void *> pointers;
-  pointers.push_back(result.words.data());
+  pointers.push_back(resultWords.data());
   for (Descriptor &d : inputs)
     pointers.push_back(d.words.data());
   std::vector<void *> packed;
@@ -183,33 +204,43 @@ JitModule::call(llvm::StringRef name,
   }
   function(packed.data());
 
-  HostArray out;
-  out.shape.assign(result.words.begin() + 3,
-                   result.words.begin() + 3 + resultRank);
-  int64_t count = out.numElements();
-  auto *aligned = reinterpret_cast<float *>(result.words[1]);
-  int64_t offset = result.words[2];
-  out.f32.resize(count);
-  // Copy honouring strides (the result may be a strided view).
-  std::vector<int64_t> index(resultRank, 0);
-  for (int64_t linear = 0; linear < count; ++linear) {
-    int64_t position = offset;
-    for (unsigned d = 0; d < resultRank; ++d)
-      position += index[d] * result.words[3 + resultRank + d];
-    out.f32[linear] = aligned[position];
-    for (int d = int(resultRank) - 1; d >= 0; --d) {
-      if (++index[d] < out.shape[d])
-        break;
-      index[d] = 0;
+  std::vector<HostArray> outputs;
+  std::vector<int64_t> freed;
+  size_t at = 0;
+  for (unsigned rank : resultRanks) {
+    const int64_t *w = resultWords.data() + at;
+    at += 3 + 2 * rank;
+    HostArray out;
+    out.shape.assign(w + 3, w + 3 + rank);
+    int64_t count = out.numElements();
+    auto *aligned = reinterpret_cast<float *>(w[1]);
+    out.f32.resize(count);
+    // Copy honouring strides (a result may be a strided view).
+    std::vector<int64_t> index(rank, 0);
+    for (int64_t linear = 0; linear < count; ++linear) {
+      int64_t position = w[2];
+      for (unsigned d = 0; d < rank; ++d)
+        position += index[d] * w[3 + rank + d];
+      out.f32[linear] = aligned[position];
+      for (int d = int(rank) - 1; d >= 0; --d) {
+        if (++index[d] < out.shape[d])
+          break;
+        index[d] = 0;
+      }
+    }
+    outputs.push_back(std::move(out));
+    // Results are malloc'ed by the lowered code, except returned globals
+    // (marked 0xdeadbeef by the memref lowering) and returned arguments;
+    // two results may share one allocation.
+    int64_t allocated = w[0];
+    bool owned = allocated != 0 && allocated != 0xdeadbeef &&
+                 llvm::find(freed, allocated) == freed.end();
+    for (const Descriptor &d : inputs)
+      owned = owned && d.words[0] != allocated;
+    if (owned) {
+      std::free(reinterpret_cast<void *>(allocated));
+      freed.push_back(allocated);
     }
   }
-  // Results are malloc'ed by the lowered code, except returned globals
-  // (marked 0xdeadbeef by the memref lowering) and returned arguments.
-  int64_t allocated = result.words[0];
-  bool owned = allocated != 0 && allocated != 0xdeadbeef;
-  for (const Descriptor &d : inputs)
-    owned = owned && d.words[0] != allocated;
-  if (owned)
-    std::free(reinterpret_cast<void *>(allocated));
-  return out;
+  return outputs;
 }

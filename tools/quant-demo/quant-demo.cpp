@@ -36,7 +36,6 @@
 
 #include <chrono>
 #include <cmath>
-#include <malloc.h>
 
 using namespace mlir;
 using namespace quantopt;
@@ -499,6 +498,10 @@ static int runModelTable() {
       {"RTN NF4 g64", "quant-rtn{format=nf4 group-size=64}"},
       {"RTN FP4 g64", "quant-rtn{format=fp4 group-size=64}"},
       {"RTN FP8 E4M3 per-channel", "quant-rtn{format=f8E4M3FN}"},
+      // Calibrated on 16 windows far from the evaluation windows.
+      {"GPTQ int4 g32 asym", "gptq-quantize{bits=4 group-size=32 %CALIB}"},
+      {"GPTQ int3 g32 asym", "gptq-quantize{bits=3 group-size=32 %CALIB}"},
+      {"GPTQ int4 pc act-order", "gptq-quantize{bits=4 act-order=true %CALIB}"},
   };
   std::vector<ModelRow> rows;
   std::unique_ptr<JitModule> sampleModel;
@@ -509,8 +512,15 @@ static int runModelTable() {
     OwningOpRef<ModuleOp> model(cast<ModuleOp>((*floatModel)->clone()));
     if (method.pipeline[0] != '\0') {
       PassManager pm(&ctx);
-      if (failed(parsePassPipeline(method.pipeline, pm)) ||
-          failed(pm.run(*model))) {
+      std::string pipeline = method.pipeline;
+      size_t at = pipeline.find("%CALIB");
+      if (at != std::string::npos)
+        pipeline.replace(at, 6,
+                         "calibration=" + modelDir +
+                             "/tinystories_val.tok512.i32 "
+                             "calibration-offset=200000 "
+                             "calibration-windows=16");
+      if (failed(parsePassPipeline(pipeline, pm)) || failed(pm.run(*model))) {
         llvm::errs() << "quant-demo: " << method.pipeline << " failed\n";
         return 1;
       }
@@ -620,7 +630,5 @@ int main(int argc, char **argv) {
       "quant-demo: import the bundled llama2.c model, quantize it with each "
       "method of quant-opt, run every variant through the JIT and report "
       "perplexity and KL divergence against FP32\n");
-  mallopt(M_MMAP_THRESHOLD, 1 << 30);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   return layerCheck ? runLayerCheck() : runModelTable();
 }

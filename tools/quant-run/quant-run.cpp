@@ -33,8 +33,6 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <malloc.h>
-
 using namespace mlir;
 using namespace quantopt;
 
@@ -113,14 +111,6 @@ static llvm::cl::opt<bool> emitJson("json",
                                     llvm::cl::init(false),
                                     llvm::cl::cat(category));
 
-/// The compiled models allocate and free large activation buffers on every
-/// call; keeping freed memory in the heap instead of returning it to the
-/// kernel avoids a page fault per touched page on the next call.
-static void configureAllocator() {
-  mallopt(M_MMAP_THRESHOLD, 1 << 30);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
-}
-
 static int failWith(const llvm::Twine &message) {
   llvm::errs() << "quant-run: " << message << "\n";
   return 1;
@@ -139,7 +129,6 @@ static void printPiece(llvm::raw_ostream &os, const std::string &piece) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
-  configureAllocator();
   llvm::cl::HideUnrelatedOptions(category);
   llvm::cl::ParseCommandLineOptions(
       argc, argv,
@@ -161,7 +150,7 @@ int main(int argc, char **argv) {
   std::unique_ptr<Llama2cCheckpoint> checkpoint;
   std::unique_ptr<HuggingFaceCheckpoint> hfCheckpoint;
   OwningOpRef<ModuleOp> module, reference;
-  llvm::SourceMgr sourceMgr;
+  llvm::SourceMgr sourceMgr, referenceSourceMgr;
   SourceMgrDiagnosticHandler diagHandler(sourceMgr, &ctx);
   if (!llama2cFile.empty() || !hfDirectory.empty()) {
     LlamaImportOptions options;
@@ -197,7 +186,8 @@ int main(int argc, char **argv) {
       return failWith("cannot parse " + modelFile);
   }
   if (!referenceFile.empty()) {
-    reference = parseSourceFile<ModuleOp>(referenceFile, sourceMgr, &ctx);
+    reference =
+        parseSourceFile<ModuleOp>(referenceFile, referenceSourceMgr, &ctx);
     if (!reference)
       return failWith("cannot parse " + referenceFile);
   }

@@ -34,6 +34,9 @@ namespace quantopt {
 llvm::Expected<std::vector<int32_t>> loadTokenIds(llvm::StringRef path,
                                                   int32_t vocabSize);
 
+/// Reads a little-endian f32 `.npy` array (C order) with its shape.
+llvm::Expected<HostArray> loadNpyF32(llvm::StringRef path);
+
 /// The calling convention of a compiled model.
 struct ModelSignature {
   std::string function = "forward";

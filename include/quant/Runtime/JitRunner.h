@@ -56,6 +56,12 @@ public:
                                  const std::vector<const HostArray *> &args,
                                  unsigned resultRank);
 
+  /// Calls public function `name` whose results are ranked f32 tensors of
+  /// the given ranks; returns them in order.
+  llvm::Expected<std::vector<HostArray>>
+  callMulti(llvm::StringRef name, const std::vector<const HostArray *> &args,
+            llvm::ArrayRef<unsigned> resultRanks);
+
 private:
   JitModule() = default;
   std::unique_ptr<mlir::ExecutionEngine> engine;

@@ -327,9 +327,18 @@ mlir::qtensor::replaceWithDequantMatmul(OpBuilder &builder,
                            RankedTensorType::get(weight.scaleShape, zeroType),
                            zeroBytes, asResource, match.name + ".qzeros");
   }
-  auto op = DequantMatmulOp::create(
-      builder, loc, match.init.getType(), match.input, storage, scales, zeros,
-      /*groupIndex=*/Value(), match.init, weight.layout);
+  Value groupIndex;
+  if (!weight.groupIndex.empty())
+    groupIndex = createConstant(
+        builder, loc,
+        RankedTensorType::get({int64_t(weight.groupIndex.size())},
+                              IntegerType::get(ctx, 32)),
+        ArrayRef<char>(reinterpret_cast<const char *>(weight.groupIndex.data()),
+                       weight.groupIndex.size() * sizeof(int32_t)),
+        asResource, match.name + ".g_idx");
+  auto op = DequantMatmulOp::create(builder, loc, match.init.getType(),
+                                    match.input, storage, scales, zeros,
+                                    groupIndex, match.init, weight.layout);
   match.op->getResult(0).replaceAllUsesWith(op.getResult());
   match.op->erase();
   return op;

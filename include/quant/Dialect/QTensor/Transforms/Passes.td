@@ -76,4 +76,83 @@ def QuantRTNPass : Pass<"quant-rtn", "ModuleOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def QuantGPTQPass : Pass<"gptq-quantize", "ModuleOp"> {
+  let summary = "GPTQ weight quantization calibrated by running the module";
+  let description = [{
+    Quantizes the constant weights of matrix products (the same products as
+    `--quant-rtn` finds) with GPTQ, reproducing the reference implementation
+    (IST-DASLab/gptq `fasterquant`; ../shared/reference/ptq-algorithms.md
+    §1): the quantizer's range is forced through zero, codes round half to
+    even, columns are processed in lazy batches of `block-size` with the
+    inverse-Hessian error feedback, group parameters come from the globally
+    updated weights (stale inside a block, as in the reference), dead input
+    channels are zeroed, act-order sorts by decreasing diag(H) with a stable
+    sort (ties keep the original column order), and static groups fix the
+    group parameters before any update.
+
+    The Hessian H = (2/n) Σ x xᵀ of every product's input is collected by
+    executing the module through the project's JIT on the calibration data
+    (`calibration`: token ids for a model function, or a .npy of activations
+    for a function taking f32 activations). With `true-sequential` (the
+    reference default for LLaMA) products are quantized in program order,
+    grouped by their shared input (q/k/v, then o, then gate/up, then down),
+    and each group's statistics are collected from the module in which the
+    earlier groups are already quantized. Without it, all statistics come
+    from one run of the float module.
+
+    The result is `qtensor.dequant_matmul` over packed unsigned codes with
+    zero-points (symmetric grids store zero 2^(bits-1), as GPTQ does), f32
+    scales, and, with act-order and without static groups, the `g_idx`
+    group index. Cholesky runs in f64; if it fails the damping is raised by
+    1% of mean(diag(H)) at a time with a warning. Per-layer loss, relative
+    output error ||XWᵀ - XQᵀ||² / ||XWᵀ||² on the calibration set and time go
+    to stderr and, with `report`, to a JSON file.
+  }];
+  let options = [
+    Option<"bits", "bits", "unsigned", /*default=*/"4",
+           "bit width of the codes: 2, 3, 4 or 8">,
+    Option<"groupSize", "group-size", "int64_t", /*default=*/"-1",
+           "group size along K; -1 = per output channel">,
+    Option<"symmetric", "sym", "bool", /*default=*/"false",
+           "symmetric grid (zero-point 2^(bits-1))">,
+    Option<"actOrder", "act-order", "bool", /*default=*/"false",
+           "process columns by decreasing Hessian diagonal (desc_act)">,
+    Option<"staticGroups", "static-groups", "bool", /*default=*/"false",
+           "compute group parameters before any update">,
+    Option<"damp", "damp", "double", /*default=*/"0.01",
+           "dampening as a fraction of mean(diag(H)) (percdamp)">,
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"128",
+           "columns per lazy batch">,
+    Option<"trueSequential", "true-sequential", "bool", /*default=*/"true",
+           "collect each group's statistics after quantizing the earlier "
+           "groups">,
+    Option<"mse", "mse", "bool", /*default=*/"false",
+           "search the quantizer's clipping range (norm 2.4, grid 100, "
+           "max shrink 0.8)">,
+    ListOption<"skip", "skip", "std::string",
+               "weights whose name contains one of these stay in float">,
+    Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
+           "calibration data: token ids (.i32/.npy) or activations (.npy)">,
+    Option<"calibrationFunction", "calibration-function", "std::string",
+           /*default=*/"\"\"", "function to run (default: the only public "
+           "one, or @forward)">,
+    Option<"calibrationWindows", "calibration-windows", "int64_t",
+           /*default=*/"16", "token windows used for calibration">,
+    Option<"calibrationOffset", "calibration-offset", "int64_t",
+           /*default=*/"0", "first id of the first window (sequential)">,
+    Option<"calibrationSeed", "calibration-seed", "int64_t", /*default=*/"-1",
+           "if >= 0, windows start at seeded random positions instead">,
+    Option<"report", "report", "std::string", /*default=*/"\"\"",
+           "write the per-layer report as JSON to this file">
+  ];
+  let dependentDialects = [
+    "::mlir::qtensor::QTensorDialect", "::mlir::arith::ArithDialect",
+    "::mlir::tensor::TensorDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect", "::mlir::bufferization::BufferizationDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+    "::mlir::cf::ControlFlowDialect", "::mlir::LLVM::LLVMDialect",
+    "::mlir::affine::AffineDialect", "::mlir::func::FuncDialect",
+    "::mlir::index::IndexDialect"];
+}
+
 #endif // QUANT_DIALECT_QTENSOR_TRANSFORMS_PASSES_TD

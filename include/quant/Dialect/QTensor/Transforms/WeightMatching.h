@@ -58,6 +58,8 @@ struct QuantizedWeight {
   Type scaleType;
   /// Integer zero-points; empty for symmetric / non-integer formats.
   std::vector<int32_t> zeros;
+  /// Group of each input column (act-order); empty when groups are k/size.
+  std::vector<int32_t> groupIndex;
 };
 
 /// Creates the constants and the qtensor.dequant_matmul, and replaces the

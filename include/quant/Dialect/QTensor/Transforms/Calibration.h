@@ -1,0 +1,59 @@
+//===- Calibration.h - Activation statistics by execution -------*- C++ -*-===//
+//
+// Part of the quant-opt project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// Calibration runs a module on calibration data through the project's JIT
+// and records statistics of chosen activation values (the inputs of the
+// matmuls to quantize). The module is cloned, the clone's function returns
+// those values in addition to its results, and the returned arrays are
+// accumulated in f64 (quant/Numerics/GPTQ.h HessianAccumulator).
+//
+// Calibration data: for a function taking `tensor<BxSxi32>` token ids,
+// windows of S ids from a token file (raw int32 or .npy), taken in order
+// from an offset or at seeded random positions; for a function taking one
+// f32 tensor, a .npy f32 array of exactly that shape (or N stacked copies
+// along a new leading axis), one call per copy.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QUANT_DIALECT_QTENSOR_TRANSFORMS_CALIBRATION_H
+#define QUANT_DIALECT_QTENSOR_TRANSFORMS_CALIBRATION_H
+
+#include "quant/Numerics/GPTQ.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/LLVM.h"
+
+#include <string>
+#include <vector>
+
+namespace mlir {
+namespace qtensor {
+
+struct CalibrationOptions {
+  /// Token ids (.i32 / .npy int) or activations (.npy f32).
+  std::string path;
+  /// The function to run; empty: the module's only public function, or
+  /// @forward.
+  std::string function;
+  /// Token windows to use, and where they start (-1: seeded random starts).
+  int64_t windows = 16;
+  int64_t offset = 0;
+  int64_t seed = -1;
+  unsigned threads = 2;
+};
+
+/// Runs the module and accumulates statistics of each value in `values`
+/// (all in the module, all ranked f32 tensors whose last dimension is the
+/// channel dimension). Errors are emitted on `module` and give failure.
+FailureOr<std::vector<quantopt::numerics::HessianAccumulator>>
+collectActivationStatistics(ModuleOp module, ArrayRef<Value> values,
+                            const CalibrationOptions &options);
+
+} // namespace qtensor
+} // namespace mlir
+
+#endif // QUANT_DIALECT_QTENSOR_TRANSFORMS_CALIBRATION_H

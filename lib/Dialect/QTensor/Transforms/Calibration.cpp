@@ -1,0 +1,228 @@
+//===- Calibration.cpp - Activation statistics by execution ---------------===//
+//
+// Part of the quant-opt project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "quant/Dialect/QTensor/Transforms/Calibration.h"
+#include "quant/Runtime/Evaluation.h"
+#include "quant/Runtime/JitRunner.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <atomic>
+#include <mutex>
+#include <random>
+#include <thread>
+
+using namespace mlir;
+using namespace mlir::qtensor;
+using namespace quantopt;
+
+static func::FuncOp findFunction(ModuleOp module, StringRef name) {
+  if (!name.empty())
+    return module.lookupSymbol<func::FuncOp>(name);
+  func::FuncOp only;
+  unsigned publicCount = 0;
+  for (auto func : module.getOps<func::FuncOp>())
+    if (func.isPublic() && !func.isExternal()) {
+      only = func;
+      ++publicCount;
+    }
+  if (publicCount == 1)
+    return only;
+  return module.lookupSymbol<func::FuncOp>("forward");
+}
+
+FailureOr<std::vector<numerics::HessianAccumulator>>
+mlir::qtensor::collectActivationStatistics(ModuleOp module,
+                                           ArrayRef<Value> values,
+                                           const CalibrationOptions &options) {
+  func::FuncOp func = findFunction(module, options.function);
+  if (!func) {
+    module.emitError("calibration: no function to run (give the function "
+                     "name, or keep one public function or @forward)");
+    return failure();
+  }
+  FunctionType type = func.getFunctionType();
+  if (type.getNumInputs() != 1 || type.getNumResults() == 0) {
+    func.emitError("calibration: the function must take one tensor and "
+                   "return at least one");
+    return failure();
+  }
+  auto inputType = dyn_cast<RankedTensorType>(type.getInput(0));
+  if (!inputType || !inputType.hasStaticShape()) {
+    func.emitError("calibration: the function's argument must be a static "
+                   "ranked tensor");
+    return failure();
+  }
+  SmallVector<unsigned> resultRanks;
+  for (Type result : type.getResults()) {
+    auto ranked = dyn_cast<RankedTensorType>(result);
+    if (!ranked || !ranked.getElementType().isF32()) {
+      func.emitError("calibration: every result must be a ranked f32 tensor");
+      return failure();
+    }
+    resultRanks.push_back(ranked.getRank());
+  }
+
+  // The clone returns the watched values after the original results.
+  IRMapping mapping;
+  OwningOpRef<ModuleOp> clone(cast<ModuleOp>(module->clone(mapping)));
+  auto clonedFunc = cast<func::FuncOp>(mapping.lookup(func.getOperation()));
+  auto ret = cast<func::ReturnOp>(clonedFunc.getBody().back().getTerminator());
+  SmallVector<Value> returned(ret.getOperands());
+  std::vector<int64_t> channels;
+  for (Value v : values) {
+    auto ranked = dyn_cast<RankedTensorType>(v.getType());
+    if (!ranked || !ranked.getElementType().isF32() || ranked.getRank() < 1 ||
+        !ranked.hasStaticShape()) {
+      func.emitError("calibration: watched values must be static f32 tensors");
+      return failure();
+    }
+    returned.push_back(mapping.lookup(v));
+    resultRanks.push_back(ranked.getRank());
+    channels.push_back(ranked.getShape().back());
+  }
+  ret->setOperands(returned);
+  clonedFunc.setFunctionType(FunctionType::get(
+      module.getContext(), type.getInputs(), ValueRange(returned).getTypes()));
+
+  auto jit = JitModule::compile(*clone);
+  if (!jit) {
+    module.emitError("calibration: JIT compilation failed: ")
+        << llvm::toString(jit.takeError());
+    return failure();
+  }
+
+  // The calls to make.
+  std::vector<HostArray> calls;
+  if (inputType.getElementType().isInteger(32) && inputType.getRank() == 2) {
+    int64_t batch = inputType.getDimSize(0), seq = inputType.getDimSize(1);
+    auto ids = loadTokenIds(options.path, INT32_MAX);
+    if (!ids) {
+      module.emitError("calibration: ") << llvm::toString(ids.takeError());
+      return failure();
+    }
+    int64_t available = int64_t(ids->size()) - seq;
+    if (available < 0 || options.windows <= 0 ||
+        (options.seed < 0 &&
+         options.offset + options.windows * seq > int64_t(ids->size()))) {
+      module.emitError(llvm::formatv(
+          "calibration: {0} windows of {1} ids from offset {2} do not fit in "
+          "the {3} ids of {4}",
+          options.windows, seq, options.offset, ids->size(), options.path));
+      return failure();
+    }
+    std::mt19937_64 rng(options.seed < 0 ? 0 : uint64_t(options.seed));
+    std::vector<int64_t> starts;
+    for (int64_t w = 0; w < options.windows; ++w)
+      starts.push_back(options.seed < 0
+                           ? options.offset + w * seq
+                           : int64_t(rng() % uint64_t(available + 1)));
+    for (size_t w = 0; w < starts.size(); w += batch) {
+      HostArray call;
+      call.kind = HostArray::Kind::I32;
+      call.shape = {batch, seq};
+      for (int64_t b = 0; b < batch; ++b) {
+        int64_t start = starts[std::min(w + b, starts.size() - 1)];
+        call.i32.insert(call.i32.end(), ids->begin() + start,
+                        ids->begin() + start + seq);
+      }
+      calls.push_back(std::move(call));
+    }
+  } else if (inputType.getElementType().isF32()) {
+    auto array = loadNpyF32(options.path);
+    if (!array) {
+      module.emitError("calibration: ") << llvm::toString(array.takeError());
+      return failure();
+    }
+    ArrayRef<int64_t> want = inputType.getShape();
+    std::vector<int64_t> got = array->shape;
+    int64_t copies = 1;
+    if (got.size() == want.size() + 1) {
+      copies = got.front();
+      got.erase(got.begin());
+    }
+    if (got != std::vector<int64_t>(want.begin(), want.end())) {
+      std::string expected;
+      llvm::raw_string_ostream os(expected);
+      llvm::interleave(want, os, "x");
+      module.emitError("calibration: ")
+          << options.path << " has shape "
+          << llvm::join(
+                 llvm::map_range(array->shape,
+                                 [](int64_t d) { return std::to_string(d); }),
+                 "x")
+          << "; the function takes " << expected
+          << " (optionally stacked along a new leading axis)";
+      return failure();
+    }
+    int64_t per = inputType.getNumElements();
+    for (int64_t c = 0; c < copies; ++c) {
+      HostArray call;
+      call.shape.assign(want.begin(), want.end());
+      call.f32.assign(array->f32.begin() + c * per,
+                      array->f32.begin() + (c + 1) * per);
+      calls.push_back(std::move(call));
+    }
+  } else {
+    func.emitError("calibration: the argument must be i32 token ids "
+                   "[batch, seq] or an f32 tensor");
+    return failure();
+  }
+
+  std::vector<numerics::HessianAccumulator> stats;
+  for (int64_t k : channels)
+    stats.emplace_back(k);
+  unsigned originalResults = type.getNumResults();
+  int64_t sequencesPerCall =
+      inputType.getElementType().isInteger(32) ? inputType.getDimSize(0) : 1;
+  // Calls run on `threads` workers; their results are accumulated in call
+  // order so the statistics do not depend on scheduling.
+  std::vector<std::vector<HostArray>> outputs(calls.size());
+  std::atomic<size_t> next{0};
+  std::mutex errorMutex;
+  std::string firstError;
+  auto worker = [&]() {
+    for (size_t c = next.fetch_add(1); c < calls.size();
+         c = next.fetch_add(1)) {
+      auto results =
+          (*jit)->callMulti(clonedFunc.getSymName(), {&calls[c]}, resultRanks);
+      if (!results) {
+        std::lock_guard<std::mutex> lock(errorMutex);
+        firstError = llvm::toString(results.takeError());
+        return;
+      }
+      outputs[c] = std::move(*results);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < std::max(1u, options.threads); ++t)
+    pool.emplace_back(worker);
+  worker();
+  for (std::thread &t : pool)
+    t.join();
+  if (!firstError.empty()) {
+    module.emitError("calibration: ") << firstError;
+    return failure();
+  }
+  for (const std::vector<HostArray> &results : outputs) {
+    for (size_t i = 0; i < stats.size(); ++i) {
+      const HostArray &a = results[originalResults + i];
+      int64_t k = channels[i];
+      for (float v : a.f32)
+        if (!std::isfinite(v)) {
+          module.emitError("calibration: a watched activation (")
+              << k << " channels) has NaN or Inf";
+          return failure();
+        }
+      stats[i].addBatch(a.f32.data(), a.numElements() / k, sequencesPerCall);
+    }
+  }
+  return stats;
+}

@@ -1,0 +1,231 @@
+//===- QuantGPTQ.cpp - GPTQ weight quantization ---------------------------===//
+//
+// Part of the quant-opt project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "quant/Dialect/QTensor/Transforms/Calibration.h"
+#include "quant/Dialect/QTensor/Transforms/Passes.h"
+#include "quant/Dialect/QTensor/Transforms/WeightMatching.h"
+#include "quant/Numerics/GPTQ.h"
+#include "quant/Numerics/Numerics.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+
+namespace mlir {
+namespace qtensor {
+#define GEN_PASS_DEF_QUANTGPTQPASS
+#include "quant/Dialect/QTensor/Transforms/Passes.h.inc"
+} // namespace qtensor
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::qtensor;
+namespace num = quantopt::numerics;
+
+namespace {
+/// Products sharing one activation input: quantized together, from one
+/// Hessian.
+struct InputGroup {
+  Value input;
+  std::vector<ConstantWeightMatmul> matmuls;
+};
+
+struct QuantGPTQPass : qtensor::impl::QuantGPTQPassBase<QuantGPTQPass> {
+  using Base::Base;
+  void runOnOperation() override;
+
+private:
+  LogicalResult quantizeGroup(InputGroup &group,
+                              const num::HessianAccumulator &stats,
+                              llvm::json::Array &report, unsigned &done,
+                              unsigned total);
+};
+} // namespace
+
+LogicalResult QuantGPTQPass::quantizeGroup(InputGroup &group,
+                                           const num::HessianAccumulator &stats,
+                                           llvm::json::Array &report,
+                                           unsigned &done, unsigned total) {
+  MLIRContext *ctx = &getContext();
+  num::GPTQOptions opts;
+  opts.bits = bits;
+  opts.groupSize = groupSize;
+  opts.symmetric = symmetric;
+  opts.actOrder = actOrder;
+  opts.staticGroups = staticGroups;
+  opts.percDamp = float(damp);
+  opts.blockSize = blockSize;
+  opts.mse = mse;
+  OpBuilder builder(ctx);
+  for (ConstantWeightMatmul &match : group.matmuls) {
+    auto start = std::chrono::steady_clock::now();
+    num::GPTQResult result;
+    std::string error;
+    if (!num::gptqQuantize(match.weight.data(), match.rows, match.cols,
+                           stats.hessian(), opts, result, error)) {
+      match.op->emitError("gptq-quantize: weight '")
+          << match.name << "': " << error;
+      return failure();
+    }
+    for (const std::string &warning : result.warnings)
+      match.op->emitWarning("gptq-quantize: weight '")
+          << match.name << "': " << warning;
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+
+    QuantizedWeight q;
+    unsigned base = static_cast<unsigned>(ElementFormat::ui2);
+    auto format = static_cast<ElementFormat>(base + bits - 2);
+    PackOrder packing = bits < 8 ? PackOrder::lsb_first : PackOrder::none;
+    num::PackOrder numPacking =
+        bits < 8 ? num::PackOrder::LsbFirst : num::PackOrder::None;
+    int64_t rowBytes = num::packedSize(match.cols, bits, numPacking);
+    q.layout = LayoutAttr::get(
+        ctx, format, ArrayRef<int64_t>{1, groupSize > 0 ? groupSize : 0},
+        packing);
+    q.storage.resize(match.rows * rowBytes);
+    for (int64_t r = 0; r < match.rows; ++r)
+      num::packCodes(result.codes.data() + r * match.cols, match.cols, bits,
+                     numPacking, q.storage.data() + r * rowBytes);
+    q.storageShape = {match.rows, rowBytes};
+    q.scales = result.scales;
+    q.zeros = result.zeros;
+    q.scaleShape = {match.rows, result.groups};
+    q.scaleType = Float32Type::get(ctx);
+    q.groupIndex = result.groupIndex;
+    replaceWithDequantMatmul(builder, match, q);
+
+    ++done;
+    llvm::errs() << llvm::formatv(
+        "gptq-quantize: [{0}/{1}] {2} {3}x{4}: loss {5:e3}, relative output "
+        "error {6:e3}, damping {7:f3}, {8:f2} s\n",
+        done, total, match.name, match.rows, match.cols, result.loss,
+        result.relativeOutputError, result.damping, seconds);
+    report.push_back(llvm::json::Object{
+        {"name", match.name},
+        {"rows", match.rows},
+        {"cols", match.cols},
+        {"loss", result.loss},
+        {"relative_output_error", result.relativeOutputError},
+        {"damping", result.damping},
+        {"calibration_tokens", stats.tokens()},
+        {"seconds", seconds}});
+  }
+  return success();
+}
+
+void QuantGPTQPass::runOnOperation() {
+  ModuleOp module = getOperation();
+  if (bits != 2 && bits != 3 && bits != 4 && bits != 8) {
+    module.emitError("gptq-quantize: bits must be 2, 3, 4 or 8, got ")
+        << static_cast<int64_t>(bits);
+    return signalPassFailure();
+  }
+  if (groupSize == 0 || groupSize < -1) {
+    module.emitError("gptq-quantize: group-size must be -1 or positive, got ")
+        << static_cast<int64_t>(groupSize);
+    return signalPassFailure();
+  }
+  if (!(damp > 0.0 && damp < 1.0)) {
+    module.emitError("gptq-quantize: damp must be in (0, 1), got ")
+        << static_cast<double>(damp);
+    return signalPassFailure();
+  }
+  if (blockSize < 1) {
+    module.emitError("gptq-quantize: block-size must be positive");
+    return signalPassFailure();
+  }
+  if (calibration.empty()) {
+    module.emitError("gptq-quantize: give calibration data with "
+                     "calibration=FILE (token ids or a .npy of activations)");
+    return signalPassFailure();
+  }
+
+  // The products to quantize, grouped by input, in program order.
+  std::vector<InputGroup> groups;
+  unsigned total = 0, ordinal = 0;
+  SmallVector<linalg::LinalgOp> candidates;
+  module.walk([&](linalg::LinalgOp op) { candidates.push_back(op); });
+  for (linalg::LinalgOp op : candidates) {
+    std::string reason;
+    FailureOr<ConstantWeightMatmul> match =
+        matchConstantWeightMatmul(op, reason, ordinal++);
+    if (failed(match))
+      continue;
+    if (llvm::any_of(skip, [&](const std::string &s) {
+          return StringRef(match->name).contains(s);
+        }))
+      continue;
+    if (match->batch) {
+      op->emitRemark("gptq-quantize: batched weights are left in float");
+      continue;
+    }
+    if (groupSize > match->cols) {
+      op->emitError("gptq-quantize: group-size ")
+          << static_cast<int64_t>(groupSize) << " exceeds the reduction size "
+          << match->cols << " of weight '" << match->name << "'";
+      return signalPassFailure();
+    }
+    if (failed(checkFiniteWeight(*match)))
+      return signalPassFailure();
+    auto it = llvm::find_if(
+        groups, [&](const InputGroup &g) { return g.input == match->input; });
+    if (it == groups.end()) {
+      groups.push_back({match->input, {}});
+      it = std::prev(groups.end());
+    }
+    it->matmuls.push_back(std::move(*match));
+    ++total;
+  }
+  if (groups.empty())
+    return;
+
+  CalibrationOptions calib;
+  calib.path = calibration;
+  calib.function = calibrationFunction;
+  calib.windows = calibrationWindows;
+  calib.offset = calibrationOffset;
+  calib.seed = calibrationSeed;
+
+  llvm::json::Array report;
+  unsigned done = 0;
+  if (!trueSequential) {
+    SmallVector<Value> inputs;
+    for (const InputGroup &g : groups)
+      inputs.push_back(g.input);
+    auto stats = collectActivationStatistics(module, inputs, calib);
+    if (failed(stats))
+      return signalPassFailure();
+    for (size_t i = 0; i < groups.size(); ++i)
+      if (failed(quantizeGroup(groups[i], (*stats)[i], report, done, total)))
+        return signalPassFailure();
+  } else {
+    for (InputGroup &g : groups) {
+      // The earlier groups are already quantized in `module`.
+      auto stats = collectActivationStatistics(module, {g.input}, calib);
+      if (failed(stats))
+        return signalPassFailure();
+      if (failed(quantizeGroup(g, stats->front(), report, done, total)))
+        return signalPassFailure();
+    }
+  }
+
+  if (!report.empty() && !std::string(this->report).empty()) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(std::string(this->report), ec);
+    if (ec) {
+      module.emitError("gptq-quantize: cannot write the report to ")
+          << std::string(this->report) << ": " << ec.message();
+      return signalPassFailure();
+    }
+    os << llvm::formatv("{0:2}", llvm::json::Value(std::move(report))) << "\n";
+  }
+}
