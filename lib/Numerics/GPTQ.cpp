@@ -22,6 +22,25 @@ HessianAccumulator::HessianAccumulator(int64_t columns)
     : k(columns), h(columns * columns, 0.0), absMax(columns, 0.0),
       absSum(columns, 0.0), sqSum(columns, 0.0) {}
 
+HessianAccumulator HessianAccumulator::restore(
+    int64_t columns, std::vector<double> hessian, std::vector<double> maxAbs,
+    std::vector<double> meanAbs, std::vector<double> meanSquare, int64_t tokens,
+    int64_t sequences) {
+  HessianAccumulator acc;
+  acc.k = columns;
+  acc.n = sequences;
+  acc.tokenCount = tokens;
+  acc.h = std::move(hessian);
+  acc.absMax = std::move(maxAbs);
+  acc.absSum = std::move(meanAbs);
+  acc.sqSum = std::move(meanSquare);
+  for (double &v : acc.absSum)
+    v *= double(tokens);
+  for (double &v : acc.sqSum)
+    v *= double(tokens);
+  return acc;
+}
+
 void HessianAccumulator::addBatch(const float *x, int64_t tokens,
                                   int64_t batchSequences) {
   // The reference's running form: H *= n / (n + b); n += b; H += (2/n) XᵀX.

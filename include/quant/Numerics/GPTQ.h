@@ -34,6 +34,12 @@ namespace numerics {
 class HessianAccumulator {
 public:
   explicit HessianAccumulator(int64_t columns = 0);
+  /// Statistics saved earlier (see --quant-calibrate); sizes must agree.
+  static HessianAccumulator restore(int64_t columns, std::vector<double> h,
+                                    std::vector<double> maxAbs,
+                                    std::vector<double> meanAbs,
+                                    std::vector<double> meanSquare,
+                                    int64_t tokens, int64_t sequences);
   /// Adds one batch of `sequences` sequences whose `tokens` rows of
   /// `columns` activations are in `x` (row-major).
   void addBatch(const float *x, int64_t tokens, int64_t sequences);

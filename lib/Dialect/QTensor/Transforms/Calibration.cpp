@@ -8,6 +8,7 @@
 #include "quant/Dialect/QTensor/Transforms/Calibration.h"
 #include "quant/Runtime/Evaluation.h"
 #include "quant/Runtime/JitRunner.h"
+#include "quant/Runtime/Safetensors.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/IRMapping.h"
@@ -15,6 +16,7 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <atomic>
+#include <cstring>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -223,6 +225,111 @@ mlir::qtensor::collectActivationStatistics(ModuleOp module,
         }
       stats[i].addBatch(a.f32.data(), a.numElements() / k, sequencesPerCall);
     }
+  }
+  return stats;
+}
+
+//===----------------------------------------------------------------------===//
+// Statistics files
+//===----------------------------------------------------------------------===//
+
+template <typename T>
+static SafetensorsTensor tensorOf(const std::vector<T> &values,
+                                  std::vector<int64_t> shape,
+                                  const char *dtype) {
+  SafetensorsTensor t;
+  t.dtype = dtype;
+  t.shape = std::move(shape);
+  t.bytes.resize(values.size() * sizeof(T));
+  std::memcpy(t.bytes.data(), values.data(), t.bytes.size());
+  return t;
+}
+
+static std::vector<float> toF32(const std::vector<double> &v) {
+  return std::vector<float>(v.begin(), v.end());
+}
+
+LogicalResult mlir::qtensor::writeStatistics(StringRef path,
+                                             const NamedStatistics &stats,
+                                             Operation *anchor) {
+  SafetensorsFile file;
+  for (const auto &[name, s] : stats) {
+    int64_t k = s.columns();
+    file[name + "/hessian"] = tensorOf(s.hessian(), {k, k}, "F64");
+    file[name + "/max_abs"] = tensorOf(toF32(s.maxAbs()), {k}, "F32");
+    file[name + "/mean_abs"] = tensorOf(toF32(s.meanAbs()), {k}, "F32");
+    file[name + "/mean_sq"] = tensorOf(toF32(s.meanSquare()), {k}, "F32");
+    file[name + "/count"] =
+        tensorOf(std::vector<int64_t>{s.tokens(), s.sequences()}, {2}, "I64");
+  }
+  if (llvm::Error err = writeSafetensors(
+          path, file,
+          {{"format", "quant-opt-calibration"}, {"version", "1"}})) {
+    anchor->emitError("calibration statistics: ")
+        << llvm::toString(std::move(err));
+    return failure();
+  }
+  return success();
+}
+
+FailureOr<NamedStatistics> mlir::qtensor::readStatistics(StringRef path,
+                                                         Operation *anchor) {
+  auto file = readSafetensors(path);
+  if (!file) {
+    anchor->emitError("calibration statistics: ")
+        << llvm::toString(file.takeError());
+    return failure();
+  }
+  NamedStatistics stats;
+  for (const auto &[key, tensor] : *file) {
+    StringRef name(key);
+    if (!name.consume_back("/hessian"))
+      continue;
+    auto get = [&](const char *suffix, const char *dtype,
+                   int64_t count) -> const SafetensorsTensor * {
+      auto it = file->find((name + suffix).str());
+      if (it == file->end() || it->second.dtype != dtype ||
+          it->second.bytes.size() !=
+              size_t(count) * safetensorsElementSize(dtype))
+        return nullptr;
+      return &it->second;
+    };
+    if (tensor.dtype != "F64" || tensor.shape.size() != 2 ||
+        tensor.shape[0] != tensor.shape[1]) {
+      anchor->emitError("calibration statistics: ")
+          << path << ": '" << key << "' must be a square F64 matrix";
+      return failure();
+    }
+    int64_t k = tensor.shape[0];
+    const SafetensorsTensor *maxAbs = get("/max_abs", "F32", k);
+    const SafetensorsTensor *meanAbs = get("/mean_abs", "F32", k);
+    const SafetensorsTensor *meanSq = get("/mean_sq", "F32", k);
+    const SafetensorsTensor *count = get("/count", "I64", 2);
+    if (!maxAbs || !meanAbs || !meanSq || !count) {
+      anchor->emitError("calibration statistics: ")
+          << path << ": the statistics of '" << name
+          << "' are incomplete (max_abs, mean_abs, mean_sq F32 [" << k
+          << "] and count I64 [2] are required)";
+      return failure();
+    }
+    auto doubles = [](const SafetensorsTensor &t) {
+      std::vector<double> out;
+      if (t.dtype == "F64") {
+        out.resize(t.bytes.size() / 8);
+        std::memcpy(out.data(), t.bytes.data(), t.bytes.size());
+      } else {
+        std::vector<float> f(t.bytes.size() / 4);
+        std::memcpy(f.data(), t.bytes.data(), t.bytes.size());
+        out.assign(f.begin(), f.end());
+      }
+      return out;
+    };
+    int64_t counts[2];
+    std::memcpy(counts, count->bytes.data(), 16);
+    stats.emplace(name.str(),
+                  numerics::HessianAccumulator::restore(
+                      k, doubles(tensor), doubles(*maxAbs), doubles(*meanAbs),
+                      doubles(*meanSq), counts[0], counts[1]));
   }
   return stats;
 }

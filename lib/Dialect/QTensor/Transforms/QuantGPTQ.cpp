@@ -143,9 +143,10 @@ void QuantGPTQPass::runOnOperation() {
     module.emitError("gptq-quantize: block-size must be positive");
     return signalPassFailure();
   }
-  if (calibration.empty()) {
+  if (calibration.empty() == statistics.empty()) {
     module.emitError("gptq-quantize: give calibration data with "
-                     "calibration=FILE (token ids or a .npy of activations)");
+                     "calibration=FILE (token ids or a .npy of activations), "
+                     "or saved statistics with statistics=FILE");
     return signalPassFailure();
   }
 
@@ -197,7 +198,23 @@ void QuantGPTQPass::runOnOperation() {
 
   llvm::json::Array report;
   unsigned done = 0;
-  if (!trueSequential) {
+  if (!statistics.empty()) {
+    auto named = readStatistics(statistics, module);
+    if (failed(named))
+      return signalPassFailure();
+    for (InputGroup &g : groups) {
+      const ConstantWeightMatmul &first = g.matmuls.front();
+      auto it = named->find(first.name);
+      if (it == named->end() || it->second.columns() != first.cols) {
+        first.op->emitError("gptq-quantize: ")
+            << statistics << " has no statistics of " << first.cols
+            << " channels for weight '" << first.name << "'";
+        return signalPassFailure();
+      }
+      if (failed(quantizeGroup(g, it->second, report, done, total)))
+        return signalPassFailure();
+    }
+  } else if (!trueSequential) {
     SmallVector<Value> inputs;
     for (const InputGroup &g : groups)
       inputs.push_back(g.input);

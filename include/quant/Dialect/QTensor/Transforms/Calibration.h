@@ -27,6 +27,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/LLVM.h"
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,21 @@ struct CalibrationOptions {
 FailureOr<std::vector<quantopt::numerics::HessianAccumulator>>
 collectActivationStatistics(ModuleOp module, ArrayRef<Value> values,
                             const CalibrationOptions &options);
+
+/// Statistics keyed by weight name, as --quant-calibrate writes them.
+using NamedStatistics =
+    std::map<std::string, quantopt::numerics::HessianAccumulator>;
+
+/// Writes `stats` to a safetensors file: per weight W, `W/hessian` (F64
+/// [K, K]), `W/max_abs`, `W/mean_abs`, `W/mean_sq` (F32 [K]) and `W/count`
+/// (I64 [2]: tokens, sequences); metadata format = quant-opt-calibration,
+/// version = 1.
+LogicalResult writeStatistics(StringRef path, const NamedStatistics &stats,
+                              Operation *diagnosticAnchor);
+
+/// Reads a file written by writeStatistics.
+FailureOr<NamedStatistics> readStatistics(StringRef path,
+                                          Operation *diagnosticAnchor);
 
 } // namespace qtensor
 } // namespace mlir

@@ -142,6 +142,10 @@ def QuantGPTQPass : Pass<"gptq-quantize", "ModuleOp"> {
            /*default=*/"0", "first id of the first window (sequential)">,
     Option<"calibrationSeed", "calibration-seed", "int64_t", /*default=*/"-1",
            "if >= 0, windows start at seeded random positions instead">,
+    Option<"statistics", "statistics", "std::string", /*default=*/"\"\"",
+           "use the statistics file written by --quant-calibrate instead of "
+           "running the module (the float model's statistics, as without "
+           "true-sequential)">,
     Option<"report", "report", "std::string", /*default=*/"\"\"",
            "write the per-layer report as JSON to this file">
   ];
@@ -149,6 +153,49 @@ def QuantGPTQPass : Pass<"gptq-quantize", "ModuleOp"> {
     "::mlir::qtensor::QTensorDialect", "::mlir::arith::ArithDialect",
     "::mlir::tensor::TensorDialect", "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect", "::mlir::bufferization::BufferizationDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+    "::mlir::cf::ControlFlowDialect", "::mlir::LLVM::LLVMDialect",
+    "::mlir::affine::AffineDialect", "::mlir::func::FuncDialect",
+    "::mlir::index::IndexDialect"];
+}
+
+def QuantCalibratePass : Pass<"quant-calibrate", "ModuleOp"> {
+  let summary = "Record activation statistics of every quantizable matmul";
+  let description = [{
+    Runs the module through the project's JIT on the calibration data and
+    records, for the input of every matrix product with a constant weight
+    (the products `--quant-rtn` and `--gptq-quantize` quantize), the Hessian
+    proxy H = (2/n) Σ x xᵀ accumulated with the GPTQ reference's running
+    formula (n counts sequences), the per-channel max |x| (SmoothQuant),
+    mean |x| (AWQ), mean x² (llama.cpp's importance matrix) and the token
+    and sequence counts. The IR is not changed.
+
+    The statistics go to `output`, a safetensors file with, for each weight
+    W (named as --quant-rtn names it), `W/hessian` (F64 [K, K]),
+    `W/max_abs`, `W/mean_abs`, `W/mean_sq` (F32 [K]) and `W/count` (I64
+    [2]: tokens, sequences), and metadata `format = quant-opt-calibration`,
+    `version = 1`. `--gptq-quantize="statistics=FILE"` reuses it, so an
+    expensive calibration is done once.
+  }];
+  let options = [
+    Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
+           "calibration data: token ids (.i32/.npy) or activations (.npy)">,
+    Option<"calibrationFunction", "calibration-function", "std::string",
+           /*default=*/"\"\"", "function to run (default: the only public "
+           "one, or @forward)">,
+    Option<"calibrationWindows", "calibration-windows", "int64_t",
+           /*default=*/"16", "token windows used for calibration">,
+    Option<"calibrationOffset", "calibration-offset", "int64_t",
+           /*default=*/"0", "first id of the first window (sequential)">,
+    Option<"calibrationSeed", "calibration-seed", "int64_t", /*default=*/"-1",
+           "if >= 0, windows start at seeded random positions instead">,
+    Option<"output", "output", "std::string", /*default=*/"\"\"",
+           "safetensors file to write (required)">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::tensor::TensorDialect",
+    "::mlir::linalg::LinalgDialect", "::mlir::math::MathDialect",
+    "::mlir::bufferization::BufferizationDialect",
     "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
     "::mlir::cf::ControlFlowDialect", "::mlir::LLVM::LLVMDialect",
     "::mlir::affine::AffineDialect", "::mlir::func::FuncDialect",

@@ -1,0 +1,48 @@
+//===- Safetensors.h - Read and write safetensors files ---------*- C++ -*-===//
+//
+// Part of the quant-opt project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// The safetensors container: an 8-byte little-endian header length, a JSON
+// header mapping tensor names to {dtype, shape, data_offsets} (plus an
+// optional "__metadata__" map of strings), then the tensor bytes.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QUANT_RUNTIME_SAFETENSORS_H
+#define QUANT_RUNTIME_SAFETENSORS_H
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace quantopt {
+
+struct SafetensorsTensor {
+  std::string dtype; // "F64", "F32", "F16", "BF16", "I64", "I32", "I8", ...
+  std::vector<int64_t> shape;
+  std::vector<char> bytes;
+};
+
+using SafetensorsFile = std::map<std::string, SafetensorsTensor>;
+
+/// Bytes per element of a safetensors dtype, 0 if unknown.
+size_t safetensorsElementSize(llvm::StringRef dtype);
+
+/// Writes `tensors` (and string `metadata`) to `path`, atomically: the file
+/// appears only when complete.
+llvm::Error
+writeSafetensors(llvm::StringRef path, const SafetensorsFile &tensors,
+                 const std::map<std::string, std::string> &metadata);
+
+/// Reads every tensor of `path`, checking offsets and sizes.
+llvm::Expected<SafetensorsFile> readSafetensors(llvm::StringRef path);
+
+} // namespace quantopt
+
+#endif // QUANT_RUNTIME_SAFETENSORS_H

@@ -1,0 +1,75 @@
+//===- QuantCalibrate.cpp - Record activation statistics ------------------===//
+//
+// Part of the quant-opt project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "quant/Dialect/QTensor/Transforms/Calibration.h"
+#include "quant/Dialect/QTensor/Transforms/Passes.h"
+#include "quant/Dialect/QTensor/Transforms/WeightMatching.h"
+
+namespace mlir {
+namespace qtensor {
+#define GEN_PASS_DEF_QUANTCALIBRATEPASS
+#include "quant/Dialect/QTensor/Transforms/Passes.h.inc"
+} // namespace qtensor
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::qtensor;
+
+namespace {
+struct QuantCalibratePass
+    : qtensor::impl::QuantCalibratePassBase<QuantCalibratePass> {
+  using Base::Base;
+  void runOnOperation() override;
+};
+} // namespace
+
+void QuantCalibratePass::runOnOperation() {
+  ModuleOp module = getOperation();
+  if (calibration.empty() || output.empty()) {
+    module.emitError("quant-calibrate: give calibration=FILE and output=FILE");
+    return signalPassFailure();
+  }
+  // Weight names and their inputs; products sharing an input share one
+  // set of statistics.
+  SmallVector<Value> inputs;
+  std::vector<std::pair<std::string, unsigned>> names;
+  SmallVector<linalg::LinalgOp> candidates;
+  module.walk([&](linalg::LinalgOp op) { candidates.push_back(op); });
+  unsigned ordinal = 0;
+  for (linalg::LinalgOp op : candidates) {
+    std::string reason;
+    FailureOr<ConstantWeightMatmul> match =
+        matchConstantWeightMatmul(op, reason, ordinal++);
+    if (failed(match) || match->batch)
+      continue;
+    auto it = llvm::find(inputs, match->input);
+    unsigned index = it - inputs.begin();
+    if (it == inputs.end())
+      inputs.push_back(match->input);
+    names.emplace_back(match->name, index);
+  }
+  if (inputs.empty()) {
+    module.emitRemark("quant-calibrate: no matrix product with a constant "
+                      "weight; nothing to record");
+    return;
+  }
+  CalibrationOptions options;
+  options.path = calibration;
+  options.function = calibrationFunction;
+  options.windows = calibrationWindows;
+  options.offset = calibrationOffset;
+  options.seed = calibrationSeed;
+  auto stats = collectActivationStatistics(module, inputs, options);
+  if (failed(stats))
+    return signalPassFailure();
+  NamedStatistics named;
+  for (const auto &[name, index] : names)
+    named.emplace(name, (*stats)[index]);
+  if (failed(writeStatistics(output, named, module)))
+    return signalPassFailure();
+  markAllAnalysesPreserved();
+}

@@ -1,0 +1,155 @@
+//===- Safetensors.cpp - Read and write safetensors files -----------------===//
+//
+// Part of the quant-opt project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "quant/Runtime/Safetensors.h"
+
+#include "llvm/ADT/StringSwitch.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstring>
+
+using namespace quantopt;
+
+static llvm::Error fail(llvm::StringRef path, const llvm::Twine &what) {
+  return llvm::createStringError(
+      llvm::formatv("{0}: {1}", path, what.str()).str());
+}
+
+size_t quantopt::safetensorsElementSize(llvm::StringRef dtype) {
+  return llvm::StringSwitch<size_t>(dtype)
+      .Cases({"F64", "I64", "U64"}, 8)
+      .Cases({"F32", "I32", "U32"}, 4)
+      .Cases({"F16", "BF16", "I16", "U16"}, 2)
+      .Cases({"I8", "U8", "BOOL", "F8_E4M3", "F8_E5M2"}, 1)
+      .Default(0);
+}
+
+llvm::Error
+quantopt::writeSafetensors(llvm::StringRef path, const SafetensorsFile &tensors,
+                           const std::map<std::string, std::string> &metadata) {
+  llvm::json::Object header;
+  if (!metadata.empty()) {
+    llvm::json::Object meta;
+    for (const auto &[k, v] : metadata)
+      meta[k] = v;
+    header["__metadata__"] = std::move(meta);
+  }
+  size_t offset = 0;
+  for (const auto &[name, t] : tensors) {
+    int64_t count = 1;
+    for (int64_t d : t.shape)
+      count *= d;
+    if (size_t(count) * safetensorsElementSize(t.dtype) != t.bytes.size())
+      return fail(path, "tensor '" + name + "' has " +
+                            std::to_string(t.bytes.size()) +
+                            " bytes, inconsistent with its dtype and shape");
+    llvm::json::Array shape;
+    for (int64_t d : t.shape)
+      shape.push_back(d);
+    header[name] = llvm::json::Object{
+        {"dtype", t.dtype},
+        {"shape", std::move(shape)},
+        {"data_offsets",
+         llvm::json::Array{int64_t(offset), int64_t(offset + t.bytes.size())}}};
+    offset += t.bytes.size();
+  }
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << llvm::json::Value(std::move(header));
+  os.flush();
+  while ((8 + text.size()) % 8)
+    text += ' ';
+  std::string temp = (path + ".tmp").str();
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream out(temp, ec);
+    if (ec)
+      return fail(path, "cannot write: " + ec.message());
+    uint64_t size = text.size();
+    out.write(reinterpret_cast<const char *>(&size), 8);
+    out << text;
+    for (const auto &[name, t] : tensors)
+      out.write(t.bytes.data(), t.bytes.size());
+    out.close();
+    if (out.has_error()) {
+      out.clear_error();
+      llvm::sys::fs::remove(temp);
+      return fail(path, "write failed");
+    }
+  }
+  if (std::error_code ec = llvm::sys::fs::rename(temp, path)) {
+    llvm::sys::fs::remove(temp);
+    return fail(path, "cannot write: " + ec.message());
+  }
+  return llvm::Error::success();
+}
+
+llvm::Expected<SafetensorsFile>
+quantopt::readSafetensors(llvm::StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, false, false);
+  if (!buffer)
+    return fail(path, "cannot open: " + buffer.getError().message());
+  llvm::StringRef data = (*buffer)->getBuffer();
+  if (data.size() < 8)
+    return fail(path, "too small for the 8-byte safetensors header length");
+  uint64_t headerSize;
+  std::memcpy(&headerSize, data.data(), 8);
+  if (headerSize > data.size() - 8)
+    return fail(path, "the header runs past the end of the file");
+  auto header = llvm::json::parse(data.substr(8, headerSize));
+  if (!header)
+    return fail(path,
+                "invalid JSON header: " + llvm::toString(header.takeError()));
+  const llvm::json::Object *object = header->getAsObject();
+  if (!object)
+    return fail(path, "the header is not a JSON object");
+  llvm::StringRef payload = data.drop_front(8 + headerSize);
+  SafetensorsFile file;
+  for (const auto &[key, value] : *object) {
+    if (key == "__metadata__")
+      continue;
+    std::string name = key.str();
+    const llvm::json::Object *info = value.getAsObject();
+    const llvm::json::Array *shape = info ? info->getArray("shape") : nullptr;
+    const llvm::json::Array *offsets =
+        info ? info->getArray("data_offsets") : nullptr;
+    auto dtype = info ? info->getString("dtype") : std::nullopt;
+    if (!shape || !offsets || !dtype || offsets->size() != 2)
+      return fail(path,
+                  "tensor '" + name + "' lacks dtype, shape or data_offsets");
+    size_t width = safetensorsElementSize(*dtype);
+    if (!width)
+      return fail(path, "tensor '" + name + "' has unknown dtype " + *dtype);
+    SafetensorsTensor t;
+    t.dtype = dtype->str();
+    int64_t count = 1;
+    for (const llvm::json::Value &d : *shape) {
+      auto dim = d.getAsInteger();
+      if (!dim || *dim < 0 || *dim > (int64_t(1) << 32))
+        return fail(path, "tensor '" + name + "' has an invalid shape");
+      t.shape.push_back(*dim);
+      count *= *dim;
+      if (count > (int64_t(1) << 40))
+        return fail(path, "tensor '" + name + "' is implausibly large");
+    }
+    auto begin = (*offsets)[0].getAsInteger();
+    auto end = (*offsets)[1].getAsInteger();
+    if (!begin || !end || *begin < 0 || *end < *begin ||
+        uint64_t(*end) > payload.size() ||
+        uint64_t(*end - *begin) != uint64_t(count) * width)
+      return fail(path, "tensor '" + name +
+                            "' has data_offsets inconsistent with the file "
+                            "or with its shape and dtype");
+    t.bytes.assign(payload.data() + *begin, payload.data() + *end);
+    file.emplace(name, std::move(t));
+  }
+  return file;
+}
