@@ -34,6 +34,17 @@ if os.environ.get("QUANT_OPT_CHECK_IR_ROUNDTRIP"):
 else:
     quant_opt = "quant-opt"
 
-tools = [quant_opt, "quant-demo", "quant-import", "quant-run", "mlir-opt", "mlir-runner", "not"]
+# Cross-checks with numpy run only where Debian's python3-numpy is
+# installed; they are skipped (UNSUPPORTED) elsewhere.
+import subprocess
+python = "/usr/bin/python3"
+try:
+    if subprocess.run([python, "-c", "import numpy"], capture_output=True).returncode == 0:
+        config.available_features.add("numpy")
+except OSError:
+    pass
+config.substitutions.append(("%python", python))
+
+tools = [quant_opt, "quant-demo", "quant-import", "quant-run", "quant-export", "mlir-opt", "mlir-runner", "not"]
 tool_dirs = [config.quant_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

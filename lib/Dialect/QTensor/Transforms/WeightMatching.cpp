@@ -279,7 +279,9 @@ mlir::qtensor::replaceWithDequantMatmul(OpBuilder &builder,
                                         const ConstantWeightMatmul &match,
                                         const QuantizedWeight &weight) {
   MLIRContext *ctx = builder.getContext();
-  Location loc = match.op->getLoc();
+  // The weight's name stays on the op, so exporters can name its tensors.
+  Location loc =
+      NameLoc::get(builder.getStringAttr(match.name), match.op->getLoc());
   builder.setInsertionPoint(match.op);
   bool asResource = match.fromResource;
 
@@ -339,6 +341,8 @@ mlir::qtensor::replaceWithDequantMatmul(OpBuilder &builder,
   auto op = DequantMatmulOp::create(builder, loc, match.init.getType(),
                                     match.input, storage, scales, zeros,
                                     groupIndex, match.init, weight.layout);
+  // Printed IR drops locations by default; the attribute keeps the name.
+  op->setAttr(kWeightNameAttr, builder.getStringAttr(match.name));
   match.op->getResult(0).replaceAllUsesWith(op.getResult());
   match.op->erase();
   return op;

@@ -9,7 +9,7 @@
 // stacked [64, 32] arrays, channel 5 dead, outlier channels 3, 14, 25).
 
 // CHECK-LABEL: func.func @linear
-// CHECK: qtensor.dequant_matmul %arg0, %{{.*}} scales(%{{.*}} : tensor<16x4xf32>) zero_points(%{{.*}} : tensor<16x4xi8>) layout <ui4, block = [1, 8], packing = lsb_first> outs(%{{.*}} : tensor<64x16xf32>) : tensor<64x32xf32>, tensor<16x16xi8> -> tensor<64x16xf32>
+// CHECK: qtensor.dequant_matmul %arg0, %{{.*}} scales(%{{.*}} : tensor<16x4xf32>) zero_points(%{{.*}} : tensor<16x4xi8>) layout <ui4, block = [1, 8], packing = lsb_first> outs(%{{.*}} : tensor<64x16xf32>) {qtensor.weight_name = "fc.weight"} : tensor<64x32xf32>, tensor<16x16xi8> -> tensor<64x16xf32>
 // CHECK-NOT: linalg.matmul
 // REPORT: "calibration_tokens": 128
 // REPORT: "cols": 32

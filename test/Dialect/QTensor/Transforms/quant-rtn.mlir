@@ -17,7 +17,7 @@
 // ASYM-DAG: %[[Q:.*]] = arith.constant dense<{{\[}}[-66, 7], [-16, -89]]> : tensor<2x2xi8>
 // ASYM-DAG: %[[S:.*]] = arith.constant dense<{{\[}}[0.13333334], [4.000000e-01]]> : tensor<2x1xf32>
 // ASYM-DAG: %[[Z:.*]] = arith.constant dense<{{\[}}[7], [5]]> : tensor<2x1xi8>
-// ASYM: qtensor.dequant_matmul %arg0, %[[Q]] scales(%[[S]] : tensor<2x1xf32>) zero_points(%[[Z]] : tensor<2x1xi8>) layout <ui4, block = [1, 0], packing = lsb_first> outs(%{{.*}} : tensor<3x2xf32>) : tensor<3x4xf32>, tensor<2x2xi8> -> tensor<3x2xf32>
+// ASYM: qtensor.dequant_matmul %arg0, %[[Q]] scales(%[[S]] : tensor<2x1xf32>) zero_points(%[[Z]] : tensor<2x1xi8>) layout <ui4, block = [1, 0], packing = lsb_first> outs(%{{.*}} : tensor<3x2xf32>) {qtensor.weight_name = "{{.*}}"} : tensor<3x4xf32>, tensor<2x2xi8> -> tensor<3x2xf32>
 // ASYM-NOT: linalg.matmul
 // SYM-LABEL: func.func @matmul
 // SYM-DAG: arith.constant dense<{{\[}}[71, -112], [124, 66]]> : tensor<2x2xi8>
@@ -66,7 +66,7 @@ func.func @transposed(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
 // A matmul-shaped linalg.generic over [B, S, K] activations, weight from a
 // constant ml_program.global.
 // ASYM-LABEL: func.func @generic_global
-// ASYM: qtensor.dequant_matmul %arg0, %{{.*}} layout <ui4, block = [1, 0], packing = lsb_first> outs(%{{.*}} : tensor<2x3x2xf32>) : tensor<2x3x4xf32>, tensor<2x2xi8> -> tensor<2x3x2xf32>
+// ASYM: qtensor.dequant_matmul %arg0, %{{.*}} layout <ui4, block = [1, 0], packing = lsb_first> outs(%{{.*}} : tensor<2x3x2xf32>) {qtensor.weight_name = "{{.*}}"} : tensor<2x3x4xf32>, tensor<2x2xi8> -> tensor<2x3x2xf32>
 // ASYM-NOT: linalg.generic
 ml_program.global private @layers.0.wq(dense<[[1.0, 0.5, 0.0, -1.0], [-2.0, 4.0, 1.0, 2.0]]> : tensor<2x4xf32>) : tensor<2x4xf32>
 func.func @generic_global(%x: tensor<2x3x4xf32>) -> tensor<2x3x2xf32> {
@@ -91,7 +91,7 @@ func.func @generic_global(%x: tensor<2x3x4xf32>) -> tensor<2x3x2xf32> {
 
 // linalg.batch_matmul with a constant [B, K, N] weight: per-batch scales.
 // ASYM-LABEL: func.func @batched
-// ASYM: scales(%{{.*}} : tensor<2x2x1xf32>) zero_points(%{{.*}} : tensor<2x2x1xi8>) layout <ui4, block = [1, 1, 0], packing = lsb_first> outs(%{{.*}} : tensor<2x3x2xf32>) : tensor<2x3x4xf32>, tensor<2x2x2xi8> -> tensor<2x3x2xf32>
+// ASYM: scales(%{{.*}} : tensor<2x2x1xf32>) zero_points(%{{.*}} : tensor<2x2x1xi8>) layout <ui4, block = [1, 1, 0], packing = lsb_first> outs(%{{.*}} : tensor<2x3x2xf32>) {qtensor.weight_name = "{{.*}}"} : tensor<2x3x4xf32>, tensor<2x2x2xi8> -> tensor<2x3x2xf32>
 func.func @batched(%x: tensor<2x3x4xf32>) -> tensor<2x3x2xf32> {
   %w = arith.constant dense<[[[1.0, -2.0], [0.5, 4.0], [0.0, 1.0], [-1.0, 2.0]],
                              [[1.0, -2.0], [0.5, 4.0], [0.0, 1.0], [-1.0, 2.0]]]> : tensor<2x4x2xf32>

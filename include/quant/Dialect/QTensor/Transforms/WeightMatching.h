@@ -62,6 +62,10 @@ struct QuantizedWeight {
   std::vector<int32_t> groupIndex;
 };
 
+/// Discardable attribute naming the source weight of a quantized op (the
+/// checkpoint tensor name), used by exporters and reports.
+constexpr llvm::StringLiteral kWeightNameAttr = "qtensor.weight_name";
+
 /// Creates the constants and the qtensor.dequant_matmul, and replaces the
 /// matched op. Large weights become dense_resource blobs named after the
 /// weight when the source was a resource.
