@@ -8,9 +8,14 @@
 #include "quant/Numerics/GPTQ.h"
 #include "quant/Numerics/Numerics.h"
 
+#include <cblas.h>
+#include <lapacke.h>
+
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <numeric>
+#include <thread>
 
 using namespace quantopt::numerics;
 
@@ -49,19 +54,19 @@ void HessianAccumulator::addBatch(const float *x, int64_t tokens,
   double scale = 2.0 / double(n);
   for (double &v : h)
     v *= keep;
-  for (int64_t t = 0; t < tokens; ++t) {
-    const float *row = x + t * k;
+  // H += scale · XᵀX on the lower triangle (dsyrk), in f64.
+  std::vector<double> xd(tokens * k);
+  for (int64_t t = 0; t < tokens; ++t)
     for (int64_t i = 0; i < k; ++i) {
-      double xi = row[i];
+      double xi = x[t * k + i];
+      xd[t * k + i] = xi;
       absMax[i] = std::max(absMax[i], std::fabs(xi));
       absSum[i] += std::fabs(xi);
       sqSum[i] += xi * xi;
-      double sxi = scale * xi;
-      double *hrow = h.data() + i * k;
-      for (int64_t j = 0; j <= i; ++j)
-        hrow[j] += sxi * row[j];
     }
-  }
+  if (tokens > 0)
+    cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, int(k), int(tokens),
+                scale, xd.data(), int(k), 1.0, h.data(), int(k));
   tokenCount += tokens;
   // Mirror the lower triangle.
   for (int64_t i = 0; i < k; ++i)
@@ -151,52 +156,45 @@ RowParams findParams(const std::vector<float> &w, int64_t rows, int64_t cols,
   return p;
 }
 
-/// In-place Cholesky factorisation A = L Lᵀ (lower, row-major, f64).
-bool cholesky(std::vector<double> &a, int64_t n) {
-  for (int64_t j = 0; j < n; ++j) {
-    double d = a[j * n + j];
-    for (int64_t k = 0; k < j; ++k)
-      d -= a[j * n + k] * a[j * n + k];
-    if (!(d > 0.0) || !std::isfinite(d))
-      return false;
-    d = std::sqrt(d);
-    a[j * n + j] = d;
-    for (int64_t i = j + 1; i < n; ++i) {
-      double s = a[i * n + j];
-      const double *ri = a.data() + i * n, *rj = a.data() + j * n;
-      for (int64_t k = 0; k < j; ++k)
-        s -= ri[k] * rj[k];
-      a[i * n + j] = s / d;
-    }
-    for (int64_t k = j + 1; k < n; ++k)
-      a[j * n + k] = 0.0;
+/// Runs `body(begin, end)` over row ranges on up to hardware_concurrency
+/// threads (large layers only).
+void parallelRows(int64_t rows,
+                  const std::function<void(int64_t, int64_t)> &body) {
+  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  if (rows < 256 || threads == 1) {
+    body(0, rows);
+    return;
   }
+  std::vector<std::thread> pool;
+  int64_t chunk = (rows + threads - 1) / threads;
+  for (unsigned t = 1; t < threads && int64_t(t) * chunk < rows; ++t)
+    pool.emplace_back(body, int64_t(t) * chunk,
+                      std::min(rows, int64_t(t + 1) * chunk));
+  body(0, std::min(rows, chunk));
+  for (std::thread &th : pool)
+    th.join();
+}
+
+/// In-place Cholesky factorisation A = L Lᵀ (lower, row-major, f64); the
+/// strict upper triangle is zeroed.
+bool cholesky(std::vector<double> &a, int64_t n) {
+  if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', n, a.data(), n) != 0)
+    return false;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = i + 1; j < n; ++j)
+      a[i * n + j] = 0.0;
   return true;
 }
 
-/// (L Lᵀ)⁻¹ from the lower factor L.
+/// (L Lᵀ)⁻¹ from the lower factor L, as a full symmetric matrix.
 std::vector<double> choleskyInverse(const std::vector<double> &l, int64_t n) {
-  // Linv by forward substitution, then Linvᵀ Linv.
-  std::vector<double> inv(n * n, 0.0);
-  for (int64_t j = 0; j < n; ++j) {
-    inv[j * n + j] = 1.0 / l[j * n + j];
-    for (int64_t i = j + 1; i < n; ++i) {
-      double s = 0.0;
-      for (int64_t k = j; k < i; ++k)
-        s -= l[i * n + k] * inv[k * n + j];
-      inv[i * n + j] = s / l[i * n + i];
-    }
-  }
-  std::vector<double> out(n * n, 0.0);
+  std::vector<double> inv = l;
+  if (LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'L', n, inv.data(), n) != 0)
+    return {};
   for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j <= i; ++j) {
-      double s = 0.0;
-      for (int64_t k = i; k < n; ++k)
-        s += inv[k * n + i] * inv[k * n + j];
-      out[i * n + j] = s;
-      out[j * n + i] = s;
-    }
-  return out;
+    for (int64_t j = i + 1; j < n; ++j)
+      inv[i * n + j] = inv[j * n + i];
+  return inv;
 }
 } // namespace
 
@@ -285,7 +283,7 @@ bool quantopt::numerics::gptqQuantize(const float *wIn, int64_t rows,
   }
   result.damping = float(damp);
   std::vector<double> hinv = choleskyInverse(factor, cols);
-  if (!cholesky(hinv, cols)) {
+  if (hinv.empty() || !cholesky(hinv, cols)) {
     error = "the inverse Hessian is not positive definite";
     return false;
   }
@@ -349,22 +347,27 @@ bool quantopt::numerics::gptqQuantize(const float *wIn, int64_t rows,
       }
     }
     // Lazy batch update of the remaining columns: W[:, i2:] -= Err1 · U,
-    // each product summed before it is subtracted, as the reference's
-    // matmul does.
-    std::vector<float> update(cols - i2);
-    for (int64_t r = 0; r < rows; ++r) {
-      const float *e = err1.data() + r * count;
-      std::fill(update.begin(), update.end(), 0.0f);
-      for (int64_t j = 0; j < count; ++j) {
-        float ej = e[j];
-        const float *urow = u.data() + (i1 + j) * cols;
-        for (int64_t c = i2; c < cols; ++c)
-          update[c - i2] += ej * urow[c];
-      }
-      float *row = w.data() + r * cols;
-      for (int64_t c = i2; c < cols; ++c)
-        row[c] -= update[c - i2];
-    }
+    // each product summed in column order before it is subtracted. Rows
+    // are independent, so they are split over threads; the summation order
+    // (and so every code) does not depend on the thread count.
+    if (i2 < cols)
+      parallelRows(rows, [&](int64_t rowBegin, int64_t rowEnd) {
+        std::vector<float> update(cols - i2);
+        for (int64_t r = rowBegin; r < rowEnd; ++r) {
+          const float *e = err1.data() + r * count;
+          std::fill(update.begin(), update.end(), 0.0f);
+          for (int64_t j = 0; j < count; ++j) {
+            float ej = e[j];
+            const float *urow = u.data() + (i1 + j) * cols + i2;
+            float *out = update.data();
+            for (int64_t c = 0, n = cols - i2; c < n; ++c)
+              out[c] += ej * urow[c];
+          }
+          float *row = w.data() + r * cols + i2;
+          for (int64_t c = 0, n = cols - i2; c < n; ++c)
+            row[c] -= update[c];
+        }
+      });
   }
   if (g == -1)
     for (int64_t r = 0; r < rows; ++r) {
@@ -388,22 +391,22 @@ bool quantopt::numerics::gptqQuantize(const float *wIn, int64_t rows,
   }
   result.loss = loss;
 
-  // Relative output error tr(D H Dᵀ) / tr(W H Wᵀ) with the undamped H.
+  // Relative output error tr(D H Dᵀ) / tr(W H Wᵀ) with the undamped H:
+  // one product [D; W] · H, then row-wise dot products.
+  std::vector<float> stacked(2 * rows * cols),
+      hf(hessian.begin(), hessian.end());
+  for (int64_t i = 0; i < rows * cols; ++i) {
+    stacked[i] = wIn[i] - qOrig[i];
+    stacked[rows * cols + i] = wIn[i];
+  }
+  std::vector<float> product(2 * rows * cols);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(2 * rows),
+              int(cols), int(cols), 1.0f, stacked.data(), int(cols), hf.data(),
+              int(cols), 0.0f, product.data(), int(cols));
   double num = 0.0, den = 0.0;
-  std::vector<double> dv(cols), hv(cols);
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t c = 0; c < cols; ++c)
-      dv[c] = double(wIn[r * cols + c]) - double(qOrig[r * cols + c]);
-    for (int64_t i = 0; i < cols; ++i) {
-      double sd = 0.0, sw = 0.0;
-      const double *hrow = hessian.data() + i * cols;
-      for (int64_t c = 0; c < cols; ++c) {
-        sd += hrow[c] * dv[c];
-        sw += hrow[c] * double(wIn[r * cols + c]);
-      }
-      num += dv[i] * sd;
-      den += double(wIn[r * cols + i]) * sw;
-    }
+  for (int64_t i = 0; i < rows * cols; ++i) {
+    num += double(stacked[i]) * product[i];
+    den += double(stacked[rows * cols + i]) * product[rows * cols + i];
   }
   result.relativeOutputError = den > 0 ? num / den : 0.0;
   return true;

@@ -12,8 +12,10 @@
 // computed from the globally updated weights (stale inside a block, as the
 // reference), dead columns, act-order with a stable sort, static groups.
 // Deliberate differences: the Cholesky factorisations and the inverse run
-// in f64 (then rounded to f32), and a failed factorisation raises the
-// damping in steps of 1% of mean(diag(H)) instead of aborting.
+// in f64 with LAPACK (then rounded to f32), the lazy batch update sums each
+// product in column order (threads split rows, so the codes never depend on
+// the thread count), and a failed factorisation raises the damping in
+// steps of 1% of mean(diag(H)) instead of aborting.
 //
 //===----------------------------------------------------------------------===//
 
