@@ -175,10 +175,43 @@ void parallelRows(int64_t rows,
     th.join();
 }
 
+/// One tile of the lazy batch update: for `nr` rows and `nc` columns,
+/// update = Σ_j err[r, j] · U[j, c] (in order j) and W[r, c] -= update.
+/// Compiled for AVX-512, AVX2 and baseline x86-64, chosen at run time; the
+/// arithmetic (separate multiply and add, same order) is the same in all.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+void lazyUpdateTile(float *__restrict update, int64_t updateStride,
+                    const float *__restrict err, int64_t count,
+                    const float *__restrict u, int64_t uStride, int64_t nr,
+                    int64_t nc, float *__restrict w, int64_t wStride) {
+  for (int64_t r = 0; r < nr; ++r)
+    for (int64_t c = 0; c < nc; ++c)
+      update[r * updateStride + c] = 0.0f;
+  for (int64_t j = 0; j < count; ++j) {
+    const float *urow = u + j * uStride;
+    for (int64_t r = 0; r < nr; ++r) {
+      float ej = err[r * count + j];
+      float *out = update + r * updateStride;
+      for (int64_t c = 0; c < nc; ++c) {
+        float product = ej * urow[c];
+        out[c] = out[c] + product;
+      }
+    }
+  }
+  for (int64_t r = 0; r < nr; ++r)
+    for (int64_t c = 0; c < nc; ++c)
+      w[r * wStride + c] -= update[r * updateStride + c];
+}
+
 /// In-place Cholesky factorisation A = L Lᵀ (lower, row-major, f64); the
 /// strict upper triangle is zeroed.
 bool cholesky(std::vector<double> &a, int64_t n) {
-  if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', n, a.data(), n) != 0)
+  // A symmetric row-major matrix read as column-major is itself, and the
+  // column-major upper factor read back row-major is the lower one: no
+  // transposition copies.
+  if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', n, a.data(), n) != 0)
     return false;
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = i + 1; j < n; ++j)
@@ -189,7 +222,7 @@ bool cholesky(std::vector<double> &a, int64_t n) {
 /// (L Lᵀ)⁻¹ from the lower factor L, as a full symmetric matrix.
 std::vector<double> choleskyInverse(const std::vector<double> &l, int64_t n) {
   std::vector<double> inv = l;
-  if (LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'L', n, inv.data(), n) != 0)
+  if (LAPACKE_dpotri(LAPACK_COL_MAJOR, 'U', n, inv.data(), n) != 0)
     return {};
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = i + 1; j < n; ++j)
@@ -221,18 +254,20 @@ bool quantopt::numerics::gptqQuantize(const float *wIn, int64_t rows,
   int64_t g = o.groupSize;
   float maxq = float((1u << o.bits) - 1);
   std::vector<float> w(wIn, wIn + rows * cols);
-  std::vector<double> h = hessian;
 
   RowParams channel;
   if (g == -1)
     channel = findParams(w, rows, cols, 0, cols, o);
   // Dead inputs: H[i, i] = 1 and W[:, i] = 0.
-  for (int64_t i = 0; i < cols; ++i)
-    if (h[i * cols + i] == 0.0) {
-      h[i * cols + i] = 1.0;
+  std::vector<double> diag(cols);
+  for (int64_t i = 0; i < cols; ++i) {
+    diag[i] = hessian[i * cols + i];
+    if (diag[i] == 0.0) {
+      diag[i] = 1.0;
       for (int64_t r = 0; r < rows; ++r)
         w[r * cols + i] = 0.0f;
     }
+  }
   int64_t groupCount = g > 0 ? (cols + g - 1) / g : 1;
   std::vector<RowParams> staticGroups;
   if (g > 0 && o.staticGroups)
@@ -244,32 +279,31 @@ bool quantopt::numerics::gptqQuantize(const float *wIn, int64_t rows,
   std::vector<int64_t> perm(cols);
   std::iota(perm.begin(), perm.end(), 0);
   if (o.actOrder) {
-    std::stable_sort(perm.begin(), perm.end(), [&](int64_t a, int64_t b) {
-      return h[a * cols + a] > h[b * cols + b];
-    });
+    std::stable_sort(perm.begin(), perm.end(),
+                     [&](int64_t a, int64_t b) { return diag[a] > diag[b]; });
     std::vector<float> wp(w.size());
-    std::vector<double> hp(h.size());
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t j = 0; j < cols; ++j)
         wp[r * cols + j] = w[r * cols + perm[j]];
-    for (int64_t i = 0; i < cols; ++i)
-      for (int64_t j = 0; j < cols; ++j)
-        hp[i * cols + j] = h[perm[i] * cols + perm[j]];
     w.swap(wp);
-    h.swap(hp);
   }
 
-  // Damping, raised in steps of 1% of mean(diag) while Cholesky fails.
+  // Damping, raised in steps of 1% of mean(diag) while Cholesky fails. The
+  // permuted, damped Hessian is built straight from the input each try.
   double meanDiag = 0.0;
-  for (int64_t i = 0; i < cols; ++i)
-    meanDiag += h[i * cols + i];
+  for (double d : diag)
+    meanDiag += d;
   meanDiag /= double(cols);
-  std::vector<double> factor;
+  std::vector<double> factor(cols * cols);
   double damp = o.percDamp;
   while (true) {
-    factor = h;
-    for (int64_t i = 0; i < cols; ++i)
-      factor[i * cols + i] += damp * meanDiag;
+    for (int64_t i = 0; i < cols; ++i) {
+      const double *src = hessian.data() + perm[i] * cols;
+      double *dst = factor.data() + i * cols;
+      for (int64_t j = 0; j < cols; ++j)
+        dst[j] = src[perm[j]];
+      dst[i] = diag[perm[i]] + damp * meanDiag;
+    }
     if (cholesky(factor, cols))
       break;
     damp += 0.01;
@@ -283,6 +317,7 @@ bool quantopt::numerics::gptqQuantize(const float *wIn, int64_t rows,
   }
   result.damping = float(damp);
   std::vector<double> hinv = choleskyInverse(factor, cols);
+  std::vector<double>().swap(factor);
   if (hinv.empty() || !cholesky(hinv, cols)) {
     error = "the inverse Hessian is not positive definite";
     return false;
@@ -290,8 +325,9 @@ bool quantopt::numerics::gptqQuantize(const float *wIn, int64_t rows,
   // Upper factor U = Lᵀ of Hinv, in f32 as the reference keeps it.
   std::vector<float> u(cols * cols);
   for (int64_t i = 0; i < cols; ++i)
-    for (int64_t j = 0; j < cols; ++j)
+    for (int64_t j = i; j < cols; ++j)
       u[i * cols + j] = float(hinv[j * cols + i]);
+  std::vector<double>().swap(hinv);
 
   std::vector<float> q(rows * cols, 0.0f);
   std::vector<uint8_t> codesPerm(rows * cols, 0);
@@ -352,20 +388,18 @@ bool quantopt::numerics::gptqQuantize(const float *wIn, int64_t rows,
     // (and so every code) does not depend on the thread count.
     if (i2 < cols)
       parallelRows(rows, [&](int64_t rowBegin, int64_t rowEnd) {
-        std::vector<float> update(cols - i2);
-        for (int64_t r = rowBegin; r < rowEnd; ++r) {
-          const float *e = err1.data() + r * count;
-          std::fill(update.begin(), update.end(), 0.0f);
-          for (int64_t j = 0; j < count; ++j) {
-            float ej = e[j];
-            const float *urow = u.data() + (i1 + j) * cols + i2;
-            float *out = update.data();
-            for (int64_t c = 0, n = cols - i2; c < n; ++c)
-              out[c] += ej * urow[c];
+        // Tiles of 8 rows x 512 columns keep the block of U in cache; for
+        // every element the products are still added in column order j.
+        constexpr int64_t kRows = 8, kCols = 512;
+        std::vector<float> update(kRows * kCols);
+        for (int64_t r0 = rowBegin; r0 < rowEnd; r0 += kRows) {
+          int64_t nr = std::min(kRows, rowEnd - r0);
+          for (int64_t c0 = i2; c0 < cols; c0 += kCols) {
+            int64_t nc = std::min(kCols, cols - c0);
+            lazyUpdateTile(update.data(), kCols, err1.data() + r0 * count,
+                           count, u.data() + i1 * cols + c0, cols, nr, nc,
+                           w.data() + r0 * cols + c0, cols);
           }
-          float *row = w.data() + r * cols + i2;
-          for (int64_t c = 0, n = cols - i2; c < n; ++c)
-            row[c] -= update[c];
         }
       });
   }
@@ -391,22 +425,28 @@ bool quantopt::numerics::gptqQuantize(const float *wIn, int64_t rows,
   }
   result.loss = loss;
 
+  if (!o.outputError)
+    return true;
   // Relative output error tr(D H Dᵀ) / tr(W H Wᵀ) with the undamped H:
-  // one product [D; W] · H, then row-wise dot products.
-  std::vector<float> stacked(2 * rows * cols),
-      hf(hessian.begin(), hessian.end());
-  for (int64_t i = 0; i < rows * cols; ++i) {
-    stacked[i] = wIn[i] - qOrig[i];
-    stacked[rows * cols + i] = wIn[i];
-  }
-  std::vector<float> product(2 * rows * cols);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(2 * rows),
-              int(cols), int(cols), 1.0f, stacked.data(), int(cols), hf.data(),
-              int(cols), 0.0f, product.data(), int(cols));
+  // products [D; W] · H over chunks of rows, then row-wise dot products.
+  std::vector<float> hf(hessian.begin(), hessian.end());
+  constexpr int64_t kChunk = 256;
+  std::vector<float> stacked(2 * kChunk * cols), product(2 * kChunk * cols);
   double num = 0.0, den = 0.0;
-  for (int64_t i = 0; i < rows * cols; ++i) {
-    num += double(stacked[i]) * product[i];
-    den += double(stacked[rows * cols + i]) * product[rows * cols + i];
+  for (int64_t r0 = 0; r0 < rows; r0 += kChunk) {
+    int64_t nr = std::min(kChunk, rows - r0);
+    for (int64_t i = 0; i < nr * cols; ++i) {
+      int64_t at = r0 * cols + i;
+      stacked[i] = wIn[at] - qOrig[at];
+      stacked[nr * cols + i] = wIn[at];
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(2 * nr),
+                int(cols), int(cols), 1.0f, stacked.data(), int(cols),
+                hf.data(), int(cols), 0.0f, product.data(), int(cols));
+    for (int64_t i = 0; i < nr * cols; ++i) {
+      num += double(stacked[i]) * product[i];
+      den += double(stacked[nr * cols + i]) * product[nr * cols + i];
+    }
   }
   result.relativeOutputError = den > 0 ? num / den : 0.0;
   return true;

@@ -72,6 +72,8 @@ struct GPTQOptions {
   int64_t blockSize = 128;
   /// The quantizer's MSE grid search (norm 2.4, grid 100, maxshrink 0.8).
   bool mse = false;
+  /// Compute relativeOutputError (one [2N, K] x [K, K] product).
+  bool outputError = true;
 };
 
 struct GPTQResult {
