@@ -54,19 +54,30 @@ void HessianAccumulator::addBatch(const float *x, int64_t tokens,
   double scale = 2.0 / double(n);
   for (double &v : h)
     v *= keep;
-  // H += scale · XᵀX on the lower triangle (dsyrk), in f64.
-  std::vector<double> xd(tokens * k);
   for (int64_t t = 0; t < tokens; ++t)
     for (int64_t i = 0; i < k; ++i) {
       double xi = x[t * k + i];
-      xd[t * k + i] = xi;
       absMax[i] = std::max(absMax[i], std::fabs(xi));
       absSum[i] += std::fabs(xi);
       sqSum[i] += xi * xi;
     }
-  if (tokens > 0)
+  if (k >= 256) {
+    // H += scale · XᵀX on the lower triangle (dsyrk), in f64.
+    std::vector<double> xd(x, x + tokens * k);
     cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, int(k), int(tokens),
                 scale, xd.data(), int(k), 1.0, h.data(), int(k));
+  } else {
+    // Small layers: a plain loop beats BLAS's threading overhead.
+    for (int64_t t = 0; t < tokens; ++t) {
+      const float *row = x + t * k;
+      for (int64_t i = 0; i < k; ++i) {
+        double sxi = scale * row[i];
+        double *hrow = h.data() + i * k;
+        for (int64_t j = 0; j <= i; ++j)
+          hrow[j] += sxi * row[j];
+      }
+    }
+  }
   tokenCount += tokens;
   // Mirror the lower triangle.
   for (int64_t i = 0; i < k; ++i)

@@ -488,8 +488,12 @@ struct DequantMatmulLowering : OpRewritePattern<DequantMatmulOp> {
           Value x = toF32(b, l, blockArgs[0]);
           Value w = reader.decode(b, l, args, blockArgs, table);
           Value acc = blockArgs.back();
-          Value sum = arith::AddFOp::create(b, l, acc,
-                                            arith::MulFOp::create(b, l, x, w));
+          // The accumulation order of a matmul is unspecified; allowing
+          // reassociation lets LLVM vectorise the reduction.
+          Value sum = arith::AddFOp::create(
+              b, l, acc, arith::MulFOp::create(b, l, x, w),
+              arith::FastMathFlagsAttr::get(b.getContext(),
+                                            arith::FastMathFlags::reassoc));
           yieldValue(b, l, sum);
         });
     rewriter.replaceOp(op, generic.getResults());
