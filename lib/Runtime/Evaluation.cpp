@@ -26,6 +26,56 @@ static llvm::Error fail(llvm::StringRef path, const llvm::Twine &what) {
       llvm::formatv("{0}: {1}", path, what.str()).str());
 }
 
+namespace {
+/// The parts of a .npy file: magic, version, header length (2 or 4 bytes),
+/// a Python dict literal with 'descr', 'fortran_order' and 'shape', data.
+struct NpyArray {
+  llvm::StringRef descr;
+  std::vector<int64_t> shape;
+  llvm::StringRef payload;
+};
+} // namespace
+
+static llvm::Expected<NpyArray> parseNpy(llvm::StringRef path,
+                                         llvm::StringRef data) {
+  if (!data.starts_with("\x93NUMPY") || data.size() < 10)
+    return fail(path, "truncated .npy header");
+  size_t headerLength = uint8_t(data[8]) | (uint8_t(data[9]) << 8), start = 10;
+  if (uint8_t(data[6]) >= 2) {
+    if (data.size() < 12)
+      return fail(path, "truncated .npy header");
+    headerLength =
+        uint32_t(uint8_t(data[8])) | uint32_t(uint8_t(data[9])) << 8 |
+        uint32_t(uint8_t(data[10])) << 16 | uint32_t(uint8_t(data[11])) << 24;
+    start = 12;
+  }
+  if (headerLength > data.size() - start)
+    return fail(path, "truncated .npy header");
+  llvm::StringRef header = data.substr(start, headerLength);
+  if (header.contains("'fortran_order': True"))
+    return fail(path, "Fortran-ordered .npy arrays are not supported");
+  NpyArray array;
+  size_t descr = header.find("'descr': '");
+  size_t open = header.find("'shape': (");
+  if (descr == llvm::StringRef::npos || open == llvm::StringRef::npos)
+    return fail(path, "the .npy header lacks descr or shape: " +
+                          header.trim());
+  array.descr = header.substr(descr + 10).take_until(
+      [](char c) { return c == '\''; });
+  llvm::StringRef dims =
+      header.substr(open + 10).take_until([](char c) { return c == ')'; });
+  llvm::SmallVector<llvm::StringRef> parts;
+  dims.split(parts, ',', -1, /*KeepEmpty=*/false);
+  for (llvm::StringRef part : parts) {
+    int64_t d;
+    if (part.trim().getAsInteger(10, d) || d < 0)
+      return fail(path, "invalid shape (" + dims + ")");
+    array.shape.push_back(d);
+  }
+  array.payload = data.drop_front(start + headerLength);
+  return array;
+}
+
 llvm::Expected<std::vector<int32_t>>
 quantopt::loadTokenIds(llvm::StringRef path, int32_t vocabSize) {
   auto buffer = llvm::MemoryBuffer::getFile(path, false, false);
@@ -34,46 +84,20 @@ quantopt::loadTokenIds(llvm::StringRef path, int32_t vocabSize) {
   llvm::StringRef data = (*buffer)->getBuffer();
   size_t elementSize = 4;
   if (data.starts_with("\x93NUMPY")) {
-    // .npy: magic, version (2 bytes), header length (2 or 4 bytes), a
-    // Python dict literal, then the data.
-    if (data.size() < 10)
-      return fail(path, "truncated .npy header");
-    unsigned major = static_cast<unsigned char>(data[6]);
-    size_t headerLength, start;
-    if (major == 1) {
-      headerLength = uint8_t(data[8]) | (uint8_t(data[9]) << 8);
-      start = 10;
-    } else {
-      if (data.size() < 12)
-        return fail(path, "truncated .npy header");
-      headerLength =
-          uint32_t(uint8_t(data[8])) | uint32_t(uint8_t(data[9])) << 8 |
-          uint32_t(uint8_t(data[10])) << 16 | uint32_t(uint8_t(data[11])) << 24;
-      start = 12;
-    }
-    if (headerLength > data.size() - start)
-      return fail(path, "truncated .npy header");
-    llvm::StringRef header = data.substr(start, headerLength);
-    if (header.contains("'<i4'"))
+    auto array = parseNpy(path, data);
+    if (!array)
+      return array.takeError();
+    if (array->descr == "<i4")
       elementSize = 4;
-    else if (header.contains("'<i8'"))
+    else if (array->descr == "<i8")
       elementSize = 8;
     else
       return fail(path, "the .npy array must hold little-endian int32 or "
-                        "int64 token ids (descr '<i4' or '<i8'), got header " +
-                            header.trim());
-    if (header.contains("'fortran_order': True"))
-      return fail(path, "Fortran-ordered .npy arrays are not supported");
-    size_t open = header.find("'shape': (");
-    if (open == llvm::StringRef::npos)
-      return fail(path, "the .npy header has no shape");
-    llvm::StringRef shape = header.substr(open + 10);
-    shape = shape.take_until([](char c) { return c == ')'; });
-    if (shape.count(',') > 1 ||
-        (shape.count(',') == 1 && !shape.trim().ends_with(",")))
-      return fail(path,
-                  "token ids must be a 1-D array, got shape (" + shape + ")");
-    data = data.drop_front(start + headerLength);
+                        "int64 token ids (descr '<i4' or '<i8'), got '" +
+                            array->descr + "'");
+    if (array->shape.size() != 1)
+      return fail(path, "token ids must be a 1-D array");
+    data = array->payload;
   }
   if (data.size() % elementSize != 0)
     return fail(path,
@@ -102,50 +126,23 @@ llvm::Expected<HostArray> quantopt::loadNpyF32(llvm::StringRef path) {
   auto buffer = llvm::MemoryBuffer::getFile(path, false, false);
   if (!buffer)
     return fail(path, "cannot open: " + buffer.getError().message());
-  llvm::StringRef data = (*buffer)->getBuffer();
-  if (!data.starts_with("\x93NUMPY") || data.size() < 10)
-    return fail(path, "not a .npy file");
-  size_t headerLength = uint8_t(data[8]) | (uint8_t(data[9]) << 8), start = 10;
-  if (uint8_t(data[6]) >= 2) {
-    if (data.size() < 12)
-      return fail(path, "truncated .npy header");
-    headerLength =
-        uint32_t(uint8_t(data[8])) | uint32_t(uint8_t(data[9])) << 8 |
-        uint32_t(uint8_t(data[10])) << 16 | uint32_t(uint8_t(data[11])) << 24;
-    start = 12;
-  }
-  if (headerLength > data.size() - start)
-    return fail(path, "truncated .npy header");
-  llvm::StringRef header = data.substr(start, headerLength);
-  if (!header.contains("'<f4'"))
+  auto array = parseNpy(path, (*buffer)->getBuffer());
+  if (!array)
+    return array.takeError();
+  if (array->descr != "<f4")
     return fail(path, "expected a little-endian float32 array (descr '<f4'), "
-                      "got header " +
-                          header.trim());
-  if (header.contains("'fortran_order': True"))
-    return fail(path, "Fortran-ordered .npy arrays are not supported");
-  size_t open = header.find("'shape': (");
-  if (open == llvm::StringRef::npos)
-    return fail(path, "the .npy header has no shape");
-  llvm::StringRef dims =
-      header.substr(open + 10).take_until([](char c) { return c == ')'; });
+                      "got '" +
+                          array->descr + "'");
   HostArray out;
   out.kind = HostArray::Kind::F32;
-  llvm::SmallVector<llvm::StringRef> parts;
-  dims.split(parts, ',', -1, /*KeepEmpty=*/false);
-  for (llvm::StringRef part : parts) {
-    int64_t d;
-    if (part.trim().getAsInteger(10, d) || d < 0)
-      return fail(path, "invalid shape (" + dims + ")");
-    out.shape.push_back(d);
-  }
-  llvm::StringRef payload = data.drop_front(start + headerLength);
+  out.shape = array->shape;
   int64_t count = out.numElements();
-  if (payload.size() != size_t(count) * 4)
+  if (array->payload.size() != size_t(count) * 4)
     return fail(path, llvm::formatv("{0} data bytes for a shape of {1} "
                                     "floats",
-                                    payload.size(), count));
+                                    array->payload.size(), count));
   out.f32.resize(count);
-  std::memcpy(out.f32.data(), payload.data(), payload.size());
+  std::memcpy(out.f32.data(), array->payload.data(), array->payload.size());
   return out;
 }
 
