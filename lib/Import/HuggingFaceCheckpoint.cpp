@@ -7,6 +7,7 @@
 
 #include "quant/Import/HuggingFaceCheckpoint.h"
 #include "quant/Numerics/Numerics.h"
+#include "quant/Runtime/Safetensors.h"
 
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
@@ -94,68 +95,21 @@ HuggingFaceCheckpoint::open(llvm::StringRef directory) {
   if (!buffer)
     return fail(path, "cannot open: " + buffer.getError().message());
   ckpt->buffer = std::move(*buffer);
-  llvm::StringRef data = ckpt->buffer->getBuffer();
-  if (data.size() < 8)
-    return fail(path, "too small for the 8-byte safetensors header length");
-  uint64_t headerSize;
-  std::memcpy(&headerSize, data.data(), 8);
-  if (headerSize > data.size() - 8)
-    return fail(path, llvm::formatv("header of {0} bytes runs past the end of "
-                                    "the {1}-byte file",
-                                    headerSize, data.size()));
-  auto header = llvm::json::parse(data.substr(8, headerSize));
-  if (!header)
-    return fail(path,
-                "invalid JSON header: " + llvm::toString(header.takeError()));
-  const llvm::json::Object *tensors = header->getAsObject();
-  if (!tensors)
-    return fail(path, "the header is not a JSON object");
-  llvm::StringRef payload = data.drop_front(8 + headerSize);
-  for (const auto &[key, value] : *tensors) {
-    if (key == "__metadata__")
-      continue;
-    std::string name = key.str();
-    const llvm::json::Object *info = value.getAsObject();
-    const llvm::json::Array *shape = info ? info->getArray("shape") : nullptr;
-    const llvm::json::Array *offsets =
-        info ? info->getArray("data_offsets") : nullptr;
-    auto dtype = info ? info->getString("dtype") : std::nullopt;
-    if (!shape || !offsets || !dtype || offsets->size() != 2)
-      return fail(path,
-                  "tensor '" + name + "' lacks dtype, shape or data_offsets");
+  auto views = parseSafetensors(path, ckpt->buffer->getBuffer());
+  if (!views)
+    return views.takeError();
+  for (const SafetensorsView &view : *views) {
+    if (view.dtype != "F32" && view.dtype != "F16" && view.dtype != "BF16")
+      return fail(path, "tensor '" + view.name + "' has unsupported dtype " +
+                            view.dtype + " (F32, F16 and BF16 are supported)");
     auto entry = std::make_unique<Entry>();
-    entry->weight.name = name;
-    entry->dtype = dtype->str();
-    int64_t count = 1;
-    for (const llvm::json::Value &d : *shape) {
-      auto dim = d.getAsInteger();
-      if (!dim || *dim < 0 || *dim > (int64_t(1) << 32))
-        return fail(path, "tensor '" + name + "' has an invalid shape");
-      entry->weight.shape.push_back(*dim);
-      count *= *dim;
-      if (count > (int64_t(1) << 40))
-        return fail(path, "tensor '" + name + "' is implausibly large");
-    }
-    size_t width;
-    if (*dtype == "F32")
-      width = 4;
-    else if (*dtype == "F16" || *dtype == "BF16")
-      width = 2;
-    else
-      return fail(path, "tensor '" + name + "' has unsupported dtype " +
-                            *dtype + " (F32, F16 and BF16 are supported)");
-    auto begin = (*offsets)[0].getAsInteger();
-    auto end = (*offsets)[1].getAsInteger();
-    if (!begin || !end || *begin < 0 || *end < *begin ||
-        uint64_t(*end) > payload.size())
-      return fail(path, llvm::formatv("tensor '{0}' has data_offsets outside "
-                                      "the {1} data bytes",
-                                      name, payload.size()));
-    if (uint64_t(*end - *begin) != uint64_t(count) * width)
-      return fail(path, llvm::formatv("tensor '{0}' spans {1} bytes but its "
-                                      "shape and dtype need {2}",
-                                      name, *end - *begin, count * width));
-    const char *bytes = payload.data() + *begin;
+    entry->weight.name = view.name;
+    entry->weight.shape = view.shape;
+    entry->dtype = view.dtype;
+    size_t width = safetensorsElementSize(view.dtype);
+    int64_t count = int64_t(view.bytes.size() / width);
+    const char *bytes = view.bytes.data();
+    // Aligned F32 tensors are used in place; others are widened to f32.
     if (width == 4 &&
         reinterpret_cast<uintptr_t>(bytes) % alignof(float) == 0) {
       entry->weight.data =
@@ -169,8 +123,8 @@ HuggingFaceCheckpoint::open(llvm::StringRef directory) {
         }
         uint16_t bits;
         std::memcpy(&bits, bytes + 2 * i, 2);
-        entry->widened[i] = *dtype == "F16" ? numerics::fromF16Bits(bits)
-                                            : numerics::fromBF16Bits(bits);
+        entry->widened[i] = view.dtype == "F16" ? numerics::fromF16Bits(bits)
+                                                : numerics::fromBF16Bits(bits);
       }
       entry->weight.data = entry->widened;
     }

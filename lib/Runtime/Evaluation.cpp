@@ -58,10 +58,9 @@ static llvm::Expected<NpyArray> parseNpy(llvm::StringRef path,
   size_t descr = header.find("'descr': '");
   size_t open = header.find("'shape': (");
   if (descr == llvm::StringRef::npos || open == llvm::StringRef::npos)
-    return fail(path, "the .npy header lacks descr or shape: " +
-                          header.trim());
-  array.descr = header.substr(descr + 10).take_until(
-      [](char c) { return c == '\''; });
+    return fail(path, "the .npy header lacks descr or shape: " + header.trim());
+  array.descr =
+      header.substr(descr + 10).take_until([](char c) { return c == '\''; });
   llvm::StringRef dims =
       header.substr(open + 10).take_until([](char c) { return c == ')'; });
   llvm::SmallVector<llvm::StringRef> parts;

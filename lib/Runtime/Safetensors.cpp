@@ -92,18 +92,16 @@ quantopt::writeSafetensors(llvm::StringRef path, const SafetensorsFile &tensors,
   return llvm::Error::success();
 }
 
-llvm::Expected<SafetensorsFile>
-quantopt::readSafetensors(llvm::StringRef path) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, false, false);
-  if (!buffer)
-    return fail(path, "cannot open: " + buffer.getError().message());
-  llvm::StringRef data = (*buffer)->getBuffer();
+llvm::Expected<std::vector<SafetensorsView>>
+quantopt::parseSafetensors(llvm::StringRef path, llvm::StringRef data) {
   if (data.size() < 8)
     return fail(path, "too small for the 8-byte safetensors header length");
   uint64_t headerSize;
   std::memcpy(&headerSize, data.data(), 8);
   if (headerSize > data.size() - 8)
-    return fail(path, "the header runs past the end of the file");
+    return fail(path, llvm::formatv("the header runs past the end of the file "
+                                    "({0}-byte header, {1}-byte file)",
+                                    headerSize, data.size()));
   auto header = llvm::json::parse(data.substr(8, headerSize));
   if (!header)
     return fail(path,
@@ -112,7 +110,7 @@ quantopt::readSafetensors(llvm::StringRef path) {
   if (!object)
     return fail(path, "the header is not a JSON object");
   llvm::StringRef payload = data.drop_front(8 + headerSize);
-  SafetensorsFile file;
+  std::vector<SafetensorsView> views;
   for (const auto &[key, value] : *object) {
     if (key == "__metadata__")
       continue;
@@ -128,14 +126,15 @@ quantopt::readSafetensors(llvm::StringRef path) {
     size_t width = safetensorsElementSize(*dtype);
     if (!width)
       return fail(path, "tensor '" + name + "' has unknown dtype " + *dtype);
-    SafetensorsTensor t;
-    t.dtype = dtype->str();
+    SafetensorsView view;
+    view.name = name;
+    view.dtype = dtype->str();
     int64_t count = 1;
     for (const llvm::json::Value &d : *shape) {
       auto dim = d.getAsInteger();
       if (!dim || *dim < 0 || *dim > (int64_t(1) << 32))
         return fail(path, "tensor '" + name + "' has an invalid shape");
-      t.shape.push_back(*dim);
+      view.shape.push_back(*dim);
       count *= *dim;
       if (count > (int64_t(1) << 40))
         return fail(path, "tensor '" + name + "' is implausibly large");
@@ -143,13 +142,32 @@ quantopt::readSafetensors(llvm::StringRef path) {
     auto begin = (*offsets)[0].getAsInteger();
     auto end = (*offsets)[1].getAsInteger();
     if (!begin || !end || *begin < 0 || *end < *begin ||
-        uint64_t(*end) > payload.size() ||
-        uint64_t(*end - *begin) != uint64_t(count) * width)
-      return fail(path, "tensor '" + name +
-                            "' has data_offsets inconsistent with the file "
-                            "or with its shape and dtype");
-    t.bytes.assign(payload.data() + *begin, payload.data() + *end);
-    file.emplace(name, std::move(t));
+        uint64_t(*end) > payload.size())
+      return fail(path, llvm::formatv("tensor '{0}' has data_offsets outside "
+                                      "the {1} data bytes",
+                                      name, payload.size()));
+    if (uint64_t(*end - *begin) != uint64_t(count) * width)
+      return fail(path, llvm::formatv("tensor '{0}' spans {1} bytes but its "
+                                      "shape and dtype need {2}",
+                                      name, *end - *begin, count * width));
+    view.bytes = payload.substr(*begin, *end - *begin);
+    views.push_back(std::move(view));
   }
+  return views;
+}
+
+llvm::Expected<SafetensorsFile>
+quantopt::readSafetensors(llvm::StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, false, false);
+  if (!buffer)
+    return fail(path, "cannot open: " + buffer.getError().message());
+  auto views = parseSafetensors(path, (*buffer)->getBuffer());
+  if (!views)
+    return views.takeError();
+  SafetensorsFile file;
+  for (SafetensorsView &v : *views)
+    file.emplace(v.name, SafetensorsTensor{v.dtype, std::move(v.shape),
+                                           std::vector<char>(v.bytes.begin(),
+                                                             v.bytes.end())});
   return file;
 }

@@ -40,6 +40,18 @@ llvm::Error
 writeSafetensors(llvm::StringRef path, const SafetensorsFile &tensors,
                  const std::map<std::string, std::string> &metadata);
 
+/// One tensor of a mapped safetensors file, viewed in place.
+struct SafetensorsView {
+  std::string name, dtype;
+  std::vector<int64_t> shape;
+  llvm::StringRef bytes;
+};
+
+/// Parses the header of safetensors bytes `data` (from file `path`, named in
+/// errors) and checks every tensor's dtype, shape and offsets against it.
+llvm::Expected<std::vector<SafetensorsView>>
+parseSafetensors(llvm::StringRef path, llvm::StringRef data);
+
 /// Reads every tensor of `path`, checking offsets and sizes.
 llvm::Expected<SafetensorsFile> readSafetensors(llvm::StringRef path);
 
