@@ -310,15 +310,25 @@ static Value attention(GraphBuilder &g, Value q, Value k, Value v,
       rowReduce, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
         return arith::MaximumFOp::create(nb, l, a[0], a[1]);
       });
-  Value expd = g.generic(
-      4, {masked, rowMax}, {g.dims({0, 1, 2, 3}), g.dims({0, 1, 2})},
-      g.dims({0, 1, 2, 3}),
-      tensor::EmptyOp::create(g.b, g.loc,
-                              ArrayRef<int64_t>{batch, heads, seq, seq}, g.f32),
-      GraphBuilder::parallel(4),
-      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-        return math::ExpOp::create(nb, l,
-                                   arith::SubFOp::create(nb, l, a[0], a[1]));
+  // Elementwise over [b, h, s, t] with one value per row [b, h, s].
+  auto withRow =
+      [&](Value x, Value row,
+          function_ref<Value(OpBuilder &, Location, Value, Value)> fn)
+      -> Value {
+    return g.generic(
+        4, {x, row}, {g.dims({0, 1, 2, 3}), g.dims({0, 1, 2})},
+        g.dims({0, 1, 2, 3}),
+        tensor::EmptyOp::create(
+            g.b, g.loc, ArrayRef<int64_t>{batch, heads, seq, seq}, g.f32),
+        GraphBuilder::parallel(4),
+        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+          return fn(nb, l, a[0], a[1]);
+        });
+  };
+  Value expd =
+      withRow(masked, rowMax, [](OpBuilder &nb, Location l, Value x, Value m) {
+        return math::ExpOp::create(nb, l, arith::SubFOp::create(nb, l, x, m))
+            .getResult();
       });
   Value rowSum =
       g.generic(4, {expd}, {g.dims({0, 1, 2, 3})}, g.dims({0, 1, 2}),
@@ -326,14 +336,9 @@ static Value attention(GraphBuilder &g, Value q, Value k, Value v,
                 [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
                   return arith::AddFOp::create(nb, l, a[1], a[0], g.reassoc());
                 });
-  Value probs = g.generic(
-      4, {expd, rowSum}, {g.dims({0, 1, 2, 3}), g.dims({0, 1, 2})},
-      g.dims({0, 1, 2, 3}),
-      tensor::EmptyOp::create(g.b, g.loc,
-                              ArrayRef<int64_t>{batch, heads, seq, seq}, g.f32),
-      GraphBuilder::parallel(4),
-      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-        return arith::DivFOp::create(nb, l, a[0], a[1]);
+  Value probs =
+      withRow(expd, rowSum, [](OpBuilder &nb, Location l, Value e, Value sum) {
+        return arith::DivFOp::create(nb, l, e, sum).getResult();
       });
   // out[b, s, h, d] = sum_t probs[b, h, s, t] * v[b, t, h / G, d], with
   // loops (b, s, h, d, t) over v transposed to [b, h / G, d, t]: the
