@@ -16,7 +16,10 @@
 #include "llvm/Support/MathExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cassert>
 #include <cstring>
+#include <functional>
+#include <numeric>
 
 using namespace quantopt;
 using numerics::GGMLType;
@@ -55,34 +58,12 @@ static bool isKnownValueType(uint32_t id) {
 }
 
 llvm::StringRef quantopt::getGGUFValueTypeName(GGUFValueType type) {
-  switch (type) {
-  case GGUFValueType::UInt8:
-    return "u8";
-  case GGUFValueType::Int8:
-    return "i8";
-  case GGUFValueType::UInt16:
-    return "u16";
-  case GGUFValueType::Int16:
-    return "i16";
-  case GGUFValueType::UInt32:
-    return "u32";
-  case GGUFValueType::Int32:
-    return "i32";
-  case GGUFValueType::Float32:
-    return "f32";
-  case GGUFValueType::Bool:
-    return "bool";
-  case GGUFValueType::String:
-    return "str";
-  case GGUFValueType::Array:
-    return "arr";
-  case GGUFValueType::UInt64:
-    return "u64";
-  case GGUFValueType::Int64:
-    return "i64";
-  case GGUFValueType::Float64:
-    return "f64";
-  }
+  static constexpr llvm::StringLiteral names[] = {
+      "u8",   "i8",  "u16", "i16", "u32", "i32", "f32",
+      "bool", "str", "arr", "u64", "i64", "f64"};
+  auto id = static_cast<uint32_t>(type);
+  if (id < std::size(names))
+    return names[id];
   return "unknown";
 }
 
@@ -152,6 +133,7 @@ std::string GGUFValue::getTypeName() const {
 }
 
 std::string GGUFValue::describeIndex(size_t index) {
+  static_assert(kArrayIndex == kScalarCount);
   llvm::StringRef element =
       getGGUFValueTypeName(kScalarTypes[index % kScalarCount]);
   return index < kArrayIndex ? element.str() : ("array of " + element).str();
@@ -162,10 +144,8 @@ std::string GGUFValue::describeIndex(size_t index) {
 //===----------------------------------------------------------------------===//
 
 int64_t GGUFTensorInfo::getElementCount() const {
-  int64_t count = 1;
-  for (int64_t dim : shape)
-    count *= dim;
-  return count;
+  return std::accumulate(shape.begin(), shape.end(), int64_t(1),
+                         std::multiplies<>());
 }
 
 static std::string formatShape(llvm::ArrayRef<int64_t> shape) {
@@ -639,55 +619,6 @@ void GGUFWriter::set(llvm::StringRef key, GGUFValue value) {
     metadata.push_back({key.str(), std::move(value)});
   else
     metadata[slot->second].value = std::move(value);
-}
-
-void GGUFWriter::setUInt8(llvm::StringRef key, uint8_t value) {
-  set(key, GGUFValue(value));
-}
-void GGUFWriter::setInt8(llvm::StringRef key, int8_t value) {
-  set(key, GGUFValue(value));
-}
-void GGUFWriter::setUInt16(llvm::StringRef key, uint16_t value) {
-  set(key, GGUFValue(value));
-}
-void GGUFWriter::setInt16(llvm::StringRef key, int16_t value) {
-  set(key, GGUFValue(value));
-}
-void GGUFWriter::setUInt32(llvm::StringRef key, uint32_t value) {
-  set(key, GGUFValue(value));
-}
-void GGUFWriter::setInt32(llvm::StringRef key, int32_t value) {
-  set(key, GGUFValue(value));
-}
-void GGUFWriter::setUInt64(llvm::StringRef key, uint64_t value) {
-  set(key, GGUFValue(value));
-}
-void GGUFWriter::setInt64(llvm::StringRef key, int64_t value) {
-  set(key, GGUFValue(value));
-}
-void GGUFWriter::setFloat32(llvm::StringRef key, float value) {
-  set(key, GGUFValue(value));
-}
-void GGUFWriter::setFloat64(llvm::StringRef key, double value) {
-  set(key, GGUFValue(value));
-}
-void GGUFWriter::setBool(llvm::StringRef key, bool value) {
-  set(key, GGUFValue(value));
-}
-void GGUFWriter::setString(llvm::StringRef key, llvm::StringRef value) {
-  set(key, GGUFValue(value.str()));
-}
-void GGUFWriter::setStringArray(llvm::StringRef key,
-                                llvm::ArrayRef<std::string> values) {
-  set(key, GGUFValue(values.vec()));
-}
-void GGUFWriter::setFloat32Array(llvm::StringRef key,
-                                 llvm::ArrayRef<float> values) {
-  set(key, GGUFValue(values.vec()));
-}
-void GGUFWriter::setInt32Array(llvm::StringRef key,
-                               llvm::ArrayRef<int32_t> values) {
-  set(key, GGUFValue(values.vec()));
 }
 
 void GGUFWriter::setAlignment(uint32_t alignment) {

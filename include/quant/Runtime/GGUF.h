@@ -260,21 +260,29 @@ class GGUFWriter {
 public:
   /// Setting a key again replaces its value in place.
   void set(llvm::StringRef key, GGUFValue value);
-  void setUInt8(llvm::StringRef key, uint8_t value);
-  void setInt8(llvm::StringRef key, int8_t value);
-  void setUInt16(llvm::StringRef key, uint16_t value);
-  void setInt16(llvm::StringRef key, int16_t value);
-  void setUInt32(llvm::StringRef key, uint32_t value);
-  void setInt32(llvm::StringRef key, int32_t value);
-  void setUInt64(llvm::StringRef key, uint64_t value);
-  void setInt64(llvm::StringRef key, int64_t value);
-  void setFloat32(llvm::StringRef key, float value);
-  void setFloat64(llvm::StringRef key, double value);
-  void setBool(llvm::StringRef key, bool value);
-  void setString(llvm::StringRef key, llvm::StringRef value);
-  void setStringArray(llvm::StringRef key, llvm::ArrayRef<std::string> values);
-  void setFloat32Array(llvm::StringRef key, llvm::ArrayRef<float> values);
-  void setInt32Array(llvm::StringRef key, llvm::ArrayRef<int32_t> values);
+  void setUInt8(llvm::StringRef key, uint8_t v) { set(key, GGUFValue(v)); }
+  void setInt8(llvm::StringRef key, int8_t v) { set(key, GGUFValue(v)); }
+  void setUInt16(llvm::StringRef key, uint16_t v) { set(key, GGUFValue(v)); }
+  void setInt16(llvm::StringRef key, int16_t v) { set(key, GGUFValue(v)); }
+  void setUInt32(llvm::StringRef key, uint32_t v) { set(key, GGUFValue(v)); }
+  void setInt32(llvm::StringRef key, int32_t v) { set(key, GGUFValue(v)); }
+  void setUInt64(llvm::StringRef key, uint64_t v) { set(key, GGUFValue(v)); }
+  void setInt64(llvm::StringRef key, int64_t v) { set(key, GGUFValue(v)); }
+  void setFloat32(llvm::StringRef key, float v) { set(key, GGUFValue(v)); }
+  void setFloat64(llvm::StringRef key, double v) { set(key, GGUFValue(v)); }
+  void setBool(llvm::StringRef key, bool v) { set(key, GGUFValue(v)); }
+  void setString(llvm::StringRef key, llvm::StringRef v) {
+    set(key, GGUFValue(v.str()));
+  }
+  void setStringArray(llvm::StringRef key, llvm::ArrayRef<std::string> v) {
+    set(key, GGUFValue(v.vec()));
+  }
+  void setFloat32Array(llvm::StringRef key, llvm::ArrayRef<float> v) {
+    set(key, GGUFValue(v.vec()));
+  }
+  void setInt32Array(llvm::StringRef key, llvm::ArrayRef<int32_t> v) {
+    set(key, GGUFValue(v.vec()));
+  }
 
   /// Sets `general.alignment`; left out of the file while it is the default
   /// 32 and was never set. write() rejects non-powers of two.
