@@ -320,9 +320,7 @@ static llvm::Expected<GGUFValue> readValue(Cursor &cursor, uint32_t typeId,
       elementType, [&](auto tag) -> llvm::Expected<GGUFValue> {
         using T = typename decltype(tag)::type;
         // A string takes at least its 8-byte length.
-        uint64_t minBytes = std::is_same_v<T, std::string> ? 8
-                            : std::is_same_v<T, bool>      ? 1
-                                                           : sizeof(T);
+        uint64_t minBytes = std::is_same_v<T, std::string> ? 8 : sizeof(T);
         if (count > cursor.getRemaining() / minBytes)
           return cursor.fail(llvm::formatv(
               "truncated: key '{0}' is an array of {1} {2} elements, more than "
