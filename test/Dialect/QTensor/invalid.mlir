@@ -452,7 +452,7 @@ func.func @dynamic_quantize_codes(%x: tensor<4x64xf32>) {
 // -----
 
 func.func @dynamic_quantize_scales(%x: tensor<4x64xf32>) {
-  // expected-error@+1 {{'qtensor.dynamic_quantize' op scales shape 1x64 must be the input shape with a last dimension of 1, 4x1}}
+  // expected-error@+1 {{'qtensor.dynamic_quantize' op scales shape 1x64 must be the input shape with a last dimension of 1, 4x1, or all ones}}
   %0:2 = qtensor.dynamic_quantize %x : tensor<4x64xf32> -> tensor<4x64xi8>, tensor<1x64xf32>
   return
 }
@@ -650,5 +650,73 @@ func.func @huge_extent(%x: tensor<1x4611686018427387904xf32>, %s: tensor<1x1xf32
 func.func @batched_init_batch(%x: tensor<?x4x64xf32>, %q: tensor<3x8x64xi8>, %s: tensor<3x8x1xf32>, %init: tensor<5x4x8xf32>) {
   // expected-error@+1 {{'qtensor.dequant_matmul' op input batch ? and init batch 5 must equal the weight batch 3}}
   %0 = qtensor.dequant_matmul %x, %q scales(%s : tensor<3x8x1xf32>) layout <si8, block = [1, 1, 0]> outs(%init : tensor<5x4x8xf32>) : tensor<?x4x64xf32>, tensor<3x8x64xi8> -> tensor<5x4x8xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// qtensor.quantized_matmul
+//===----------------------------------------------------------------------===//
+
+func.func @quantized_matmul_result(%x: tensor<4x64xi8>, %sx: tensor<4x1xf32>, %w: tensor<8x64xi8>, %sw: tensor<8x1xf32>, %init: tensor<4x8xf32>) {
+  // expected-error@+1 {{'qtensor.quantized_matmul' op result type 'tensor<4x9xf32>' must equal the init type 'tensor<4x8xf32>'}}
+  %0 = "qtensor.quantized_matmul"(%x, %sx, %w, %sw, %init) : (tensor<4x64xi8>, tensor<4x1xf32>, tensor<8x64xi8>, tensor<8x1xf32>, tensor<4x8xf32>) -> tensor<4x9xf32>
+  return
+}
+
+// -----
+
+func.func @quantized_matmul_rank(%x: tensor<4x64xi8>, %sx: tensor<4x1xf32>, %w: tensor<8x64xi8>, %sw: tensor<8x1xf32>, %init: tensor<1x4x8xf32>) {
+  // expected-error@+1 {{'qtensor.quantized_matmul' op input rank 2 and init rank 3 must be equal and >= 1}}
+  %0 = qtensor.quantized_matmul %x, %sx, %w, %sw outs(%init : tensor<1x4x8xf32>) : tensor<4x64xi8>, tensor<4x1xf32>, tensor<8x64xi8>, tensor<8x1xf32> -> tensor<1x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @quantized_matmul_rows(%x: tensor<4x64xi8>, %sx: tensor<4x1xf32>, %w: tensor<8x64xi8>, %sw: tensor<8x1xf32>, %init: tensor<5x8xf32>) {
+  // expected-error@+1 {{'qtensor.quantized_matmul' op input shape 4x64 and init shape 5x8 differ outside the last dimension}}
+  %0 = qtensor.quantized_matmul %x, %sx, %w, %sw outs(%init : tensor<5x8xf32>) : tensor<4x64xi8>, tensor<4x1xf32>, tensor<8x64xi8>, tensor<8x1xf32> -> tensor<5x8xf32>
+  return
+}
+
+// -----
+
+func.func @quantized_matmul_k(%x: tensor<4x32xi8>, %sx: tensor<4x1xf32>, %w: tensor<8x64xi8>, %sw: tensor<8x1xf32>, %init: tensor<4x8xf32>) {
+  // expected-error@+1 {{'qtensor.quantized_matmul' op weight [N, K] = 8x64 needs a static K equal to the input's last dimension 32}}
+  %0 = qtensor.quantized_matmul %x, %sx, %w, %sw outs(%init : tensor<4x8xf32>) : tensor<4x32xi8>, tensor<4x1xf32>, tensor<8x64xi8>, tensor<8x1xf32> -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @quantized_matmul_n(%x: tensor<4x64xi8>, %sx: tensor<4x1xf32>, %w: tensor<8x64xi8>, %sw: tensor<8x1xf32>, %init: tensor<4x7xf32>) {
+  // expected-error@+1 {{'qtensor.quantized_matmul' op init has 7 output channels but the weight has 8}}
+  %0 = qtensor.quantized_matmul %x, %sx, %w, %sw outs(%init : tensor<4x7xf32>) : tensor<4x64xi8>, tensor<4x1xf32>, tensor<8x64xi8>, tensor<8x1xf32> -> tensor<4x7xf32>
+  return
+}
+
+// -----
+
+func.func @quantized_matmul_input_scales(%x: tensor<4x64xi8>, %sx: tensor<1x4xf32>, %w: tensor<8x64xi8>, %sw: tensor<8x1xf32>, %init: tensor<4x8xf32>) {
+  // expected-error@+1 {{'qtensor.quantized_matmul' op input scales shape 1x4 must be 4x1 (per token) or all ones}}
+  %0 = qtensor.quantized_matmul %x, %sx, %w, %sw outs(%init : tensor<4x8xf32>) : tensor<4x64xi8>, tensor<1x4xf32>, tensor<8x64xi8>, tensor<8x1xf32> -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @quantized_matmul_groups(%x: tensor<4x64xi8>, %sx: tensor<4x1xf32>, %w: tensor<8x64xi8>, %sw: tensor<8x3xf32>, %init: tensor<4x8xf32>) {
+  // expected-error@+1 {{'qtensor.quantized_matmul' op weight scales 8x3 must have a static number of groups dividing K = 64}}
+  %0 = qtensor.quantized_matmul %x, %sx, %w, %sw outs(%init : tensor<4x8xf32>) : tensor<4x64xi8>, tensor<4x1xf32>, tensor<8x64xi8>, tensor<8x3xf32> -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @quantized_matmul_scale_rows(%x: tensor<4x64xi8>, %sx: tensor<4x1xf32>, %w: tensor<8x64xi8>, %sw: tensor<4x1xf32>, %init: tensor<4x8xf32>) {
+  // expected-error@+1 {{'qtensor.quantized_matmul' op weight scales have 4 rows; expected 1 or N = 8}}
+  %0 = qtensor.quantized_matmul %x, %sx, %w, %sw outs(%init : tensor<4x8xf32>) : tensor<4x64xi8>, tensor<4x1xf32>, tensor<8x64xi8>, tensor<4x1xf32> -> tensor<4x8xf32>
   return
 }

@@ -383,3 +383,28 @@ func.func @dynamic_quantize_3d(%x: tensor<2x?x64xf16>) -> (tensor<2x?x64xi8>, te
              : tensor<2x?x64xf16> -> tensor<2x?x64xi8>, tensor<2x?x1xf32>
   return %c, %s : tensor<2x?x64xi8>, tensor<2x?x1xf32>
 }
+
+// Per-tensor run-time scales: all scale dimensions are 1.
+// CHECK-LABEL: func.func @dynamic_quantize_per_tensor(
+// CHECK:         qtensor.dynamic_quantize %{{.*}} : tensor<2x8x64xf32> -> tensor<2x8x64xi8>, tensor<1x1x1xf32>
+func.func @dynamic_quantize_per_tensor(%x: tensor<2x8x64xf32>) -> (tensor<2x8x64xi8>, tensor<1x1x1xf32>) {
+  %c, %s = qtensor.dynamic_quantize %x : tensor<2x8x64xf32> -> tensor<2x8x64xi8>, tensor<1x1x1xf32>
+  return %c, %s : tensor<2x8x64xi8>, tensor<1x1x1xf32>
+}
+
+//===----------------------------------------------------------------------===//
+// qtensor.quantized_matmul
+//===----------------------------------------------------------------------===//
+
+// CHECK-LABEL: func.func @quantized_matmul(
+// CHECK:         qtensor.quantized_matmul %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} outs(%{{.*}} : tensor<2x?x8xf32>) : tensor<2x?x64xi8>, tensor<2x?x1xf32>, tensor<8x64xi8>, tensor<8x2xf32> -> tensor<2x?x8xf32>
+// CHECK:         qtensor.quantized_matmul %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} outs(%{{.*}} : tensor<2x?x8xf32>) : tensor<2x?x64xi8>, tensor<1x1x1xf32>, tensor<8x64xi8>, tensor<1x1xf32> -> tensor<2x?x8xf32>
+func.func @quantized_matmul(%x: tensor<2x?x64xi8>, %sx: tensor<2x?x1xf32>, %st: tensor<1x1x1xf32>,
+                            %w: tensor<8x64xi8>, %sw: tensor<8x2xf32>, %swt: tensor<1x1xf32>,
+                            %init: tensor<2x?x8xf32>) -> (tensor<2x?x8xf32>, tensor<2x?x8xf32>) {
+  %0 = qtensor.quantized_matmul %x, %sx, %w, %sw outs(%init : tensor<2x?x8xf32>)
+         : tensor<2x?x64xi8>, tensor<2x?x1xf32>, tensor<8x64xi8>, tensor<8x2xf32> -> tensor<2x?x8xf32>
+  %1 = qtensor.quantized_matmul %x, %st, %w, %swt outs(%init : tensor<2x?x8xf32>)
+         : tensor<2x?x64xi8>, tensor<1x1x1xf32>, tensor<8x64xi8>, tensor<1x1xf32> -> tensor<2x?x8xf32>
+  return %0, %1 : tensor<2x?x8xf32>, tensor<2x?x8xf32>
+}

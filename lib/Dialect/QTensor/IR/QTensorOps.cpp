@@ -218,6 +218,11 @@ LogicalResult FakeQuantOp::verify() {
 // DynamicQuantizeOp
 //===----------------------------------------------------------------------===//
 
+bool DynamicQuantizeOp::isPerTensor() {
+  return llvm::all_of(getScales().getType().getShape(),
+                      [](int64_t d) { return d == 1; });
+}
+
 LogicalResult DynamicQuantizeOp::verify() {
   ArrayRef<int64_t> shape = getInput().getType().getShape();
   if (shape.empty())
@@ -228,11 +233,64 @@ LogicalResult DynamicQuantizeOp::verify() {
            << " must equal the input shape " << shapeString(shape);
   SmallVector<int64_t> scaleShape(shape);
   scaleShape.back() = 1;
-  if (!shapesCompatible(getScales().getType().getShape(), scaleShape))
+  if (!isPerTensor() &&
+      !shapesCompatible(getScales().getType().getShape(), scaleShape))
     return emitOpError("scales shape ")
            << shapeString(getScales().getType().getShape())
            << " must be the input shape with a last dimension of 1, "
-           << shapeString(scaleShape);
+           << shapeString(scaleShape) << ", or all ones";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// QuantizedMatmulOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult QuantizedMatmulOp::verify() {
+  ArrayRef<int64_t> inShape = getInput().getType().getShape();
+  ArrayRef<int64_t> initShape = getInit().getType().getShape();
+  ArrayRef<int64_t> weightShape = getWeight().getType().getShape();
+  ArrayRef<int64_t> wScaleShape = getWeightScales().getType().getShape();
+  ArrayRef<int64_t> xScaleShape = getInputScales().getType().getShape();
+  if (getResult().getType() != getInit().getType())
+    return emitOpError("result type ")
+           << getResult().getType() << " must equal the init type "
+           << getInit().getType();
+  if (inShape.empty() || inShape.size() != initShape.size())
+    return emitOpError("input rank ")
+           << inShape.size() << " and init rank " << initShape.size()
+           << " must be equal and >= 1";
+  for (size_t d = 0; d + 1 < inShape.size(); ++d)
+    if (!dimsCompatible(inShape[d], initShape[d]))
+      return emitOpError("input shape ")
+             << shapeString(inShape) << " and init shape "
+             << shapeString(initShape) << " differ outside the last dimension";
+  int64_t n = weightShape[0], k = weightShape[1];
+  if (ShapedType::isDynamic(k) || !dimsCompatible(inShape.back(), k))
+    return emitOpError("weight [N, K] = ")
+           << shapeString(weightShape) << " needs a static K equal to the "
+           << "input's last dimension " << dimString(inShape.back());
+  if (!dimsCompatible(initShape.back(), n))
+    return emitOpError("init has ")
+           << dimString(initShape.back())
+           << " output channels but the weight has " << dimString(n);
+  SmallVector<int64_t> perToken(inShape);
+  perToken.back() = 1;
+  bool perTensor = xScaleShape.size() == inShape.size() &&
+                   llvm::all_of(xScaleShape, [](int64_t d) { return d == 1; });
+  if (!perTensor && !shapesCompatible(xScaleShape, perToken))
+    return emitOpError("input scales shape ")
+           << shapeString(xScaleShape) << " must be " << shapeString(perToken)
+           << " (per token) or all ones";
+  int64_t groups = wScaleShape[1];
+  if (ShapedType::isDynamic(groups) || groups < 1 || k % groups != 0)
+    return emitOpError("weight scales ")
+           << shapeString(wScaleShape)
+           << " must have a static number of groups dividing K = " << k;
+  if (wScaleShape[0] != 1 && !dimsCompatible(wScaleShape[0], n))
+    return emitOpError("weight scales have ")
+           << dimString(wScaleShape[0])
+           << " rows; expected 1 or N = " << dimString(n);
   return success();
 }
 

@@ -223,6 +223,8 @@ FailureOr<ConstantWeightMatmul> mlir::qtensor::matchConstantWeightMatmul(
   match.name =
       source->name.empty() ? "matmul_" + std::to_string(ordinal) : source->name;
   match.fromResource = source->fromResource;
+  match.weightOperand = weightIdx;
+  match.transposed = transposed;
   match.batch = bDim ? shape[0] : 0;
   int64_t batches = bDim ? shape[0] : 1;
   int64_t outer = shape[wRank - 2], inner = shape[wRank - 1];
@@ -260,11 +262,10 @@ mlir::qtensor::checkFiniteWeight(const ConstantWeightMatmul &match) {
   return success();
 }
 
-/// A constant tensor from raw row-major bytes: a dense_resource blob named
-/// `name` when `asResource`, else a dense attribute.
-static Value createConstant(OpBuilder &builder, Location loc,
-                            RankedTensorType type, ArrayRef<char> bytes,
-                            bool asResource, StringRef name) {
+Value mlir::qtensor::createRawConstant(OpBuilder &builder, Location loc,
+                                       RankedTensorType type,
+                                       ArrayRef<char> bytes, bool asResource,
+                                       StringRef name) {
   if (asResource) {
     auto blob = HeapAsmResourceBlob::allocateAndCopyInferAlign(bytes);
     auto attr = DenseResourceElementsAttr::get(type, name, std::move(blob));
@@ -272,6 +273,69 @@ static Value createConstant(OpBuilder &builder, Location loc,
   }
   auto attr = DenseElementsAttr::getFromRawBuffer(type, bytes);
   return arith::ConstantOp::create(builder, loc, attr);
+}
+
+std::optional<FloatConstant> mlir::qtensor::readFloatConstant(Value value) {
+  std::optional<ConstantSource> source = getConstantSource(value);
+  if (!source)
+    return std::nullopt;
+  auto type = dyn_cast<RankedTensorType>(source->value.getType());
+  if (!type || !type.hasStaticShape())
+    return std::nullopt;
+  std::optional<std::vector<float>> values = readFloats(source->value);
+  if (!values)
+    return std::nullopt;
+  return FloatConstant{source->name, source->fromResource, type,
+                       std::move(*values)};
+}
+
+bool mlir::qtensor::isConstantTensor(Value value) {
+  return getConstantSource(value).has_value();
+}
+
+Value mlir::qtensor::createF32Constant(OpBuilder &builder, Location loc,
+                                       ArrayRef<int64_t> shape,
+                                       ArrayRef<float> values, bool asResource,
+                                       StringRef name) {
+  auto type = RankedTensorType::get(shape, builder.getF32Type());
+  ArrayRef<char> bytes(reinterpret_cast<const char *>(values.data()),
+                       values.size() * sizeof(float));
+  return createRawConstant(builder, loc, type, bytes, asResource, name);
+}
+
+void mlir::qtensor::updateFloatWeight(OpBuilder &builder,
+                                      const ConstantWeightMatmul &match) {
+  int64_t batches = match.batch ? match.batch : 1;
+  int64_t rows = match.rows, cols = match.cols;
+  std::vector<float> stored = match.weight;
+  SmallVector<int64_t> shape;
+  if (match.batch)
+    shape.push_back(match.batch);
+  if (match.transposed) {
+    shape.append({cols, rows});
+    for (int64_t b = 0; b < batches; ++b)
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c)
+          stored[b * rows * cols + c * rows + r] =
+              match.weight[b * rows * cols + r * cols + c];
+  } else {
+    shape.append({rows, cols});
+  }
+  OpOperand &operand = match.op->getOpOperand(match.weightOperand);
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPoint(match.op);
+  Location loc =
+      NameLoc::get(builder.getStringAttr(match.name), match.op->getLoc());
+  Value old = operand.get();
+  operand.set(createF32Constant(builder, loc, shape, stored, match.fromResource,
+                                match.name));
+  eraseIfDeadConstant(old);
+}
+
+void mlir::qtensor::eraseIfDeadConstant(Value value) {
+  Operation *def = value.getDefiningOp();
+  if (def && value.use_empty() && isa<arith::ConstantOp>(def))
+    def->erase();
 }
 
 DequantMatmulOp
@@ -287,7 +351,7 @@ mlir::qtensor::replaceWithDequantMatmul(OpBuilder &builder,
 
   auto storageType =
       RankedTensorType::get(weight.storageShape, IntegerType::get(ctx, 8));
-  Value storage = createConstant(
+  Value storage = createRawConstant(
       builder, loc, storageType,
       ArrayRef<char>(reinterpret_cast<const char *>(weight.storage.data()),
                      weight.storage.size()),
@@ -307,8 +371,8 @@ mlir::qtensor::replaceWithDequantMatmul(OpBuilder &builder,
     const char *p = reinterpret_cast<const char *>(&bits);
     scaleBytes.insert(scaleBytes.end(), p, p + 2);
   }
-  Value scales = createConstant(builder, loc, scalesType, scaleBytes,
-                                asResource, match.name + ".scales");
+  Value scales = createRawConstant(builder, loc, scalesType, scaleBytes,
+                                   asResource, match.name + ".scales");
 
   Value zeros;
   if (!weight.zeros.empty()) {
@@ -325,13 +389,13 @@ mlir::qtensor::replaceWithDequantMatmul(OpBuilder &builder,
         zeroBytes.push_back(static_cast<char>(z));
       }
     }
-    zeros = createConstant(builder, loc,
-                           RankedTensorType::get(weight.scaleShape, zeroType),
-                           zeroBytes, asResource, match.name + ".qzeros");
+    zeros = createRawConstant(
+        builder, loc, RankedTensorType::get(weight.scaleShape, zeroType),
+        zeroBytes, asResource, match.name + ".qzeros");
   }
   Value groupIndex;
   if (!weight.groupIndex.empty())
-    groupIndex = createConstant(
+    groupIndex = createRawConstant(
         builder, loc,
         RankedTensorType::get({int64_t(weight.groupIndex.size())},
                               IntegerType::get(ctx, 32)),

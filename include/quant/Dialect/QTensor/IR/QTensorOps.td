@@ -192,11 +192,15 @@ def QTensor_FakeQuantOp : QTensor_Op<"fake_quant",
 }
 
 def QTensor_DynamicQuantizeOp : QTensor_Op<"dynamic_quantize", [Pure]> {
-  let summary = "Per-token symmetric quantization of activations at run time";
+  let summary = "Symmetric quantization of activations with run-time scales";
   let description = [{
-    Quantizes each row (all elements sharing the leading indices; the last
-    axis is the channel axis) of `input` to signed `bits`-bit codes with its
-    own scale, as ZeroQuant and SmoothQuant's per-token activations do:
+    Quantizes `input` to signed `bits`-bit codes with scales computed at run
+    time from the data. The type of `scales` picks the granularity:
+
+    * the input shape with the last dimension 1: one scale per row (all
+      elements sharing the leading indices; the last axis is the channel
+      axis), as ZeroQuant and SmoothQuant's per-token activations (O1);
+    * all dimensions 1: one scale for the whole tensor (SmoothQuant O2).
 
     ```
     qmax   = 2^(bits-1) - 1                     (127 for int8)
@@ -205,8 +209,7 @@ def QTensor_DynamicQuantizeOp : QTensor_Op<"dynamic_quantize", [Pure]> {
     ```
 
     The code -2^(bits-1) is never produced (the grid is symmetric). NaN codes
-    to -qmax. `codes` has the input's shape in `i8`; `scales` has the input's
-    shape with the last dimension 1.
+    to -qmax. `codes` has the input's shape in `i8`.
 
     ```mlir
     %q, %s = qtensor.dynamic_quantize %x {bits = 8 : i32}
@@ -220,6 +223,57 @@ def QTensor_DynamicQuantizeOp : QTensor_Op<"dynamic_quantize", [Pure]> {
   let results = (outs QTensor_Storage:$codes, RankedTensorOf<[F32]>:$scales);
   let assemblyFormat = [{
     $input attr-dict `:` type($input) `->` type($codes) `,` type($scales)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// True when one scale covers the whole tensor.
+    bool isPerTensor();
+  }];
+}
+
+def QTensor_QuantizedMatmulOp : QTensor_Op<"quantized_matmul", [Pure]> {
+  let summary = "Integer matrix product of quantized activations and weights";
+  let description = [{
+    Computes `result = init + dequant(input) · dequant(W)ᵀ` where both
+    operands are signed 8-bit codes with symmetric scales, the way W8A8
+    kernels do it: the products are accumulated exactly in i32 and the
+    scales are applied once per output element (per group) in an f32
+    epilogue.
+
+    Shapes: `input` codes `[..., K]`; `input_scales` either the input shape
+    with the last dimension 1 (per token) or all ones (per tensor); weight
+    codes `[N, K]`; `weight_scales` `[N, G]` (per output channel and group)
+    or `[1, G]` (per tensor), where `G` divides `K` and groups of `K / G`
+    consecutive columns share a scale (`G = 1`: per channel); `init` and
+    the result `[..., N]` in f32.
+
+    ```
+    acc[.., n, g] = sum over k in group g of i32(x[.., k]) * i32(w[n, k])
+    result[.., n] = init[.., n] + sum over g in order of
+                    (f32(acc[.., n, g]) * sx[..]) * sw[n, g]
+    ```
+
+    The i32 sum is exact for K < 2^17 (|x|, |w| <= 128). With `G = 1` the
+    epilogue is `init + (f32(acc) * sx) * sw`.
+
+    ```mlir
+    %y = qtensor.quantized_matmul %xq, %xs, %wq, %ws outs(%init : tensor<4x8xf32>)
+           : tensor<4x64xi8>, tensor<4x1xf32>, tensor<8x64xi8>, tensor<8x1xf32>
+             -> tensor<4x8xf32>
+    ```
+  }];
+  let arguments = (ins
+    RankedTensorOf<[I8]>:$input,
+    RankedTensorOf<[F32]>:$inputScales,
+    2DTensorOf<[I8]>:$weight,
+    2DTensorOf<[F32]>:$weightScales,
+    RankedTensorOf<[F32]>:$init);
+  let results = (outs RankedTensorOf<[F32]>:$result);
+  let assemblyFormat = [{
+    $input `,` $inputScales `,` $weight `,` $weightScales
+    `outs` `(` $init `:` type($init) `)` attr-dict
+    `:` type($input) `,` type($inputScales) `,` type($weight) `,`
+        type($weightScales) `->` type($result)
   }];
   let hasVerifier = 1;
 }

@@ -10,6 +10,32 @@
 
 include "mlir/Pass/PassBase.td"
 
+
+// Where calibration activations come from; shared by the calibrated passes.
+defvar calibrationDataOptions = [
+    Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
+           "calibration data: token ids (.i32/.npy) or activations (.npy)">,
+    Option<"calibrationFunction", "calibration-function", "std::string",
+           /*default=*/"\"\"", "function to run (default: the only public "
+           "one, or @forward)">,
+    Option<"calibrationWindows", "calibration-windows", "int64_t",
+           /*default=*/"16", "token windows used for calibration">,
+    Option<"calibrationOffset", "calibration-offset", "int64_t",
+           /*default=*/"0", "first id of the first window (sequential)">,
+    Option<"calibrationSeed", "calibration-seed", "int64_t", /*default=*/"-1",
+           "if >= 0, windows start at seeded random positions instead">
+];
+
+// Dialects the project's JIT lowering creates, loaded by calibrated passes.
+defvar jitDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::tensor::TensorDialect",
+    "::mlir::linalg::LinalgDialect", "::mlir::math::MathDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+    "::mlir::cf::ControlFlowDialect", "::mlir::LLVM::LLVMDialect",
+    "::mlir::affine::AffineDialect", "::mlir::func::FuncDialect",
+    "::mlir::index::IndexDialect"];
+
 def QuantRTNPass : Pass<"quant-rtn", "ModuleOp"> {
   let summary = "Round-to-nearest weight quantization of constant matmul weights";
   let description = [{
@@ -108,7 +134,7 @@ def QuantGPTQPass : Pass<"gptq-quantize", "ModuleOp"> {
     output error ||XWᵀ - XQᵀ||² / ||XWᵀ||² on the calibration set and time go
     to stderr and, with `report`, to a JSON file.
   }];
-  let options = [
+  let options = !listconcat(calibrationDataOptions, [
     Option<"bits", "bits", "unsigned", /*default=*/"4",
            "bit width of the codes: 2, 3, 4 or 8">,
     Option<"groupSize", "group-size", "int64_t", /*default=*/"-1",
@@ -131,32 +157,15 @@ def QuantGPTQPass : Pass<"gptq-quantize", "ModuleOp"> {
            "max shrink 0.8)">,
     ListOption<"skip", "skip", "std::string",
                "weights whose name contains one of these stay in float">,
-    Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
-           "calibration data: token ids (.i32/.npy) or activations (.npy)">,
-    Option<"calibrationFunction", "calibration-function", "std::string",
-           /*default=*/"\"\"", "function to run (default: the only public "
-           "one, or @forward)">,
-    Option<"calibrationWindows", "calibration-windows", "int64_t",
-           /*default=*/"16", "token windows used for calibration">,
-    Option<"calibrationOffset", "calibration-offset", "int64_t",
-           /*default=*/"0", "first id of the first window (sequential)">,
-    Option<"calibrationSeed", "calibration-seed", "int64_t", /*default=*/"-1",
-           "if >= 0, windows start at seeded random positions instead">,
     Option<"statistics", "statistics", "std::string", /*default=*/"\"\"",
            "use the statistics file written by --quant-calibrate instead of "
            "running the module (the float model's statistics, as without "
            "true-sequential)">,
     Option<"report", "report", "std::string", /*default=*/"\"\"",
            "write the per-layer report as JSON to this file">
-  ];
-  let dependentDialects = [
-    "::mlir::qtensor::QTensorDialect", "::mlir::arith::ArithDialect",
-    "::mlir::tensor::TensorDialect", "::mlir::linalg::LinalgDialect",
-    "::mlir::math::MathDialect", "::mlir::bufferization::BufferizationDialect",
-    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
-    "::mlir::cf::ControlFlowDialect", "::mlir::LLVM::LLVMDialect",
-    "::mlir::affine::AffineDialect", "::mlir::func::FuncDialect",
-    "::mlir::index::IndexDialect"];
+  ]);
+  let dependentDialects =
+      !listconcat(["::mlir::qtensor::QTensorDialect"], jitDialects);
 }
 
 def QuantCalibratePass : Pass<"quant-calibrate", "ModuleOp"> {
@@ -177,29 +186,69 @@ def QuantCalibratePass : Pass<"quant-calibrate", "ModuleOp"> {
     `version = 1`. `--gptq-quantize="statistics=FILE"` reuses it, so an
     expensive calibration is done once.
   }];
-  let options = [
-    Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
-           "calibration data: token ids (.i32/.npy) or activations (.npy)">,
-    Option<"calibrationFunction", "calibration-function", "std::string",
-           /*default=*/"\"\"", "function to run (default: the only public "
-           "one, or @forward)">,
-    Option<"calibrationWindows", "calibration-windows", "int64_t",
-           /*default=*/"16", "token windows used for calibration">,
-    Option<"calibrationOffset", "calibration-offset", "int64_t",
-           /*default=*/"0", "first id of the first window (sequential)">,
-    Option<"calibrationSeed", "calibration-seed", "int64_t", /*default=*/"-1",
-           "if >= 0, windows start at seeded random positions instead">,
+  let options = !listconcat(calibrationDataOptions, [
     Option<"output", "output", "std::string", /*default=*/"\"\"",
            "safetensors file to write (required)">
-  ];
-  let dependentDialects = [
-    "::mlir::arith::ArithDialect", "::mlir::tensor::TensorDialect",
-    "::mlir::linalg::LinalgDialect", "::mlir::math::MathDialect",
-    "::mlir::bufferization::BufferizationDialect",
-    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
-    "::mlir::cf::ControlFlowDialect", "::mlir::LLVM::LLVMDialect",
-    "::mlir::affine::AffineDialect", "::mlir::func::FuncDialect",
-    "::mlir::index::IndexDialect"];
+  ]);
+  let dependentDialects = jitDialects;
+}
+
+def QuantSmoothQuantPass : Pass<"quant-smoothquant", "ModuleOp"> {
+  let summary = "SmoothQuant: migrate activation outliers into the weights, "
+                "then W8A8";
+  let description = [{
+    SmoothQuant (Xiao et al. 2023), as the reference `smooth_ln_fcs` and
+    `fake_quant.py` do it (../shared/reference/ptq-algorithms.md §3).
+
+    **Smoothing.** The constant-weight products are grouped by their shared
+    input x. With the per-channel calibration maximum `a_j = max |x_j|` and
+    the weights' column maximum `w_j = max(max over the group's rows
+    |W[:, j]|, 1e-5)`, the scale is `s_j = max(a_j^alpha / w_j^(1-alpha),
+    1e-5)`; x's producer absorbs `1/s` and every weight column is multiplied
+    by `s_j`, so the float function is unchanged up to rounding. The
+    producer is found from the IR's structure (see ScaleFolding.h): an
+    RMSNorm/LayerNorm weight and bias, a preceding linear's output rows, or
+    an elementwise op that gets a division appended. As in the reference,
+    only groups whose scale is absorbed by an elementwise op's constant (the
+    norms in front of q/k/v and gate/up) are smoothed unless `smooth-all`
+    is set; a group whose producer cannot absorb a scale is left unsmoothed
+    with a remark. The computation runs in f32 (the reference runs it in the
+    weights' dtype, f16 in practice).
+
+    **W8A8.** Then every product (the output head only with `quantize-head`)
+    becomes `qtensor.quantized_matmul`: int8 weights with symmetric scales
+    `max(absmax, 1e-5) / 127` per output channel (`weights=per-channel`) or
+    per tensor, codes `roundeven(w / s)`; int8 activations quantized at run
+    time per token (`activations=per-token`, O1 / ZeroQuant), per tensor
+    (`per-tensor`, O2) or with a static per-tensor scale from the
+    calibration maxima (`static`, O3: codes clamped to [-128, 127]).
+    `activations=none` only smooths. Products sharing an input share one
+    activation quantization.
+
+    Example: `--quant-smoothquant="alpha=0.5 calibration=ids.i32"`
+  }];
+  let options = !listconcat(calibrationDataOptions, [
+    Option<"statistics", "statistics", "std::string", /*default=*/"\"\"",
+           "use the statistics file written by --quant-calibrate instead of "
+           "running the module">,
+    Option<"alpha", "alpha", "double", /*default=*/"0.5",
+           "migration strength in [0, 1]">,
+    Option<"smooth", "smooth", "bool", /*default=*/"true",
+           "smooth before quantizing (false: plain W8A8)">,
+    Option<"smoothAll", "smooth-all", "bool", /*default=*/"false",
+           "also smooth groups whose producer is a linear or an activation">,
+    Option<"activations", "activations", "std::string",
+           /*default=*/"\"per-token\"",
+           "activation quantization: per-token, per-tensor, static or none">,
+    Option<"weights", "weights", "std::string", /*default=*/"\"per-channel\"",
+           "weight scales: per-channel or per-tensor">,
+    Option<"quantizeHead", "quantize-head", "bool", /*default=*/"false",
+           "also quantize products whose result the function returns">,
+    ListOption<"skip", "skip", "std::string",
+               "weights whose name contains one of these stay in float">
+  ]);
+  let dependentDialects =
+      !listconcat(["::mlir::qtensor::QTensorDialect"], jitDialects);
 }
 
 #endif // QUANT_DIALECT_QTENSOR_TRANSFORMS_PASSES_TD

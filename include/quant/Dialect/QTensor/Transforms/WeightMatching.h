@@ -18,6 +18,7 @@
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,9 @@ struct ConstantWeightMatmul {
   std::vector<float> weight;
   /// True when the weight came from a dense_resource blob.
   bool fromResource = false;
+  /// Which input of `op` is the weight, and whether it is stored [K, N].
+  unsigned weightOperand = 1;
+  bool transposed = false;
 };
 
 /// Recognises `op` as a product with a constant weight. On failure, `reason`
@@ -72,6 +76,38 @@ constexpr llvm::StringLiteral kWeightNameAttr = "qtensor.weight_name";
 DequantMatmulOp replaceWithDequantMatmul(OpBuilder &builder,
                                          const ConstantWeightMatmul &match,
                                          const QuantizedWeight &weight);
+
+/// A float constant (arith.constant of dense or dense_resource elements, or
+/// a constant ml_program global) read as f32 in row-major order.
+struct FloatConstant {
+  std::string name;
+  bool fromResource = false;
+  RankedTensorType type;
+  std::vector<float> values;
+};
+std::optional<FloatConstant> readFloatConstant(Value value);
+/// True when `value` is such a constant (without reading it).
+bool isConstantTensor(Value value);
+
+/// A constant tensor from raw row-major bytes: a dense_resource blob named
+/// `name` when `asResource` (the context makes the key unique), else a dense
+/// attribute.
+Value createRawConstant(OpBuilder &builder, Location loc, RankedTensorType type,
+                        ArrayRef<char> bytes, bool asResource, StringRef name);
+
+/// An f32 arith.constant holding `values`: a dense_resource blob named
+/// `name` when `asResource` (the context makes the key unique), else a
+/// dense attribute.
+Value createF32Constant(OpBuilder &builder, Location loc,
+                        ArrayRef<int64_t> shape, ArrayRef<float> values,
+                        bool asResource, StringRef name);
+
+/// Replaces the weight operand of `match.op` with a new f32 constant holding
+/// `match.weight` (in the operand's original [N, K] or [K, N] order).
+void updateFloatWeight(OpBuilder &builder, const ConstantWeightMatmul &match);
+
+/// Erases the arith.constant defining `value` once nothing uses it.
+void eraseIfDeadConstant(Value value);
 
 /// Emits an error naming the weight if it holds NaN or Inf.
 LogicalResult checkFiniteWeight(const ConstantWeightMatmul &match);

@@ -1,0 +1,296 @@
+//===- QuantSmoothQuant.cpp - SmoothQuant and W8A8 ------------------------===//
+//
+// Part of the quant-opt project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "quant/Dialect/QTensor/Transforms/Calibration.h"
+#include "quant/Dialect/QTensor/Transforms/Passes.h"
+#include "quant/Dialect/QTensor/Transforms/ScaleFolding.h"
+#include "quant/Numerics/Numerics.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+#include <cmath>
+
+namespace mlir {
+namespace qtensor {
+#define GEN_PASS_DEF_QUANTSMOOTHQUANTPASS
+#include "quant/Dialect/QTensor/Transforms/Passes.h.inc"
+} // namespace qtensor
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::qtensor;
+namespace num = quantopt::numerics;
+
+namespace {
+enum class ActivationMode { PerToken, PerTensor, Static, None };
+
+struct QuantSmoothQuantPass
+    : qtensor::impl::QuantSmoothQuantPassBase<QuantSmoothQuantPass> {
+  using Base::Base;
+  void runOnOperation() override;
+
+private:
+  /// Per-channel max |x| of each group's input.
+  FailureOr<std::vector<std::vector<double>>>
+  activationMaxima(ArrayRef<InputGroup> groups);
+  /// Replaces the group's products with W8A8 products.
+  void quantizeGroup(InputGroup &group, ActivationMode mode,
+                     float staticAbsMax);
+};
+} // namespace
+
+/// True when the product's result goes straight to the function's return
+/// (the output head, which the reference keeps in float).
+static bool isReturned(Operation *op) {
+  return llvm::any_of(op->getUsers(), [](Operation *user) {
+    return isa<func::ReturnOp>(user);
+  });
+}
+
+FailureOr<std::vector<std::vector<double>>>
+QuantSmoothQuantPass::activationMaxima(ArrayRef<InputGroup> groups) {
+  ModuleOp module = getOperation();
+  std::vector<std::vector<double>> maxima;
+  if (!statistics.empty()) {
+    auto named = readStatistics(statistics, module);
+    if (failed(named))
+      return failure();
+    for (const InputGroup &group : groups) {
+      const ConstantWeightMatmul &first = group.linears.front();
+      auto it = named->find(first.name);
+      if (it == named->end() || it->second.columns() != first.cols) {
+        first.op->emitError("quant-smoothquant: ")
+            << statistics << " has no statistics of " << first.cols
+            << " channels for weight '" << first.name << "'";
+        return failure();
+      }
+      maxima.push_back(it->second.maxAbs());
+    }
+    return maxima;
+  }
+  if (calibration.empty()) {
+    module.emitError("quant-smoothquant: give calibration data with "
+                     "calibration=FILE or saved statistics with "
+                     "statistics=FILE");
+    return failure();
+  }
+  CalibrationOptions calib;
+  calib.path = calibration;
+  calib.function = calibrationFunction;
+  calib.windows = calibrationWindows;
+  calib.offset = calibrationOffset;
+  calib.seed = calibrationSeed;
+  SmallVector<Value> inputs;
+  for (const InputGroup &group : groups)
+    inputs.push_back(group.input);
+  auto stats = collectActivationStatistics(module, inputs, calib);
+  if (failed(stats))
+    return failure();
+  for (const num::HessianAccumulator &s : *stats)
+    maxima.push_back(s.maxAbs());
+  return maxima;
+}
+
+/// Symmetric int8 codes of an [N, K] weight with per-row (or one) scale
+/// max(absmax, 1e-5) / 127.
+static void quantizeWeightInt8(ArrayRef<float> weight, int64_t rows,
+                               int64_t cols, bool perTensor,
+                               std::vector<int8_t> &codes,
+                               std::vector<float> &scales) {
+  codes.resize(weight.size());
+  auto absMax = [&](int64_t begin, int64_t end) {
+    float m = 0.0f;
+    for (int64_t i = begin; i < end; ++i)
+      m = std::max(m, std::fabs(weight[i]));
+    return std::max(m, 1e-5f) / 127.0f;
+  };
+  scales.clear();
+  if (perTensor)
+    scales.push_back(absMax(0, rows * cols));
+  for (int64_t r = 0; r < rows; ++r) {
+    if (!perTensor)
+      scales.push_back(absMax(r * cols, (r + 1) * cols));
+    float s = scales.back();
+    for (int64_t c = 0; c < cols; ++c) {
+      float q = num::roundHalfEven(weight[r * cols + c] / s);
+      codes[r * cols + c] = int8_t(std::clamp(q, -127.0f, 127.0f));
+    }
+  }
+}
+
+void QuantSmoothQuantPass::quantizeGroup(InputGroup &group, ActivationMode mode,
+                                         float staticAbsMax) {
+  SmallVector<ConstantWeightMatmul *> targets;
+  for (ConstantWeightMatmul &linear : group.linears)
+    if (quantizeHead || !isReturned(linear.op))
+      targets.push_back(&linear);
+  if (targets.empty())
+    return;
+  MLIRContext *ctx = &getContext();
+  OpBuilder builder(targets.front()->op);
+  Location loc = targets.front()->op->getLoc();
+  Value input = group.input;
+  auto inputType = cast<RankedTensorType>(input.getType());
+  auto codesType =
+      RankedTensorType::get(inputType.getShape(), IntegerType::get(ctx, 8));
+  SmallVector<int64_t> scaleShape(inputType.getShape());
+  if (mode == ActivationMode::PerToken)
+    scaleShape.back() = 1;
+  else
+    std::fill(scaleShape.begin(), scaleShape.end(), 1);
+  auto scaleType = RankedTensorType::get(scaleShape, builder.getF32Type());
+
+  // One activation quantization for the whole group.
+  Value codes, scales;
+  if (mode == ActivationMode::Static) {
+    float scale = std::max(staticAbsMax, 1e-5f) / 127.0f;
+    scales = createF32Constant(builder, loc, scaleShape, {scale}, false, "");
+    SmallVector<int64_t> block(inputType.getRank(), 0);
+    auto layout =
+        LayoutAttr::get(ctx, ElementFormat::si8, block, PackOrder::none);
+    codes = QuantizeOp::create(builder, loc, codesType, input, scales,
+                               /*zeroPoints=*/Value(), layout);
+  } else {
+    auto dq = DynamicQuantizeOp::create(builder, loc, codesType, scaleType,
+                                        input, builder.getI32IntegerAttr(8));
+    codes = dq.getCodes();
+    scales = dq.getScales();
+  }
+
+  for (ConstantWeightMatmul *linear : targets) {
+    std::vector<int8_t> weightCodes;
+    std::vector<float> weightScales;
+    bool perTensorWeight = weights == "per-tensor";
+    quantizeWeightInt8(linear->weight, linear->rows, linear->cols,
+                       perTensorWeight, weightCodes, weightScales);
+    builder.setInsertionPoint(linear->op);
+    Location named =
+        NameLoc::get(builder.getStringAttr(linear->name), linear->op->getLoc());
+    auto i8Type = RankedTensorType::get({linear->rows, linear->cols},
+                                        builder.getI8Type());
+    Value weightConst = createRawConstant(
+        builder, named, i8Type,
+        ArrayRef<char>(reinterpret_cast<const char *>(weightCodes.data()),
+                       weightCodes.size()),
+        linear->fromResource, linear->name + ".int8");
+    Value scaleConst = createF32Constant(
+        builder, named, {perTensorWeight ? 1 : linear->rows, 1}, weightScales,
+        linear->fromResource, linear->name + ".scales");
+    auto product = QuantizedMatmulOp::create(
+        builder, named, linear->init.getType(), codes, scales, weightConst,
+        scaleConst, linear->init);
+    product->setAttr(kWeightNameAttr, builder.getStringAttr(linear->name));
+    linear->op->replaceAllUsesWith(product->getResults());
+    linear->op->erase();
+  }
+}
+
+void QuantSmoothQuantPass::runOnOperation() {
+  ModuleOp module = getOperation();
+  ActivationMode mode;
+  if (activations == "per-token")
+    mode = ActivationMode::PerToken;
+  else if (activations == "per-tensor")
+    mode = ActivationMode::PerTensor;
+  else if (activations == "static")
+    mode = ActivationMode::Static;
+  else if (activations == "none")
+    mode = ActivationMode::None;
+  else {
+    module.emitError("quant-smoothquant: unknown activations '")
+        << activations << "'; expected per-token, per-tensor, static or none";
+    return signalPassFailure();
+  }
+  if (weights != "per-channel" && weights != "per-tensor") {
+    module.emitError("quant-smoothquant: unknown weights '")
+        << weights << "'; expected per-channel or per-tensor";
+    return signalPassFailure();
+  }
+  if (!(alpha >= 0.0 && alpha <= 1.0)) {
+    module.emitError("quant-smoothquant: alpha must be in [0, 1], got ")
+        << static_cast<double>(alpha);
+    return signalPassFailure();
+  }
+
+  SmallVector<InputGroup> groups = collectInputGroups(module, skip);
+  if (groups.empty())
+    return;
+  for (InputGroup &group : groups)
+    for (const ConstantWeightMatmul &linear : group.linears)
+      if (failed(checkFiniteWeight(linear)))
+        return signalPassFailure();
+  bool needStats = smooth || mode == ActivationMode::Static;
+  std::vector<std::vector<double>> maxima;
+  if (needStats) {
+    auto collected = activationMaxima(groups);
+    if (failed(collected))
+      return signalPassFailure();
+    maxima = std::move(*collected);
+  }
+
+  // Smooth every group first: a later fold may rescale the rows of a
+  // weight that an earlier group reads.
+  float exponent = float(double(alpha));
+  std::vector<std::vector<float>> smoothedMax(groups.size());
+  for (size_t g = 0; g < groups.size(); ++g) {
+    InputGroup &group = groups[g];
+    if (needStats)
+      smoothedMax[g].assign(maxima[g].begin(), maxima[g].end());
+    bool isHead = llvm::any_of(group.linears, [](const auto &linear) {
+      return isReturned(linear.op);
+    });
+    if (!smooth || (isHead && !quantizeHead))
+      continue;
+    if (failed(refreshInputGroup(group))) {
+      group.linears.front().op->emitError(
+          "quant-smoothquant: a product no longer matches after smoothing");
+      return signalPassFailure();
+    }
+    std::string reason;
+    FailureOr<ChannelScaleFold> fold = ChannelScaleFold::find(group, reason);
+    if (failed(fold)) {
+      group.linears.front().op->emitRemark("quant-smoothquant: not smoothing "
+                                           "the input of ")
+          << group.names() << ": " << reason;
+      continue;
+    }
+    if (!smoothAll &&
+        fold->getAbsorber() != ChannelScaleFold::Absorber::ElementwiseConstant)
+      continue;
+    int64_t k = group.channels();
+    std::vector<float> s(k);
+    for (int64_t j = 0; j < k; ++j) {
+      float w = 0.0f;
+      for (const ConstantWeightMatmul &linear : group.linears)
+        for (int64_t r = 0; r < linear.rows; ++r)
+          w = std::max(w, std::fabs(linear.weight[r * k + j]));
+      w = std::max(w, 1e-5f);
+      s[j] = std::max(std::pow(smoothedMax[g][j], exponent) /
+                          std::pow(w, 1.0f - exponent),
+                      1e-5f);
+      smoothedMax[g][j] /= s[j];
+    }
+    fold->apply(group, s);
+  }
+  if (mode == ActivationMode::None)
+    return;
+
+  for (size_t g = 0; g < groups.size(); ++g) {
+    InputGroup &group = groups[g];
+    if (failed(refreshInputGroup(group))) {
+      group.linears.front().op->emitError(
+          "quant-smoothquant: a product no longer matches after smoothing");
+      return signalPassFailure();
+    }
+    float staticMax = 0.0f;
+    for (float m : smoothedMax[g])
+      staticMax = std::max(staticMax, m);
+    quantizeGroup(group, mode, staticMax);
+  }
+}
