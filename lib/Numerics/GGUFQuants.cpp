@@ -10,7 +10,8 @@
 // for byte. Bit-exactness depends on details that look incidental, so the
 // code keeps them all: every sum is an f32 sum in element order, operands
 // are combined in ggml's order, multiplies and adds stay separate (ggml's
-// quantizers live in ggml-base, built without FMA on x86-64), rounding goes
+// quantizers live in ggml-base, built without FMA on x86-64; this file is
+// compiled with -ffp-contract=off), rounding goes
 // through ggml's `nearest_int` trick or its truncating casts, super-block
 // scales are rounded to f16 before the codes are recomputed from them, and
 // the early-outs for (near-)zero groups are the same.
@@ -26,12 +27,8 @@
 #include <cstring>
 #include <limits>
 
-// Keep a * b + c as two roundings whatever -march allows (see above).
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
-#endif
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+              "the block structs are ggml's little-endian byte layouts");
 
 using namespace quantopt::numerics;
 
@@ -162,6 +159,21 @@ float fromHalf(uint16_t h) { return fromF16Bits(h); }
 // Group fitting (ggml's make_*_quants)
 //===----------------------------------------------------------------------===//
 
+// The value of largest magnitude (the first one on ties) and, in *amax,
+// that magnitude.
+float signedAbsMax(int n, const float *x, float *amax) {
+  float max = 0;
+  *amax = 0;
+  for (int i = 0; i < n; ++i) {
+    float ax = std::fabs(x[i]);
+    if (ax > *amax) {
+      *amax = ax;
+      max = x[i];
+    }
+  }
+  return max;
+}
+
 // Symmetric codes l in [-nmax, nmax - 1], stored as l + nmax (make_qx_quants
 // with rmse_type 1). Starting from iscale = -nmax / max (max: the signed
 // value of largest magnitude), tries -(nmax + 0.1 k) / max for k = ±1..±9
@@ -170,14 +182,8 @@ float fromHalf(uint16_t h) { return fromF16Bits(h); }
 // scale of the chosen codes.
 float fitSymmetric(int n, int nmax, const float *x, const float *weights,
                    int8_t *levels) {
-  float max = 0, amax = 0;
-  for (int i = 0; i < n; ++i) {
-    float ax = std::fabs(x[i]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[i];
-    }
-  }
+  float amax;
+  float max = signedAbsMax(n, x, &amax);
   if (amax < kGroupMaxEps) {
     std::fill(levels, levels + n, 0);
     return 0.f;
@@ -222,14 +228,8 @@ float fitSymmetric(int n, int nmax, const float *x, const float *weights,
 // passes of coordinate descent on the x^2-weighted error (make_q3_quants
 // with do_rmse).
 float fitSymmetricDescent(int n, int nmax, const float *x, int8_t *levels) {
-  float max = 0, amax = 0;
-  for (int i = 0; i < n; ++i) {
-    float ax = std::fabs(x[i]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[i];
-    }
-  }
+  float amax;
+  float max = signedAbsMax(n, x, &amax);
   if (amax < kGroupMaxEps) {
     std::fill(levels, levels + n, 0);
     return 0.f;
@@ -487,13 +487,8 @@ void packFiveBit(const uint8_t *codes, uint8_t *qs, uint8_t *qhBytes) {
 // largest magnitude (the first one on ties); codes floor(x / d + half + .5)
 // from the f32 d (not the stored f16), capped at 2^bits - 1.
 float legacySymmetricCodes(const float *x, int half, uint8_t *codes) {
-  float amax = 0, max = 0;
-  for (int j = 0; j < 32; ++j) {
-    if (amax < std::fabs(x[j])) {
-      amax = std::fabs(x[j]);
-      max = x[j];
-    }
-  }
+  float amax;
+  float max = signedAbsMax(32, x, &amax);
   float d = max / static_cast<float>(-half);
   float id = d != 0 ? 1.0f / d : 0.0f;
   float bias = static_cast<float>(half) + 0.5f;
@@ -534,74 +529,74 @@ float rowSigma2(const float *x, int64_t n) {
   return sumOfSquares(n, x) / static_cast<float>(n);
 }
 
-void quantizeRowQ4_0(const float *x, int64_t n, const float *importance,
-                     uint8_t *dst) {
+void packLegacy(const uint8_t *codes, BlockQ4_0 &block) {
+  packNibbles(codes, block.qs);
+}
+void packLegacy(const uint8_t *codes, BlockQ4_1 &block) {
+  packNibbles(codes, block.qs);
+}
+void packLegacy(const uint8_t *codes, BlockQ5_0 &block) {
+  packFiveBit(codes, block.qs, block.qh);
+}
+void packLegacy(const uint8_t *codes, BlockQ5_1 &block) {
+  packFiveBit(codes, block.qs, block.qh);
+}
+
+// Runs `encode(xb, weights, block, codes)` on each 32-element block, with
+// the block's imatrix weights (null on the reference path), then packs.
+template <typename Block, typename Encode>
+void quantizeRowLegacy(const float *x, int64_t n, const float *importance,
+                       uint8_t *dst, Encode encode) {
   float sigma2 = importance ? rowSigma2(x, n) : 0;
   for (int64_t b = 0; b < n / 32; ++b) {
     const float *xb = x + 32 * b;
-    BlockQ4_0 block;
-    uint8_t codes[32];
-    if (!importance) {
-      block.d = toHalf(legacySymmetricCodes(xb, 8, codes));
-    } else {
-      float weights[32];
-      int8_t levels[32];
+    float weights[32];
+    if (importance)
       importanceWeights(32, xb, importance + 32 * b, sigma2, weights);
-      block.d = toHalf(fitSymmetric(32, 8, xb, weights, levels));
-      std::copy(levels, levels + 32, codes);
-    }
-    packNibbles(codes, block.qs);
+    Block block;
+    uint8_t codes[32];
+    encode(xb, importance ? weights : nullptr, block, codes);
+    packLegacy(codes, block);
     std::memcpy(dst + b * sizeof(block), &block, sizeof(block));
   }
 }
 
-void quantizeRowQ5_0(const float *x, int64_t n, const float *importance,
-                     uint8_t *dst) {
-  float sigma2 = importance ? rowSigma2(x, n) : 0;
-  for (int64_t b = 0; b < n / 32; ++b) {
-    const float *xb = x + 32 * b;
-    BlockQ5_0 block;
-    uint8_t codes[32];
-    if (!importance) {
-      block.d = toHalf(legacySymmetricCodes(xb, 16, codes));
-    } else {
-      float weights[32];
-      int8_t levels[32];
-      importanceWeights(32, xb, importance + 32 * b, sigma2, weights);
-      block.d = toHalf(fitSymmetric(32, 16, xb, weights, levels));
-      std::copy(levels, levels + 32, codes);
-    }
-    packFiveBit(codes, block.qs, block.qh);
-    std::memcpy(dst + b * sizeof(block), &block, sizeof(block));
-  }
+// Q4_0 (Half = 8) and Q5_0 (Half = 16).
+template <typename Block, int Half>
+void quantizeRowLegacySymmetric(const float *x, int64_t n,
+                                const float *importance, uint8_t *dst) {
+  quantizeRowLegacy<Block>(
+      x, n, importance, dst,
+      [](const float *xb, const float *weights, Block &block, uint8_t *codes) {
+        if (!weights) {
+          block.d = toHalf(legacySymmetricCodes(xb, Half, codes));
+          return;
+        }
+        int8_t levels[32];
+        block.d = toHalf(fitSymmetric(32, Half, xb, weights, levels));
+        std::copy(levels, levels + 32, codes);
+      });
 }
 
-// Q4_1 / Q5_1 share everything but the code width and the packing.
+// Q4_1 (Nmax = 15) and Q5_1 (Nmax = 31).
 template <typename Block, int Nmax>
 void quantizeRowLegacyAffine(const float *x, int64_t n, const float *importance,
                              uint8_t *dst) {
-  float sigma2 = importance ? rowSigma2(x, n) : 0;
-  for (int64_t b = 0; b < n / 32; ++b) {
-    const float *xb = x + 32 * b;
-    Block block;
-    uint8_t codes[32];
-    if (!importance) {
-      float min;
-      block.d = toHalf(legacyAffineCodes(xb, Nmax, Nmax == 15, codes, &min));
-      block.m = toHalf(min);
-    } else {
-      float weights[32], negMin;
-      importanceWeights(32, xb, importance + 32 * b, sigma2, weights);
-      block.d = toHalf(fitAsymmetric(32, Nmax, xb, weights, codes, &negMin,
-                                     -0.9f, 0.05f, 36, false));
-      block.m = toHalf(-negMin);
-    }
-    if constexpr (Nmax == 15)
-      packNibbles(codes, block.qs);
-    else
-      packFiveBit(codes, block.qs, block.qh);
-    std::memcpy(dst + b * sizeof(block), &block, sizeof(block));
-  }
+  quantizeRowLegacy<Block>(
+      x, n, importance, dst,
+      [](const float *xb, const float *weights, Block &block, uint8_t *codes) {
+        if (!weights) {
+          float min;
+          block.d =
+              toHalf(legacyAffineCodes(xb, Nmax, Nmax == 15, codes, &min));
+          block.m = toHalf(min);
+          return;
+        }
+        float negMin;
+        block.d = toHalf(fitAsymmetric(32, Nmax, xb, weights, codes, &negMin,
+                                       -0.9f, 0.05f, 36, false));
+        block.m = toHalf(-negMin);
+      });
 }
 
 // Q8_0 (no imatrix variant): d = amax / 127, q = roundf(x / d) (half away
@@ -818,14 +813,10 @@ void finishQ3K(const float *x, BlockQ3_K &block, int8_t *levels) {
 void quantizeBlockQ3KRef(const float *x, BlockQ3_K &block) {
   int8_t levels[kSuperBlock];
   float scales[16];
-  float maxScale = 0, amax = 0;
-  for (int g = 0; g < 16; ++g) {
+  for (int g = 0; g < 16; ++g)
     scales[g] = fitSymmetricDescent(16, 4, x + 16 * g, levels + 16 * g);
-    if (std::fabs(scales[g]) > amax) {
-      amax = std::fabs(scales[g]);
-      maxScale = scales[g];
-    }
-  }
+  float amax;
+  float maxScale = signedAbsMax(16, scales, &amax);
   if (maxScale != 0) {
     float iscale = -32.f / maxScale;
     int scaleLevels[16];
@@ -973,16 +964,12 @@ void quantizeBlockQ6K(const float *x, const float *importance,
                       BlockQ6_K &block) {
   int8_t levels[kSuperBlock];
   float scales[16];
-  float maxScale = 0, maxAbsScale = 0;
-  for (int g = 0; g < 16; ++g) {
+  for (int g = 0; g < 16; ++g)
     scales[g] = fitSymmetric(16, 32, x + 16 * g,
                              importance ? importance + 16 * g : nullptr,
                              levels + 16 * g);
-    if (std::fabs(scales[g]) > maxAbsScale) {
-      maxAbsScale = std::fabs(scales[g]);
-      maxScale = scales[g];
-    }
-  }
+  float maxAbsScale;
+  float maxScale = signedAbsMax(16, scales, &maxAbsScale);
   if (maxAbsScale < kGroupMaxEps) {
     std::memset(&block, 0, sizeof(block));
     block.d = toHalf(0.f);
@@ -1023,64 +1010,44 @@ void quantizeBlockQ6K(const float *x, const float *importance,
 // Row drivers
 //===----------------------------------------------------------------------===//
 
-// Runs a per-super-block quantizer over a row; the importance of block b
-// starts at importance + 256 b.
-template <typename Block, typename QuantizeBlock>
+void quantizeBlockQ2K(const float *x, const float *importance,
+                      BlockQ2_K &block) {
+  importance ? quantizeBlockQ2KImatrix(x, importance, block)
+             : quantizeBlockQ2KRef(x, block);
+}
+
+void quantizeBlockQ3K(const float *x, const float *importance,
+                      BlockQ3_K &block) {
+  importance ? quantizeBlockQ3KImatrix(x, importance, block)
+             : quantizeBlockQ3KRef(x, block);
+}
+
+void quantizeBlockQ4K(const float *x, const float *importance,
+                      BlockQ4_K &block) {
+  uint8_t codes[kSuperBlock];
+  quantizeBlockKAffine(x, importance, 15, block, codes);
+  packCodesQ4K(codes, block);
+}
+
+void quantizeBlockQ5K(const float *x, const float *importance,
+                      BlockQ5_K &block) {
+  uint8_t codes[kSuperBlock];
+  quantizeBlockKAffine(x, importance, 31, block, codes);
+  packCodesQ5K(codes, block);
+}
+
+// Runs a super-block quantizer over a row; the importance of block b starts
+// at importance + 256 b.
+template <typename Block,
+          void (*QuantizeBlock)(const float *, const float *, Block &)>
 void quantizeRowK(const float *x, int64_t n, const float *importance,
-                  uint8_t *dst, QuantizeBlock quantizeBlock) {
+                  uint8_t *dst) {
   for (int64_t b = 0; b < n / kSuperBlock; ++b) {
     Block block;
-    quantizeBlock(x + kSuperBlock * b,
+    QuantizeBlock(x + kSuperBlock * b,
                   importance ? importance + kSuperBlock * b : nullptr, block);
     std::memcpy(dst + b * sizeof(Block), &block, sizeof(Block));
   }
-}
-
-void quantizeRowQ2_K(const float *x, int64_t n, const float *importance,
-                     uint8_t *dst) {
-  quantizeRowK<BlockQ2_K>(
-      x, n, importance, dst,
-      [](const float *xb, const float *ib, BlockQ2_K &block) {
-        ib ? quantizeBlockQ2KImatrix(xb, ib, block)
-           : quantizeBlockQ2KRef(xb, block);
-      });
-}
-
-void quantizeRowQ3_K(const float *x, int64_t n, const float *importance,
-                     uint8_t *dst) {
-  quantizeRowK<BlockQ3_K>(
-      x, n, importance, dst,
-      [](const float *xb, const float *ib, BlockQ3_K &block) {
-        ib ? quantizeBlockQ3KImatrix(xb, ib, block)
-           : quantizeBlockQ3KRef(xb, block);
-      });
-}
-
-void quantizeRowQ4_K(const float *x, int64_t n, const float *importance,
-                     uint8_t *dst) {
-  quantizeRowK<BlockQ4_K>(
-      x, n, importance, dst,
-      [](const float *xb, const float *ib, BlockQ4_K &block) {
-        uint8_t codes[kSuperBlock];
-        quantizeBlockKAffine(xb, ib, 15, block, codes);
-        packCodesQ4K(codes, block);
-      });
-}
-
-void quantizeRowQ5_K(const float *x, int64_t n, const float *importance,
-                     uint8_t *dst) {
-  quantizeRowK<BlockQ5_K>(
-      x, n, importance, dst,
-      [](const float *xb, const float *ib, BlockQ5_K &block) {
-        uint8_t codes[kSuperBlock];
-        quantizeBlockKAffine(xb, ib, 31, block, codes);
-        packCodesQ5K(codes, block);
-      });
-}
-
-void quantizeRowQ6_K(const float *x, int64_t n, const float *importance,
-                     uint8_t *dst) {
-  quantizeRowK<BlockQ6_K>(x, n, importance, dst, quantizeBlockQ6K);
 }
 
 //===----------------------------------------------------------------------===//
@@ -1301,18 +1268,25 @@ const RowCodec *findCodec(GGMLType type) {
        dequantizeRowHalfWidth<fromF16Bits>},
       {GGMLType::BF16, 2, quantizeRowHalfWidth<toBF16Bits>,
        dequantizeRowHalfWidth<fromBF16Bits>},
-      {GGMLType::Q4_0, sizeof(BlockQ4_0), quantizeRowQ4_0, dequantizeRowQ4_0},
+      {GGMLType::Q4_0, sizeof(BlockQ4_0),
+       quantizeRowLegacySymmetric<BlockQ4_0, 8>, dequantizeRowQ4_0},
       {GGMLType::Q4_1, sizeof(BlockQ4_1),
        quantizeRowLegacyAffine<BlockQ4_1, 15>, dequantizeRowQ4_1},
-      {GGMLType::Q5_0, sizeof(BlockQ5_0), quantizeRowQ5_0, dequantizeRowQ5_0},
+      {GGMLType::Q5_0, sizeof(BlockQ5_0),
+       quantizeRowLegacySymmetric<BlockQ5_0, 16>, dequantizeRowQ5_0},
       {GGMLType::Q5_1, sizeof(BlockQ5_1),
        quantizeRowLegacyAffine<BlockQ5_1, 31>, dequantizeRowQ5_1},
       {GGMLType::Q8_0, sizeof(BlockQ8_0), quantizeRowQ8_0, dequantizeRowQ8_0},
-      {GGMLType::Q2_K, sizeof(BlockQ2_K), quantizeRowQ2_K, dequantizeRowQ2_K},
-      {GGMLType::Q3_K, sizeof(BlockQ3_K), quantizeRowQ3_K, dequantizeRowQ3_K},
-      {GGMLType::Q4_K, sizeof(BlockQ4_K), quantizeRowQ4_K, dequantizeRowQ4_K},
-      {GGMLType::Q5_K, sizeof(BlockQ5_K), quantizeRowQ5_K, dequantizeRowQ5_K},
-      {GGMLType::Q6_K, sizeof(BlockQ6_K), quantizeRowQ6_K, dequantizeRowQ6_K},
+      {GGMLType::Q2_K, sizeof(BlockQ2_K),
+       quantizeRowK<BlockQ2_K, quantizeBlockQ2K>, dequantizeRowQ2_K},
+      {GGMLType::Q3_K, sizeof(BlockQ3_K),
+       quantizeRowK<BlockQ3_K, quantizeBlockQ3K>, dequantizeRowQ3_K},
+      {GGMLType::Q4_K, sizeof(BlockQ4_K),
+       quantizeRowK<BlockQ4_K, quantizeBlockQ4K>, dequantizeRowQ4_K},
+      {GGMLType::Q5_K, sizeof(BlockQ5_K),
+       quantizeRowK<BlockQ5_K, quantizeBlockQ5K>, dequantizeRowQ5_K},
+      {GGMLType::Q6_K, sizeof(BlockQ6_K),
+       quantizeRowK<BlockQ6_K, quantizeBlockQ6K>, dequantizeRowQ6_K},
   };
   for (const RowCodec &codec : codecs)
     if (codec.type == type) {
