@@ -10,10 +10,12 @@
 // JIT-compiled module, and compares the logits with a plain double-precision
 // implementation of the Hugging Face forward written here (rotate-half RoPE,
 // GQA, tied or separate lm_head). Also checks the error paths on corrupt
-// files.
+// files, and that per-channel scale folding (SmoothQuant / AWQ) leaves the
+// imported model's function unchanged.
 //
 //===----------------------------------------------------------------------===//
 
+#include "quant/Dialect/QTensor/Transforms/ScaleFolding.h"
 #include "quant/Import/HuggingFaceCheckpoint.h"
 #include "quant/InitAll.h"
 #include "quant/Numerics/Numerics.h"
@@ -21,6 +23,7 @@
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
@@ -302,6 +305,100 @@ INSTANTIATE_TEST_SUITE_P(Storage, HuggingFaceImport,
                            return info.param.dtype +
                                   (info.param.tied ? "Tied" : "Separate");
                          });
+
+/// Folds random per-channel scales into every foldable group of an imported
+/// model and compares the logits with the unscaled model's. Returns the
+/// fold descriptions (one per group, "-" when not foldable).
+std::vector<std::string> foldAndCompare(const TinyConfig &c, double &worst) {
+  Tensors t = makeWeights(c, 4321);
+  std::string dir = writeCheckpoint(c, t, "fold");
+  auto ckpt = HuggingFaceCheckpoint::open(dir);
+  EXPECT_TRUE(bool(ckpt));
+  mlir::DialectRegistry registry;
+  registerAllDialects(registry);
+  registerUpstreamDialects(registry);
+  mlir::MLIRContext ctx(registry);
+  LlamaImportOptions options;
+  options.seqLen = c.maxPos;
+  std::string error;
+  auto module = importHuggingFace(&ctx, **ckpt, options, error);
+  EXPECT_TRUE(bool(module)) << error;
+  llvm::sys::fs::remove_directories(dir);
+
+  HostArray input;
+  input.kind = HostArray::Kind::I32;
+  input.shape = {1, c.maxPos};
+  std::mt19937 rng(11);
+  for (int64_t i = 0; i < c.maxPos; ++i)
+    input.i32.push_back(int32_t(rng() % c.vocab));
+  auto run = [&]() {
+    auto jit = JitModule::compile(*module);
+    EXPECT_TRUE(bool(jit));
+    auto logits = (*jit)->call("forward", {&input}, 3);
+    EXPECT_TRUE(bool(logits));
+    return logits->f32;
+  };
+  std::vector<float> before = run();
+
+  std::vector<std::string> folds;
+  std::uniform_real_distribution<float> factor(0.25f, 4.0f);
+  auto groups = mlir::qtensor::collectInputGroups(*module, {});
+  for (auto &group : groups) {
+    std::string reason;
+    auto fold = mlir::qtensor::ChannelScaleFold::find(group, reason);
+    if (mlir::failed(fold)) {
+      folds.push_back("-");
+      continue;
+    }
+    folds.push_back(fold->getDescription());
+    std::vector<float> s(group.channels());
+    for (float &v : s)
+      v = factor(rng);
+    fold->apply(group, s);
+  }
+  EXPECT_TRUE(mlir::succeeded(mlir::verify(*module)));
+  std::vector<float> after = run();
+  double scale = 0;
+  worst = 0;
+  for (size_t i = 0; i < before.size(); ++i) {
+    scale = std::max(scale, double(std::fabs(before[i])));
+    worst = std::max(worst, double(std::fabs(before[i] - after[i])));
+  }
+  worst /= scale;
+  return folds;
+}
+
+TEST(ScaleFolding, MultiHeadAttentionFoldsEveryGroup) {
+  TinyConfig c;
+  c.kvHeads = c.heads;
+  double worst = 0;
+  std::vector<std::string> folds = foldAndCompare(c, worst);
+  // Per layer: norm -> q,k,v; v -> o (through the attention); norm ->
+  // gate,up; up -> down; then final norm -> lm_head.
+  ASSERT_EQ(folds.size(), size_t(4 * c.layers + 1));
+  for (const std::string &f : folds)
+    EXPECT_NE(f, "-");
+  EXPECT_NE(folds[0].find("input_layernorm"), std::string::npos) << folds[0];
+  EXPECT_NE(folds[1].find("rows of the constant 'model.layers.0.self_attn."
+                          "v_proj.weight'"),
+            std::string::npos)
+      << folds[1];
+  EXPECT_NE(folds[3].find("rows of the constant 'model.layers.0.mlp.up_proj."
+                          "weight'"),
+            std::string::npos)
+      << folds[3];
+  EXPECT_LE(worst, 1e-5) << "max |logit change| / max |logit|";
+}
+
+TEST(ScaleFolding, GroupedQueryAttentionSkipsValueToOutput) {
+  TinyConfig c; // 4 heads sharing 2 key/value heads
+  double worst = 0;
+  std::vector<std::string> folds = foldAndCompare(c, worst);
+  ASSERT_EQ(folds.size(), size_t(4 * c.layers + 1));
+  for (size_t i = 0; i < folds.size(); ++i)
+    EXPECT_EQ(folds[i] == "-", i % 4 == 1 && i + 1 < folds.size()) << i;
+  EXPECT_LE(worst, 1e-5) << "max |logit change| / max |logit|";
+}
 
 /// Opens a checkpoint whose files were altered by `mutate`, and returns the
 /// error text (empty if it opened and imported).

@@ -40,10 +40,18 @@ static func::FuncOp findFunction(ModuleOp module, StringRef name) {
   return module.lookupSymbol<func::FuncOp>("forward");
 }
 
-FailureOr<std::vector<numerics::HessianAccumulator>>
-mlir::qtensor::collectActivationStatistics(ModuleOp module,
-                                           ArrayRef<Value> values,
-                                           const CalibrationOptions &options) {
+namespace {
+/// The watched values of every calibration call, in call order.
+struct WatchedOutputs {
+  std::vector<std::vector<HostArray>> calls;
+  std::vector<int64_t> channels;
+  int64_t sequencesPerCall = 1;
+};
+} // namespace
+
+static FailureOr<WatchedOutputs> runWatched(ModuleOp module,
+                                            ArrayRef<Value> values,
+                                            const CalibrationOptions &options) {
   func::FuncOp func = findFunction(module, options.function);
   if (!func) {
     module.emitError("calibration: no function to run (give the function "
@@ -172,10 +180,6 @@ mlir::qtensor::collectActivationStatistics(ModuleOp module,
     return failure();
   }
 
-  std::vector<numerics::HessianAccumulator> stats;
-  for (int64_t k : channels)
-    stats.emplace_back(k);
-  unsigned originalResults = 0;
   int64_t sequencesPerCall =
       inputType.getElementType().isInteger(32) ? inputType.getDimSize(0) : 1;
   // Calls run on `threads` workers; their results are accumulated in call
@@ -207,20 +211,49 @@ mlir::qtensor::collectActivationStatistics(ModuleOp module,
     module.emitError("calibration: ") << firstError;
     return failure();
   }
-  for (const std::vector<HostArray> &results : outputs) {
-    for (size_t i = 0; i < stats.size(); ++i) {
-      const HostArray &a = results[originalResults + i];
-      int64_t k = channels[i];
-      for (float v : a.f32)
+  for (const std::vector<HostArray> &results : outputs)
+    for (size_t i = 0; i < results.size(); ++i)
+      for (float v : results[i].f32)
         if (!std::isfinite(v)) {
           module.emitError("calibration: a watched activation (")
-              << k << " channels) has NaN or Inf";
+              << channels[i] << " channels) has NaN or Inf";
           return failure();
         }
-      stats[i].addBatch(a.f32.data(), a.numElements() / k, sequencesPerCall);
+  return WatchedOutputs{std::move(outputs), std::move(channels),
+                        sequencesPerCall};
+}
+
+FailureOr<std::vector<numerics::HessianAccumulator>>
+mlir::qtensor::collectActivationStatistics(ModuleOp module,
+                                           ArrayRef<Value> values,
+                                           const CalibrationOptions &options) {
+  FailureOr<WatchedOutputs> watched = runWatched(module, values, options);
+  if (failed(watched))
+    return failure();
+  std::vector<numerics::HessianAccumulator> stats;
+  for (int64_t k : watched->channels)
+    stats.emplace_back(k);
+  for (const std::vector<HostArray> &results : watched->calls)
+    for (size_t i = 0; i < stats.size(); ++i) {
+      const HostArray &a = results[i];
+      stats[i].addBatch(a.f32.data(), a.numElements() / watched->channels[i],
+                        watched->sequencesPerCall);
     }
-  }
   return stats;
+}
+
+FailureOr<std::vector<std::vector<float>>>
+mlir::qtensor::collectActivationSamples(ModuleOp module, ArrayRef<Value> values,
+                                        const CalibrationOptions &options) {
+  FailureOr<WatchedOutputs> watched = runWatched(module, values, options);
+  if (failed(watched))
+    return failure();
+  std::vector<std::vector<float>> samples(values.size());
+  for (const std::vector<HostArray> &results : watched->calls)
+    for (size_t i = 0; i < samples.size(); ++i)
+      samples[i].insert(samples[i].end(), results[i].f32.begin(),
+                        results[i].f32.end());
+  return samples;
 }
 
 //===----------------------------------------------------------------------===//

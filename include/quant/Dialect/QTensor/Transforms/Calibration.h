@@ -54,6 +54,13 @@ FailureOr<std::vector<quantopt::numerics::HessianAccumulator>>
 collectActivationStatistics(ModuleOp module, ArrayRef<Value> values,
                             const CalibrationOptions &options);
 
+/// Runs the module like collectActivationStatistics and returns the raw
+/// values instead: for each watched value, the rows of all calls
+/// concatenated ([tokens, channels] row-major).
+FailureOr<std::vector<std::vector<float>>>
+collectActivationSamples(ModuleOp module, ArrayRef<Value> values,
+                         const CalibrationOptions &options);
+
 /// Statistics keyed by weight name, as --quant-calibrate writes them.
 using NamedStatistics =
     std::map<std::string, quantopt::numerics::HessianAccumulator>;

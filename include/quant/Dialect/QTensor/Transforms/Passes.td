@@ -193,6 +193,64 @@ def QuantCalibratePass : Pass<"quant-calibrate", "ModuleOp"> {
   let dependentDialects = jitDialects;
 }
 
+def QuantAWQPass : Pass<"quant-awq", "ModuleOp"> {
+  let summary = "AWQ: activation-aware per-channel scaling, clipping and "
+                "group quantization";
+  let description = [{
+    Activation-aware weight quantization (Lin et al. 2024) as llm-awq and
+    AutoAWQ do it (../shared/reference/ptq-algorithms.md §2), on the
+    constant-weight products grouped by shared input:
+
+    1. One calibration run of the float model records every group's input
+       (the float outputs feed the next layer, as in the reference).
+    2. **Scale search**, for each group whose input's producer can absorb
+       a per-channel scale (found from the IR's structure, see
+       ScaleFolding.h: input norm -> q,k,v; v -> o when each head indexes
+       V directly, so not under grouped-query attention; post-attention
+       norm -> gate,up; up -> down): for ratio r = 0, 1/grid, ..,
+       s = mean|x|^r (or AutoAWQ's duo scaling
+       mean|x|^r / (w_mean^(1-r) + 1e-4)), clamped to 1e-4 and divided by
+       sqrt(max(s) min(s)); the weights become Q(W s) / s and the mean
+       squared error of the group's outputs is measured; the first
+       strictly best ratio is applied by folding 1/s into the producer.
+       Deliberate deviation: the objective is the outputs of the group's
+       products, not of the whole attention / MLP block the reference
+       inspects (for the single-product groups v -> o and up -> down the
+       two are the same). The output head (a product whose result the
+       function returns) is not scaled.
+    3. **Clip search** for every product except queries and keys (products
+       whose output reaches a softmax's exponential through an
+       activation-by-activation product): per (row, group) the bound
+       max|w| (1 - i/grid), i < max-shrink * grid, with the smallest
+       output error on every (tokens/512)-th token.
+    4. **Quantization** with AWQ's quantizer, whose range is not forced
+       through zero: s = max(max - min, 1e-5) / (2^bits - 1),
+       z = clamp(-round(min / s)), q = clamp(round(w / s) + z), per group
+       of `group-size` columns (a shorter last group when K is not a
+       multiple), stored as packed unsigned codes with zero-points.
+
+    Example: `--quant-awq="bits=4 group-size=128 calibration=ids.i32"`
+  }];
+  let options = !listconcat(calibrationDataOptions, [
+    Option<"bits", "bits", "unsigned", /*default=*/"4",
+           "bit width of the codes (2..8)">,
+    Option<"groupSize", "group-size", "int64_t", /*default=*/"128",
+           "group size along K (<= 0: one group per row)">,
+    Option<"duoScaling", "duo-scaling", "bool", /*default=*/"false",
+           "AutoAWQ's duo scaling instead of the paper's x_mean^r">,
+    Option<"grid", "grid", "int64_t", /*default=*/"20",
+           "grid points of the scale and clip searches">,
+    Option<"clip", "clip", "bool", /*default=*/"true",
+           "search clipping bounds">,
+    Option<"maxShrink", "max-shrink", "double", /*default=*/"0.5",
+           "largest relative shrink of the clipping search">,
+    ListOption<"skip", "skip", "std::string",
+               "weights whose name contains one of these stay in float">
+  ]);
+  let dependentDialects =
+      !listconcat(["::mlir::qtensor::QTensorDialect"], jitDialects);
+}
+
 def QuantSmoothQuantPass : Pass<"quant-smoothquant", "ModuleOp"> {
   let summary = "SmoothQuant: migrate activation outliers into the weights, "
                 "then W8A8";
