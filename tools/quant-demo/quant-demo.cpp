@@ -435,6 +435,15 @@ static std::pair<double, double> measureSize(ModuleOp module) {
       n *= double(d);
     quantWeights += n;
   });
+  // W8A8 products: int8 weights and their scales.
+  module->walk([&](qtensor::QuantizedMatmulOp op) {
+    for (Value v : {op.getWeight(), op.getWeightScales()}) {
+      auto type = cast<RankedTensorType>(v.getType());
+      quantBits +=
+          double(type.getNumElements()) * type.getElementTypeBitWidth();
+    }
+    quantWeights += double(op.getWeight().getType().getNumElements());
+  });
   totalBits += quantBits;
   module->walk([&](arith::ConstantOp op) {
     auto type = dyn_cast<RankedTensorType>(op.getType());
@@ -502,6 +511,10 @@ static int runModelTable() {
       {"GPTQ int4 g32 asym", "gptq-quantize{bits=4 group-size=32 %CALIB}"},
       {"GPTQ int3 g32 asym", "gptq-quantize{bits=3 group-size=32 %CALIB}"},
       {"GPTQ int4 pc act-order", "gptq-quantize{bits=4 act-order=true %CALIB}"},
+      {"AWQ int4 g32 asym", "quant-awq{bits=4 group-size=32 %CALIB}"},
+      {"W8A8 per-token, no smooth", "quant-smoothquant{smooth=false}"},
+      {"SmoothQuant W8A8 O1", "quant-smoothquant{alpha=0.5 %CALIB}"},
+      {"SmoothQuant W8A8 O3", "quant-smoothquant{activations=static %CALIB}"},
   };
   std::vector<ModelRow> rows;
   std::unique_ptr<JitModule> sampleModel;

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "quant/Dialect/QTensor/IR/QTensorOps.h"
+#include "quant/Numerics/GGMLTypes.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
@@ -292,6 +293,90 @@ LogicalResult QuantizedMatmulOp::verify() {
            << dimString(wScaleShape[0])
            << " rows; expected 1 or N = " << dimString(n);
   return success();
+}
+
+//===----------------------------------------------------------------------===//
+// ggml block ops
+//===----------------------------------------------------------------------===//
+
+/// The ggml type as a bare keyword: `as q4_K`.
+static ParseResult parseGGMLQuantType(OpAsmParser &parser,
+                                      GGMLQuantTypeAttr &type) {
+  StringRef keyword;
+  SMLoc loc = parser.getCurrentLocation();
+  if (parser.parseKeyword(&keyword))
+    return failure();
+  std::optional<GGMLQuantType> value = symbolizeGGMLQuantType(keyword);
+  if (!value)
+    return parser.emitError(loc, "unknown ggml type '") << keyword << "'";
+  type = GGMLQuantTypeAttr::get(parser.getContext(), *value);
+  return success();
+}
+
+static void printGGMLQuantType(OpAsmPrinter &printer, Operation *,
+                               GGMLQuantTypeAttr type) {
+  printer << stringifyGGMLQuantType(type.getValue());
+}
+
+/// Checks that a storage row of `rowBytes` holds the ggml blocks of `k`
+/// elements of `type`.
+static LogicalResult verifyGGMLRow(Operation *op, GGMLQuantType type, int64_t k,
+                                   int64_t rowBytes) {
+  auto traits = quantopt::numerics::getGGMLTypeTraits(uint32_t(type));
+  if (!traits)
+    return op->emitOpError("unknown ggml type");
+  if (ShapedType::isDynamic(k) || ShapedType::isDynamic(rowBytes))
+    return op->emitOpError("the row length K and the storage row must be "
+                           "static");
+  if (k % traits->blockElements != 0)
+    return op->emitOpError("row length ")
+           << k << " is not a multiple of the " << traits->blockElements
+           << "-element blocks of " << stringifyGGMLQuantType(type);
+  int64_t expected = k / traits->blockElements * traits->blockBytes;
+  if (rowBytes != expected)
+    return op->emitOpError("storage rows have ")
+           << rowBytes << " bytes; " << k << " elements of "
+           << stringifyGGMLQuantType(type) << " take " << expected;
+  return success();
+}
+
+LogicalResult GGMLDequantizeOp::verify() {
+  ArrayRef<int64_t> storage = getStorage().getType().getShape();
+  ArrayRef<int64_t> result = getResult().getType().getShape();
+  if (storage.empty() || storage.size() != result.size())
+    return emitOpError("storage rank ")
+           << storage.size() << " and result rank " << result.size()
+           << " must be equal and >= 1";
+  for (size_t d = 0; d + 1 < storage.size(); ++d)
+    if (!dimsCompatible(storage[d], result[d]))
+      return emitOpError("storage shape ")
+             << shapeString(storage) << " and result shape "
+             << shapeString(result) << " differ outside the last dimension";
+  return verifyGGMLRow(*this, getGgmlType(), result.back(), storage.back());
+}
+
+LogicalResult GGMLMatmulOp::verify() {
+  ArrayRef<int64_t> inShape = getInput().getType().getShape();
+  ArrayRef<int64_t> initShape = getInit().getType().getShape();
+  ArrayRef<int64_t> storage = getStorage().getType().getShape();
+  if (getResult().getType() != getInit().getType())
+    return emitOpError("result type ")
+           << getResult().getType() << " must equal the init type "
+           << getInit().getType();
+  if (inShape.empty() || inShape.size() != initShape.size())
+    return emitOpError("input rank ")
+           << inShape.size() << " and init rank " << initShape.size()
+           << " must be equal and >= 1";
+  for (size_t d = 0; d + 1 < inShape.size(); ++d)
+    if (!dimsCompatible(inShape[d], initShape[d]))
+      return emitOpError("input shape ")
+             << shapeString(inShape) << " and init shape "
+             << shapeString(initShape) << " differ outside the last dimension";
+  if (!dimsCompatible(initShape.back(), storage[0]))
+    return emitOpError("init has ")
+           << dimString(initShape.back())
+           << " output channels but the weight has " << dimString(storage[0]);
+  return verifyGGMLRow(*this, getGgmlType(), inShape.back(), storage[1]);
 }
 
 #define GET_OP_CLASSES

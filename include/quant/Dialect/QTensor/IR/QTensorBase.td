@@ -81,6 +81,19 @@ def QTensor_PackOrder : I32EnumAttr<"PackOrder",
   let genSpecializedAttr = 0;
 }
 
+def QTensor_GGMLQuantType : I32EnumAttr<"GGMLQuantType",
+    "a ggml block quantization type (the ids of ggml.h's enum ggml_type)", [
+  I32EnumAttrCase<"q4_0", 2>, I32EnumAttrCase<"q4_1", 3>,
+  I32EnumAttrCase<"q5_0", 6>, I32EnumAttrCase<"q5_1", 7>,
+  I32EnumAttrCase<"q8_0", 8>,
+  I32EnumAttrCase<"q2_K", 10>, I32EnumAttrCase<"q3_K", 11>,
+  I32EnumAttrCase<"q4_K", 12>, I32EnumAttrCase<"q5_K", 13>,
+  I32EnumAttrCase<"q6_K", 14>
+]> {
+  let cppNamespace = "::mlir::qtensor";
+  let genSpecializedAttr = 0;
+}
+
 class QTensor_Attr<string name, string attrMnemonic, list<Trait> traits = []>
     : AttrDef<QTensor_Dialect, name, traits> {
   let mnemonic = attrMnemonic;

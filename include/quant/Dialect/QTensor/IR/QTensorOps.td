@@ -17,6 +17,18 @@ def QTensor_ScaleTensor : RankedTensorOf<[F32, F16, BF16]>;
 def QTensor_ZeroPointTensor : RankedTensorOf<[I8, I16, I32, F32, F16, BF16]>;
 def QTensor_GroupIndex : 1DTensorOf<[I32]>;
 
+defvar ggmlBlocks = [{
+    **ggml blocks.** Each row of `storage` is the row's ggml blocks, byte for
+    byte as llama.cpp writes them in GGUF files: a row of K elements holds
+    `K / QK` blocks of `B` bytes (QK = 32 and B = 18, 20, 22, 24, 34 for
+    `q4_0`, `q4_1`, `q5_0`, `q5_1`, `q8_0`; QK = 256 and B = 84, 110, 144,
+    176, 210 for `q2_K` .. `q6_K`), so K must be a multiple of QK and the
+    storage row has `K / QK * B` bytes. Elements decode exactly as ggml's
+    `dequantize_row_*` does (f16 scales widened to f32, the same products
+    in the same order); the scales live inside the blocks, which is why
+    these ops take no `scales` operand.
+}];
+
 defvar quantNumerics = [{
     **Numerics of integer formats.** With scale `s` and zero-point `z` of the
     element's block (`z = 0` when there are no zero-points), quantization is
@@ -274,6 +286,52 @@ def QTensor_QuantizedMatmulOp : QTensor_Op<"quantized_matmul", [Pure]> {
     `outs` `(` $init `:` type($init) `)` attr-dict
     `:` type($input) `,` type($inputScales) `,` type($weight) `,`
         type($weightScales) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def QTensor_GGMLDequantizeOp : QTensor_Op<"ggml_dequantize", [Pure]> {
+  let summary = "Decode rows of ggml quantization blocks";
+  let description = !strconcat([{
+    Decodes `storage` (`[..., K / QK * B]` bytes) into `result` (`[..., K]`).
+
+    ```mlir
+    %w = qtensor.ggml_dequantize %blocks as q4_K : tensor<8x144xi8> -> tensor<8x256xf32>
+    ```
+  }], ggmlBlocks);
+  let arguments = (ins
+    RankedTensorOf<[I8]>:$storage,
+    QTensor_GGMLQuantTypeAttr:$ggmlType);
+  let results = (outs RankedTensorOf<[F32]>:$result);
+  let assemblyFormat = [{
+    $storage `as` custom<GGMLQuantType>($ggmlType) attr-dict `:` type($storage) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def QTensor_GGMLMatmulOp : QTensor_Op<"ggml_matmul", [Pure]> {
+  let summary = "Matrix product with a weight in ggml blocks";
+  let description = !strconcat([{
+    Computes `result = init + input · dequant(W)ᵀ` for a weight `W` of shape
+    `[N, K]` stored as ggml blocks (`storage` is `[N, K / QK * B]`), the
+    way llama.cpp stores GGUF weights. `input` is `[..., K]`, `init` and the
+    result `[..., N]` in f32. Lowerings decode the weight inside the
+    reduction; products are accumulated in f32 in ascending K.
+
+    ```mlir
+    %y = qtensor.ggml_matmul %x, %blocks as q8_0 outs(%init : tensor<4x8xf32>)
+           : tensor<4x64xf32>, tensor<8x68xi8> -> tensor<4x8xf32>
+    ```
+  }], ggmlBlocks);
+  let arguments = (ins
+    RankedTensorOf<[F32]>:$input,
+    2DTensorOf<[I8]>:$storage,
+    QTensor_GGMLQuantTypeAttr:$ggmlType,
+    RankedTensorOf<[F32]>:$init);
+  let results = (outs RankedTensorOf<[F32]>:$result);
+  let assemblyFormat = [{
+    $input `,` $storage `as` custom<GGMLQuantType>($ggmlType) `outs` `(` $init `:` type($init) `)`
+    attr-dict `:` type($input) `,` type($storage) `->` type($result)
   }];
   let hasVerifier = 1;
 }
