@@ -515,6 +515,7 @@ static int runModelTable() {
       {"W8A8 per-token, no smooth", "quant-smoothquant{smooth=false}"},
       {"SmoothQuant W8A8 O1", "quant-smoothquant{alpha=0.5 %CALIB}"},
       {"SmoothQuant W8A8 O3", "quant-smoothquant{activations=static %CALIB}"},
+      {"LLM.int8() threshold 6", "quant-llm-int8"},
   };
   std::vector<ModelRow> rows;
   std::unique_ptr<JitModule> sampleModel;

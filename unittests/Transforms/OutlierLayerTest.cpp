@@ -195,3 +195,13 @@ TEST_F(OutlierLayer, AWQBeatsRoundToNearest) {
   std::printf("w4 g128 relative error: RTN %.5f, AWQ %.5f\n", rtn, awq);
   EXPECT_LT(awq, rtn);
 }
+
+TEST_F(OutlierLayer, LLMInt8KeepsOutliersInFloat) {
+  double plain = relativeError(run("quant-smoothquant{smooth=false}"));
+  double int8 = relativeError(run("quant-llm-int8"));
+  std::printf("relative error: W8A8 per-token %.5f, LLM.int8() %.5f\n", plain,
+              int8);
+  // The 100x channels go through the float path, so the int8 part sees
+  // only N(0, 1) activations.
+  EXPECT_LT(int8 * 5, plain);
+}

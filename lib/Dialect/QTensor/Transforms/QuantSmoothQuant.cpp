@@ -186,8 +186,10 @@ void QuantSmoothQuantPass::quantizeGroup(InputGroup &group, ActivationMode mode,
         builder, named, linear->init.getType(), codes, scales, weightConst,
         scaleConst, linear->init);
     product->setAttr(kWeightNameAttr, builder.getStringAttr(linear->name));
+    Value floatWeight = linear->op->getOperand(linear->weightOperand);
     linear->op->replaceAllUsesWith(product->getResults());
     linear->op->erase();
+    eraseIfDeadConstant(floatWeight);
   }
 }
 

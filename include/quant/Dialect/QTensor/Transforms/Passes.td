@@ -251,6 +251,46 @@ def QuantAWQPass : Pass<"quant-awq", "ModuleOp"> {
       !listconcat(["::mlir::qtensor::QTensorDialect"], jitDialects);
 }
 
+def QuantLLMInt8Pass : Pass<"quant-llm-int8", "ModuleOp"> {
+  let summary = "LLM.int8(): int8 vector-wise products with a float outlier "
+                "decomposition";
+  let description = [{
+    LLM.int8() (Dettmers et al. 2022) as bitsandbytes' `Linear8bitLt` runs
+    it by default (../shared/reference/ptq-algorithms.md §4). Each
+    constant-weight product becomes, at run time:
+
+    ```
+    cols   = input columns holding any |x| >= threshold (per call)
+    x'     = x with the outlier ELEMENTS zeroed
+    xq, sx = qtensor.dynamic_quantize x' (per token, int8)
+    xq[:, cols] = 0
+    y      = init + qtensor.quantized_matmul(xq, sx, Wq, sW)
+               + x[:, cols] · (Wq[:, cols] * sW / 127)ᵀ
+    ```
+
+    with `Wq = round(W / sW)`, `sW = max|W[n, :]| / 127` per output row
+    (int8 weights are stored, and the outlier part multiplies the float
+    activations by the int8-dequantized weight columns, as current
+    bitsandbytes does with `has_fp16_weights=False`). Products sharing an
+    input share the outlier detection and activation quantization. No
+    calibration is needed. The output head (a product whose result the
+    function returns) stays float unless `quantize-head`.
+  }];
+  let options = [
+    Option<"threshold", "threshold", "double", /*default=*/"6.0",
+           "activation magnitude that makes a column an outlier column">,
+    Option<"quantizeHead", "quantize-head", "bool", /*default=*/"false",
+           "also convert products whose result the function returns">,
+    ListOption<"skip", "skip", "std::string",
+               "weights whose name contains one of these stay in float">
+  ];
+  let dependentDialects = ["::mlir::qtensor::QTensorDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def QuantSmoothQuantPass : Pass<"quant-smoothquant", "ModuleOp"> {
   let summary = "SmoothQuant: migrate activation outliers into the weights, "
                 "then W8A8";
