@@ -26,6 +26,10 @@ namespace qtensor {
 /// Patterns lowering every qtensor op to linalg/arith/math/tensor.
 void populateQTensorToLinalgPatterns(RewritePatternSet &patterns);
 
+/// Patterns lowering qtensor.ggml_dequantize and qtensor.ggml_matmul: the
+/// body of one linalg.generic decodes each weight from the raw ggml blocks.
+void populateGGMLToLinalgPatterns(RewritePatternSet &patterns);
+
 /// Options of the `quant-lower-to-llvm` pipeline.
 struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {};
 

@@ -916,6 +916,7 @@ void mlir::qtensor::populateQTensorToLinalgPatterns(
       .add<DequantizeLowering, DequantMatmulLowering, FakeQuantLowering,
            QuantizeLowering, DynamicQuantizeLowering, QuantizedMatmulLowering>(
           patterns.getContext());
+  populateGGMLToLinalgPatterns(patterns);
 }
 
 void ConvertQTensorToLinalgPass::runOnOperation() {

@@ -720,3 +720,123 @@ func.func @quantized_matmul_scale_rows(%x: tensor<4x64xi8>, %sx: tensor<4x1xf32>
   %0 = qtensor.quantized_matmul %x, %sx, %w, %sw outs(%init : tensor<4x8xf32>) : tensor<4x64xi8>, tensor<4x1xf32>, tensor<8x64xi8>, tensor<4x1xf32> -> tensor<4x8xf32>
   return
 }
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// qtensor.ggml_dequantize
+//===----------------------------------------------------------------------===//
+
+func.func @ggml_unknown_type(%q: tensor<8x144xi8>) {
+  // expected-error@+1 {{unknown ggml type 'q4_2'}}
+  %0 = qtensor.ggml_dequantize %q as q4_2 : tensor<8x144xi8> -> tensor<8x256xf32>
+  return
+}
+
+// -----
+
+func.func @ggml_dequantize_rank(%q: tensor<8x144xi8>) {
+  // expected-error@+1 {{'qtensor.ggml_dequantize' op storage rank 2 and result rank 1 must be equal and >= 1}}
+  %0 = qtensor.ggml_dequantize %q as q4_K : tensor<8x144xi8> -> tensor<256xf32>
+  return
+}
+
+// -----
+
+func.func @ggml_dequantize_rank0(%q: tensor<i8>) {
+  // expected-error@+1 {{'qtensor.ggml_dequantize' op storage rank 0 and result rank 0 must be equal and >= 1}}
+  %0 = qtensor.ggml_dequantize %q as q8_0 : tensor<i8> -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @ggml_dequantize_rows(%q: tensor<8x144xi8>) {
+  // expected-error@+1 {{'qtensor.ggml_dequantize' op storage shape 8x144 and result shape 4x256 differ outside the last dimension}}
+  %0 = qtensor.ggml_dequantize %q as q4_K : tensor<8x144xi8> -> tensor<4x256xf32>
+  return
+}
+
+// -----
+
+func.func @ggml_dequantize_dynamic_row(%q: tensor<8x?xi8>) {
+  // expected-error@+1 {{'qtensor.ggml_dequantize' op the row length K and the storage row must be static}}
+  %0 = qtensor.ggml_dequantize %q as q4_K : tensor<8x?xi8> -> tensor<8x256xf32>
+  return
+}
+
+// -----
+
+func.func @ggml_dequantize_block_multiple(%q: tensor<8x144xi8>) {
+  // expected-error@+1 {{'qtensor.ggml_dequantize' op row length 128 is not a multiple of the 256-element blocks of q4_K}}
+  %0 = qtensor.ggml_dequantize %q as q4_K : tensor<8x144xi8> -> tensor<8x128xf32>
+  return
+}
+
+// -----
+
+func.func @ggml_dequantize_row_bytes(%q: tensor<8x140xi8>) {
+  // expected-error@+1 {{'qtensor.ggml_dequantize' op storage rows have 140 bytes; 256 elements of q4_K take 144}}
+  %0 = qtensor.ggml_dequantize %q as q4_K : tensor<8x140xi8> -> tensor<8x256xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// qtensor.ggml_matmul
+//===----------------------------------------------------------------------===//
+
+func.func @ggml_matmul_result(%x: tensor<4x64xf32>, %w: tensor<8x68xi8>, %init: tensor<4x8xf32>) {
+  // expected-error@+1 {{'qtensor.ggml_matmul' op result type 'tensor<4x9xf32>' must equal the init type 'tensor<4x8xf32>'}}
+  %0 = qtensor.ggml_matmul %x, %w as q8_0 outs(%init : tensor<4x8xf32>) : tensor<4x64xf32>, tensor<8x68xi8> -> tensor<4x9xf32>
+  return
+}
+
+// -----
+
+func.func @ggml_matmul_rank(%x: tensor<4x64xf32>, %w: tensor<8x68xi8>, %init: tensor<8xf32>) {
+  // expected-error@+1 {{'qtensor.ggml_matmul' op input rank 2 and init rank 1 must be equal and >= 1}}
+  %0 = qtensor.ggml_matmul %x, %w as q8_0 outs(%init : tensor<8xf32>) : tensor<4x64xf32>, tensor<8x68xi8> -> tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @ggml_matmul_rows(%x: tensor<4x64xf32>, %w: tensor<8x68xi8>, %init: tensor<3x8xf32>) {
+  // expected-error@+1 {{'qtensor.ggml_matmul' op input shape 4x64 and init shape 3x8 differ outside the last dimension}}
+  %0 = qtensor.ggml_matmul %x, %w as q8_0 outs(%init : tensor<3x8xf32>) : tensor<4x64xf32>, tensor<8x68xi8> -> tensor<3x8xf32>
+  return
+}
+
+// -----
+
+func.func @ggml_matmul_channels(%x: tensor<4x64xf32>, %w: tensor<8x68xi8>, %init: tensor<4x7xf32>) {
+  // expected-error@+1 {{'qtensor.ggml_matmul' op init has 7 output channels but the weight has 8}}
+  %0 = qtensor.ggml_matmul %x, %w as q8_0 outs(%init : tensor<4x7xf32>) : tensor<4x64xf32>, tensor<8x68xi8> -> tensor<4x7xf32>
+  return
+}
+
+// -----
+
+func.func @ggml_matmul_dynamic_k(%x: tensor<4x?xf32>, %w: tensor<8x68xi8>, %init: tensor<4x8xf32>) {
+  // expected-error@+1 {{'qtensor.ggml_matmul' op the row length K and the storage row must be static}}
+  %0 = qtensor.ggml_matmul %x, %w as q8_0 outs(%init : tensor<4x8xf32>) : tensor<4x?xf32>, tensor<8x68xi8> -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @ggml_matmul_block_multiple(%x: tensor<4x48xf32>, %w: tensor<8x68xi8>, %init: tensor<4x8xf32>) {
+  // expected-error@+1 {{'qtensor.ggml_matmul' op row length 48 is not a multiple of the 32-element blocks of q8_0}}
+  %0 = qtensor.ggml_matmul %x, %w as q8_0 outs(%init : tensor<4x8xf32>) : tensor<4x48xf32>, tensor<8x68xi8> -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @ggml_matmul_row_bytes(%x: tensor<4x64xf32>, %w: tensor<8x64xi8>, %init: tensor<4x8xf32>) {
+  // expected-error@+1 {{'qtensor.ggml_matmul' op storage rows have 64 bytes; 64 elements of q8_0 take 68}}
+  %0 = qtensor.ggml_matmul %x, %w as q8_0 outs(%init : tensor<4x8xf32>) : tensor<4x64xf32>, tensor<8x64xi8> -> tensor<4x8xf32>
+  return
+}

@@ -408,3 +408,82 @@ func.func @quantized_matmul(%x: tensor<2x?x64xi8>, %sx: tensor<2x?x1xf32>, %st: 
          : tensor<2x?x64xi8>, tensor<1x1x1xf32>, tensor<8x64xi8>, tensor<1x1xf32> -> tensor<2x?x8xf32>
   return %0, %1 : tensor<2x?x8xf32>, tensor<2x?x8xf32>
 }
+
+//===----------------------------------------------------------------------===//
+// qtensor.ggml_dequantize
+//===----------------------------------------------------------------------===//
+
+// Every ggml type; rows of 256 elements take 8 legacy blocks or 1 K block.
+// CHECK-LABEL: func.func @ggml_dequantize_types(
+// CHECK:         qtensor.ggml_dequantize %{{.*}} as q4_0 : tensor<8x144xi8> -> tensor<8x256xf32>
+// CHECK:         qtensor.ggml_dequantize %{{.*}} as q4_1 : tensor<8x160xi8> -> tensor<8x256xf32>
+// CHECK:         qtensor.ggml_dequantize %{{.*}} as q5_0 : tensor<8x176xi8> -> tensor<8x256xf32>
+// CHECK:         qtensor.ggml_dequantize %{{.*}} as q5_1 : tensor<8x192xi8> -> tensor<8x256xf32>
+// CHECK:         qtensor.ggml_dequantize %{{.*}} as q8_0 : tensor<8x272xi8> -> tensor<8x256xf32>
+// CHECK:         qtensor.ggml_dequantize %{{.*}} as q2_K : tensor<8x84xi8> -> tensor<8x256xf32>
+// CHECK:         qtensor.ggml_dequantize %{{.*}} as q3_K : tensor<8x110xi8> -> tensor<8x256xf32>
+// CHECK:         qtensor.ggml_dequantize %{{.*}} as q4_K : tensor<8x144xi8> -> tensor<8x256xf32>
+// CHECK:         qtensor.ggml_dequantize %{{.*}} as q5_K : tensor<8x176xi8> -> tensor<8x256xf32>
+// CHECK:         qtensor.ggml_dequantize %{{.*}} as q6_K : tensor<8x210xi8> -> tensor<8x256xf32>
+func.func @ggml_dequantize_types(
+    %q4_0: tensor<8x144xi8>, %q4_1: tensor<8x160xi8>, %q5_0: tensor<8x176xi8>,
+    %q5_1: tensor<8x192xi8>, %q8_0: tensor<8x272xi8>, %q2_k: tensor<8x84xi8>,
+    %q3_k: tensor<8x110xi8>, %q4_k: tensor<8x144xi8>, %q5_k: tensor<8x176xi8>,
+    %q6_k: tensor<8x210xi8>)
+    -> (tensor<8x256xf32>, tensor<8x256xf32>, tensor<8x256xf32>, tensor<8x256xf32>,
+        tensor<8x256xf32>, tensor<8x256xf32>, tensor<8x256xf32>, tensor<8x256xf32>,
+        tensor<8x256xf32>, tensor<8x256xf32>) {
+  %0 = qtensor.ggml_dequantize %q4_0 as q4_0 : tensor<8x144xi8> -> tensor<8x256xf32>
+  %1 = qtensor.ggml_dequantize %q4_1 as q4_1 : tensor<8x160xi8> -> tensor<8x256xf32>
+  %2 = qtensor.ggml_dequantize %q5_0 as q5_0 : tensor<8x176xi8> -> tensor<8x256xf32>
+  %3 = qtensor.ggml_dequantize %q5_1 as q5_1 : tensor<8x192xi8> -> tensor<8x256xf32>
+  %4 = qtensor.ggml_dequantize %q8_0 as q8_0 : tensor<8x272xi8> -> tensor<8x256xf32>
+  %5 = qtensor.ggml_dequantize %q2_k as q2_K : tensor<8x84xi8> -> tensor<8x256xf32>
+  %6 = qtensor.ggml_dequantize %q3_k as q3_K : tensor<8x110xi8> -> tensor<8x256xf32>
+  %7 = qtensor.ggml_dequantize %q4_k as q4_K : tensor<8x144xi8> -> tensor<8x256xf32>
+  %8 = qtensor.ggml_dequantize %q5_k as q5_K : tensor<8x176xi8> -> tensor<8x256xf32>
+  %9 = qtensor.ggml_dequantize %q6_k as q6_K : tensor<8x210xi8> -> tensor<8x256xf32>
+  return %0, %1, %2, %3, %4, %5, %6, %7, %8, %9
+    : tensor<8x256xf32>, tensor<8x256xf32>, tensor<8x256xf32>, tensor<8x256xf32>,
+      tensor<8x256xf32>, tensor<8x256xf32>, tensor<8x256xf32>, tensor<8x256xf32>,
+      tensor<8x256xf32>, tensor<8x256xf32>
+}
+
+// Dynamic leading dimensions, and a single row.
+// CHECK-LABEL: func.func @ggml_dequantize_shapes(
+// CHECK-SAME:    %[[A:[^:]+]]: tensor<2x?x144xi8>, %[[B:[^:]+]]: tensor<34xi8>)
+// CHECK:         qtensor.ggml_dequantize %[[A]] as q4_K : tensor<2x?x144xi8> -> tensor<2x?x256xf32>
+// CHECK:         qtensor.ggml_dequantize %[[B]] as q8_0 : tensor<34xi8> -> tensor<32xf32>
+func.func @ggml_dequantize_shapes(%a: tensor<2x?x144xi8>, %b: tensor<34xi8>) -> (tensor<2x?x256xf32>, tensor<32xf32>) {
+  %0 = qtensor.ggml_dequantize %a as q4_K : tensor<2x?x144xi8> -> tensor<2x?x256xf32>
+  %1 = qtensor.ggml_dequantize %b as q8_0 : tensor<34xi8> -> tensor<32xf32>
+  return %0, %1 : tensor<2x?x256xf32>, tensor<32xf32>
+}
+
+//===----------------------------------------------------------------------===//
+// qtensor.ggml_matmul
+//===----------------------------------------------------------------------===//
+
+// CHECK-LABEL: func.func @ggml_matmul_2d(
+// CHECK-SAME:    %[[X:[^:]+]]: tensor<4x64xf32>, %[[W:[^:]+]]: tensor<8x68xi8>, %[[I:[^:]+]]: tensor<4x8xf32>)
+// CHECK:         %[[Y:.*]] = qtensor.ggml_matmul %[[X]], %[[W]] as q8_0 outs(%[[I]] : tensor<4x8xf32>) : tensor<4x64xf32>, tensor<8x68xi8> -> tensor<4x8xf32>
+// CHECK:         return %[[Y]]
+func.func @ggml_matmul_2d(%x: tensor<4x64xf32>, %w: tensor<8x68xi8>, %init: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %y = qtensor.ggml_matmul %x, %w as q8_0 outs(%init : tensor<4x8xf32>)
+         : tensor<4x64xf32>, tensor<8x68xi8> -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
+
+// [B, M, K] activations with dynamic rows; a [K] row with a dynamic N.
+// CHECK-LABEL: func.func @ggml_matmul_shapes(
+// CHECK:         qtensor.ggml_matmul %{{.*}}, %{{.*}} as q6_K outs(%{{.*}} : tensor<2x?x8xf32>) : tensor<2x?x512xf32>, tensor<8x420xi8> -> tensor<2x?x8xf32>
+// CHECK:         qtensor.ggml_matmul %{{.*}}, %{{.*}} as q4_1 outs(%{{.*}} : tensor<?xf32>) : tensor<64xf32>, tensor<?x40xi8> -> tensor<?xf32>
+func.func @ggml_matmul_shapes(%x: tensor<2x?x512xf32>, %w: tensor<8x420xi8>, %init: tensor<2x?x8xf32>,
+                              %row: tensor<64xf32>, %v: tensor<?x40xi8>, %vinit: tensor<?xf32>)
+    -> (tensor<2x?x8xf32>, tensor<?xf32>) {
+  %0 = qtensor.ggml_matmul %x, %w as q6_K outs(%init : tensor<2x?x8xf32>)
+         : tensor<2x?x512xf32>, tensor<8x420xi8> -> tensor<2x?x8xf32>
+  %1 = qtensor.ggml_matmul %row, %v as q4_1 outs(%vinit : tensor<?xf32>)
+         : tensor<64xf32>, tensor<?x40xi8> -> tensor<?xf32>
+  return %0, %1 : tensor<2x?x8xf32>, tensor<?xf32>
+}
