@@ -349,4 +349,83 @@ def QuantSmoothQuantPass : Pass<"quant-smoothquant", "ModuleOp"> {
       !listconcat(["::mlir::qtensor::QTensorDialect"], jitDialects);
 }
 
+def QuantGGUFPass : Pass<"quant-gguf", "ModuleOp"> {
+  let summary = "Quantization to llama.cpp's ggml block types and mixes";
+  let description = [{
+    Quantizes the constant weights of matrix products (the products
+    `--quant-rtn` finds) to ggml block types, byte for byte as llama.cpp's
+    `llama-quantize` writes them (quant/Numerics/GGUFQuants.h), and replaces
+    each product with `qtensor.ggml_matmul` over an i8 constant
+    `[N, K / QK * B]` holding the blocks (a `dense_resource` blob named
+    `<weight>.qweight` when the weight was one). The op keeps the weight's
+    name as its location and in the `qtensor.weight_name` attribute.
+
+    **Types.** `type` is the type of every weight (`q4_0`, `q4_1`, `q5_0`,
+    `q5_1`, `q8_0`, `q2_K` .. `q6_K`), like `llama-quantize --pure`.
+    `mix` instead names one of llama.cpp's file types (`Q2_K`, `Q3_K_S`,
+    `Q3_K_M`, `Q3_K_L`, `Q4_K_S`, `Q4_K_M`, `Q5_K_S`, `Q5_K_M`, `Q6_K`,
+    `Q4_0`, `Q4_1`, `Q5_0`, `Q5_1`, `Q8_0`): its base type, with more bits
+    for some tensors as `llama_tensor_get_type_impl` in llama.cpp's
+    src/llama-quant.cpp chooses them for a dense Llama (no experts, not
+    Falcon, not the 70B special case). With `n` layers and
+    `use_more_bits(i, n) = i < n/8 || i >= 7n/8 || (i - n/8) % 3 == 2`:
+
+    | tensor | rule |
+    | --- | --- |
+    | output (classifier, tied or not) | `q8_0` when K is not a multiple of the base type's block, else `q6_K` (base `q8_0` stays `q8_0`) |
+    | attn_v | `Q4_K_M`, `Q5_K_M`: `q6_K` where use_more_bits; `Q4_K_S`: `q5_K` in layers 0..3; `Q3_K_M`: `q5_K` in layers 0, 1, else `q4_K`; `Q3_K_L`: `q5_K`; `Q2_K`: `q4_K` when n_head / n_head_kv >= 4, else `q3_K` |
+    | ffn_down | `Q4_K_M`, `Q5_K_M`: `q6_K` where use_more_bits; `Q4_K_S`: `q5_K` for i < n/8; `Q3_K_M`: `q5_K` for i < n/16, else `q4_K`; `Q3_K_L`: `q5_K`; `Q2_K`: `q3_K`; `Q4_0`, `Q5_0` with an importance matrix: `q4_1`, `q5_1` for i < n/8 |
+    | attn_output | `Q2_K`: `q3_K`; `Q3_K_M`: `q4_K`; `Q3_K_L`: `q5_K` |
+
+    Roles and layers come from the weight names, in any of three naming
+    schemes: llama2.c (`wq.3`, `wk.3`, `wv.3`, `wo.3`, `w1.3` gate, `w2.3`
+    down, `w3.3` up; classifier `wcls` or the tied `token_embedding`),
+    Hugging Face (`model.layers.3.self_attn.v_proj.weight`,
+    `model.layers.3.mlp.down_proj.weight`, ..., `lm_head.weight` or the tied
+    `model.embed_tokens.weight`) and GGUF (`blk.3.attn_v.weight`, ...,
+    `output.weight`, `token_embd.weight`). `n` is the highest layer index
+    plus one; the attn_v rules count attn_v tensors, n_head / n_head_kv is
+    rows(attn_q) / rows(attn_v). Other names get the base type.
+
+    **Fallback.** When K is not a multiple of the chosen type's block
+    (256 for K-quants, 32 for the others), llama.cpp's
+    `tensor_type_fallback` applies: `q2_K`, `q3_K` -> `q4_0` (the non-IQ
+    choice; older llama.cpp chose IQ4_NL), `q4_K` -> `q5_0`, `q5_K` ->
+    `q5_1`, `q6_K` -> `q8_0`, and F16 when 32 does not divide K either. For
+    the 32-blocks types, where llama.cpp has no fallback and stops, F16 is
+    used too. F16 here means the product stays in float with its weights
+    rounded to f16 (stored as f32; activations are not rounded). Every
+    fallback emits a remark naming the weight and the type used.
+
+    **Importance matrix.** With `statistics` (a file from
+    `--quant-calibrate`; its `W/mean_sq` entries are E[x^2] per input
+    column, which is llama.cpp's imatrix) or `calibration` (the module is
+    run on the data first, as `--quant-calibrate` does), the quantizers take
+    the imatrix path of ggml's `quantize_<type>`; without either, the
+    reference `quantize_row_<type>_ref`. `q8_0` ignores it.
+
+    Weights whose names contain a `skip` string stay in float; batched
+    products and products with non-f32 activations are left alone with a
+    remark.
+
+    Example: `--quant-gguf="mix=Q4_K_M statistics=stats.safetensors"`
+  }];
+  let options = !listconcat(calibrationDataOptions, [
+    Option<"type", "type", "std::string", /*default=*/"\"q4_K\"",
+           "ggml type of every weight: q4_0, q4_1, q5_0, q5_1, q8_0, q2_K, "
+           "q3_K, q4_K, q5_K or q6_K">,
+    Option<"mix", "mix", "std::string", /*default=*/"\"\"",
+           "llama.cpp file type choosing the type per tensor (Q4_K_M, "
+           "Q4_K_S, Q5_K_M, Q5_K_S, Q3_K_S/M/L, Q2_K, Q6_K, Q4_0, Q4_1, "
+           "Q5_0, Q5_1, Q8_0); empty: `type` everywhere">,
+    Option<"statistics", "statistics", "std::string", /*default=*/"\"\"",
+           "importance matrix from a --quant-calibrate statistics file "
+           "(W/mean_sq)">,
+    ListOption<"skip", "skip", "std::string",
+               "weights whose name contains one of these stay in float">
+  ]);
+  let dependentDialects =
+      !listconcat(["::mlir::qtensor::QTensorDialect"], jitDialects);
+}
+
 #endif // QUANT_DIALECT_QTENSOR_TRANSFORMS_PASSES_TD

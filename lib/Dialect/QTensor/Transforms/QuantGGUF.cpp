@@ -1,0 +1,512 @@
+//===- QuantGGUF.cpp - llama.cpp quantization types and mixes -------------===//
+//
+// Part of the quant-opt project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// Quantizes constant matmul weights to ggml blocks the way llama.cpp's
+// llama-quantize does: one type everywhere (`type`, like --pure) or a file
+// type's mix (`mix`), with the shape fallbacks of `tensor_type_fallback`
+// and an optional importance matrix from calibration. The per-tensor rules
+// follow `llama_tensor_get_type_impl` (ggml-org/llama.cpp
+// src/llama-quant.cpp) for a dense Llama.
+//
+//===----------------------------------------------------------------------===//
+
+#include "quant/Dialect/QTensor/Transforms/Calibration.h"
+#include "quant/Dialect/QTensor/Transforms/Passes.h"
+#include "quant/Dialect/QTensor/Transforms/WeightMatching.h"
+#include "quant/Numerics/GGUFQuants.h"
+#include "quant/Numerics/Numerics.h"
+
+#include "llvm/ADT/STLExtras.h"
+
+#include <cmath>
+
+namespace mlir {
+namespace qtensor {
+#define GEN_PASS_DEF_QUANTGGUFPASS
+#include "quant/Dialect/QTensor/Transforms/Passes.h.inc"
+} // namespace qtensor
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::qtensor;
+namespace num = quantopt::numerics;
+using num::GGMLType;
+
+//===----------------------------------------------------------------------===//
+// Tensor roles from weight names
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// llama.cpp's tensor categories (`tensor_category`) that the mixes use.
+enum class Role {
+  AttnQ,
+  AttnK,
+  AttnV,
+  AttnOutput,
+  FfnGate,
+  FfnDown,
+  FfnUp,
+  Output,
+  Other
+};
+
+/// A weight's role and layer (-1 outside the layers).
+struct TensorRole {
+  Role role = Role::Other;
+  int64_t layer = -1;
+};
+
+/// One row per per-layer role: its name in llama2.c checkpoints (`wq.3`),
+/// in Hugging Face checkpoints (`model.layers.3.` + suffix) and in GGUF
+/// files (`blk.3.` + suffix).
+struct RoleNames {
+  Role role;
+  StringLiteral llama2c, huggingFace, gguf;
+};
+} // namespace
+
+static constexpr RoleNames kLayerRoles[] = {
+    {Role::AttnQ, "wq", "self_attn.q_proj.weight", "attn_q.weight"},
+    {Role::AttnK, "wk", "self_attn.k_proj.weight", "attn_k.weight"},
+    {Role::AttnV, "wv", "self_attn.v_proj.weight", "attn_v.weight"},
+    {Role::AttnOutput, "wo", "self_attn.o_proj.weight", "attn_output.weight"},
+    {Role::FfnGate, "w1", "mlp.gate_proj.weight", "ffn_gate.weight"},
+    {Role::FfnDown, "w2", "mlp.down_proj.weight", "ffn_down.weight"},
+    {Role::FfnUp, "w3", "mlp.up_proj.weight", "ffn_up.weight"},
+};
+
+/// The classifier, separate or tied to the token embedding, in the three
+/// schemes.
+static constexpr StringLiteral kOutputNames[] = {
+    "wcls",          "token_embedding",           "lm_head.weight",
+    "output.weight", "model.embed_tokens.weight", "token_embd.weight"};
+
+static TensorRole classifyWeight(StringRef name) {
+  if (llvm::is_contained(kOutputNames, name))
+    return {Role::Output, -1};
+  // Hugging Face and GGUF: PREFIX LAYER '.' SUFFIX.
+  for (bool hf : {true, false}) {
+    StringRef rest = name;
+    int64_t layer;
+    if (!rest.consume_front(hf ? "model.layers." : "blk.") ||
+        rest.consumeInteger(10, layer) || !rest.consume_front("."))
+      continue;
+    for (const RoleNames &r : kLayerRoles)
+      if (rest == (hf ? r.huggingFace : r.gguf))
+        return {r.role, layer};
+    return {};
+  }
+  // llama2.c: NAME '.' LAYER.
+  auto [head, tail] = name.rsplit('.');
+  int64_t layer;
+  if (tail.empty() || tail.getAsInteger(10, layer))
+    return {};
+  for (const RoleNames &r : kLayerRoles)
+    if (head == r.llama2c)
+      return {r.role, layer};
+  return {};
+}
+
+//===----------------------------------------------------------------------===//
+// Type choice: llama_tensor_get_type_impl and tensor_type_fallback
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// llama.cpp file types (`llama_ftype`) whose rules are implemented.
+enum class Mix {
+  None,
+  Q2_K,
+  Q3_K_S,
+  Q3_K_M,
+  Q3_K_L,
+  Q4_K_S,
+  Q4_K_M,
+  Q5_K_S,
+  Q5_K_M,
+  Q6_K,
+  Q4_0,
+  Q4_1,
+  Q5_0,
+  Q5_1,
+  Q8_0
+};
+
+struct MixInfo {
+  Mix mix;
+  StringLiteral name;
+  /// llama_ftype_get_default_type.
+  GGMLType base;
+};
+
+/// What the mix rules need to know about the model.
+struct ModelInfo {
+  /// Highest layer index + 1, number of attn_v tensors, and
+  /// n_head / n_head_kv.
+  int64_t layers = 0, attnV = 0, gqa = 1;
+  bool imatrix = false;
+};
+} // namespace
+
+static constexpr MixInfo kMixes[] = {
+    {Mix::Q2_K, "Q2_K", GGMLType::Q2_K},
+    {Mix::Q3_K_S, "Q3_K_S", GGMLType::Q3_K},
+    {Mix::Q3_K_M, "Q3_K_M", GGMLType::Q3_K},
+    {Mix::Q3_K_L, "Q3_K_L", GGMLType::Q3_K},
+    {Mix::Q4_K_S, "Q4_K_S", GGMLType::Q4_K},
+    {Mix::Q4_K_M, "Q4_K_M", GGMLType::Q4_K},
+    {Mix::Q5_K_S, "Q5_K_S", GGMLType::Q5_K},
+    {Mix::Q5_K_M, "Q5_K_M", GGMLType::Q5_K},
+    {Mix::Q6_K, "Q6_K", GGMLType::Q6_K},
+    {Mix::Q4_0, "Q4_0", GGMLType::Q4_0},
+    {Mix::Q4_1, "Q4_1", GGMLType::Q4_1},
+    {Mix::Q5_0, "Q5_0", GGMLType::Q5_0},
+    {Mix::Q5_1, "Q5_1", GGMLType::Q5_1},
+    {Mix::Q8_0, "Q8_0", GGMLType::Q8_0},
+};
+
+static int64_t blockElements(GGMLType type) {
+  return num::getGGMLTypeTraits(type).blockElements;
+}
+
+/// The type's name as the IR prints it (`q4_K`), or `f16`.
+static StringRef typeName(GGMLType type) {
+  if (type == GGMLType::F16)
+    return "f16";
+  return stringifyGGMLQuantType(static_cast<GGMLQuantType>(type));
+}
+
+/// llama.cpp's `use_more_bits`: the first and last eighth of the layers and
+/// every third one in between.
+static bool useMoreBits(int64_t i, int64_t n) {
+  return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2;
+}
+
+/// The type `mix` gives a tensor: `llama_tensor_get_type_impl` for a dense
+/// Llama (one expert, not Falcon, not the 70B attn_v bump), restricted to
+/// the file types of Mix.
+static GGMLType mixType(Mix mix, GGMLType base, TensorRole t,
+                        const ModelInfo &model, int64_t cols) {
+  switch (t.role) {
+  case Role::Output:
+    // Classifier (and the tied token embedding).
+    if (cols % blockElements(base) != 0)
+      return GGMLType::Q8_0;
+    return base == GGMLType::Q8_0 ? base : GGMLType::Q6_K;
+  case Role::AttnV:
+    switch (mix) {
+    case Mix::Q2_K:
+      return model.gqa >= 4 ? GGMLType::Q4_K : GGMLType::Q3_K;
+    case Mix::Q3_K_M:
+      return t.layer < 2 ? GGMLType::Q5_K : GGMLType::Q4_K;
+    case Mix::Q3_K_L:
+      return GGMLType::Q5_K;
+    case Mix::Q4_K_M:
+    case Mix::Q5_K_M:
+      return useMoreBits(t.layer, model.attnV) ? GGMLType::Q6_K : base;
+    case Mix::Q4_K_S:
+      return t.layer < 4 ? GGMLType::Q5_K : base;
+    default:
+      return base;
+    }
+  case Role::FfnDown: {
+    int64_t i = t.layer, n = model.layers;
+    switch (mix) {
+    case Mix::Q2_K:
+      return GGMLType::Q3_K;
+    case Mix::Q3_K_M:
+      return i < n / 16 ? GGMLType::Q5_K : GGMLType::Q4_K;
+    case Mix::Q3_K_L:
+      return GGMLType::Q5_K;
+    case Mix::Q4_K_M:
+    case Mix::Q5_K_M:
+      return useMoreBits(i, n) ? GGMLType::Q6_K : base;
+    case Mix::Q4_K_S:
+      return i < n / 8 ? GGMLType::Q5_K : base;
+    case Mix::Q4_0:
+    case Mix::Q5_0:
+      // Guard for the first ffn_down layers, only with an imatrix.
+      if (model.imatrix && i < n / 8)
+        return mix == Mix::Q4_0 ? GGMLType::Q4_1 : GGMLType::Q5_1;
+      return base;
+    default:
+      return base;
+    }
+  }
+  case Role::AttnOutput:
+    switch (mix) {
+    case Mix::Q2_K:
+      return GGMLType::Q3_K;
+    case Mix::Q3_K_M:
+      return GGMLType::Q4_K;
+    case Mix::Q3_K_L:
+      return GGMLType::Q5_K;
+    default:
+      return base;
+    }
+  default:
+    return base;
+  }
+}
+
+/// `tensor_type_fallback`: a type whose block divides `cols`, or F16.
+static GGMLType fallbackType(GGMLType type, int64_t cols) {
+  if (cols % blockElements(type) == 0)
+    return type;
+  GGMLType next = GGMLType::F16;
+  switch (type) {
+  case GGMLType::Q2_K:
+  case GGMLType::Q3_K:
+    next = GGMLType::Q4_0; // llama.cpp's non-IQ choice
+    break;
+  case GGMLType::Q4_K:
+    next = GGMLType::Q5_0;
+    break;
+  case GGMLType::Q5_K:
+    next = GGMLType::Q5_1;
+    break;
+  case GGMLType::Q6_K:
+    next = GGMLType::Q8_0;
+    break;
+  default:
+    // 32-element types: llama.cpp stops here; F16 is what it uses when its
+    // fallback does not fit either.
+    break;
+  }
+  return cols % blockElements(next) == 0 ? next : GGMLType::F16;
+}
+
+//===----------------------------------------------------------------------===//
+// The pass
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// A product to convert and what it becomes.
+struct Planned {
+  ConstantWeightMatmul match;
+  GGMLType type;
+  /// Index into the calibration inputs (products sharing an input share
+  /// it).
+  unsigned input = 0;
+};
+
+struct QuantGGUFPass : qtensor::impl::QuantGGUFPassBase<QuantGGUFPass> {
+  using Base::Base;
+  void runOnOperation() override;
+
+private:
+  LogicalResult parseOptions(Mix &mixKind, GGMLType &base);
+  /// E[x^2] per input column of every planned product (empty vectors
+  /// without an importance matrix).
+  FailureOr<std::vector<std::vector<float>>> importance(ArrayRef<Planned> plan,
+                                                        ArrayRef<Value> inputs);
+  void convert(OpBuilder &builder, const Planned &p, ArrayRef<float> imatrix);
+};
+} // namespace
+
+LogicalResult QuantGGUFPass::parseOptions(Mix &mixKind, GGMLType &base) {
+  ModuleOp module = getOperation();
+  std::optional<num::GGMLTypeTraits> traits =
+      num::getGGMLTypeTraitsByName(std::string(type));
+  if (!traits || !symbolizeGGMLQuantType(static_cast<uint32_t>(traits->type)))
+    return module.emitError("quant-gguf: unknown type '")
+           << type
+           << "'; expected q4_0, q4_1, q5_0, q5_1, q8_0, q2_K, q3_K, q4_K, "
+              "q5_K or q6_K";
+  base = traits->type;
+  mixKind = Mix::None;
+  if (!mix.empty()) {
+    const MixInfo *info = llvm::find_if(kMixes, [&](const MixInfo &m) {
+      return m.name.equals_insensitive(mix);
+    });
+    if (info == std::end(kMixes))
+      return module.emitError("quant-gguf: unknown mix '")
+             << mix
+             << "'; expected Q2_K, Q3_K_S, Q3_K_M, Q3_K_L, Q4_K_S, Q4_K_M, "
+                "Q5_K_S, Q5_K_M, Q6_K, Q4_0, Q4_1, Q5_0, Q5_1 or Q8_0";
+    if (type.hasValue() && base != info->base)
+      return module.emitError("quant-gguf: type=")
+             << type << " conflicts with mix=" << info->name
+             << ", whose base type is " << typeName(info->base)
+             << "; give one of them";
+    mixKind = info->mix;
+    base = info->base;
+  }
+  if (!calibration.empty() && !statistics.empty())
+    return module.emitError("quant-gguf: give the importance matrix either "
+                            "as calibration=FILE or as statistics=FILE, not "
+                            "both");
+  return success();
+}
+
+FailureOr<std::vector<std::vector<float>>>
+QuantGGUFPass::importance(ArrayRef<Planned> plan, ArrayRef<Value> inputs) {
+  ModuleOp module = getOperation();
+  std::vector<std::vector<float>> result(plan.size());
+  auto toFloat = [](const std::vector<double> &v) {
+    return std::vector<float>(v.begin(), v.end());
+  };
+  if (!statistics.empty()) {
+    auto named = readStatistics(statistics, module);
+    if (failed(named))
+      return failure();
+    for (auto [i, p] : llvm::enumerate(plan)) {
+      if (p.type == GGMLType::F16)
+        continue;
+      auto it = named->find(p.match.name);
+      if (it == named->end() || it->second.columns() != p.match.cols)
+        return p.match.op->emitError("quant-gguf: ")
+               << statistics << " has no statistics of " << p.match.cols
+               << " channels for weight '" << p.match.name << "'";
+      result[i] = toFloat(it->second.meanSquare());
+    }
+  } else if (!calibration.empty()) {
+    CalibrationOptions calib;
+    calib.path = calibration;
+    calib.function = calibrationFunction;
+    calib.windows = calibrationWindows;
+    calib.offset = calibrationOffset;
+    calib.seed = calibrationSeed;
+    auto stats = collectActivationStatistics(module, inputs, calib);
+    if (failed(stats))
+      return failure();
+    for (auto [i, p] : llvm::enumerate(plan))
+      result[i] = toFloat((*stats)[p.input].meanSquare());
+  }
+  for (auto [i, p] : llvm::enumerate(plan))
+    if (!llvm::all_of(result[i], [](float v) { return std::isfinite(v); }))
+      return p.match.op->emitError("quant-gguf: the importance matrix of "
+                                   "weight '")
+             << p.match.name << "' has a non-finite value";
+  return result;
+}
+
+void QuantGGUFPass::convert(OpBuilder &builder, const Planned &p,
+                            ArrayRef<float> imatrix) {
+  const ConstantWeightMatmul &match = p.match;
+  Value oldWeight = match.op->getOperand(match.weightOperand);
+  if (p.type == GGMLType::F16) {
+    // Stays a float product, with f16-rounded weights.
+    ConstantWeightMatmul rounded = match;
+    for (float &w : rounded.weight)
+      w = num::fromF16Bits(num::toF16Bits(w));
+    updateFloatWeight(builder, rounded);
+    return;
+  }
+  int64_t rowBytes = num::ggmlRowBytes(p.type, match.cols);
+  std::vector<uint8_t> blocks(match.rows * rowBytes);
+  std::string error;
+  bool ok = num::quantizeGGMLRows(
+      p.type, match.weight.data(), match.rows, match.cols,
+      imatrix.empty() ? nullptr : imatrix.data(), blocks.data(), &error);
+  assert(ok && "the type was chosen to fit the row length");
+  (void)ok;
+
+  MLIRContext *ctx = builder.getContext();
+  Location loc =
+      NameLoc::get(builder.getStringAttr(match.name), match.op->getLoc());
+  builder.setInsertionPoint(match.op);
+  auto storageType =
+      RankedTensorType::get({match.rows, rowBytes}, IntegerType::get(ctx, 8));
+  Value storage = createRawConstant(
+      builder, loc, storageType,
+      ArrayRef<char>(reinterpret_cast<const char *>(blocks.data()),
+                     blocks.size()),
+      match.fromResource, match.name + ".qweight");
+  auto op = GGMLMatmulOp::create(
+      builder, loc, match.init.getType(), match.input, storage,
+      GGMLQuantTypeAttr::get(ctx, static_cast<GGMLQuantType>(p.type)),
+      match.init);
+  op->setAttr(kWeightNameAttr, builder.getStringAttr(match.name));
+  match.op->getResult(0).replaceAllUsesWith(op.getResult());
+  match.op->erase();
+  eraseIfDeadConstant(oldWeight);
+}
+
+void QuantGGUFPass::runOnOperation() {
+  ModuleOp module = getOperation();
+  Mix mixKind;
+  GGMLType base;
+  if (failed(parseOptions(mixKind, base)))
+    return signalPassFailure();
+
+  // The products, and what the names say about the model.
+  std::vector<ConstantWeightMatmul> matches;
+  ModelInfo model;
+  model.imatrix = !calibration.empty() || !statistics.empty();
+  int64_t qRows = 0, vRows = 0;
+  SmallVector<linalg::LinalgOp> candidates;
+  module.walk([&](linalg::LinalgOp op) { candidates.push_back(op); });
+  unsigned ordinal = 0;
+  for (linalg::LinalgOp op : candidates) {
+    std::string reason;
+    FailureOr<ConstantWeightMatmul> match =
+        matchConstantWeightMatmul(op, reason, ordinal++);
+    if (failed(match))
+      continue;
+    TensorRole role = classifyWeight(match->name);
+    model.layers = std::max(model.layers, role.layer + 1);
+    if (role.role == Role::AttnV) {
+      ++model.attnV;
+      if (role.layer == 0)
+        vRows = match->rows;
+    }
+    if (role.role == Role::AttnQ && role.layer == 0)
+      qRows = match->rows;
+    if (llvm::any_of(skip, [&](const std::string &s) {
+          return StringRef(match->name).contains(s);
+        }))
+      continue;
+    if (match->batch) {
+      op->emitRemark("quant-gguf: batched weights are left in float");
+      continue;
+    }
+    auto inputType = cast<RankedTensorType>(match->input.getType());
+    if (!inputType.getElementType().isF32()) {
+      op->emitRemark("quant-gguf: weight '")
+          << match->name << "' is left in float: its activations are not f32";
+      continue;
+    }
+    if (failed(checkFiniteWeight(*match)))
+      return signalPassFailure();
+    matches.push_back(std::move(*match));
+  }
+  if (qRows > 0 && vRows > 0 && qRows % vRows == 0)
+    model.gqa = qRows / vRows;
+
+  // Types, fallbacks and calibration inputs, before the module changes.
+  std::vector<Planned> plan;
+  SmallVector<Value> inputs;
+  for (ConstantWeightMatmul &match : matches) {
+    TensorRole role = classifyWeight(match.name);
+    GGMLType wanted = mixKind == Mix::None
+                          ? base
+                          : mixType(mixKind, base, role, model, match.cols);
+    GGMLType chosen = fallbackType(wanted, match.cols);
+    if (chosen != wanted)
+      match.op->emitRemark("quant-gguf: weight '")
+          << match.name << "': row length " << match.cols
+          << " is not a multiple of the " << blockElements(wanted)
+          << "-element blocks of " << typeName(wanted) << "; using "
+          << typeName(chosen)
+          << (chosen == GGMLType::F16 ? " (f16-rounded weights, float product)"
+                                      : "");
+    auto it = llvm::find(inputs, match.input);
+    unsigned index = it - inputs.begin();
+    if (it == inputs.end())
+      inputs.push_back(match.input);
+    plan.push_back({std::move(match), chosen, index});
+  }
+  if (plan.empty())
+    return;
+
+  auto imatrix = importance(plan, inputs);
+  if (failed(imatrix))
+    return signalPassFailure();
+  OpBuilder builder(&getContext());
+  for (auto [p, w] : llvm::zip_equal(plan, *imatrix))
+    convert(builder, p, w);
+}
