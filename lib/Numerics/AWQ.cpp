@@ -88,7 +88,8 @@ static std::vector<float> linearForward(const std::vector<float> &x,
 AWQScaleResult quantopt::numerics::awqSearchScales(
     const std::vector<float> &x, int64_t tokens, int64_t k,
     const std::vector<const std::vector<float> *> &weights,
-    const std::vector<int64_t> &rows, const AWQScaleSearch &options) {
+    const std::vector<int64_t> &rows, const AWQScaleSearch &options,
+    const AWQObjective &objective) {
   // Mean |x| per channel.
   std::vector<float> xMean(k, 0.0f);
   {
@@ -122,10 +123,26 @@ AWQScaleResult quantopt::numerics::awqSearchScales(
       wMean[j] = float(sum[j] / double(totalRows));
   }
 
+  // The default objective: the outputs of the linears themselves.
   std::vector<std::vector<float>> reference;
-  for (size_t i = 0; i < weights.size(); ++i)
-    reference.push_back(
-        linearForward(x, tokens, k, weights[i]->data(), rows[i]));
+  if (!objective)
+    for (size_t i = 0; i < weights.size(); ++i)
+      reference.push_back(
+          linearForward(x, tokens, k, weights[i]->data(), rows[i]));
+  auto linearLoss = [&](const std::vector<std::vector<float>> &candidate) {
+    double loss = 0;
+    int64_t count = 0;
+    for (size_t i = 0; i < candidate.size(); ++i) {
+      std::vector<float> y =
+          linearForward(x, tokens, k, candidate[i].data(), rows[i]);
+      for (size_t e = 0; e < y.size(); ++e) {
+        double d = double(reference[i][e]) - double(y[e]);
+        loss += d * d;
+      }
+      count += int64_t(y.size());
+    }
+    return loss / double(std::max<int64_t>(count, 1));
+  };
 
   AWQScaleResult result;
   result.scales.assign(k, 1.0f);
@@ -145,8 +162,7 @@ AWQScaleResult quantopt::numerics::awqSearchScales(
     float norm = std::sqrt(sMax * sMin);
     for (float &v : s)
       v /= norm;
-    double loss = 0;
-    int64_t count = 0;
+    std::vector<std::vector<float>> candidate;
     for (size_t i = 0; i < weights.size(); ++i) {
       const std::vector<float> &w = *weights[i];
       scaled.resize(w.size());
@@ -159,14 +175,9 @@ AWQScaleResult quantopt::numerics::awqSearchScales(
       for (int64_t r = 0; r < rows[i]; ++r)
         for (int64_t j = 0; j < k; ++j)
           back[r * k + j] /= s[j];
-      std::vector<float> y = linearForward(x, tokens, k, back.data(), rows[i]);
-      for (size_t e = 0; e < y.size(); ++e) {
-        double d = double(reference[i][e]) - double(y[e]);
-        loss += d * d;
-      }
-      count += int64_t(y.size());
+      candidate.push_back(std::move(back));
     }
-    loss /= double(std::max<int64_t>(count, 1));
+    double loss = objective ? objective(candidate) : linearLoss(candidate);
     result.losses.push_back(loss);
     if (loss < best) {
       best = loss;

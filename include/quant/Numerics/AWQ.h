@@ -16,6 +16,7 @@
 #define QUANT_NUMERICS_AWQ_H
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 namespace quantopt {
@@ -57,15 +58,22 @@ struct AWQScaleResult {
   std::vector<double> losses;
 };
 
+/// The loss of candidate weights (one [N_i, K] matrix per linear, already
+/// quantized and divided by s again): the mean squared error of the
+/// inspected module's output against the float output.
+using AWQObjective =
+    std::function<double(const std::vector<std::vector<float>> &weights)>;
+
 /// Searches s for linears sharing the input `x` [tokens, K]: each candidate
-/// quantizes W * s, divides by s again and compares x · Wᵀ of all linears
-/// with the float outputs; the first strict improvement wins, as in the
-/// reference. With no improvement the scales are all 1 (bestRatio -1).
+/// quantizes W * s and divides by s again; the first strict improvement of
+/// `objective` wins, as in the reference. Without an objective, the error
+/// of x · Wᵀ of all the linears is used. With no finite loss the scales
+/// are all 1 (bestRatio -1).
 AWQScaleResult
 awqSearchScales(const std::vector<float> &x, int64_t tokens, int64_t k,
                 const std::vector<const std::vector<float> *> &weights,
-                const std::vector<int64_t> &rows,
-                const AWQScaleSearch &options);
+                const std::vector<int64_t> &rows, const AWQScaleSearch &options,
+                const AWQObjective &objective = nullptr);
 
 /// The clipping search for one linear on (already scaled) inputs: for each
 /// (row, group) the max |w| bound among 1 - i/grid, i < maxShrink * grid,

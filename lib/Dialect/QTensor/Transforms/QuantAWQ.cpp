@@ -11,9 +11,16 @@
 #include "quant/Numerics/AWQ.h"
 #include "quant/Numerics/Numerics.h"
 
+#include "quant/Runtime/JitRunner.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Transforms/RegionUtils.h"
 #include "llvm/Support/FormatVariadic.h"
+
+#include <atomic>
+#include <thread>
 
 namespace mlir {
 namespace qtensor {
@@ -24,6 +31,7 @@ namespace qtensor {
 
 using namespace mlir;
 using namespace mlir::qtensor;
+using quantopt::HostArray;
 namespace num = quantopt::numerics;
 
 namespace {
@@ -86,6 +94,228 @@ static bool isQueryOrKey(Operation *linear) {
         return true;
   }
   return false;
+}
+
+/// The op whose result the reference inspects for a group of several
+/// linears (q,k,v -> the attention block's output projection; gate,up ->
+/// the MLP's down projection): the first later product with a constant
+/// weight that every path from the group to the function's results passes
+/// through. Null when there is none or the group has one linear.
+static Operation *findInspectedProduct(const InputGroup &group) {
+  if (group.linears.size() < 2)
+    return nullptr;
+  Operation *last = group.linears.front().op;
+  Block *block = last->getBlock();
+  for (const ConstantWeightMatmul &linear : group.linears) {
+    if (linear.op->getBlock() != block)
+      return nullptr;
+    if (last->isBeforeInBlock(linear.op))
+      last = linear.op;
+  }
+  auto postDominates = [&](Operation *candidate) {
+    SmallVector<Operation *> work;
+    llvm::SmallPtrSet<Operation *, 32> seen;
+    for (const ConstantWeightMatmul &linear : group.linears)
+      work.push_back(linear.op);
+    while (!work.empty()) {
+      Operation *op = work.pop_back_val();
+      if (op == candidate || !seen.insert(op).second)
+        continue;
+      if (op->hasTrait<OpTrait::IsTerminator>())
+        return false;
+      for (Operation *user : op->getUsers())
+        work.push_back(block->findAncestorOpInBlock(*user));
+    }
+    return true;
+  };
+  for (Operation &op :
+       llvm::make_range(std::next(last->getIterator()), block->end())) {
+    auto product = dyn_cast<linalg::LinalgOp>(&op);
+    if (!product || product.getNumReductionLoops() == 0 ||
+        llvm::none_of(product.getDpsInputs(), isConstantTensor))
+      continue;
+    if (postDominates(&op))
+      return &op;
+  }
+  return nullptr;
+}
+
+namespace {
+/// Runs the part of the model between a group's input and the inspected
+/// product through the JIT, with the group's weights as arguments, to
+/// score candidate weights as the reference's module2inspect does.
+class BlockInspector {
+public:
+  static FailureOr<std::unique_ptr<BlockInspector>>
+  create(const InputGroup &group, Operation *inspected,
+         const std::vector<float> &samples, std::string &reason);
+
+  /// Mean squared error of the inspected output over all windows for
+  /// candidate [N, K] weights.
+  double loss(const std::vector<std::vector<float>> &weights);
+
+private:
+  HostArray weightArray(const ConstantWeightMatmul &linear,
+                        const std::vector<float> &weight) const;
+  std::vector<HostArray> run(const std::vector<std::vector<float>> &weights);
+
+  std::unique_ptr<quantopt::JitModule> jit;
+  const InputGroup *group = nullptr;
+  unsigned outputRank = 0;
+  std::vector<HostArray> windows;
+  std::vector<HostArray> reference;
+};
+} // namespace
+
+FailureOr<std::unique_ptr<BlockInspector>>
+BlockInspector::create(const InputGroup &group, Operation *inspected,
+                       const std::vector<float> &samples, std::string &reason) {
+  Value input = group.input;
+  Value output = inspected->getResult(0);
+  DenseMap<Value, unsigned> arguments;
+  arguments[input] = 0;
+  for (auto [i, linear] : llvm::enumerate(group.linears))
+    arguments[linear.op->getOperand(linear.weightOperand)] = i + 1;
+
+  // Backward slice of the output, stopping at the arguments.
+  Block *block = inspected->getBlock();
+  llvm::SmallPtrSet<Operation *, 32> slice;
+  SmallVector<Operation *> work{inspected};
+  while (!work.empty()) {
+    Operation *op = work.pop_back_val();
+    if (!slice.insert(op).second)
+      continue;
+    llvm::SetVector<Value> used(op->getOperands().begin(),
+                                op->getOperands().end());
+    getUsedValuesDefinedAbove(op->getRegions(), used);
+    for (Value v : used) {
+      if (arguments.count(v))
+        continue;
+      Operation *def = v.getDefiningOp();
+      if (!def) {
+        reason = "the inspected block reads a function argument other than "
+                 "the group's input";
+        return failure();
+      }
+      if (def->getBlock() == block)
+        work.push_back(def);
+    }
+  }
+
+  // @inspect(x, w_0, ..) -> output, the slice cloned in program order.
+  MLIRContext *ctx = inspected->getContext();
+  OpBuilder builder(ctx);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(builder.getUnknownLoc());
+  builder.setInsertionPointToEnd(module->getBody());
+  SmallVector<Type> argTypes{input.getType()};
+  for (const ConstantWeightMatmul &linear : group.linears)
+    argTypes.push_back(linear.op->getOperand(linear.weightOperand).getType());
+  auto func = func::FuncOp::create(
+      builder, inspected->getLoc(), "inspect",
+      builder.getFunctionType(argTypes, {output.getType()}));
+  Block *entry = func.addEntryBlock();
+  IRMapping mapping;
+  for (auto [value, index] : arguments)
+    mapping.map(value, entry->getArgument(index));
+  builder.setInsertionPointToEnd(entry);
+  for (Operation &op : *block)
+    if (slice.contains(&op))
+      builder.clone(op, mapping);
+  func::ReturnOp::create(builder, inspected->getLoc(), mapping.lookup(output));
+
+  auto inspector = std::make_unique<BlockInspector>();
+  auto compiled = quantopt::JitModule::compile(*module);
+  if (!compiled) {
+    reason = "the inspected block does not compile: " +
+             llvm::toString(compiled.takeError());
+    return failure();
+  }
+  inspector->jit = std::move(*compiled);
+  inspector->group = &group;
+  inspector->outputRank = cast<RankedTensorType>(output.getType()).getRank();
+  auto inputType = cast<RankedTensorType>(input.getType());
+  int64_t perWindow = inputType.getNumElements();
+  for (size_t at = 0; at + perWindow <= samples.size(); at += perWindow) {
+    HostArray window;
+    window.shape.assign(inputType.getShape().begin(),
+                        inputType.getShape().end());
+    window.f32.assign(samples.begin() + at, samples.begin() + at + perWindow);
+    inspector->windows.push_back(std::move(window));
+  }
+  std::vector<std::vector<float>> original;
+  for (const ConstantWeightMatmul &linear : group.linears)
+    original.push_back(linear.weight);
+  inspector->reference = inspector->run(original);
+  if (inspector->reference.size() != inspector->windows.size()) {
+    reason = "the inspected block failed to run";
+    return failure();
+  }
+  return inspector;
+}
+
+HostArray BlockInspector::weightArray(const ConstantWeightMatmul &linear,
+                                      const std::vector<float> &weight) const {
+  HostArray array;
+  int64_t rows = linear.rows, cols = linear.cols;
+  if (!linear.transposed) {
+    array.shape = {rows, cols};
+    array.f32 = weight;
+    return array;
+  }
+  array.shape = {cols, rows};
+  array.f32.resize(weight.size());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      array.f32[c * rows + r] = weight[r * cols + c];
+  return array;
+}
+
+std::vector<HostArray>
+BlockInspector::run(const std::vector<std::vector<float>> &weights) {
+  std::vector<HostArray> arrays;
+  for (auto [i, linear] : llvm::enumerate(group->linears))
+    arrays.push_back(weightArray(linear, weights[i]));
+  // Windows run on two threads (the JIT'd code is reentrant); results are
+  // kept in window order.
+  std::vector<HostArray> outputs(windows.size());
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failedCall{false};
+  auto worker = [&]() {
+    for (size_t w = next++; w < windows.size(); w = next++) {
+      std::vector<const HostArray *> args{&windows[w]};
+      for (const HostArray &a : arrays)
+        args.push_back(&a);
+      auto y = jit->call("inspect", args, outputRank);
+      if (!y) {
+        llvm::consumeError(y.takeError());
+        failedCall = true;
+        return;
+      }
+      outputs[w] = std::move(*y);
+    }
+  };
+  std::thread helper(worker);
+  worker();
+  helper.join();
+  if (failedCall)
+    return {};
+  return outputs;
+}
+
+double BlockInspector::loss(const std::vector<std::vector<float>> &weights) {
+  std::vector<HostArray> outputs = run(weights);
+  if (outputs.size() != reference.size())
+    return std::numeric_limits<double>::infinity();
+  double sum = 0;
+  int64_t count = 0;
+  for (size_t w = 0; w < outputs.size(); ++w) {
+    for (size_t e = 0; e < outputs[w].f32.size(); ++e) {
+      double d = double(reference[w].f32[e]) - double(outputs[w].f32[e]);
+      sum += d * d;
+    }
+    count += int64_t(outputs[w].f32.size());
+  }
+  return sum / double(std::max<int64_t>(count, 1));
 }
 
 void QuantAWQPass::runOnOperation() {
@@ -161,8 +391,24 @@ void QuantAWQPass::runOnOperation() {
       weights.push_back(&linear.weight);
       rows.push_back(linear.rows);
     }
+    // Score candidates on the block the reference inspects when there is
+    // one (q,k,v and gate,up); a single linear is its own block.
+    num::AWQObjective objective;
+    std::unique_ptr<BlockInspector> inspector;
+    if (Operation *inspected = findInspectedProduct(group)) {
+      auto created = BlockInspector::create(group, inspected, x, reason);
+      if (failed(created)) {
+        group.linears.front().op->emitRemark("quant-awq: scoring ")
+            << group.names() << " on the products alone: " << reason;
+      } else {
+        inspector = std::move(*created);
+        objective = [&](const std::vector<std::vector<float>> &w) {
+          return inspector->loss(w);
+        };
+      }
+    }
     num::AWQScaleResult best =
-        num::awqSearchScales(x, tokens, k, weights, rows, search);
+        num::awqSearchScales(x, tokens, k, weights, rows, search, objective);
     if (best.bestRatio < 0)
       continue;
     fold->apply(group, best.scales);
