@@ -213,11 +213,14 @@ def QuantAWQPass : Pass<"quant-awq", "ModuleOp"> {
        sqrt(max(s) min(s)); the weights become Q(W s) / s and the mean
        squared error of the group's outputs is measured; the first
        strictly best ratio is applied by folding 1/s into the producer.
-       Deliberate deviation: the objective is the outputs of the group's
-       products, not of the whole attention / MLP block the reference
-       inspects (for the single-product groups v -> o and up -> down the
-       two are the same). The output head (a product whose result the
-       function returns) is not scaled.
+       The error is measured where the reference's `module2inspect` ends:
+       for several products sharing an input, at the first later product
+       with a constant weight that every path from them passes through
+       (the attention block's output projection for q,k,v; the MLP's down
+       projection for gate,up), by JIT-running that part of the model with
+       candidate weights on the recorded windows; a single product is its
+       own block. The output head (a product whose result the function
+       returns) is not scaled.
     3. **Clip search** for every product except queries and keys (products
        whose output reaches a softmax's exponential through an
        activation-by-activation product): per (row, group) the bound
