@@ -41,12 +41,6 @@ struct QuantAWQPass : qtensor::impl::QuantAWQPassBase<QuantAWQPass> {
 };
 } // namespace
 
-static bool isReturned(Operation *op) {
-  return llvm::any_of(op->getUsers(), [](Operation *user) {
-    return isa<func::ReturnOp>(user);
-  });
-}
-
 /// A contraction of two non-constant operands (attention scores or the
 /// attention-weighted values).
 static bool isActivationProduct(Operation *op) {
@@ -344,12 +338,9 @@ void QuantAWQPass::runOnOperation() {
         return signalPassFailure();
 
   // Every group input of the float model, in one run.
-  CalibrationOptions calib;
-  calib.path = calibration;
-  calib.function = calibrationFunction;
-  calib.windows = calibrationWindows;
-  calib.offset = calibrationOffset;
-  calib.seed = calibrationSeed;
+  CalibrationOptions calib = CalibrationOptions::fromPassOptions(
+      calibration, calibrationFunction, calibrationWindows, calibrationOffset,
+      calibrationSeed);
   SmallVector<Value> inputs;
   for (const InputGroup &group : groups)
     inputs.push_back(group.input);
@@ -371,7 +362,7 @@ void QuantAWQPass::runOnOperation() {
       return signalPassFailure();
     }
     if (llvm::any_of(group.linears, [](const ConstantWeightMatmul &linear) {
-          return isReturned(linear.op);
+          return isOutputHead(linear.op);
         }))
       continue;
     std::string reason;

@@ -57,12 +57,9 @@ void QuantCalibratePass::runOnOperation() {
                       "weight; nothing to record");
     return;
   }
-  CalibrationOptions options;
-  options.path = calibration;
-  options.function = calibrationFunction;
-  options.windows = calibrationWindows;
-  options.offset = calibrationOffset;
-  options.seed = calibrationSeed;
+  CalibrationOptions options = CalibrationOptions::fromPassOptions(
+      calibration, calibrationFunction, calibrationWindows, calibrationOffset,
+      calibrationSeed);
   auto stats = collectActivationStatistics(module, inputs, options);
   if (failed(stats))
     return signalPassFailure();

@@ -189,12 +189,9 @@ void QuantGPTQPass::runOnOperation() {
   if (groups.empty())
     return;
 
-  CalibrationOptions calib;
-  calib.path = calibration;
-  calib.function = calibrationFunction;
-  calib.windows = calibrationWindows;
-  calib.offset = calibrationOffset;
-  calib.seed = calibrationSeed;
+  CalibrationOptions calib = CalibrationOptions::fromPassOptions(
+      calibration, calibrationFunction, calibrationWindows, calibrationOffset,
+      calibrationSeed);
 
   llvm::json::Array report;
   unsigned done = 0;

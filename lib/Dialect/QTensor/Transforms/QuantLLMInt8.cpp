@@ -162,10 +162,7 @@ void QuantLLMInt8Pass::runOnOperation() {
   for (InputGroup &group : groups) {
     SmallVector<ConstantWeightMatmul *> targets;
     for (ConstantWeightMatmul &linear : group.linears) {
-      bool returned = llvm::any_of(linear.op->getUsers(), [](Operation *u) {
-        return isa<func::ReturnOp>(u);
-      });
-      if (quantizeHead || !returned)
+      if (quantizeHead || !isOutputHead(linear.op))
         targets.push_back(&linear);
     }
     auto inputType = cast<RankedTensorType>(group.input.getType());

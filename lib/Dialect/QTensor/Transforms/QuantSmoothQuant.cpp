@@ -45,14 +45,6 @@ private:
 };
 } // namespace
 
-/// True when the product's result goes straight to the function's return
-/// (the output head, which the reference keeps in float).
-static bool isReturned(Operation *op) {
-  return llvm::any_of(op->getUsers(), [](Operation *user) {
-    return isa<func::ReturnOp>(user);
-  });
-}
-
 FailureOr<std::vector<std::vector<double>>>
 QuantSmoothQuantPass::activationMaxima(ArrayRef<InputGroup> groups) {
   ModuleOp module = getOperation();
@@ -80,12 +72,9 @@ QuantSmoothQuantPass::activationMaxima(ArrayRef<InputGroup> groups) {
                      "statistics=FILE");
     return failure();
   }
-  CalibrationOptions calib;
-  calib.path = calibration;
-  calib.function = calibrationFunction;
-  calib.windows = calibrationWindows;
-  calib.offset = calibrationOffset;
-  calib.seed = calibrationSeed;
+  CalibrationOptions calib = CalibrationOptions::fromPassOptions(
+      calibration, calibrationFunction, calibrationWindows, calibrationOffset,
+      calibrationSeed);
   SmallVector<Value> inputs;
   for (const InputGroup &group : groups)
     inputs.push_back(group.input);
@@ -128,7 +117,7 @@ void QuantSmoothQuantPass::quantizeGroup(InputGroup &group, ActivationMode mode,
                                          float staticAbsMax) {
   SmallVector<ConstantWeightMatmul *> targets;
   for (ConstantWeightMatmul &linear : group.linears)
-    if (quantizeHead || !isReturned(linear.op))
+    if (quantizeHead || !isOutputHead(linear.op))
       targets.push_back(&linear);
   if (targets.empty())
     return;
@@ -245,7 +234,7 @@ void QuantSmoothQuantPass::runOnOperation() {
     if (needStats)
       smoothedMax[g].assign(maxima[g].begin(), maxima[g].end());
     bool isHead = llvm::any_of(group.linears, [](const auto &linear) {
-      return isReturned(linear.op);
+      return isOutputHead(linear.op);
     });
     if (!smooth || (isHead && !quantizeHead))
       continue;

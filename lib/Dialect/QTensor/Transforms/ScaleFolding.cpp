@@ -8,6 +8,7 @@
 #include "quant/Dialect/QTensor/Transforms/ScaleFolding.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/SmallPtrSet.h"
@@ -22,6 +23,12 @@ std::string InputGroup::names() const {
   for (const ConstantWeightMatmul &linear : linears)
     out += (out.empty() ? "" : ", ") + linear.name;
   return out;
+}
+
+bool mlir::qtensor::isOutputHead(Operation *op) {
+  return llvm::any_of(op->getUsers(), [](Operation *user) {
+    return isa<func::ReturnOp>(user);
+  });
 }
 
 SmallVector<InputGroup>

@@ -45,6 +45,19 @@ struct CalibrationOptions {
   int64_t offset = 0;
   int64_t seed = -1;
   unsigned threads = 2;
+
+  /// From the shared pass options (calibrationDataOptions in Passes.td).
+  static CalibrationOptions fromPassOptions(StringRef path, StringRef function,
+                                            int64_t windows, int64_t offset,
+                                            int64_t seed) {
+    CalibrationOptions options;
+    options.path = path.str();
+    options.function = function.str();
+    options.windows = windows;
+    options.offset = offset;
+    options.seed = seed;
+    return options;
+  }
 };
 
 /// Runs the module and accumulates statistics of each value in `values`

@@ -59,6 +59,10 @@ struct InputGroup {
 SmallVector<InputGroup> collectInputGroups(Operation *root,
                                            ArrayRef<std::string> skip);
 
+/// True when `op`'s result goes straight to a function's return: the output
+/// head, which the W8A8 and AWQ references keep in float / unscaled.
+bool isOutputHead(Operation *op);
+
 /// Re-reads the group's weights and input from the IR (after folds that
 /// changed them). Fails if an op no longer matches.
 LogicalResult refreshInputGroup(InputGroup &group);
