@@ -433,7 +433,8 @@ void QuantGGUFPass::runOnOperation() {
   if (failed(parseOptions(mixKind, base)))
     return signalPassFailure();
 
-  // The products, and what the names say about the model.
+  // The products, and what the names say about the model. Remarks go to the
+  // op's location without printing the (large) op.
   std::vector<ConstantWeightMatmul> matches;
   ModelInfo model;
   model.imatrix = !calibration.empty() || !statistics.empty();
@@ -461,12 +462,12 @@ void QuantGGUFPass::runOnOperation() {
         }))
       continue;
     if (match->batch) {
-      op->emitRemark("quant-gguf: batched weights are left in float");
+      emitRemark(op->getLoc(), "quant-gguf: batched weights are left in float");
       continue;
     }
     auto inputType = cast<RankedTensorType>(match->input.getType());
     if (!inputType.getElementType().isF32()) {
-      op->emitRemark("quant-gguf: weight '")
+      emitRemark(op->getLoc(), "quant-gguf: weight '")
           << match->name << "' is left in float: its activations are not f32";
       continue;
     }
@@ -487,7 +488,7 @@ void QuantGGUFPass::runOnOperation() {
                           : mixType(mixKind, base, role, model, match.cols);
     GGMLType chosen = fallbackType(wanted, match.cols);
     if (chosen != wanted)
-      match.op->emitRemark("quant-gguf: weight '")
+      emitRemark(match.op->getLoc(), "quant-gguf: weight '")
           << match.name << "': row length " << match.cols
           << " is not a multiple of the " << blockElements(wanted)
           << "-element blocks of " << typeName(wanted) << "; using "
