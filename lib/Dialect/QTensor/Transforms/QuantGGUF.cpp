@@ -364,12 +364,9 @@ QuantGGUFPass::importance(ArrayRef<Planned> plan, ArrayRef<Value> inputs) {
       result[i] = toFloat(it->second.meanSquare());
     }
   } else if (!calibration.empty()) {
-    CalibrationOptions calib;
-    calib.path = calibration;
-    calib.function = calibrationFunction;
-    calib.windows = calibrationWindows;
-    calib.offset = calibrationOffset;
-    calib.seed = calibrationSeed;
+    CalibrationOptions calib = CalibrationOptions::fromPassOptions(
+        calibration, calibrationFunction, calibrationWindows, calibrationOffset,
+        calibrationSeed);
     auto stats = collectActivationStatistics(module, inputs, calib);
     if (failed(stats))
       return failure();
