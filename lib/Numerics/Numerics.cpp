@@ -486,3 +486,35 @@ RTNResult quantopt::numerics::quantizeRTN(const float *w, int64_t rows,
                     std::min(cols, (g + 1) * groupSize), r * result.groups + g);
   return result;
 }
+
+void quantopt::numerics::quantizeSymmetricInt8(const float *weight,
+                                               int64_t rows, int64_t cols,
+                                               int64_t groupSize,
+                                               std::vector<int8_t> &codes,
+                                               std::vector<float> &scales) {
+  codes.resize(rows * cols);
+  int64_t width = groupSize > 0 ? groupSize : cols;
+  int64_t groups = cols / width;
+  auto scaleOf = [](float absMax) { return std::max(absMax, 1e-5f) / 127.0f; };
+  scales.clear();
+  if (groupSize < 0) {
+    float absMax = 0.0f;
+    for (int64_t i = 0; i < rows * cols; ++i)
+      absMax = std::max(absMax, std::fabs(weight[i]));
+    scales.push_back(scaleOf(absMax));
+  } else {
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t g = 0; g < groups; ++g) {
+        float absMax = 0.0f;
+        for (int64_t c = g * width; c < (g + 1) * width; ++c)
+          absMax = std::max(absMax, std::fabs(weight[r * cols + c]));
+        scales.push_back(scaleOf(absMax));
+      }
+  }
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) {
+      float s = groupSize < 0 ? scales[0] : scales[r * groups + c / width];
+      float q = roundHalfEven(weight[r * cols + c] / s);
+      codes[r * cols + c] = int8_t(std::clamp(q, -127.0f, 127.0f));
+    }
+}

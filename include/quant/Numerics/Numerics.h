@@ -132,6 +132,15 @@ void unpackCodes(const uint8_t *packed, int64_t count, unsigned bits,
 // Whole-matrix round-to-nearest
 //===----------------------------------------------------------------------===//
 
+/// Symmetric int8 weights as W8A8 kernels use them: scale
+/// max(absmax, 1e-5) / 127 per block and codes clamp(roundeven(w / s), -127,
+/// 127). Blocks: groups of `groupSize` columns of a row (`groupSize` must
+/// divide `cols`), whole rows (`groupSize` 0) or the whole matrix (-1).
+/// `scales` is [rows or 1, groups] row-major.
+void quantizeSymmetricInt8(const float *weight, int64_t rows, int64_t cols,
+                           int64_t groupSize, std::vector<int8_t> &codes,
+                           std::vector<float> &scales);
+
 /// Options of the RTN quantizer. Integer formats use the GPTQ repository's
 /// quantizer (its `--nearest` baseline, applied per group); NF4/FP4 use the
 /// group's absmax as scale, FP8 absmax / max_finite.

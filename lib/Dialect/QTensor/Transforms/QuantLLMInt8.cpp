@@ -177,20 +177,11 @@ void QuantLLMInt8Pass::runOnOperation() {
 
     for (ConstantWeightMatmul *linear : targets) {
       int64_t rows = linear->rows, cols = linear->cols;
-      // Vector-wise int8 weights: SCB = max |W[n, :]|, codes round(W / s)
-      // with s = SCB / 127.
-      std::vector<int8_t> codes(rows * cols);
-      std::vector<float> scales(rows);
-      for (int64_t r = 0; r < rows; ++r) {
-        float absMax = 0.0f;
-        for (int64_t c = 0; c < cols; ++c)
-          absMax = std::max(absMax, std::fabs(linear->weight[r * cols + c]));
-        scales[r] = std::max(absMax, 1e-5f) / 127.0f;
-        for (int64_t c = 0; c < cols; ++c)
-          codes[r * cols + c] = int8_t(std::clamp(
-              num::roundHalfEven(linear->weight[r * cols + c] / scales[r]),
-              -127.0f, 127.0f));
-      }
+      // Vector-wise int8 weights: SCB = max |W[n, :]|, s = SCB / 127.
+      std::vector<int8_t> codes;
+      std::vector<float> scales;
+      num::quantizeSymmetricInt8(linear->weight.data(), rows, cols,
+                                 /*groupSize=*/0, codes, scales);
       builder.setInsertionPoint(linear->op);
       Location loc = NameLoc::get(builder.getStringAttr(linear->name),
                                   linear->op->getLoc());

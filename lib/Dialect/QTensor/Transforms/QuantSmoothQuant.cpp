@@ -86,33 +86,6 @@ QuantSmoothQuantPass::activationMaxima(ArrayRef<InputGroup> groups) {
   return maxima;
 }
 
-/// Symmetric int8 codes of an [N, K] weight with per-row (or one) scale
-/// max(absmax, 1e-5) / 127.
-static void quantizeWeightInt8(ArrayRef<float> weight, int64_t rows,
-                               int64_t cols, bool perTensor,
-                               std::vector<int8_t> &codes,
-                               std::vector<float> &scales) {
-  codes.resize(weight.size());
-  auto absMax = [&](int64_t begin, int64_t end) {
-    float m = 0.0f;
-    for (int64_t i = begin; i < end; ++i)
-      m = std::max(m, std::fabs(weight[i]));
-    return std::max(m, 1e-5f) / 127.0f;
-  };
-  scales.clear();
-  if (perTensor)
-    scales.push_back(absMax(0, rows * cols));
-  for (int64_t r = 0; r < rows; ++r) {
-    if (!perTensor)
-      scales.push_back(absMax(r * cols, (r + 1) * cols));
-    float s = scales.back();
-    for (int64_t c = 0; c < cols; ++c) {
-      float q = num::roundHalfEven(weight[r * cols + c] / s);
-      codes[r * cols + c] = int8_t(std::clamp(q, -127.0f, 127.0f));
-    }
-  }
-}
-
 void QuantSmoothQuantPass::quantizeGroup(InputGroup &group, ActivationMode mode,
                                          float staticAbsMax) {
   SmallVector<ConstantWeightMatmul *> targets;
@@ -155,9 +128,20 @@ void QuantSmoothQuantPass::quantizeGroup(InputGroup &group, ActivationMode mode,
   for (ConstantWeightMatmul *linear : targets) {
     std::vector<int8_t> weightCodes;
     std::vector<float> weightScales;
-    bool perTensorWeight = weights == "per-tensor";
-    quantizeWeightInt8(linear->weight, linear->rows, linear->cols,
-                       perTensorWeight, weightCodes, weightScales);
+    int64_t blockSize = weightGroupSize > 0       ? int64_t(weightGroupSize)
+                        : weights == "per-tensor" ? -1
+                                                  : 0;
+    if (blockSize > 0 && linear->cols % blockSize != 0) {
+      linear->op->emitRemark("quant-smoothquant: weight-group-size ")
+          << blockSize << " does not divide K = " << linear->cols << " of '"
+          << linear->name << "'; using per-channel scales";
+      blockSize = 0;
+    }
+    num::quantizeSymmetricInt8(linear->weight.data(), linear->rows,
+                               linear->cols, blockSize, weightCodes,
+                               weightScales);
+    int64_t scaleRows = blockSize < 0 ? 1 : linear->rows;
+    int64_t scaleGroups = blockSize > 0 ? linear->cols / blockSize : 1;
     builder.setInsertionPoint(linear->op);
     Location named =
         NameLoc::get(builder.getStringAttr(linear->name), linear->op->getLoc());
@@ -169,7 +153,7 @@ void QuantSmoothQuantPass::quantizeGroup(InputGroup &group, ActivationMode mode,
                        weightCodes.size()),
         linear->fromResource, linear->name + ".int8");
     Value scaleConst = createF32Constant(
-        builder, named, {perTensorWeight ? 1 : linear->rows, 1}, weightScales,
+        builder, named, {scaleRows, scaleGroups}, weightScales,
         linear->fromResource, linear->name + ".scales");
     auto product = QuantizedMatmulOp::create(
         builder, named, linear->init.getType(), codes, scales, weightConst,
@@ -201,6 +185,11 @@ void QuantSmoothQuantPass::runOnOperation() {
   if (weights != "per-channel" && weights != "per-tensor") {
     module.emitError("quant-smoothquant: unknown weights '")
         << weights << "'; expected per-channel or per-tensor";
+    return signalPassFailure();
+  }
+  if (weightGroupSize < 0) {
+    module.emitError("quant-smoothquant: weight-group-size must be >= 0, got ")
+        << static_cast<int64_t>(weightGroupSize);
     return signalPassFailure();
   }
   if (!(alpha >= 0.0 && alpha <= 1.0)) {

@@ -3,6 +3,8 @@
 // RUN: quant-opt %s --split-input-file --quant-smoothquant="activations=static weights=per-tensor calibration=%S/Inputs/smoothquant-x.npy" | FileCheck %s --check-prefix=STATIC
 // RUN: quant-opt %s --split-input-file --quant-smoothquant="smooth=false activations=per-tensor" | FileCheck %s --check-prefix=PLAIN
 // RUN: quant-opt %s --split-input-file --quant-smoothquant="calibration=%S/Inputs/smoothquant-x.npy" 2>&1 >/dev/null | FileCheck %s --check-prefix=REMARK
+// RUN: quant-opt %s --split-input-file --quant-smoothquant="weight-group-size=1 calibration=%S/Inputs/smoothquant-x.npy" | FileCheck %s --check-prefix=GROUP
+// RUN: quant-opt %s --split-input-file --quant-smoothquant="weight-group-size=3 calibration=%S/Inputs/smoothquant-x.npy" 2>&1 >/dev/null | FileCheck %s --check-prefix=NODIV
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #ch = affine_map<(d0, d1) -> (d1)>
@@ -35,6 +37,14 @@
 // STATIC:         %[[SX:.*]] = arith.constant dense<0.02227{{[0-9]*}}> : tensor<1x1xf32>
 // STATIC:         %[[Q:.*]] = qtensor.quantize %{{.*}} scales(%[[SX]] : tensor<1x1xf32>) layout <si8, block = [0, 0]>
 // STATIC:         qtensor.quantized_matmul %[[Q]], %[[SX]]
+
+// ZeroQuant-style group-wise weights: groups of one column, scales
+// 2.828427 / 127 and 2 / 127, both codes 127.
+// GROUP-LABEL: func.func @forward
+// GROUP-DAG:     arith.constant dense<127> : tensor<1x2xi8>
+// GROUP-DAG:     arith.constant dense<{{\[\[}}0.02227{{[0-9]*}}, 0.015748{{[0-9]*}}]]> : tensor<1x2xf32>
+// GROUP:         qtensor.quantized_matmul {{.*}} : tensor<2x2xi8>, tensor<2x1xf32>, tensor<1x2xi8>, tensor<1x2xf32> -> tensor<2x1xf32>
+// NODIV: remark: quant-smoothquant: weight-group-size 3 does not divide K = 2 of 'w'; using per-channel scales
 
 // Without smoothing no calibration is needed.
 // PLAIN-LABEL: func.func @forward

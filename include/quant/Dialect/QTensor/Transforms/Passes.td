@@ -319,7 +319,8 @@ def QuantSmoothQuantPass : Pass<"quant-smoothquant", "ModuleOp"> {
     **W8A8.** Then every product (the output head only with `quantize-head`)
     becomes `qtensor.quantized_matmul`: int8 weights with symmetric scales
     `max(absmax, 1e-5) / 127` per output channel (`weights=per-channel`) or
-    per tensor, codes `roundeven(w / s)`; int8 activations quantized at run
+    per tensor, or per group of `weight-group-size` columns (ZeroQuant's
+    group-wise weights), codes `roundeven(w / s)`; int8 activations quantized at run
     time per token (`activations=per-token`, O1 / ZeroQuant), per tensor
     (`per-tensor`, O2) or with a static per-tensor scale from the
     calibration maxima (`static`, O3: codes clamped to [-128, 127]).
@@ -343,6 +344,9 @@ def QuantSmoothQuantPass : Pass<"quant-smoothquant", "ModuleOp"> {
            "activation quantization: per-token, per-tensor, static or none">,
     Option<"weights", "weights", "std::string", /*default=*/"\"per-channel\"",
            "weight scales: per-channel or per-tensor">,
+    Option<"weightGroupSize", "weight-group-size", "int64_t", /*default=*/"0",
+           "if > 0, weight scales per group of this many columns "
+           "(ZeroQuant); must divide every K">,
     Option<"quantizeHead", "quantize-head", "bool", /*default=*/"false",
            "also quantize products whose result the function returns">,
     ListOption<"skip", "skip", "std::string",
