@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "quant/Numerics/Numerics.h"
+#include "quant/Numerics/Bitsandbytes.h"
 
 #include <algorithm>
 #include <cassert>
@@ -311,6 +312,8 @@ float quantopt::numerics::decodeNonInteger(CodeKind kind, uint8_t code) {
     return fromF8E4M3FN(code);
   case CodeKind::F8E5M2:
     return fromF8E5M2(code);
+  case CodeKind::Dynamic8:
+    return dynamicMap8bit()[code];
   default:
     assert(false && "integer format");
     return 0.0f;
@@ -327,6 +330,8 @@ uint8_t quantopt::numerics::encodeNonInteger(CodeKind kind, float y) {
     return toF8E4M3FN(y);
   case CodeKind::F8E5M2:
     return toF8E5M2(y);
+  case CodeKind::Dynamic8:
+    return encodeDynamic8bit(y);
   default:
     assert(false && "integer format");
     return 0;

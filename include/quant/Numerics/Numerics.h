@@ -34,7 +34,17 @@ uint16_t toBF16Bits(float x);
 float fromF16Bits(uint16_t bits);
 float fromBF16Bits(uint16_t bits);
 
-enum class CodeKind { SignedInt, UnsignedInt, NF4, FP4, F8E4M3FN, F8E5M2 };
+/// Dynamic8: an index into bitsandbytes' signed 8-bit dynamic map
+/// (Bitsandbytes.h dynamicMap8bit()).
+enum class CodeKind {
+  SignedInt,
+  UnsignedInt,
+  NF4,
+  FP4,
+  F8E4M3FN,
+  F8E5M2,
+  Dynamic8
+};
 
 /// A code format: integer formats of 2..8 bits, 4-bit lookup formats, FP8.
 struct CodeFormat {
@@ -107,7 +117,8 @@ float f8MaxFinite(CodeKind kind);
 
 /// Decodes one code of any non-integer format without its scale.
 float decodeNonInteger(CodeKind kind, uint8_t code);
-/// Encodes `y` (already divided by the scale) in a non-integer format.
+/// Encodes `y` (already divided by the scale) in a non-integer format
+/// (Dynamic8: encodeDynamic8bit, the CUDA kernel's search).
 uint8_t encodeNonInteger(CodeKind kind, float y);
 
 //===----------------------------------------------------------------------===//

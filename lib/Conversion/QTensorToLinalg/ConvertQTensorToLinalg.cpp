@@ -14,6 +14,7 @@
 
 #include "quant/Conversion/Passes.h"
 #include "quant/Dialect/QTensor/IR/QTensorOps.h"
+#include "quant/Numerics/Bitsandbytes.h"
 #include "quant/Numerics/Numerics.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -74,6 +75,9 @@ static Value createDecodeTable(OpBuilder &b, Location loc, LayoutAttr layout) {
     const auto &table =
         format == ElementFormat::nf4 ? num::nf4Table() : num::fp4Table();
     values.assign(table.begin(), table.end());
+  } else if (format == ElementFormat::dynamic8) {
+    const auto &map = num::dynamicMap8bit();
+    values.assign(map.begin(), map.end());
   } else {
     num::CodeKind kind = format == ElementFormat::f8E4M3FN
                              ? num::CodeKind::F8E4M3FN
@@ -113,10 +117,58 @@ static Value decodeWithParams(OpBuilder &b, Location loc, LayoutAttr layout,
   return arith::MulFOp::create(b, loc, scale, q);
 }
 
+/// The dynamic8 code of `y` as num::encodeDynamic8bit computes it (the
+/// CUDA kernel's search): seven halving steps from index 127 over the map in
+/// `table`, then the f32 midpoint to the neighbour on y's side decides.
+static Value encodeDynamic8(OpBuilder &b, Location loc, Value y, Value table) {
+  const auto &map = num::dynamicMap8bit();
+  auto entry = [&](Value index) -> Value {
+    return tensor::ExtractOp::create(b, loc, table,
+                                     ValueRange{arith::IndexCastOp::create(
+                                         b, loc, b.getIndexType(), index)});
+  };
+  Value candidate = i32Const(b, loc, 127);
+  Value below = i32Const(b, loc, 0), above = i32Const(b, loc, 255);
+  Value belowValue = f32Const(b, loc, map[0]);
+  Value aboveValue = f32Const(b, loc, map[255]);
+  for (int stride = 64; stride > 0; stride /= 2) {
+    Value value = entry(candidate);
+    Value greater =
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, y, value);
+    below = arith::SelectOp::create(b, loc, greater, candidate, below);
+    belowValue = arith::SelectOp::create(b, loc, greater, value, belowValue);
+    above = arith::SelectOp::create(b, loc, greater, above, candidate);
+    aboveValue = arith::SelectOp::create(b, loc, greater, aboveValue, value);
+    candidate = arith::SelectOp::create(
+        b, loc, greater,
+        arith::AddIOp::create(b, loc, candidate, i32Const(b, loc, stride)),
+        arith::SubIOp::create(b, loc, candidate, i32Const(b, loc, stride)));
+  }
+  Value value = entry(candidate);
+  Value half = f32Const(b, loc, 0.5f);
+  Value greater =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, y, value);
+  Value upMid = arith::MulFOp::create(
+      b, loc, arith::AddFOp::create(b, loc, aboveValue, value), half);
+  Value downMid = arith::MulFOp::create(
+      b, loc, arith::AddFOp::create(b, loc, belowValue, value), half);
+  Value up = arith::SelectOp::create(
+      b, loc,
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, y, upMid), above,
+      candidate);
+  Value down = arith::SelectOp::create(
+      b, loc,
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, y, downMid),
+      below, candidate);
+  return arith::SelectOp::create(b, loc, greater, up, down);
+}
+
 /// Encodes the f32 `x` with scale and zero-point into its code, an i32:
 /// the signed value for siN formats, the unsigned bit pattern otherwise.
+/// `table` is the decode table of lookup formats (needed by dynamic8).
 static Value encodeElement(OpBuilder &b, Location loc, LayoutAttr layout,
-                           Value x, Value scale, Value zero) {
+                           Value x, Value scale, Value zero,
+                           Value table = nullptr) {
   Value zeroF = f32Const(b, loc, 0.0f);
   Value isZeroScale =
       arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, scale, zeroF);
@@ -145,6 +197,10 @@ static Value encodeElement(OpBuilder &b, Location loc, LayoutAttr layout,
     return arith::FPToSIOp::create(b, loc, i32, clamped);
   }
   y = arith::SelectOp::create(b, loc, isZeroScale, zeroF, y);
+  if (format == ElementFormat::dynamic8) {
+    assert(table && "dynamic8 encoding needs the map");
+    return encodeDynamic8(b, loc, y, table);
+  }
   if (format == ElementFormat::nf4 || format == ElementFormat::fp4) {
     Value clamped = arith::MinNumFOp::create(
         b, loc, arith::MaxNumFOp::create(b, loc, y, f32Const(b, loc, -1.0f)),
@@ -249,6 +305,22 @@ struct QuantizedReader {
     int byte0 = -1, byte1 = -1, scale = -1, zero = -1, group = -1;
   };
 
+  /// Blocks over the row-major flattened tensor (static shape): storage,
+  /// scales and zero-points are 1-D and indexed by the flat index.
+  bool isFlat() const { return layout.hasFlatBlocks(logicalDims.size()); }
+
+  /// The row-major flat index of the element as an affine expression of the
+  /// loop dimensions.
+  AffineExpr getFlatExpr(MLIRContext *ctx) const {
+    AffineExpr flat = getAffineConstantExpr(0, ctx);
+    int64_t stride = 1;
+    for (unsigned i = logicalDims.size(); i-- > 0;) {
+      flat = flat + getAffineDimExpr(logicalDims[i], ctx) * stride;
+      stride *= logicalShape[i];
+    }
+    return flat;
+  }
+
   Args addInputs(MLIRContext *ctx, unsigned numLoops,
                  SmallVectorImpl<Value> &inputs,
                  SmallVectorImpl<AffineMap> &maps) const {
@@ -263,11 +335,14 @@ struct QuantizedReader {
       return int(inputs.size() - 1);
     };
     unsigned bits = layout.getBitWidth();
+    bool flat = isFlat();
     if (storage) {
+      // Flat blocks: one 1-D stream indexed by the flat index.
       SmallVector<AffineExpr> exprs;
-      for (unsigned i = 0; i + 1 < rank; ++i)
-        exprs.push_back(dim(i));
-      AffineExpr k = dim(rank - 1);
+      if (!flat)
+        for (unsigned i = 0; i + 1 < rank; ++i)
+          exprs.push_back(dim(i));
+      AffineExpr k = flat ? getFlatExpr(ctx) : dim(rank - 1);
       switch (layout.getPacking()) {
       case PackOrder::none:
         exprs.push_back(k);
@@ -299,7 +374,14 @@ struct QuantizedReader {
       return args;
     }
     SmallVector<AffineExpr> scaleExprs;
-    for (unsigned i = 0; i < rank; ++i) {
+    if (flat) {
+      int64_t block = layout.getBlock()[0];
+      AffineExpr f = getFlatExpr(ctx);
+      scaleExprs.push_back(block == 0   ? getAffineConstantExpr(0, ctx)
+                           : block == 1 ? f
+                                        : f.floorDiv(block));
+    }
+    for (unsigned i = 0; i < rank && !flat; ++i) {
       int64_t block = layout.getBlock()[i];
       if (block == 0)
         scaleExprs.push_back(getAffineConstantExpr(0, ctx));
@@ -353,8 +435,28 @@ struct QuantizedReader {
     if (layout.getPacking() == PackOrder::none)
       return byte0;
     unsigned bits = layout.getBitWidth();
-    Value k = arith::IndexCastOp::create(
-        b, loc, i32, linalg::IndexOp::create(b, loc, logicalDims.back()));
+    // Only the position within a byte matters: for flat blocks the flat
+    // index modulo 8 (it may exceed i32), else the last index.
+    Value k;
+    if (isFlat()) {
+      Value flat = arith::ConstantIndexOp::create(b, loc, 0);
+      int64_t stride = 1;
+      for (unsigned i = logicalDims.size(); i-- > 0;) {
+        Value idx = linalg::IndexOp::create(b, loc, logicalDims[i]);
+        if (stride != 1)
+          idx = arith::MulIOp::create(
+              b, loc, idx, arith::ConstantIndexOp::create(b, loc, stride));
+        flat = arith::AddIOp::create(b, loc, flat, idx);
+        stride *= logicalShape[i];
+      }
+      k = arith::IndexCastOp::create(
+          b, loc, i32,
+          arith::RemUIOp::create(b, loc, flat,
+                                 arith::ConstantIndexOp::create(b, loc, 8)));
+    } else {
+      k = arith::IndexCastOp::create(
+          b, loc, i32, linalg::IndexOp::create(b, loc, logicalDims.back()));
+    }
     Value mask = i32Const(b, loc, (1 << bits) - 1);
     Value shift;
     Value word = byte0;
@@ -546,7 +648,7 @@ struct FakeQuantLowering : OpRewritePattern<FakeQuantOp> {
         [&](OpBuilder &b, Location l, ValueRange blockArgs) {
           auto [scale, zero] = reader.getScaleAndZero(b, l, args, blockArgs);
           Value x = toF32(b, l, blockArgs[0]);
-          Value code = encodeElement(b, l, layout, x, scale, zero);
+          Value code = encodeElement(b, l, layout, x, scale, zero, table);
           Value v = decodeWithParams(b, l, layout, code, scale, zero, table);
           yieldValue(b, l, fromF32(b, l, v, type.getElementType()));
         });
@@ -560,6 +662,8 @@ struct FakeQuantLowering : OpRewritePattern<FakeQuantOp> {
 /// into each byte.
 struct QuantizeLowering : OpRewritePattern<QuantizeOp> {
   using Base::Base;
+  /// Flat blocks rewrite into a rank-1 quantize, which this pattern lowers.
+  void initialize() { setHasBoundedRewriteRecursion(); }
   LogicalResult matchAndRewrite(QuantizeOp op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
@@ -572,7 +676,22 @@ struct QuantizeLowering : OpRewritePattern<QuantizeOp> {
     SmallVector<utils::IteratorType> iterators(rank,
                                                utils::IteratorType::parallel);
     Type i8 = rewriter.getI8Type();
+    if (layout.hasFlatBlocks(rank)) {
+      // Flat blocks: quantize the collapsed 1-D tensor, whose single block
+      // size reads the same, into the same 1-D storage.
+      SmallVector<ReassociationIndices> all(1);
+      for (unsigned i = 0; i < rank; ++i)
+        all[0].push_back(i);
+      Value flat =
+          tensor::CollapseShapeOp::create(rewriter, loc, op.getInput(), all);
+      rewriter.replaceOp(op, QuantizeOp::create(rewriter, loc, storageType,
+                                                flat, op.getScales(),
+                                                op.getZeroPoints(), layout)
+                                 .getResult());
+      return success();
+    }
     if (layout.getPacking() == PackOrder::none) {
+      Value table = maybeCreateTable(rewriter, loc, layout);
       QuantizedReader reader{layout,
                              nullptr,
                              op.getScales(),
@@ -589,7 +708,7 @@ struct QuantizeLowering : OpRewritePattern<QuantizeOp> {
           [&](OpBuilder &b, Location l, ValueRange blockArgs) {
             auto [scale, zero] = reader.getScaleAndZero(b, l, args, blockArgs);
             Value code = encodeElement(b, l, layout, toF32(b, l, blockArgs[0]),
-                                       scale, zero);
+                                       scale, zero, table);
             yieldValue(b, l, arith::TruncIOp::create(b, l, i8, code));
           });
       rewriter.replaceOp(op, generic.getResults());

@@ -5,7 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 func.func @unknown_format(%x: tensor<4x16xf32>, %s: tensor<4x1xf32>) {
-  // expected-error@+1 {{unknown element format 'si9'; expected si2..si8, ui2..ui8, nf4, fp4, f8E4M3FN or f8E5M2}}
+  // expected-error@+1 {{unknown element format 'si9'; expected si2..si8, ui2..ui8, nf4, fp4, f8E4M3FN, f8E5M2 or dynamic8}}
   %0 = qtensor.quantize %x scales(%s : tensor<4x1xf32>) layout <si9, block = [1, 0]> : tensor<4x16xf32> -> tensor<4x16xi8>
   return
 }
@@ -156,8 +156,8 @@ func.func @dequantize_rank0(%q: tensor<i8>, %s: tensor<1xf32>) {
 // -----
 
 func.func @block_rank_mismatch(%x: tensor<4x16xf32>, %s: tensor<4x1xf32>) {
-  // expected-error@+1 {{'qtensor.quantize' op layout has 1 block sizes but the quantized tensor has rank 2}}
-  %0 = qtensor.quantize %x scales(%s : tensor<4x1xf32>) layout <si8, block = [0]> : tensor<4x16xf32> -> tensor<4x16xi8>
+  // expected-error@+1 {{'qtensor.quantize' op layout has 3 block sizes but the quantized tensor has rank 2}}
+  %0 = qtensor.quantize %x scales(%s : tensor<4x1xf32>) layout <si8, block = [1, 0, 0]> : tensor<4x16xf32> -> tensor<4x16xi8>
   return
 }
 
@@ -291,8 +291,8 @@ func.func @matmul_f16_init(%x: tensor<4x64xf16>, %q: tensor<8x64xi8>, %s: tensor
 // -----
 
 func.func @matmul_weight_rank1(%x: tensor<4x64xf32>, %q: tensor<64xi8>, %s: tensor<1xf32>, %i: tensor<4x1xf32>) {
-  // expected-error@+1 {{'qtensor.dequant_matmul' op weight must be [N, K] or [B, N, K], got rank 1}}
-  %0 = qtensor.dequant_matmul %x, %q scales(%s : tensor<1xf32>) layout <si8, block = [0]> outs(%i : tensor<4x1xf32>) : tensor<4x64xf32>, tensor<64xi8> -> tensor<4x1xf32>
+  // expected-error@+1 {{'qtensor.dequant_matmul' op 1-D storage holds the flat stream of an [N, K] weight and needs flat blocks (one block size), got 2 block sizes}}
+  %0 = qtensor.dequant_matmul %x, %q scales(%s : tensor<1xf32>) layout <si8, block = [1, 0]> outs(%i : tensor<4x1xf32>) : tensor<4x64xf32>, tensor<64xi8> -> tensor<4x1xf32>
   return
 }
 
@@ -838,5 +838,81 @@ func.func @ggml_matmul_block_multiple(%x: tensor<4x48xf32>, %w: tensor<8x68xi8>,
 func.func @ggml_matmul_row_bytes(%x: tensor<4x64xf32>, %w: tensor<8x64xi8>, %init: tensor<4x8xf32>) {
   // expected-error@+1 {{'qtensor.ggml_matmul' op storage rows have 64 bytes; 64 elements of q8_0 take 68}}
   %0 = qtensor.ggml_matmul %x, %w as q8_0 outs(%init : tensor<4x8xf32>) : tensor<4x64xf32>, tensor<8x64xi8> -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Flat blocks (one block size for a rank > 1 tensor)
+//===----------------------------------------------------------------------===//
+
+func.func @flat_dynamic_shape(%q: tensor<172xi8>, %s: tensor<6xf32>) {
+  // expected-error@+1 {{'qtensor.dequantize' op flat blocks (one block size for a rank-2 tensor) need a static logical shape, got ?x172}}
+  %0 = qtensor.dequantize %q scales(%s : tensor<6xf32>) layout <nf4, block = [64], packing = msb_first> : tensor<172xi8> -> tensor<?x172xf32>
+  return
+}
+
+// -----
+
+func.func @flat_group_index(%q: tensor<344xi8>, %s: tensor<6xf32>, %g: tensor<172xi32>) {
+  // expected-error@+1 {{'qtensor.dequantize' op group_index needs one block size per dimension, not flat blocks}}
+  %0 = qtensor.dequantize %q scales(%s : tensor<6xf32>) group_index(%g : tensor<172xi32>) layout <nf4, block = [64], packing = msb_first> : tensor<344xi8> -> tensor<2x172xf32>
+  return
+}
+
+// -----
+
+func.func @flat_too_many_elements(%q: tensor<8xi8>, %s: tensor<1xf32>) {
+  // expected-error@+1 {{'qtensor.dequantize' op flat blocks: logical shape 16777216x16777216x2 has more than 2^48 elements}}
+  %0 = qtensor.dequantize %q scales(%s : tensor<1xf32>) layout <si8, block = [0]> : tensor<8xi8> -> tensor<16777216x16777216x2xf32>
+  return
+}
+
+// -----
+
+func.func @flat_storage_shape(%q: tensor<2x86xi8>, %s: tensor<6xf32>) {
+  // expected-error@+1 {{'qtensor.dequantize' op storage shape 2x86 does not match logical shape 2x172 under the flat layout; expected 172}}
+  %0 = qtensor.dequantize %q scales(%s : tensor<6xf32>) layout <nf4, block = [64], packing = msb_first> : tensor<2x86xi8> -> tensor<2x172xf32>
+  return
+}
+
+// -----
+
+func.func @flat_scales_shape(%q: tensor<172xi8>, %s: tensor<2x3xf32>) {
+  // expected-error@+1 {{'qtensor.dequantize' op scales shape 2x3 does not match the flat blocks of logical shape 2x172; expected 6}}
+  %0 = qtensor.dequantize %q scales(%s : tensor<2x3xf32>) layout <nf4, block = [64], packing = msb_first> : tensor<172xi8> -> tensor<2x172xf32>
+  return
+}
+
+// -----
+
+func.func @flat_matmul_storage(%x: tensor<4x172xf32>, %q: tensor<256xi8>, %s: tensor<9xf32>, %i: tensor<4x3xf32>) {
+  // expected-error@+1 {{'qtensor.dequant_matmul' op storage shape 256 does not match logical shape 3x172 under the flat layout; expected 258}}
+  %0 = qtensor.dequant_matmul %x, %q scales(%s : tensor<9xf32>) layout <nf4, block = [64], packing = msb_first> outs(%i : tensor<4x3xf32>) : tensor<4x172xf32>, tensor<256xi8> -> tensor<4x3xf32>
+  return
+}
+
+// -----
+
+func.func @flat_zero_points(%x: tensor<4x16xf32>, %s: tensor<2xf32>, %z: tensor<4xi8>) {
+  // expected-error@+1 {{'qtensor.quantize' op zero-points shape 4 must equal the scales shape 2}}
+  %0 = qtensor.quantize %x scales(%s : tensor<2xf32>) zero_points(%z : tensor<4xi8>) layout <ui4, block = [32], packing = lsb_first> : tensor<4x16xf32> -> tensor<32xi8>
+  return
+}
+
+// -----
+
+func.func @dynamic8_packed(%x: tensor<4x16xf32>, %s: tensor<4x1xf32>) {
+  // expected-error@+1 {{packing = lsb_first needs a sub-byte format, got dynamic8}}
+  %0 = qtensor.quantize %x scales(%s : tensor<4x1xf32>) layout <dynamic8, block = [1, 0], packing = lsb_first> : tensor<4x16xf32> -> tensor<4x16xi8>
+  return
+}
+
+// -----
+
+func.func @dynamic8_zero_points(%q: tensor<512xi8>, %s: tensor<2xf32>, %z: tensor<2xi8>) {
+  // expected-error@+1 {{'qtensor.dequantize' op format dynamic8 takes no zero-points}}
+  %0 = qtensor.dequantize %q scales(%s : tensor<2xf32>) zero_points(%z : tensor<2xi8>) layout <dynamic8, block = [256]> : tensor<512xi8> -> tensor<512xf32>
   return
 }

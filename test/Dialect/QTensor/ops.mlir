@@ -487,3 +487,28 @@ func.func @ggml_matmul_shapes(%x: tensor<2x?x512xf32>, %w: tensor<8x420xi8>, %in
          : tensor<64xf32>, tensor<?x40xi8> -> tensor<?xf32>
   return %0, %1 : tensor<2x?x8xf32>, tensor<?xf32>
 }
+
+//===----------------------------------------------------------------------===//
+// Flat blocks and the dynamic8 format (bitsandbytes)
+//===----------------------------------------------------------------------===//
+
+// NF4 blocks of 64 over a flattened [3, 172] weight (9 blocks, 258 bytes),
+// with double-quantized absmax: dynamic8 codes in one flat block of 256.
+// CHECK-LABEL: func.func @bnb_flat_double_quant(
+// CHECK:         %[[A:.*]] = qtensor.dequantize %{{.*}} scales(%{{.*}} : tensor<1xf32>) layout <dynamic8, block = [256]> : tensor<9xi8> -> tensor<9xf32>
+// CHECK:         qtensor.dequant_matmul %{{.*}}, %{{.*}} scales(%[[A]] : tensor<9xf32>) layout <nf4, block = [64], packing = msb_first> outs(%{{.*}} : tensor<4x3xf32>) : tensor<4x172xf32>, tensor<258xi8> -> tensor<4x3xf32>
+// CHECK:         qtensor.dequantize %{{.*}} scales(%{{.*}} : tensor<2xf32>) layout <dynamic8, block = [256]> : tensor<512xi8> -> tensor<4x128xf32>
+// CHECK:         qtensor.fake_quant %{{.*}} scales(%{{.*}} : tensor<11xf32>) layout <f8E4M3FN, block = [64]> : tensor<4x172xf32>
+func.func @bnb_flat_double_quant(%x: tensor<4x172xf32>, %q: tensor<258xi8>, %c: tensor<9xi8>, %a2: tensor<1xf32>,
+                                 %init: tensor<4x3xf32>, %q8: tensor<512xi8>, %s8: tensor<2xf32>, %s11: tensor<11xf32>)
+    -> (tensor<4x3xf32>, tensor<4x128xf32>, tensor<4x172xf32>) {
+  %a = qtensor.dequantize %c scales(%a2 : tensor<1xf32>) layout <dynamic8, block = [256]>
+         : tensor<9xi8> -> tensor<9xf32>
+  %y = qtensor.dequant_matmul %x, %q scales(%a : tensor<9xf32>)
+         layout <nf4, block = [64], packing = msb_first> outs(%init : tensor<4x3xf32>)
+         : tensor<4x172xf32>, tensor<258xi8> -> tensor<4x3xf32>
+  %w = qtensor.dequantize %q8 scales(%s8 : tensor<2xf32>) layout <dynamic8, block = [256]>
+         : tensor<512xi8> -> tensor<4x128xf32>
+  %f = qtensor.fake_quant %x scales(%s11 : tensor<11xf32>) layout <f8E4M3FN, block = [64]> : tensor<4x172xf32>
+  return %y, %w, %f : tensor<4x3xf32>, tensor<4x128xf32>, tensor<4x172xf32>
+}

@@ -40,7 +40,8 @@ Attribute LayoutAttr::parse(AsmParser &parser, Type) {
   if (!format) {
     parser.emitError(formatLoc)
         << "unknown element format '" << formatName
-        << "'; expected si2..si8, ui2..ui8, nf4, fp4, f8E4M3FN or f8E5M2";
+        << "'; expected si2..si8, ui2..ui8, nf4, fp4, f8E4M3FN, f8E5M2 "
+           "or dynamic8";
     return {};
   }
   SmallVector<int64_t> block;
@@ -132,6 +133,7 @@ unsigned LayoutAttr::getFormatBitWidth(ElementFormat format) {
   case ElementFormat::ui8:
   case ElementFormat::f8E4M3FN:
   case ElementFormat::f8E5M2:
+  case ElementFormat::dynamic8:
     return 8;
   }
   llvm_unreachable("unknown element format");

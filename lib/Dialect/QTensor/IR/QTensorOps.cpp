@@ -47,6 +47,68 @@ static bool shapesCompatible(ArrayRef<int64_t> actual,
   return true;
 }
 
+/// Checks the zero-points' format and shape against the scales.
+static LogicalResult verifyZeroPoints(Operation *op, LayoutAttr layout,
+                                      RankedTensorType scalesType,
+                                      Value zeroPoints) {
+  if (!zeroPoints)
+    return success();
+  if (!layout.isInteger())
+    return op->emitOpError("format ")
+           << stringifyElementFormat(layout.getFormat())
+           << " takes no zero-points";
+  auto zeroType = cast<RankedTensorType>(zeroPoints.getType());
+  if (!shapesCompatible(zeroType.getShape(), scalesType.getShape()))
+    return op->emitOpError("zero-points shape ")
+           << shapeString(zeroType.getShape())
+           << " must equal the scales shape "
+           << shapeString(scalesType.getShape());
+  return success();
+}
+
+/// Flat blocks (one block size for a tensor of rank > 1): blocks of the
+/// row-major flattened tensor, 1-D storage and 1-D scales.
+static LogicalResult verifyFlatOperands(Operation *op, LayoutAttr layout,
+                                        ArrayRef<int64_t> logicalShape,
+                                        RankedTensorType storageType,
+                                        RankedTensorType scalesType,
+                                        Value zeroPoints, Value groupIndex) {
+  if (!ShapedType::isStaticShape(logicalShape))
+    return op->emitOpError("flat blocks (one block size for a rank-")
+           << logicalShape.size() << " tensor) need a static logical shape, "
+           << "got " << shapeString(logicalShape);
+  if (groupIndex)
+    return op->emitOpError("group_index needs one block size per dimension, "
+                           "not flat blocks");
+  // Keeps the packed-size arithmetic far from overflow.
+  constexpr int64_t kMaxElements = int64_t(1) << 48;
+  int64_t count = 1;
+  for (int64_t extent : logicalShape) {
+    if (extent > kMaxElements || (extent > 0 && count > kMaxElements / extent))
+      return op->emitOpError("flat blocks: logical shape ")
+             << shapeString(logicalShape) << " has more than 2^48 elements";
+    count *= extent;
+  }
+  if (storageType) {
+    SmallVector<int64_t> expected{layout.getStorageSize(count)};
+    if (!shapesCompatible(storageType.getShape(), expected))
+      return op->emitOpError("storage shape ")
+             << shapeString(storageType.getShape())
+             << " does not match logical shape " << shapeString(logicalShape)
+             << " under the flat layout; expected " << shapeString(expected);
+  }
+  int64_t block = layout.getBlock()[0];
+  SmallVector<int64_t> expectedScales{
+      block == 0 ? 1 : static_cast<int64_t>(llvm::divideCeil(count, block))};
+  if (!shapesCompatible(scalesType.getShape(), expectedScales))
+    return op->emitOpError("scales shape ")
+           << shapeString(scalesType.getShape())
+           << " does not match the flat blocks of logical shape "
+           << shapeString(logicalShape) << "; expected "
+           << shapeString(expectedScales);
+  return verifyZeroPoints(op, layout, scalesType, zeroPoints);
+}
+
 /// Checks storage, scales, zero-points and group index against a logical
 /// tensor shape under `layout`. `storageType` is null when no storage
 /// exists (fake_quant).
@@ -59,6 +121,9 @@ static LogicalResult verifyQuantizedOperands(Operation *op, LayoutAttr layout,
   size_t rank = logicalShape.size();
   if (rank == 0)
     return op->emitOpError("quantized tensors must have rank >= 1");
+  if (layout.hasFlatBlocks(rank))
+    return verifyFlatOperands(op, layout, logicalShape, storageType, scalesType,
+                              zeroPoints, groupIndex);
   if (layout.getBlock().size() != rank)
     return op->emitOpError("layout has ")
            << layout.getBlock().size()
@@ -100,18 +165,8 @@ static LogicalResult verifyQuantizedOperands(Operation *op, LayoutAttr layout,
            << shapeString(logicalShape) << "; expected "
            << shapeString(expectedScales);
 
-  if (zeroPoints) {
-    if (!layout.isInteger())
-      return op->emitOpError("format ")
-             << stringifyElementFormat(layout.getFormat())
-             << " takes no zero-points";
-    auto zeroType = cast<RankedTensorType>(zeroPoints.getType());
-    if (!shapesCompatible(zeroType.getShape(), scalesType.getShape()))
-      return op->emitOpError("zero-points shape ")
-             << shapeString(zeroType.getShape())
-             << " must equal the scales shape "
-             << shapeString(scalesType.getShape());
-  }
+  if (failed(verifyZeroPoints(op, layout, scalesType, zeroPoints)))
+    return failure();
 
   if (groupIndex) {
     auto indexType = cast<RankedTensorType>(groupIndex.getType());
@@ -152,8 +207,12 @@ LogicalResult DequantizeOp::verify() {
 
 SmallVector<int64_t> DequantMatmulOp::getWeightShape() {
   ArrayRef<int64_t> storage = getStorage().getType().getShape();
+  int64_t k = getInput().getType().getShape().back();
+  // 1-D storage: the flat stream of an [N, K] weight, N from init.
+  if (storage.size() == 1)
+    return {getInit().getType().getShape().back(), k};
   SmallVector<int64_t> shape(storage);
-  shape.back() = getInput().getType().getShape().back();
+  shape.back() = k;
   return shape;
 }
 
@@ -167,6 +226,13 @@ LogicalResult DequantMatmulOp::verify() {
   if (!initType.getElementType().isF32())
     return emitOpError("accumulates in f32; init must have f32 elements");
   int64_t weightRank = storageType.getRank();
+  if (weightRank == 1) {
+    if (getLayout().getBlock().size() != 1)
+      return emitOpError("1-D storage holds the flat stream of an [N, K] "
+                         "weight and needs flat blocks (one block size), got ")
+             << getLayout().getBlock().size() << " block sizes";
+    weightRank = 2;
+  }
   if (weightRank != 2 && weightRank != 3)
     return emitOpError("weight must be [N, K] or [B, N, K], got rank ")
            << weightRank;

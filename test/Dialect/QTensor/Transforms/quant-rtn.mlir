@@ -4,6 +4,8 @@
 // RUN: quant-opt %s -split-input-file --quant-rtn="bits=4 pack=false" | FileCheck %s --check-prefix=UNPACKED
 // RUN: quant-opt %s -split-input-file --quant-rtn="format=nf4 group-size=0" | FileCheck %s --check-prefix=NF4
 // RUN: quant-opt %s -split-input-file --quant-rtn="format=f8E4M3FN scale-type=bf16" | FileCheck %s --check-prefix=FP8
+// RUN: quant-opt %s -split-input-file --quant-rtn="format=f8E4M3FN group-size=0" | FileCheck %s --check-prefix=FP8PT
+// RUN: quant-opt %s -split-input-file --quant-rtn="format=f8E4M3FN group-size=0" --quant-lower-to-llvm | FileCheck %s --check-prefix=FP8LLVM
 
 // The goldens follow the GPTQ reference quantizer in f32. Rows of Wᵀ:
 //   [1, 0.5, 0, -1]: scale = 2/15 = 0.13333334, zero = roundeven(1/scale =
@@ -34,6 +36,14 @@
 // NF4: scales(%{{.*}} : tensor<1x1xf32>) layout <nf4, block = [0, 0], packing = lsb_first>
 // FP8-LABEL: func.func @matmul
 // FP8: scales(%{{.*}} : tensor<2x1xbf16>) layout <f8E4M3FN, block = [1, 0]> outs
+// group-size=0: one E4M3 scale, absmax / 448 = 4 / 448, for the whole weight.
+// FP8PT-LABEL: func.func @matmul
+// E4M3 codes of 112 * w: 1 -> 0x6E, 0.5 -> 0x66, -1 -> 0xEE, -2 -> 0xF6.
+// FP8PT-DAG: arith.constant dense<{{\[}}[110, 102, 0, -18], [-10, 126, 110, 118]]> : tensor<2x4xi8>
+// FP8PT-DAG: %[[S:.*]] = arith.constant dense<0.00892857183> : tensor<1x1xf32>
+// FP8PT: scales(%[[S]] : tensor<1x1xf32>) layout <f8E4M3FN, block = [0, 0]> outs
+// FP8LLVM-LABEL: llvm.func @matmul
+// FP8LLVM-NOT: qtensor.
 func.func @matmul(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
   %w = arith.constant dense<[[1.0, -2.0], [0.5, 4.0], [0.0, 1.0], [-1.0, 2.0]]> : tensor<4x2xf32>
   %init = arith.constant dense<0.0> : tensor<3x2xf32>

@@ -24,7 +24,10 @@ def QTensor_LayoutAttr : QTensor_Attr<"Layout", "layout"> {
     `nf4` and `fp4` are 4-bit indices into the bitsandbytes NormalFloat4 and
     FP4 (E2M1, bias 2) tables, values in [-1, 1] multiplied by the scale.
     `f8E4M3FN` and `f8E5M2` are the OCP FP8 bit patterns multiplied by the
-    scale.
+    scale. `dynamic8` is an 8-bit index into bitsandbytes' signed dynamic map
+    (`create_dynamic_map(signed=True)`: 256 sorted values from -0.99296875 to
+    1.0, 0 at index 127; see quant/Numerics/Bitsandbytes.h), multiplied by
+    the scale; bitsandbytes codes its double-quantized absmax with it.
 
     **Blocks.** `block` has one entry per dimension of the logical tensor.
     Each scale (and zero-point) covers one block; `0` means the whole
@@ -34,8 +37,8 @@ def QTensor_LayoutAttr : QTensor_Attr<"Layout", "layout"> {
     `block = [0, 0]` with `tensor<1x1xf32>` scales; per output channel of an
     `[N, K]` weight is `[1, 0]`; groups of 32 along K are `[1, 32]`.
 
-    **Packing** applies along the last dimension; each row of the storage is
-    padded to whole bytes, so the last storage dimension is
+    **Packing** applies along the last dimension (along the flat stream for
+    flat blocks); each row of the storage is padded to whole bytes, so the last storage dimension is
     `ceil(D_last * bits / 8)`.
     * `none` (default): one code per `i8`. Signed codes are stored in two's
       complement, unsigned codes (up to 255) as their bit pattern.
@@ -71,6 +74,11 @@ def QTensor_LayoutAttr : QTensor_Attr<"Layout", "layout"> {
     int64_t getStorageSize(int64_t count) const;
     /// Block size along `dim` of a tensor whose extent there is `extent`.
     int64_t getBlockSize(unsigned dim, int64_t extent) const;
+    /// True when the blocks run over the flattened tensor: one block size
+    /// for a logical tensor of rank `rank` > 1.
+    bool hasFlatBlocks(int64_t rank) const {
+      return getBlock().size() == 1 && rank > 1;
+    }
   }];
 }
 

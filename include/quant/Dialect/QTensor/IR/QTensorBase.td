@@ -65,7 +65,8 @@ def QTensor_ElementFormat : I32EnumAttr<"ElementFormat",
   I32EnumAttrCase<"ui6", 11>, I32EnumAttrCase<"ui7", 12>,
   I32EnumAttrCase<"ui8", 13>,
   I32EnumAttrCase<"nf4", 14>, I32EnumAttrCase<"fp4", 15>,
-  I32EnumAttrCase<"f8E4M3FN", 16>, I32EnumAttrCase<"f8E5M2", 17>
+  I32EnumAttrCase<"f8E4M3FN", 16>, I32EnumAttrCase<"f8E5M2", 17>,
+  I32EnumAttrCase<"dynamic8", 18>
 ]> {
   let cppNamespace = "::mlir::qtensor";
   let genSpecializedAttr = 0;

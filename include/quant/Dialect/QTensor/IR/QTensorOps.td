@@ -53,6 +53,15 @@ defvar quantNumerics = [{
     with round half to even, saturating at the largest finite value (448 for
     E4M3FN, 57344 for E5M2); NaN becomes the format's NaN (0x7F, 0x7E).
     Dequantization is `fp8_to_f32(q) * s`.
+
+    **`dynamic8`**: `y = x / s` (0 when `s == 0`) is coded as bitsandbytes'
+    CUDA kernel does (`dQuantize<0>`): a binary search of the 256-entry map
+    from index 127 in seven halving steps, then the f32 midpoint to the
+    neighbour on `y`'s side decides, a value on the midpoint keeping the
+    (even) candidate; values beyond [-1, 1] take the end codes and NaN codes
+    to 0. Dequantization is `map[q] * s`. (bitsandbytes scales by the f32
+    reciprocal, `x * (1 / s)`; the `--quant-bnb` pass quantizes at compile
+    time with exactly that, so its codes are bitsandbytes'.)
 }];
 
 def QTensor_QuantizeOp : QTensor_Op<"quantize", [Pure]> {
@@ -99,7 +108,19 @@ def QTensor_DequantizeOp : QTensor_Op<"dequantize",
     `[0, ceil(K / group))` (not checked at run time).
 
     Double-quantized scales are expressed by feeding the result of another
-    `qtensor.dequantize` (of the 8-bit scale codes) as `scales`.
+    `qtensor.dequantize` (of the 8-bit scale codes) as `scales`. bitsandbytes'
+    NF4 with double quantization (`compress_statistics=True`) over an
+    `[N, 172]` weight in blocks of 64 (G = ceil(N * 172 / 64) blocks):
+
+    ```mlir
+    %a = qtensor.dequantize %absmax_codes scales(%absmax2 : tensor<1xf32>)
+           layout <dynamic8, block = [256]> : tensor<Gxi8> -> tensor<Gxf32>
+    %s = linalg.generic ... ins(%a, %offset : tensor<Gxf32>, tensor<f32>)
+           { arith.addf }                                   // absmax + offset
+    %w = qtensor.dequantize %codes scales(%s : tensor<Gxf32>)
+           layout <nf4, block = [64], packing = msb_first>
+           : tensor<(N*86)xi8> -> tensor<Nx172xf32>
+    ```
 
     ```mlir
     %w = qtensor.dequantize %q scales(%s : tensor<8x2xf32>)
@@ -136,6 +157,11 @@ def QTensor_DequantMatmulOp : QTensor_Op<"dequant_matmul",
     Shapes: with an `[N, K]` weight, `input` is `[..., K]` (any leading
     dimensions) and `init`/`result` are `[..., N]`; with a `[B, N, K]`
     weight, `input` is `[B, M, K]` and `init` is `[B, M, N]`.
+
+    With flat blocks (`block = [B]`, see `#qtensor.layout`) the weight is
+    `[N, K]` with N taken from `init`, and `storage` is the 1-D stream of
+    its flattened codes: element `(n, k)` is code `n * K + k` of the
+    stream, in block `(n * K + k) / B` of the 1-D scales.
 
     Every weight element is decoded exactly as `qtensor.dequantize` does,
     products are accumulated in the element type of `init` (f32), and

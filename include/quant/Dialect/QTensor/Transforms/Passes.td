@@ -435,4 +435,68 @@ def QuantGGUFPass : Pass<"quant-gguf", "ModuleOp"> {
       !listconcat(["::mlir::qtensor::QTensorDialect"], jitDialects);
 }
 
+def QuantBnbPass : Pass<"quant-bnb", "ModuleOp"> {
+  let summary = "bitsandbytes NF4 / FP4 weights, optionally double-quantized";
+  let description = [{
+    Quantizes every constant-weight matrix product (the products
+    `--quant-rtn` recognises) exactly as bitsandbytes' `quantize_4bit` does
+    on CUDA, and replaces it with `qtensor.dequant_matmul`:
+
+    * the weight is brought into `[N, K]` order (`torch.nn.Linear`'s) and
+      flattened; blocks of `blocksize` consecutive elements of the flat
+      tensor (a power of two in [32, 4096]; default 64) share an f32 absmax;
+      elements are scaled by the f32 reciprocal `x * (1 / absmax)` and coded
+      as NF4 or FP4 with the kernels' strict `>` thresholds, two codes per
+      byte, the first in the high nibble (`packing = msb_first`);
+    * when K is a multiple of `blocksize`, no block straddles a row and the
+      op uses `block = [1, blocksize]` with `[N, K / 2]` storage and
+      `[N, K / blocksize]` scales; otherwise (stories260K's K = 172) the flat
+      layout `block = [blocksize]` with 1-D storage `[ceil(N * K / 2)]` and
+      1-D scales `[ceil(N * K / blocksize)]`. Both store bitsandbytes' bytes
+      and absmax unchanged.
+    * `double-quant` (bitsandbytes' `compress_statistics`): the absmax
+      values lose their f32 mean `offset`, and the rest is coded with the
+      signed 8-bit dynamic map in blocks of 256 with an f32 `absmax2` per
+      block. The scales operand becomes
+
+      ```mlir
+      %a = qtensor.dequantize %codes8 scales(%absmax2 : tensor<1xf32>)
+             layout <dynamic8, block = [256]> : tensor<Gxi8> -> tensor<Gxf32>
+      %s = linalg.generic {indexing_maps = [id, () -> (), id], ...}
+             ins(%a, %offset : tensor<Gxf32>, tensor<f32>) ... { arith.addf }
+      ```
+
+      (shaped `[N, K / blocksize]` in the per-row form, where the flat
+      `dynamic8` layout reads the codes in the same order), i.e.
+      `map[code] * absmax2 + offset` with two f32 roundings, as
+      `dequantize_4bit` computes it.
+
+    The codes, absmax, 8-bit codes and absmax2 are bitsandbytes' bit for
+    bit (quant/Numerics/Bitsandbytes.h); the offset is the f32 mean summed
+    in f64 (torch's f32 sum may differ in the last bits). The lowered
+    product decodes `table[q] * scale` inside the reduction. Batched
+    products are left in float with a remark; weights with NaN or Inf are
+    rejected; weights whose names contain a `skip` string stay in float.
+
+    Example: `--quant-bnb="format=nf4 blocksize=64 double-quant=true"`
+  }];
+  let options = [
+    Option<"format", "format", "std::string", /*default=*/"\"nf4\"",
+           "4-bit code format: nf4 or fp4">,
+    Option<"blocksize", "blocksize", "int64_t", /*default=*/"64",
+           "elements of the flattened weight per absmax (power of two in "
+           "32..4096)">,
+    Option<"doubleQuant", "double-quant", "bool", /*default=*/"false",
+           "code the absmax with the 8-bit dynamic map in blocks of 256 "
+           "(compress_statistics)">,
+    ListOption<"skip", "skip", "std::string",
+               "weights whose name contains one of these strings are left "
+               "in float">
+  ];
+  let dependentDialects = ["::mlir::qtensor::QTensorDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 #endif // QUANT_DIALECT_QTENSOR_TRANSFORMS_PASSES_TD

@@ -1,0 +1,172 @@
+//===- QuantBnb.cpp - bitsandbytes NF4 / FP4 weight quantization ----------===//
+//
+// Part of the quant-opt project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// Replaces each product with a constant weight by qtensor.dequant_matmul over
+// bitsandbytes' quantize_4bit of the flattened [N, K] weight (codes and
+// absmax bit for bit, quant/Numerics/Bitsandbytes.h), optionally with the
+// absmax double-quantized: a qtensor.dequantize of 8-bit dynamic-map codes
+// plus the offset feeds the scales operand.
+//
+//===----------------------------------------------------------------------===//
+
+#include "quant/Dialect/QTensor/Transforms/Passes.h"
+#include "quant/Dialect/QTensor/Transforms/WeightMatching.h"
+#include "quant/Numerics/Bitsandbytes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+namespace mlir {
+namespace qtensor {
+#define GEN_PASS_DEF_QUANTBNBPASS
+#include "quant/Dialect/QTensor/Transforms/Passes.h.inc"
+} // namespace qtensor
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::qtensor;
+namespace num = quantopt::numerics;
+
+namespace {
+struct QuantBnbPass : qtensor::impl::QuantBnbPassBase<QuantBnbPass> {
+  using Base::Base;
+  void runOnOperation() override;
+};
+} // namespace
+
+/// absmax = dequantize(codes, absmax2, <dynamic8, block = [256]>) + offset,
+/// shaped like the 4-bit op's scales (`scaleShape`).
+static Value createDoubleQuantScales(OpBuilder &builder, Location loc,
+                                     const num::Blockwise4bit &q,
+                                     ArrayRef<int64_t> scaleShape,
+                                     bool asResource, const std::string &name) {
+  MLIRContext *ctx = builder.getContext();
+  const num::Blockwise8bit &codes = q.absmaxCodes;
+  Type f32 = Float32Type::get(ctx);
+  auto codesType =
+      RankedTensorType::get({codes.count}, IntegerType::get(ctx, 8));
+  Value codeValues = createRawConstant(
+      builder, loc, codesType,
+      ArrayRef<char>(reinterpret_cast<const char *>(codes.codes.data()),
+                     codes.codes.size()),
+      asResource, name + ".absmax");
+  Value absmax2 = createF32Constant(
+      builder, loc, {static_cast<int64_t>(codes.absmax.size())}, codes.absmax,
+      /*asResource=*/false, name + ".nested_absmax");
+  auto scaleType = RankedTensorType::get(scaleShape, f32);
+  auto layout =
+      LayoutAttr::get(ctx, ElementFormat::dynamic8,
+                      {num::kBnbDoubleQuantBlocksize}, PackOrder::none);
+  Value decoded = DequantizeOp::create(
+      builder, loc, scaleType, codeValues, absmax2,
+      /*zeroPoints=*/nullptr, /*groupIndex=*/nullptr, layout);
+  Value offset = arith::ConstantOp::create(
+      builder, loc,
+      DenseElementsAttr::get(RankedTensorType::get({}, f32),
+                             ArrayRef<float>(q.offset)));
+  unsigned rank = scaleShape.size();
+  AffineMap identity = builder.getMultiDimIdentityMap(rank);
+  AffineMap scalar = AffineMap::get(rank, 0, {}, ctx);
+  Value init = tensor::EmptyOp::create(builder, loc, scaleShape, f32);
+  SmallVector<utils::IteratorType> parallel(rank,
+                                            utils::IteratorType::parallel);
+  auto add = linalg::GenericOp::create(
+      builder, loc, scaleType, ValueRange{decoded, offset}, init,
+      ArrayRef<AffineMap>{identity, scalar, identity}, parallel,
+      [](OpBuilder &b, Location l, ValueRange args) {
+        linalg::YieldOp::create(
+            b, l, ValueRange{arith::AddFOp::create(b, l, args[0], args[1])});
+      });
+  return add.getResult(0);
+}
+
+void QuantBnbPass::runOnOperation() {
+  ModuleOp module = getOperation();
+  MLIRContext *ctx = &getContext();
+  num::CodeKind kind;
+  ElementFormat layoutFormat;
+  if (format == "nf4") {
+    kind = num::CodeKind::NF4;
+    layoutFormat = ElementFormat::nf4;
+  } else if (format == "fp4") {
+    kind = num::CodeKind::FP4;
+    layoutFormat = ElementFormat::fp4;
+  } else {
+    module.emitError("quant-bnb: unknown format '")
+        << format << "'; expected nf4 or fp4";
+    return signalPassFailure();
+  }
+  if (!num::isBnbBlocksize(blocksize)) {
+    module.emitError("quant-bnb: blocksize must be a power of two in "
+                     "[32, 4096], got ")
+        << static_cast<int64_t>(blocksize);
+    return signalPassFailure();
+  }
+
+  SmallVector<linalg::LinalgOp> candidates;
+  module.walk([&](linalg::LinalgOp op) { candidates.push_back(op); });
+  OpBuilder builder(ctx);
+  unsigned ordinal = 0;
+  for (linalg::LinalgOp op : candidates) {
+    std::string reason;
+    FailureOr<ConstantWeightMatmul> match =
+        matchConstantWeightMatmul(op, reason, ordinal++);
+    if (failed(match))
+      continue;
+    if (llvm::any_of(skip, [&](const std::string &s) {
+          return StringRef(match->name).contains(s);
+        }))
+      continue;
+    if (match->batch) {
+      op->emitRemark("quant-bnb: batched weight '")
+          << match->name << "' left in float (bitsandbytes quantizes "
+          << "Linear weights)";
+      continue;
+    }
+    if (failed(checkFiniteWeight(*match)))
+      return signalPassFailure();
+
+    int64_t rows = match->rows, cols = match->cols;
+    num::Blockwise4bit q;
+    std::string error;
+    if (!num::quantize4bit(match->weight.data(), rows * cols, kind, blocksize,
+                           doubleQuant, q, &error)) {
+      op->emitError("quant-bnb: ") << error;
+      return signalPassFailure();
+    }
+    // With K a multiple of the block size (hence even), blocks and bytes
+    // never straddle rows and the per-row form stores the same bytes.
+    bool perRow = cols % blocksize == 0;
+    QuantizedWeight w;
+    w.layout = LayoutAttr::get(ctx, layoutFormat,
+                               perRow ? ArrayRef<int64_t>{1, blocksize}
+                                      : ArrayRef<int64_t>{blocksize},
+                               PackOrder::msb_first);
+    w.storage = q.packed;
+    w.scaleType = Float32Type::get(ctx);
+    if (perRow) {
+      w.storageShape = {rows, cols / 2};
+      w.scaleShape = {rows, cols / blocksize};
+    } else {
+      w.storageShape = {static_cast<int64_t>(q.packed.size())};
+      w.scaleShape = {q.blocks()};
+    }
+    // Under double quantization the f32 scales are replaced below.
+    w.scales = doubleQuant ? std::vector<float>(q.blocks(), 0.0f) : q.absmax;
+    DequantMatmulOp dq = replaceWithDequantMatmul(builder, *match, w);
+    if (!doubleQuant)
+      continue;
+    builder.setInsertionPoint(dq);
+    Value oldScales = dq.getScales();
+    Value scales =
+        createDoubleQuantScales(builder, dq.getLoc(), q, w.scaleShape,
+                                match->fromResource, match->name);
+    dq.getScalesMutable().assign(scales);
+    eraseIfDeadConstant(oldScales);
+  }
+}
