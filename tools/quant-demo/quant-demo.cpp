@@ -418,17 +418,40 @@ struct ModelRow {
 };
 } // namespace
 
+/// Bits a quantized operand stores: a constant's elements, or for a value
+/// computed at run time (double-quantized scales: a dequantize of 8-bit
+/// codes plus an offset) the constants it is computed from. Each constant
+/// counts once; `counted` collects them.
+static double storedBits(Value value, llvm::DenseSet<Operation *> &counted) {
+  Operation *def = value.getDefiningOp();
+  if (!def)
+    return 0;
+  if (isa<arith::ConstantOp>(def)) {
+    if (!counted.insert(def).second)
+      return 0;
+    auto type = cast<RankedTensorType>(value.getType());
+    return double(type.getNumElements()) * type.getElementTypeBitWidth();
+  }
+  double bits = 0;
+  for (Value operand : def->getOperands())
+    bits += storedBits(operand, counted);
+  return bits;
+}
+
 /// Bits of every weight the model stores: float constants at 32 bits, and
 /// the storage, scales and zero-points of each quantized matmul. Returns
 /// {bits of quantized matrices / their weights, total bytes}.
 static std::pair<double, double> measureSize(ModuleOp module) {
   double quantBits = 0, quantWeights = 0, totalBits = 0;
+  llvm::DenseSet<Operation *> counted;
+  // A weight shared by two products (LLM.int8()'s outlier and int8 parts)
+  // counts once.
   module->walk([&](qtensor::DequantMatmulOp op) {
-    for (Value v : op->getOperands().drop_front().drop_back()) {
-      auto type = cast<RankedTensorType>(v.getType());
-      quantBits +=
-          double(type.getNumElements()) * type.getElementTypeBitWidth();
-    }
+    bool newWeight = !counted.contains(op.getStorage().getDefiningOp());
+    for (Value v : op->getOperands().drop_front().drop_back())
+      quantBits += storedBits(v, counted);
+    if (!newWeight)
+      return;
     SmallVector<int64_t> shape = op.getWeightShape();
     double n = 1;
     for (int64_t d : shape)
@@ -437,12 +460,11 @@ static std::pair<double, double> measureSize(ModuleOp module) {
   });
   // W8A8 products: int8 weights and their scales.
   module->walk([&](qtensor::QuantizedMatmulOp op) {
-    for (Value v : {op.getWeight(), op.getWeightScales()}) {
-      auto type = cast<RankedTensorType>(v.getType());
-      quantBits +=
-          double(type.getNumElements()) * type.getElementTypeBitWidth();
-    }
-    quantWeights += double(op.getWeight().getType().getNumElements());
+    bool newWeight = !counted.contains(op.getWeight().getDefiningOp());
+    for (Value v : {op.getWeight(), op.getWeightScales()})
+      quantBits += storedBits(v, counted);
+    if (newWeight)
+      quantWeights += double(op.getWeight().getType().getNumElements());
   });
   // ggml blocks: storage bytes over N * K (the scales are in the blocks).
   module->walk([&](qtensor::GGMLMatmulOp op) {
@@ -455,7 +477,7 @@ static std::pair<double, double> measureSize(ModuleOp module) {
   module->walk([&](arith::ConstantOp op) {
     auto type = dyn_cast<RankedTensorType>(op.getType());
     if (!type || !isa<DenseResourceElementsAttr>(op.getValue()) ||
-        op->use_empty())
+        op->use_empty() || counted.contains(op))
       return;
     // Float weights the model still uses (quantized ones lost their uses).
     if (type.getElementType().isF32())
@@ -528,6 +550,12 @@ static int runModelTable() {
       {"GGUF Q4_0 imatrix", "quant-gguf{type=q4_0 %CALIB}"},
       {"GGUF Q4_K_M mix", "quant-gguf{mix=Q4_K_M}"},
       {"GGUF Q4_K_M imatrix", "quant-gguf{mix=Q4_K_M %CALIB}"},
+      // bitsandbytes: blocks of the flattened weight (K = 172 straddles
+      // rows), absmax double-quantized with the 8-bit dynamic map.
+      {"bnb NF4 b64", "quant-bnb{format=nf4 blocksize=64}"},
+      {"bnb NF4 b64 + DQ",
+       "quant-bnb{format=nf4 blocksize=64 double-quant=true}"},
+      {"bnb FP4 b64", "quant-bnb{format=fp4 blocksize=64}"},
       {"W8A8 per-token, no smooth", "quant-smoothquant{smooth=false}"},
       {"SmoothQuant W8A8 O1", "quant-smoothquant{alpha=0.5 %CALIB}"},
       {"SmoothQuant W8A8 O3", "quant-smoothquant{activations=static %CALIB}"},
