@@ -151,23 +151,8 @@ mlir::OwningOpRef<mlir::ModuleOp> quantopt::importHuggingFace(
     mlir::MLIRContext *ctx, const HuggingFaceCheckpoint &ckpt,
     const LlamaImportOptions &options, std::string &error) {
   const LlamaConfig &config = ckpt.getConfig();
-  LlamaWeightNames names;
-  names.tokenEmbedding = "model.embed_tokens.weight";
-  names.finalNorm = "model.norm.weight";
-  names.classifier =
-      ckpt.hasTiedEmbeddings() ? names.tokenEmbedding : "lm_head.weight";
-  for (int64_t l = 0; l < config.numLayers; ++l) {
-    std::string p = "model.layers." + std::to_string(l) + ".";
-    names.attnNorm.push_back(p + "input_layernorm.weight");
-    names.wq.push_back(p + "self_attn.q_proj.weight");
-    names.wk.push_back(p + "self_attn.k_proj.weight");
-    names.wv.push_back(p + "self_attn.v_proj.weight");
-    names.wo.push_back(p + "self_attn.o_proj.weight");
-    names.ffnNorm.push_back(p + "post_attention_layernorm.weight");
-    names.w1.push_back(p + "mlp.gate_proj.weight");
-    names.w2.push_back(p + "mlp.down_proj.weight");
-    names.w3.push_back(p + "mlp.up_proj.weight");
-  }
+  LlamaWeightNames names =
+      LlamaWeightNames::huggingFace(config.numLayers, ckpt.hasTiedEmbeddings());
   return importLlama(
       ctx, config, names,
       [&](llvm::StringRef name) { return ckpt.lookup(name); }, options, error);

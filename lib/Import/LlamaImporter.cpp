@@ -6,7 +6,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "quant/Import/LlamaImporter.h"
+#include "quant/Dialect/QTensor/IR/QTensorOps.h"
+#include "quant/Dialect/QTensor/Transforms/WeightMatching.h"
 #include "quant/Import/Llama2cCheckpoint.h"
+#include "quant/Numerics/GGUFQuants.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -54,6 +57,20 @@ public:
     auto type = RankedTensorType::get(w.shape, f32);
     auto blob = UnmanagedAsmResourceBlob::allocateInferAlign(w.data);
     auto attr = DenseResourceElementsAttr::get(type, w.name, std::move(blob));
+    return arith::ConstantOp::create(b, NameLoc::get(b.getStringAttr(w.name)),
+                                     attr);
+  }
+
+  /// The i8 constant [rows, row bytes] of a weight's ggml blocks, named as
+  /// --quant-gguf names them.
+  Value blocks(const LlamaWeight &w) {
+    int64_t rowBytes = numerics::ggmlRowBytes(*w.ggmlType, w.shape[1]);
+    auto type = RankedTensorType::get({w.shape[0], rowBytes}, b.getI8Type());
+    ArrayRef<char> bytes(reinterpret_cast<const char *>(w.blocks.data()),
+                         w.blocks.size());
+    auto blob = UnmanagedAsmResourceBlob::allocateInferAlign(bytes);
+    auto attr = DenseResourceElementsAttr::get(type, w.name + ".qweight",
+                                               std::move(blob));
     return arith::ConstantOp::create(b, NameLoc::get(b.getStringAttr(w.name)),
                                      attr);
   }
@@ -115,6 +132,23 @@ public:
                      Value m = arith::MulFOp::create(nb, l, a[0], a[1]);
                      return arith::AddFOp::create(nb, l, a[2], m, reassoc());
                    });
+  }
+
+  /// x · Wᵀ for a weight given as floats or as ggml blocks. `floatWeight`,
+  /// when given, is the already emitted float constant of `w`.
+  Value linear(Value x, const LlamaWeight &w, Value floatWeight = {}) {
+    if (!w.ggmlType)
+      return linear(x, floatWeight ? floatWeight : weight(w));
+    auto xType = cast<RankedTensorType>(x.getType());
+    Value init =
+        filled({xType.getDimSize(0), xType.getDimSize(1), w.shape[0]}, 0.0f);
+    auto op = qtensor::GGMLMatmulOp::create(
+        b, NameLoc::get(b.getStringAttr(w.name)), init.getType(), x, blocks(w),
+        qtensor::GGMLQuantTypeAttr::get(
+            ctx, static_cast<qtensor::GGMLQuantType>(*w.ggmlType)),
+        init);
+    op->setAttr(qtensor::kWeightNameAttr, b.getStringAttr(w.name));
+    return op.getResult();
   }
 
   /// llama2.c's rmsnorm: o = w * (x / sqrt(mean(x^2) + eps)).
@@ -362,7 +396,7 @@ OwningOpRef<ModuleOp> quantopt::importLlama(
     const LlamaImportOptions &options, std::string &error) {
   ctx->loadDialect<arith::ArithDialect, func::FuncDialect,
                    linalg::LinalgDialect, math::MathDialect,
-                   tensor::TensorDialect>();
+                   qtensor::QTensorDialect, tensor::TensorDialect>();
   int64_t batch = options.batch;
   int64_t seq = options.seqLen ? options.seqLen : config.maxSeqLen;
   if (batch <= 0 || seq <= 0 || seq > config.maxSeqLen) {
@@ -379,8 +413,10 @@ OwningOpRef<ModuleOp> quantopt::importLlama(
   int64_t d = config.dim, kvDim = config.headDim() * config.numKVHeads;
 
   // Resolve and check every weight before emitting anything.
-  auto require = [&](const std::string &name,
-                     std::vector<int64_t> shape) -> const LlamaWeight * {
+  // `needsValues`: the weight is read element by element (norms, the
+  // embedding gather), so ggml blocks alone do not do.
+  auto require = [&](const std::string &name, std::vector<int64_t> shape,
+                     bool needsValues = false) -> const LlamaWeight * {
     if (!error.empty())
       return nullptr;
     const LlamaWeight *w = lookup(name);
@@ -399,10 +435,15 @@ OwningOpRef<ModuleOp> quantopt::importLlama(
               ", expected " + str(shape);
       return nullptr;
     }
+    if ((needsValues || !w->ggmlType) && w->data.empty()) {
+      error = "tensor '" + name + "' must be given as float values";
+      return nullptr;
+    }
     return w;
   };
-  const LlamaWeight *emb = require(names.tokenEmbedding, {config.vocabSize, d});
-  const LlamaWeight *finalNorm = require(names.finalNorm, {d});
+  const LlamaWeight *emb =
+      require(names.tokenEmbedding, {config.vocabSize, d}, true);
+  const LlamaWeight *finalNorm = require(names.finalNorm, {d}, true);
   const LlamaWeight *cls = require(names.classifier, {config.vocabSize, d});
   struct Layer {
     const LlamaWeight *attnNorm, *wq, *wk, *wv, *wo, *ffnNorm, *w1, *w2, *w3;
@@ -410,12 +451,12 @@ OwningOpRef<ModuleOp> quantopt::importLlama(
   std::vector<Layer> layers;
   for (int64_t l = 0; l < config.numLayers; ++l) {
     Layer layer;
-    layer.attnNorm = require(names.attnNorm[l], {d});
+    layer.attnNorm = require(names.attnNorm[l], {d}, true);
     layer.wq = require(names.wq[l], {d, d});
     layer.wk = require(names.wk[l], {kvDim, d});
     layer.wv = require(names.wv[l], {kvDim, d});
     layer.wo = require(names.wo[l], {d, d});
-    layer.ffnNorm = require(names.ffnNorm[l], {d});
+    layer.ffnNorm = require(names.ffnNorm[l], {d}, true);
     layer.w1 = require(names.w1[l], {config.hiddenDim, d});
     layer.w2 = require(names.w2[l], {d, config.hiddenDim});
     layer.w3 = require(names.w3[l], {config.hiddenDim, d});
@@ -427,6 +468,9 @@ OwningOpRef<ModuleOp> quantopt::importLlama(
   OpBuilder b(ctx);
   Location loc = UnknownLoc::get(ctx);
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  LlamaConfig recorded = config;
+  recorded.tiedEmbeddings = names.classifier == names.tokenEmbedding;
+  setLlamaConfigAttr(*module, recorded);
   b.setInsertionPointToEnd(module->getBody());
   auto tokensType = RankedTensorType::get({batch, seq}, b.getI32Type());
   auto logitsType =
@@ -463,17 +507,15 @@ OwningOpRef<ModuleOp> quantopt::importLlama(
 
   for (const Layer &layer : layers) {
     Value xn = g.rmsNorm(x, g.weight(*layer.attnNorm), config.rmsNormEps);
-    Value q =
-        applyRope(g, g.linear(xn, g.weight(*layer.wq)), cosT, sinT, config);
-    Value k =
-        applyRope(g, g.linear(xn, g.weight(*layer.wk)), cosT, sinT, config);
-    Value v = g.linear(xn, g.weight(*layer.wv));
+    Value q = applyRope(g, g.linear(xn, *layer.wq), cosT, sinT, config);
+    Value k = applyRope(g, g.linear(xn, *layer.wk), cosT, sinT, config);
+    Value v = g.linear(xn, *layer.wv);
     Value att = attention(g, q, k, v, config, batch, seq);
-    x = g.add(x, g.linear(att, g.weight(*layer.wo)));
+    x = g.add(x, g.linear(att, *layer.wo));
 
     Value hn = g.rmsNorm(x, g.weight(*layer.ffnNorm), config.rmsNormEps);
-    Value h1 = g.linear(hn, g.weight(*layer.w1));
-    Value h3 = g.linear(hn, g.weight(*layer.w3));
+    Value h1 = g.linear(hn, *layer.w1);
+    Value h3 = g.linear(hn, *layer.w3);
     Value act = g.generic(
         3, {h1, h3}, {g.dims({0, 1, 2}), g.dims({0, 1, 2})}, g.dims({0, 1, 2}),
         tensor::EmptyOp::create(
@@ -490,11 +532,11 @@ OwningOpRef<ModuleOp> quantopt::importLlama(
           Value silu = arith::MulFOp::create(nb, l, a[0], sig);
           return arith::MulFOp::create(nb, l, silu, a[1]);
         });
-    x = g.add(x, g.linear(act, g.weight(*layer.w2)));
+    x = g.add(x, g.linear(act, *layer.w2));
   }
   Value xf = g.rmsNorm(x, g.weight(*finalNorm), config.rmsNormEps);
-  Value clsWeight = cls == emb ? table : g.weight(*cls);
-  Value logits = g.linear(xf, clsWeight);
+  // A tied float classifier reuses the gather's table.
+  Value logits = g.linear(xf, *cls, cls == emb ? table : Value());
   func::ReturnOp::create(b, loc, logits);
   return module;
 }
@@ -518,22 +560,8 @@ quantopt::importLlama2c(MLIRContext *ctx, const Llama2cCheckpoint &checkpoint,
   std::vector<LlamaWeight> weights;
   for (const CheckpointTensor &t : checkpoint.getTensors())
     weights.push_back({t.name, t.shape, t.data});
-  LlamaWeightNames names;
-  names.tokenEmbedding = "token_embedding";
-  names.finalNorm = "rms_final";
-  names.classifier = c.sharedClassifier ? "token_embedding" : "wcls";
-  for (int64_t l = 0; l < c.numLayers; ++l) {
-    std::string s = "." + std::to_string(l);
-    names.attnNorm.push_back("rms_att" + s);
-    names.wq.push_back("wq" + s);
-    names.wk.push_back("wk" + s);
-    names.wv.push_back("wv" + s);
-    names.wo.push_back("wo" + s);
-    names.ffnNorm.push_back("rms_ffn" + s);
-    names.w1.push_back("w1" + s);
-    names.w2.push_back("w2" + s);
-    names.w3.push_back("w3" + s);
-  }
+  LlamaWeightNames names =
+      LlamaWeightNames::llama2c(c.numLayers, c.sharedClassifier);
   auto lookup = [&](llvm::StringRef name) -> const LlamaWeight * {
     for (const LlamaWeight &w : weights)
       if (w.name == name)
@@ -541,4 +569,124 @@ quantopt::importLlama2c(MLIRContext *ctx, const Llama2cCheckpoint &checkpoint,
     return nullptr;
   };
   return importLlama(ctx, config, names, lookup, options, error);
+}
+
+/// Per-layer names: `pattern` formatted with the layer ({0}) and the role's
+/// name ({1}), roles in the order attention norm, q, k, v, o, FFN norm,
+/// gate (w1), down (w2), up (w3).
+static LlamaWeightNames layerNames(int64_t numLayers, const char *pattern,
+                                   llvm::ArrayRef<llvm::StringRef> roleNames) {
+  LlamaWeightNames names;
+  std::vector<std::string> *roles[] = {
+      &names.attnNorm, &names.wq, &names.wk, &names.wv, &names.wo,
+      &names.ffnNorm,  &names.w1, &names.w2, &names.w3};
+  for (int64_t l = 0; l < numLayers; ++l)
+    for (auto [role, roleName] : llvm::zip_equal(roles, roleNames))
+      role->push_back(llvm::formatv(pattern, l, roleName).str());
+  return names;
+}
+
+LlamaWeightNames LlamaWeightNames::llama2c(int64_t numLayers, bool tied) {
+  LlamaWeightNames names = layerNames(
+      numLayers, "{1}.{0}",
+      {"rms_att", "wq", "wk", "wv", "wo", "rms_ffn", "w1", "w2", "w3"});
+  names.tokenEmbedding = "token_embedding";
+  names.finalNorm = "rms_final";
+  names.classifier = tied ? names.tokenEmbedding : "wcls";
+  return names;
+}
+
+LlamaWeightNames LlamaWeightNames::huggingFace(int64_t numLayers, bool tied) {
+  LlamaWeightNames names = layerNames(
+      numLayers, "model.layers.{0}.{1}.weight",
+      {"input_layernorm", "self_attn.q_proj", "self_attn.k_proj",
+       "self_attn.v_proj", "self_attn.o_proj", "post_attention_layernorm",
+       "mlp.gate_proj", "mlp.down_proj", "mlp.up_proj"});
+  names.tokenEmbedding = "model.embed_tokens.weight";
+  names.finalNorm = "model.norm.weight";
+  names.classifier = tied ? names.tokenEmbedding : "lm_head.weight";
+  return names;
+}
+
+LlamaWeightNames LlamaWeightNames::gguf(int64_t numLayers, bool tied) {
+  LlamaWeightNames names =
+      layerNames(numLayers, "blk.{0}.{1}.weight",
+                 {"attn_norm", "attn_q", "attn_k", "attn_v", "attn_output",
+                  "ffn_norm", "ffn_gate", "ffn_down", "ffn_up"});
+  names.tokenEmbedding = "token_embd.weight";
+  names.finalNorm = "output_norm.weight";
+  names.classifier = tied ? names.tokenEmbedding : "output.weight";
+  return names;
+}
+
+void quantopt::setLlamaConfigAttr(ModuleOp module, const LlamaConfig &config) {
+  Builder b(module.getContext());
+  NamedAttribute entries[] = {
+      b.getNamedAttr("dim", b.getI64IntegerAttr(config.dim)),
+      b.getNamedAttr("hidden_dim", b.getI64IntegerAttr(config.hiddenDim)),
+      b.getNamedAttr("n_layers", b.getI64IntegerAttr(config.numLayers)),
+      b.getNamedAttr("n_heads", b.getI64IntegerAttr(config.numHeads)),
+      b.getNamedAttr("n_kv_heads", b.getI64IntegerAttr(config.numKVHeads)),
+      b.getNamedAttr("vocab_size", b.getI64IntegerAttr(config.vocabSize)),
+      b.getNamedAttr("seq_len", b.getI64IntegerAttr(config.maxSeqLen)),
+      b.getNamedAttr("rope_theta", b.getF32FloatAttr(config.ropeTheta)),
+      b.getNamedAttr("norm_eps", b.getF32FloatAttr(config.rmsNormEps)),
+      b.getNamedAttr("rope",
+                     b.getStringAttr(config.ropeAdjacentPairs ? "adjacent"
+                                                              : "rotate_half")),
+      b.getNamedAttr("tied_embeddings", b.getBoolAttr(config.tiedEmbeddings)),
+  };
+  module->setAttr(kLlamaConfigAttrName, b.getDictionaryAttr(entries));
+}
+
+llvm::Expected<LlamaConfig> quantopt::getLlamaConfigAttr(ModuleOp module) {
+  auto fail = [](const llvm::Twine &what) {
+    return llvm::createStringError(what);
+  };
+  auto dict = module->getAttrOfType<DictionaryAttr>(kLlamaConfigAttrName);
+  if (!dict)
+    return fail(llvm::Twine("the module has no '") + kLlamaConfigAttrName +
+                "' dictionary (import the model with quant-import)");
+  LlamaConfig config;
+  std::string missing;
+  auto integer = [&](llvm::StringRef key, int64_t &out) {
+    auto attr = dict.getAs<IntegerAttr>(key);
+    if (!attr || attr.getInt() <= 0)
+      missing = key.str();
+    else
+      out = attr.getInt();
+  };
+  integer("dim", config.dim);
+  integer("hidden_dim", config.hiddenDim);
+  integer("n_layers", config.numLayers);
+  integer("n_heads", config.numHeads);
+  integer("n_kv_heads", config.numKVHeads);
+  integer("vocab_size", config.vocabSize);
+  integer("seq_len", config.maxSeqLen);
+  auto theta = dict.getAs<FloatAttr>("rope_theta");
+  auto eps = dict.getAs<FloatAttr>("norm_eps");
+  auto rope = dict.getAs<StringAttr>("rope");
+  auto tied = dict.getAs<BoolAttr>("tied_embeddings");
+  if (!theta)
+    missing = "rope_theta";
+  if (!eps)
+    missing = "norm_eps";
+  if (!tied)
+    missing = "tied_embeddings";
+  if (!rope ||
+      (rope.getValue() != "adjacent" && rope.getValue() != "rotate_half"))
+    missing = "rope";
+  if (!missing.empty())
+    return fail(llvm::Twine(kLlamaConfigAttrName) + ": entry '" + missing +
+                "' is missing or invalid");
+  config.ropeTheta = float(theta.getValueAsDouble());
+  config.rmsNormEps = float(eps.getValueAsDouble());
+  config.ropeAdjacentPairs = rope.getValue() == "adjacent";
+  config.tiedEmbeddings = tied.getValue();
+  if (config.dim % config.numHeads != 0 ||
+      config.numHeads % config.numKVHeads != 0)
+    return fail(llvm::Twine(kLlamaConfigAttrName) +
+                ": dim must be a multiple of n_heads, and n_heads of "
+                "n_kv_heads");
+  return config;
 }

@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "quant/Import/GGUFLlama.h"
 #include "quant/Import/HuggingFaceCheckpoint.h"
 #include "quant/Import/Llama2cCheckpoint.h"
 #include "quant/Import/LlamaImporter.h"
@@ -36,6 +37,9 @@ static llvm::cl::opt<std::string> hfDirectory(
                    "model.safetensors)"),
     llvm::cl::init(""), llvm::cl::cat(category));
 static llvm::cl::opt<std::string>
+    ggufFile("gguf", llvm::cl::desc("llama.cpp GGUF file of a Llama model"),
+             llvm::cl::init(""), llvm::cl::cat(category));
+static llvm::cl::opt<std::string>
     llama2cFile("llama2c", llvm::cl::desc("llama2.c .bin checkpoint"),
                 llvm::cl::init(""), llvm::cl::cat(category));
 static llvm::cl::opt<int64_t>
@@ -59,9 +63,11 @@ int main(int argc, char **argv) {
   llvm::cl::ParseCommandLineOptions(
       argc, argv,
       "quant-import: write a checkpoint as a linalg-on-tensors MLIR module\n");
-  if (llama2cFile.empty() == hfDirectory.empty()) {
-    llvm::errs()
-        << "quant-import: give --llama2c CHECKPOINT or --hf DIRECTORY\n";
+  if (int(!llama2cFile.empty()) + int(!hfDirectory.empty()) +
+          int(!ggufFile.empty()) !=
+      1) {
+    llvm::errs() << "quant-import: give --llama2c CHECKPOINT, --hf DIRECTORY "
+                    "or --gguf FILE\n";
     return 1;
   }
   DialectRegistry registry;
@@ -72,32 +78,40 @@ int main(int argc, char **argv) {
   options.seqLen = seqLen;
   std::string error;
   OwningOpRef<ModuleOp> module;
-  // Both checkpoint kinds stay mapped until the module is written.
+  // The checkpoint stays mapped until the module is written.
   std::unique_ptr<Llama2cCheckpoint> llama2c;
   std::unique_ptr<HuggingFaceCheckpoint> hf;
+  std::unique_ptr<GGUFLlamaModel> gguf;
+  auto openFailed = [](llvm::Error error) {
+    llvm::errs() << "quant-import: " << llvm::toString(std::move(error))
+                 << "\n";
+    return 1;
+  };
+  llvm::StringRef source;
   if (!llama2cFile.empty()) {
+    source = llama2cFile;
     auto opened = Llama2cCheckpoint::open(llama2cFile);
-    if (!opened) {
-      llvm::errs() << "quant-import: " << llvm::toString(opened.takeError())
-                   << "\n";
-      return 1;
-    }
+    if (!opened)
+      return openFailed(opened.takeError());
     llama2c = std::move(*opened);
     module = importLlama2c(&ctx, *llama2c, options, error);
-  } else {
+  } else if (!hfDirectory.empty()) {
+    source = hfDirectory;
     auto opened = HuggingFaceCheckpoint::open(hfDirectory);
-    if (!opened) {
-      llvm::errs() << "quant-import: " << llvm::toString(opened.takeError())
-                   << "\n";
-      return 1;
-    }
+    if (!opened)
+      return openFailed(opened.takeError());
     hf = std::move(*opened);
     module = importHuggingFace(&ctx, *hf, options, error);
+  } else {
+    source = ggufFile;
+    auto opened = GGUFLlamaModel::open(ggufFile);
+    if (!opened)
+      return openFailed(opened.takeError());
+    gguf = std::move(*opened);
+    module = importGGUFLlama(&ctx, *gguf, options, error);
   }
   if (!module) {
-    llvm::errs() << "quant-import: "
-                 << (llama2cFile.empty() ? hfDirectory : llama2cFile) << ": "
-                 << error << "\n";
+    llvm::errs() << "quant-import: " << source << ": " << error << "\n";
     return 1;
   }
   if (failed(verify(*module))) {

@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "quant/Import/GGUFLlama.h"
 #include "quant/Import/HuggingFaceCheckpoint.h"
 #include "quant/Import/Llama2cCheckpoint.h"
 #include "quant/Import/Llama2cTokenizer.h"
@@ -46,6 +47,10 @@ static llvm::cl::opt<std::string> hfDirectory(
     llvm::cl::desc("import a Hugging Face Llama checkpoint directory "
                    "(config.json + model.safetensors)"),
     llvm::cl::init(""), llvm::cl::cat(category));
+static llvm::cl::opt<std::string>
+    ggufFile("gguf",
+             llvm::cl::desc("import a llama.cpp GGUF file of a Llama model"),
+             llvm::cl::init(""), llvm::cl::cat(category));
 static llvm::cl::opt<std::string> llama2cFile(
     "llama2c",
     llvm::cl::desc(
@@ -81,7 +86,7 @@ static llvm::cl::opt<std::string> referenceFile(
 static llvm::cl::opt<bool> referenceFloat(
     "reference-float",
     llvm::cl::desc(
-        "with --llama2c or --hf: use the float import as the reference "
+        "with --llama2c, --hf or --gguf: use the import as the reference "
         "when --pass-pipeline quantizes the model"),
     llvm::cl::init(false), llvm::cl::cat(category));
 static llvm::cl::opt<std::string> passPipeline(
@@ -135,10 +140,10 @@ int main(int argc, char **argv) {
       "quant-run: JIT-compile a language model module and measure its "
       "perplexity / KL divergence on token ids\n");
   if (int(!modelFile.empty()) + int(!llama2cFile.empty()) +
-          int(!hfDirectory.empty()) !=
+          int(!hfDirectory.empty()) + int(!ggufFile.empty()) !=
       1)
     return failWith("give one of: a model .mlir file, --llama2c CHECKPOINT, "
-                    "--hf DIRECTORY");
+                    "--hf DIRECTORY, --gguf FILE");
 
   DialectRegistry registry;
   registerAllDialects(registry);
@@ -149,35 +154,45 @@ int main(int argc, char **argv) {
 
   std::unique_ptr<Llama2cCheckpoint> checkpoint;
   std::unique_ptr<HuggingFaceCheckpoint> hfCheckpoint;
+  std::unique_ptr<GGUFLlamaModel> ggufModel;
   OwningOpRef<ModuleOp> module, reference;
   llvm::SourceMgr sourceMgr, referenceSourceMgr;
   SourceMgrDiagnosticHandler diagHandler(sourceMgr, &ctx);
-  if (!llama2cFile.empty() || !hfDirectory.empty()) {
+  if (!llama2cFile.empty() || !hfDirectory.empty() || !ggufFile.empty()) {
     LlamaImportOptions options;
     options.functionName = function;
     options.batch = generate > 0 ? 1 : batch;
     options.seqLen = generate > 0 ? generate : window;
     std::string error;
     auto import = [&]() -> OwningOpRef<ModuleOp> {
-      return checkpoint
-                 ? importLlama2c(&ctx, *checkpoint, options, error)
-                 : importHuggingFace(&ctx, *hfCheckpoint, options, error);
+      if (checkpoint)
+        return importLlama2c(&ctx, *checkpoint, options, error);
+      if (hfCheckpoint)
+        return importHuggingFace(&ctx, *hfCheckpoint, options, error);
+      return importGGUFLlama(&ctx, *ggufModel, options, error);
     };
+    llvm::StringRef source = !llama2cFile.empty()   ? llama2cFile
+                             : !hfDirectory.empty() ? hfDirectory
+                                                    : ggufFile;
     if (!llama2cFile.empty()) {
       auto opened = Llama2cCheckpoint::open(llama2cFile);
       if (!opened)
         return failWith(llvm::toString(opened.takeError()));
       checkpoint = std::move(*opened);
-    } else {
+    } else if (!hfDirectory.empty()) {
       auto opened = HuggingFaceCheckpoint::open(hfDirectory);
       if (!opened)
         return failWith(llvm::toString(opened.takeError()));
       hfCheckpoint = std::move(*opened);
+    } else {
+      auto opened = GGUFLlamaModel::open(ggufFile);
+      if (!opened)
+        return failWith(llvm::toString(opened.takeError()));
+      ggufModel = std::move(*opened);
     }
     module = import();
     if (!module)
-      return failWith((llama2cFile.empty() ? hfDirectory : llama2cFile) + ": " +
-                      error);
+      return failWith(source + ": " + error);
     if (referenceFloat)
       reference = import();
   } else {

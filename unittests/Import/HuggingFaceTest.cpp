@@ -9,13 +9,16 @@
 // (config.json + model.safetensors, F32/F16/BF16), imports them, runs the
 // JIT-compiled module, and compares the logits with a plain double-precision
 // implementation of the Hugging Face forward written here (rotate-half RoPE,
-// GQA, tied or separate lm_head). Also checks the error paths on corrupt
+// GQA, tied or separate lm_head), also after a round trip through a GGUF
+// file (rows of q and k permuted to llama.cpp's adjacent-pair RoPE, imported
+// back with it). Also checks the error paths on corrupt
 // files, and that per-channel scale folding (SmoothQuant / AWQ) leaves the
 // imported model's function unchanged.
 //
 //===----------------------------------------------------------------------===//
 
 #include "quant/Dialect/QTensor/Transforms/ScaleFolding.h"
+#include "quant/Import/GGUFLlama.h"
 #include "quant/Import/HuggingFaceCheckpoint.h"
 #include "quant/InitAll.h"
 #include "quant/Numerics/Numerics.h"
@@ -265,28 +268,43 @@ TEST_P(HuggingFaceImport, MatchesReferenceForward) {
   std::string error;
   auto module = importHuggingFace(&ctx, **ckpt, options, error);
   ASSERT_TRUE(bool(module)) << error;
-  auto jit = JitModule::compile(*module);
-  ASSERT_TRUE(bool(jit)) << llvm::toString(jit.takeError());
 
   std::vector<int32_t> tokens(c.maxPos);
   std::mt19937 rng(7);
   for (int32_t &id : tokens)
     id = int32_t(rng() % c.vocab);
-  HostArray input;
-  input.kind = HostArray::Kind::I32;
-  input.shape = {1, c.maxPos};
-  input.i32 = tokens;
-  auto logits = (*jit)->call("forward", {&input}, 3);
-  ASSERT_TRUE(bool(logits)) << llvm::toString(logits.takeError());
   std::vector<double> expected = referenceForward(c, t, tokens);
-  ASSERT_EQ(logits->f32.size(), expected.size());
-  double scale = 0, worst = 0;
-  for (double e : expected)
-    scale = std::max(scale, std::fabs(e));
-  for (size_t i = 0; i < expected.size(); ++i)
-    worst = std::max(worst, std::fabs(logits->f32[i] - expected[i]));
-  EXPECT_GT(scale, 1.0);
-  EXPECT_LE(worst / scale, 1e-4) << "max |JIT - reference| / max |logit|";
+  auto check = [&](mlir::ModuleOp module, const char *what) {
+    auto jit = JitModule::compile(module);
+    ASSERT_TRUE(bool(jit)) << llvm::toString(jit.takeError());
+    HostArray input;
+    input.kind = HostArray::Kind::I32;
+    input.shape = {1, c.maxPos};
+    input.i32 = tokens;
+    auto logits = (*jit)->call("forward", {&input}, 3);
+    ASSERT_TRUE(bool(logits)) << llvm::toString(logits.takeError());
+    ASSERT_EQ(logits->f32.size(), expected.size());
+    double scale = 0, worst = 0;
+    for (double e : expected)
+      scale = std::max(scale, std::fabs(e));
+    for (size_t i = 0; i < expected.size(); ++i)
+      worst = std::max(worst, std::fabs(logits->f32[i] - expected[i]));
+    EXPECT_GT(scale, 1.0);
+    EXPECT_LE(worst / scale, 1e-4)
+        << what << ": max |JIT - reference| / max |logit|";
+  };
+  check(*module, "imported");
+
+  std::string gguf = dir + "/model.gguf";
+  llvm::Error exported = exportGGUFLlama(*module, gguf, GGUFExportOptions());
+  ASSERT_FALSE(bool(exported)) << llvm::toString(std::move(exported));
+  auto model = GGUFLlamaModel::open(gguf);
+  ASSERT_TRUE(bool(model)) << llvm::toString(model.takeError());
+  EXPECT_TRUE((*model)->getConfig().ropeAdjacentPairs);
+  EXPECT_EQ((*model)->getConfig().tiedEmbeddings, c.tied);
+  auto reimported = importGGUFLlama(&ctx, **model, options, error);
+  ASSERT_TRUE(bool(reimported)) << error;
+  check(*reimported, "through GGUF");
   llvm::sys::fs::remove_directories(dir);
 }
 

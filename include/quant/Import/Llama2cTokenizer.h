@@ -43,6 +43,9 @@ public:
   std::string decode(int32_t previous, int32_t token) const;
 
   int32_t size() const { return int32_t(pieces.size()); }
+  /// The vocabulary entry of `id` (0 <= id < size()) and its merge score.
+  llvm::StringRef getPiece(int32_t id) const { return pieces[id]; }
+  float getScore(int32_t id) const { return scores[id]; }
 
 private:
   Llama2cTokenizer() = default;

@@ -14,17 +14,31 @@
 // quantization passes recognise. Attention is causal, each row of the batch
 // an independent sequence starting at position 0.
 //
+// A matrix given as ggml blocks (GGUF files) is applied by
+// `qtensor.ggml_matmul` over an i8 constant of its blocks instead.
+//
+// The module carries the hyperparameters as the discardable dictionary
+// attribute `quant.llama` (exporters read it):
+//   {dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len
+//    (i64; seq_len is the model's context, not the imported window),
+//    rope_theta, norm_eps (f32), rope = "adjacent" | "rotate_half",
+//    tied_embeddings (bool: the classifier is the token embedding table)}
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef QUANT_IMPORT_LLAMAIMPORTER_H
 #define QUANT_IMPORT_LLAMAIMPORTER_H
 
+#include "quant/Numerics/GGMLTypes.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,21 +55,47 @@ struct LlamaConfig {
   /// true: rotate adjacent pairs (2i, 2i+1), as llama2.c and Meta's code;
   /// false: rotate halves (i, i + head_dim/2), as Hugging Face.
   bool ropeAdjacentPairs = true;
+  /// The classifier is the token embedding table. Recorded in `quant.llama`;
+  /// importLlama takes it from the weight names.
+  bool tiedEmbeddings = false;
   int64_t headDim() const { return dim / numHeads; }
 };
 
-/// A weight given to the importer: its checkpoint name, shape, and f32 data
-/// that must outlive the module (the module references it without a copy).
+/// The discardable module attribute holding the hyperparameters.
+inline constexpr llvm::StringLiteral kLlamaConfigAttrName = "quant.llama";
+
+/// Sets `quant.llama` on `module`.
+void setLlamaConfigAttr(mlir::ModuleOp module, const LlamaConfig &config);
+/// Reads `quant.llama`; the error names the missing or ill-typed entry.
+llvm::Expected<LlamaConfig> getLlamaConfigAttr(mlir::ModuleOp module);
+
+/// A weight given to the importer: its checkpoint name, shape ([out, in] for
+/// matrices), and f32 data or ggml blocks that must outlive the module (the
+/// module references them without a copy).
 struct LlamaWeight {
   std::string name;
   std::vector<int64_t> shape;
+  /// The values; may be empty for a matrix given as blocks.
   llvm::ArrayRef<float> data;
+  /// Set for a matrix stored as ggml blocks: `blocks` holds shape[0] rows of
+  /// numerics::ggmlRowBytes(*ggmlType, shape[1]) bytes. Products with it
+  /// become qtensor.ggml_matmul; `data` is used where values are needed
+  /// (the embedding gather).
+  std::optional<numerics::GGMLType> ggmlType;
+  llvm::ArrayRef<uint8_t> blocks;
 };
 
 /// Names of the weights, by role. Per-layer names are indexed by layer.
 struct LlamaWeightNames {
   std::string tokenEmbedding, finalNorm, classifier;
   std::vector<std::string> attnNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3;
+
+  /// The names of llama2.c checkpoints ("wq.3"), Hugging Face checkpoints
+  /// ("model.layers.3.self_attn.q_proj.weight") and GGUF files
+  /// ("blk.3.attn_q.weight"); a tied classifier is named as the embedding.
+  static LlamaWeightNames llama2c(int64_t numLayers, bool tied);
+  static LlamaWeightNames huggingFace(int64_t numLayers, bool tied);
+  static LlamaWeightNames gguf(int64_t numLayers, bool tied);
 };
 
 struct LlamaImportOptions {

@@ -1,0 +1,91 @@
+//===- GGUFLlama.h - Llama models in GGUF files -----------------*- C++ -*-===//
+//
+// Part of the quant-opt project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// Llama models as llama.cpp stores them in GGUF version 3 files
+// (`general.architecture` "llama", tensors `token_embd.weight`,
+// `blk.N.attn_q.weight`, ..., adjacent-pair RoPE).
+//
+// Import: F32 tensors are used in place, F16/BF16 ones widened to f32, and
+// quantized matrices become `qtensor.ggml_matmul` over i8 constants of their
+// blocks, referenced in the mapped file without a copy (a quantized token
+// embedding table is also decoded to f32 for the gather).
+//
+// Export: the module's float constants become F32 tensors and the storage of
+// its `qtensor.ggml_matmul` products is written verbatim; products quantized
+// otherwise (qtensor.dequant_matmul, ...) are an error, as ggml has no type
+// for them. A model imported with rotate-half RoPE (Hugging Face) gets its
+// query and key rows permuted to adjacent pairs, as llama.cpp's
+// convert_hf_to_gguf.py does. A tied classifier is not written
+// (llama.cpp falls back to token_embd.weight), except when it was quantized
+// apart from the float embedding table (--quant-gguf): then it is written
+// as output.weight, so the file computes what the module computes.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QUANT_IMPORT_GGUFLLAMA_H
+#define QUANT_IMPORT_GGUFLLAMA_H
+
+#include "quant/Import/LlamaImporter.h"
+#include "quant/Runtime/GGUF.h"
+
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Error.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace quantopt {
+
+class Llama2cTokenizer;
+
+/// A Llama model in a memory-mapped GGUF file.
+class GGUFLlamaModel {
+public:
+  /// Reads and checks the hyperparameters and tensor types of `path`. Errors
+  /// name the file and the key or tensor.
+  static llvm::Expected<std::unique_ptr<GGUFLlamaModel>>
+  open(llvm::StringRef path);
+
+  const LlamaConfig &getConfig() const { return config; }
+  llvm::StringRef getPath() const { return file->getPath(); }
+  /// The tensor `name` (GGUF name), or null.
+  const LlamaWeight *lookup(llvm::StringRef name) const;
+
+private:
+  GGUFLlamaModel() = default;
+  std::unique_ptr<GGUFFile> file;
+  LlamaConfig config;
+  struct Entry {
+    LlamaWeight weight;
+    std::vector<float> decoded; // F16/BF16/quantized data read as values
+  };
+  std::vector<std::unique_ptr<Entry>> entries;
+  llvm::StringMap<size_t> index;
+};
+
+/// Imports a GGUF Llama model; `error` gets missing tensors and bad shapes.
+mlir::OwningOpRef<mlir::ModuleOp>
+importGGUFLlama(mlir::MLIRContext *ctx, const GGUFLlamaModel &model,
+                const LlamaImportOptions &options, std::string &error);
+
+struct GGUFExportOptions {
+  /// `general.name`.
+  std::string modelName = "model";
+  /// When given, its vocabulary becomes the `tokenizer.ggml.*` keys
+  /// (llama.cpp needs them to load the file).
+  const Llama2cTokenizer *tokenizer = nullptr;
+};
+
+/// Writes the Llama module (imported by quant-import, so carrying
+/// `quant.llama`) to `path` atomically.
+llvm::Error exportGGUFLlama(mlir::ModuleOp module, llvm::StringRef path,
+                            const GGUFExportOptions &options);
+
+} // namespace quantopt
+
+#endif // QUANT_IMPORT_GGUFLLAMA_H

@@ -1,0 +1,561 @@
+//===- GGUFLlama.cpp - Llama models in GGUF files -------------------------===//
+//
+// Part of the quant-opt project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// Key names and tensor names follow llama.cpp (src/llama-arch.cpp,
+// gguf-py/gguf/constants.py).
+//
+//===----------------------------------------------------------------------===//
+
+#include "quant/Import/GGUFLlama.h"
+#include "quant/Dialect/QTensor/IR/QTensorOps.h"
+#include "quant/Dialect/QTensor/Transforms/WeightMatching.h"
+#include "quant/Import/Llama2cTokenizer.h"
+#include "quant/Numerics/GGUFQuants.h"
+#include "quant/Numerics/Numerics.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Matchers.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cmath>
+#include <cstring>
+#include <deque>
+#include <map>
+
+using namespace mlir;
+using namespace quantopt;
+namespace num = quantopt::numerics;
+using num::GGMLType;
+
+static llvm::Error fail(llvm::StringRef path, const llvm::Twine &what) {
+  return llvm::createStringError(
+      llvm::formatv("{0}: {1}", path, what.str()).str());
+}
+
+//===----------------------------------------------------------------------===//
+// Import
+//===----------------------------------------------------------------------===//
+
+/// Reads the llama.* hyperparameters llama.cpp's loader reads for the llama
+/// architecture.
+static llvm::Error readConfig(const GGUFFile &file, LlamaConfig &config) {
+  llvm::StringRef path = file.getPath();
+  auto arch = file.getString("general.architecture");
+  if (!arch)
+    return arch.takeError();
+  if (*arch != "llama")
+    return fail(path, "general.architecture is '" + *arch +
+                          "'; only 'llama' models can be imported");
+  auto integer = [&](llvm::StringRef key, int64_t &out,
+                     std::optional<int64_t> fallback) -> llvm::Error {
+    if (!file.contains(key) && fallback) {
+      out = *fallback;
+      return llvm::Error::success();
+    }
+    auto value = file.getInteger(key);
+    if (!value)
+      return value.takeError();
+    if (*value <= 0 || *value > (int64_t(1) << 24))
+      return fail(path,
+                  llvm::formatv("'{0}' = {1} is out of range", key, *value));
+    out = *value;
+    return llvm::Error::success();
+  };
+  // The epsilon may be 0; the RoPE base must be positive.
+  auto real = [&](llvm::StringRef key, float &out,
+                  std::optional<float> fallback,
+                  bool allowZero) -> llvm::Error {
+    if (!file.contains(key) && fallback) {
+      out = *fallback;
+      return llvm::Error::success();
+    }
+    auto value = file.getFloat(key);
+    if (!value)
+      return value.takeError();
+    if (!std::isfinite(*value) || *value < 0 || (*value == 0 && !allowZero))
+      return fail(path,
+                  llvm::formatv("'{0}' = {1:e} is out of range", key, *value));
+    out = float(*value);
+    return llvm::Error::success();
+  };
+  if (auto e = integer("llama.embedding_length", config.dim, std::nullopt))
+    return e;
+  if (auto e =
+          integer("llama.feed_forward_length", config.hiddenDim, std::nullopt))
+    return e;
+  if (auto e = integer("llama.block_count", config.numLayers, std::nullopt))
+    return e;
+  if (auto e =
+          integer("llama.attention.head_count", config.numHeads, std::nullopt))
+    return e;
+  if (auto e = integer("llama.attention.head_count_kv", config.numKVHeads,
+                       config.numHeads))
+    return e;
+  if (auto e = integer("llama.context_length", config.maxSeqLen, std::nullopt))
+    return e;
+  if (auto e = real("llama.attention.layer_norm_rms_epsilon", config.rmsNormEps,
+                    std::nullopt, /*allowZero=*/true))
+    return e;
+  if (auto e = real("llama.rope.freq_base", config.ropeTheta, 10000.0f,
+                    /*allowZero=*/false))
+    return e;
+  if (config.dim % config.numHeads != 0 ||
+      config.numHeads % config.numKVHeads != 0)
+    return fail(path, "llama.embedding_length must be a multiple of "
+                      "llama.attention.head_count, and that of "
+                      "llama.attention.head_count_kv");
+  int64_t ropeDims = 0;
+  if (auto e =
+          integer("llama.rope.dimension_count", ropeDims, config.headDim()))
+    return e;
+  if (ropeDims != config.headDim())
+    return fail(path, llvm::formatv("llama.rope.dimension_count = {0}: only "
+                                    "RoPE over the whole head ({1}) is "
+                                    "supported",
+                                    ropeDims, config.headDim()));
+  // The vocabulary: llama.vocab_size, else the embedding table's rows.
+  const GGUFTensorInfo *embedding = file.findTensor("token_embd.weight");
+  if (!embedding)
+    return fail(path, "missing tensor 'token_embd.weight'");
+  if (embedding->shape.size() != 2)
+    return fail(path, "tensor 'token_embd.weight' must have 2 dimensions");
+  if (auto e =
+          integer("llama.vocab_size", config.vocabSize, embedding->shape[1]))
+    return e;
+  config.ropeAdjacentPairs = true;
+  config.tiedEmbeddings = !file.findTensor("output.weight");
+  return llvm::Error::success();
+}
+
+llvm::Expected<std::unique_ptr<GGUFLlamaModel>>
+GGUFLlamaModel::open(llvm::StringRef path) {
+  auto file = GGUFFile::read(path);
+  if (!file)
+    return file.takeError();
+  std::unique_ptr<GGUFLlamaModel> model(new GGUFLlamaModel());
+  model->file = std::make_unique<GGUFFile>(std::move(*file));
+  if (auto e = readConfig(*model->file, model->config))
+    return std::move(e);
+  for (const GGUFTensorInfo &info : model->file->getTensors()) {
+    auto entry = std::make_unique<Entry>();
+    LlamaWeight &weight = entry->weight;
+    weight.name = info.name;
+    // ggml order (row length first) to [rows, row length].
+    weight.shape.assign(info.shape.rbegin(), info.shape.rend());
+    llvm::ArrayRef<uint8_t> bytes = model->file->getTensorData(info);
+    int64_t count = info.getElementCount();
+    int64_t cols = info.shape[0], rows = count / cols;
+    bool quantized = info.type != GGMLType::F32 && info.type != GGMLType::F16 &&
+                     info.type != GGMLType::BF16;
+    if (quantized && weight.shape.size() == 2) {
+      weight.ggmlType = info.type;
+      weight.blocks = bytes;
+    }
+    // Values: F32 in place when aligned; other types decoded, except the
+    // blocks of matrices other than the embedding table (read as blocks).
+    if (info.type == GGMLType::F32 &&
+        reinterpret_cast<uintptr_t>(bytes.data()) % alignof(float) == 0) {
+      weight.data = llvm::ArrayRef<float>(
+          reinterpret_cast<const float *>(bytes.data()), count);
+    } else if (!weight.ggmlType || info.name == "token_embd.weight") {
+      if (!num::isGGMLQuantSupported(info.type))
+        return fail(path, "tensor '" + info.name + "' has type " +
+                              getGGMLTypeTraits(info.type).name.data() +
+                              ", which cannot be decoded");
+      entry->decoded.resize(count);
+      std::string error;
+      if (!num::dequantizeGGMLRows(info.type, bytes.data(), rows, cols,
+                                   entry->decoded.data(), &error))
+        return fail(path, "tensor '" + info.name + "': " + error);
+      weight.data = entry->decoded;
+    }
+    model->index[info.name] = model->entries.size();
+    model->entries.push_back(std::move(entry));
+  }
+  return std::move(model);
+}
+
+const LlamaWeight *GGUFLlamaModel::lookup(llvm::StringRef name) const {
+  auto it = index.find(name);
+  return it == index.end() ? nullptr : &entries[it->second]->weight;
+}
+
+OwningOpRef<ModuleOp>
+quantopt::importGGUFLlama(MLIRContext *ctx, const GGUFLlamaModel &model,
+                          const LlamaImportOptions &options,
+                          std::string &error) {
+  const LlamaConfig &config = model.getConfig();
+  LlamaWeightNames names =
+      LlamaWeightNames::gguf(config.numLayers, config.tiedEmbeddings);
+  return importLlama(
+      ctx, config, names,
+      [&](llvm::StringRef name) { return model.lookup(name); }, options, error);
+}
+
+//===----------------------------------------------------------------------===//
+// Export
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// The storage of a qtensor.ggml_matmul: [rows, cols] in blocks of `type`.
+struct BlockWeight {
+  GGMLType type;
+  int64_t rows = 0, cols = 0;
+  std::vector<uint8_t> bytes;
+};
+
+/// The weights a module holds, by name.
+struct ModuleWeights {
+  llvm::StringMap<qtensor::FloatConstant> floats;
+  llvm::StringMap<BlockWeight> blocks;
+  /// Weights of products quantized in a way GGUF cannot store: the op name.
+  llvm::StringMap<std::string> otherQuantized;
+};
+} // namespace
+
+/// Raw bytes of an integer constant tensor, or nullopt.
+static std::optional<std::vector<uint8_t>> constantBytes(Value value) {
+  ElementsAttr attr;
+  if (!matchPattern(value, m_Constant(&attr)))
+    return std::nullopt;
+  auto type = cast<ShapedType>(attr.getType());
+  size_t size =
+      type.getNumElements() * ((type.getElementTypeBitWidth() + 7) / 8);
+  ArrayRef<char> raw;
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob)
+      return std::nullopt;
+    raw = blob->getData();
+  } else if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
+    raw = dense.getRawData();
+  } else {
+    return std::nullopt;
+  }
+  std::vector<uint8_t> bytes(size);
+  if (raw.size() == size) {
+    std::memcpy(bytes.data(), raw.data(), size);
+  } else if (!raw.empty() && size % raw.size() == 0) { // splat
+    for (size_t i = 0; i < size; i += raw.size())
+      std::memcpy(bytes.data() + i, raw.data(), raw.size());
+  } else {
+    return std::nullopt;
+  }
+  return bytes;
+}
+
+/// The weight name of a quantized product: the attribute quantization
+/// passes set, else its name location.
+static std::string weightNameOf(Operation *op) {
+  if (auto attr = op->getAttrOfType<StringAttr>(qtensor::kWeightNameAttr))
+    return attr.str();
+  if (auto loc = dyn_cast<NameLoc>(op->getLoc()))
+    return loc.getName().str();
+  return "";
+}
+
+static llvm::Expected<ModuleWeights> collectWeights(ModuleOp module) {
+  ModuleWeights weights;
+  std::string error;
+  module.walk([&](Operation *op) {
+    if (!error.empty())
+      return;
+    if (auto constant = dyn_cast<arith::ConstantOp>(op)) {
+      // Passes leave replaced weights behind unused.
+      auto type = dyn_cast<RankedTensorType>(constant.getType());
+      if (!type || !isa<FloatType>(type.getElementType()) ||
+          constant->use_empty())
+        return;
+      if (auto value = qtensor::readFloatConstant(constant.getResult());
+          value && !value->name.empty())
+        weights.floats.try_emplace(value->name, std::move(*value));
+      return;
+    }
+    if (auto matmul = dyn_cast<qtensor::GGMLMatmulOp>(op)) {
+      std::string name = weightNameOf(op);
+      auto bytes = constantBytes(matmul.getStorage());
+      if (!bytes) {
+        error = "the ggml blocks of weight '" + name + "' are not a constant";
+        return;
+      }
+      BlockWeight weight;
+      weight.type = static_cast<GGMLType>(matmul.getGgmlType());
+      weight.rows =
+          cast<RankedTensorType>(matmul.getStorage().getType()).getDimSize(0);
+      weight.cols =
+          cast<RankedTensorType>(matmul.getInput().getType()).getShape().back();
+      weight.bytes = std::move(*bytes);
+      weights.blocks.try_emplace(name, std::move(weight));
+      return;
+    }
+    if (isa_and_nonnull<qtensor::QTensorDialect>(op->getDialect()) &&
+        op->hasAttr(qtensor::kWeightNameAttr))
+      weights.otherQuantized.try_emplace(weightNameOf(op),
+                                         op->getName().getStringRef().str());
+  });
+  if (!error.empty())
+    return llvm::createStringError(error);
+  // A pass that replaces a float weight (--quant-gguf's F16 fallback) names
+  // the new blob as the old one, which the context uniques to "NAME_1", and
+  // printed IR drops the name location: answer to NAME when it is free.
+  std::vector<std::pair<std::string, std::string>> aliases;
+  for (const auto &entry : weights.floats) {
+    llvm::StringRef key = entry.getKey();
+    auto [base, suffix] = key.rsplit('_');
+    if (!suffix.empty() && llvm::all_of(suffix, llvm::isDigit) &&
+        !weights.floats.contains(base))
+      aliases.emplace_back(base.str(), key.str());
+  }
+  for (const auto &[base, key] : aliases) {
+    qtensor::FloatConstant value = weights.floats.lookup(key);
+    weights.floats.try_emplace(base, std::move(value));
+  }
+  return std::move(weights);
+}
+
+/// Permutes the rows of each head from rotate-half order (i, i + hd/2) to
+/// adjacent pairs (2i, 2i+1), as convert_hf_to_gguf.py's `permute` does:
+/// new row 2i + j of a head is old row j * hd/2 + i. Works on rows of any
+/// byte size, so on ggml block rows as well.
+static void permuteRotaryRows(std::vector<uint8_t> &bytes, int64_t rows,
+                              int64_t heads) {
+  size_t rowBytes = bytes.size() / rows;
+  int64_t hd = rows / heads, half = hd / 2;
+  std::vector<uint8_t> out(bytes.size());
+  for (int64_t h = 0; h < heads; ++h)
+    for (int64_t i = 0; i < half; ++i)
+      for (int64_t j = 0; j < 2; ++j)
+        std::memcpy(out.data() + (h * hd + 2 * i + j) * rowBytes,
+                    bytes.data() + (h * hd + j * half + i) * rowBytes,
+                    rowBytes);
+  bytes = std::move(out);
+}
+
+/// llama.cpp's `llama_ftype` for the type most of the matrices' weights
+/// have (K-quant mixes are reported as their _M variant).
+static uint32_t fileTypeOf(const std::map<GGMLType, int64_t> &elements) {
+  GGMLType most = GGMLType::F32;
+  int64_t best = -1;
+  for (auto [type, count] : elements)
+    if (count > best) {
+      most = type;
+      best = count;
+    }
+  switch (most) {
+  case GGMLType::F32:
+    return 0;
+  case GGMLType::F16:
+    return 1;
+  case GGMLType::Q4_0:
+    return 2;
+  case GGMLType::Q4_1:
+    return 3;
+  case GGMLType::Q8_0:
+    return 7;
+  case GGMLType::Q5_0:
+    return 8;
+  case GGMLType::Q5_1:
+    return 9;
+  case GGMLType::Q2_K:
+    return 10;
+  case GGMLType::Q3_K:
+    return 12;
+  case GGMLType::Q4_K:
+    return 15;
+  case GGMLType::Q5_K:
+    return 17;
+  case GGMLType::Q6_K:
+    return 18;
+  case GGMLType::BF16:
+    return 32;
+  }
+  return 0;
+}
+
+/// The vocabulary keys of a llama2.c (SentencePiece) tokenizer.
+static void setTokenizer(GGUFWriter &writer,
+                         const Llama2cTokenizer &tokenizer) {
+  // llama.cpp's token types: 1 normal, 2 unknown, 3 control, 6 byte.
+  std::vector<std::string> tokens;
+  std::vector<float> scores;
+  std::vector<int32_t> types;
+  for (int32_t id = 0; id < tokenizer.size(); ++id) {
+    llvm::StringRef piece = tokenizer.getPiece(id);
+    tokens.push_back(piece.str());
+    scores.push_back(tokenizer.getScore(id));
+    bool byte =
+        piece.size() == 6 && piece.starts_with("<0x") && piece.ends_with(">");
+    types.push_back(id == 0                        ? 2
+                    : id == Llama2cTokenizer::kBos ? 3
+                    : id == Llama2cTokenizer::kEos ? 3
+                    : byte                         ? 6
+                                                   : 1);
+  }
+  writer.setString("tokenizer.ggml.model", "llama");
+  writer.setStringArray("tokenizer.ggml.tokens", tokens);
+  writer.setFloat32Array("tokenizer.ggml.scores", scores);
+  writer.setInt32Array("tokenizer.ggml.token_type", types);
+  writer.setUInt32("tokenizer.ggml.bos_token_id", Llama2cTokenizer::kBos);
+  writer.setUInt32("tokenizer.ggml.eos_token_id", Llama2cTokenizer::kEos);
+  writer.setUInt32("tokenizer.ggml.unknown_token_id", 0);
+}
+
+llvm::Error quantopt::exportGGUFLlama(ModuleOp module, llvm::StringRef path,
+                                      const GGUFExportOptions &options) {
+  auto configOr = getLlamaConfigAttr(module);
+  if (!configOr)
+    return configOr.takeError();
+  const LlamaConfig &config = *configOr;
+  auto weightsOr = collectWeights(module);
+  if (!weightsOr)
+    return weightsOr.takeError();
+  ModuleWeights &weights = *weightsOr;
+
+  // The module's names: those of the checkpoint it was imported from.
+  std::optional<LlamaWeightNames> names;
+  for (auto convention :
+       {&LlamaWeightNames::llama2c, &LlamaWeightNames::huggingFace,
+        &LlamaWeightNames::gguf}) {
+    LlamaWeightNames candidate =
+        convention(config.numLayers, config.tiedEmbeddings);
+    if (weights.floats.contains(candidate.tokenEmbedding)) {
+      names = std::move(candidate);
+      break;
+    }
+  }
+  if (!names)
+    return llvm::createStringError(
+        "no float token embedding table (token_embedding, "
+        "model.embed_tokens.weight or token_embd.weight)");
+
+  GGUFWriter writer;
+  writer.setString("general.architecture", "llama");
+  writer.setString("general.name", options.modelName);
+  // Placeholders, set once the tensor types are known; keys keep their
+  // place when set again.
+  writer.setUInt32("general.file_type", 0);
+  writer.setUInt32("llama.vocab_size", uint32_t(config.vocabSize));
+  writer.setUInt32("llama.context_length", uint32_t(config.maxSeqLen));
+  writer.setUInt32("llama.embedding_length", uint32_t(config.dim));
+  writer.setUInt32("llama.block_count", uint32_t(config.numLayers));
+  writer.setUInt32("llama.feed_forward_length", uint32_t(config.hiddenDim));
+  writer.setUInt32("llama.attention.head_count", uint32_t(config.numHeads));
+  writer.setUInt32("llama.attention.head_count_kv",
+                   uint32_t(config.numKVHeads));
+  writer.setUInt32("llama.rope.dimension_count", uint32_t(config.headDim()));
+  writer.setFloat32("llama.attention.layer_norm_rms_epsilon",
+                    config.rmsNormEps);
+  writer.setFloat32("llama.rope.freq_base", config.ropeTheta);
+  if (options.tokenizer) {
+    if (options.tokenizer->size() != config.vocabSize)
+      return llvm::createStringError(
+          llvm::formatv("the tokenizer has {0} tokens, the model {1}",
+                        options.tokenizer->size(), config.vocabSize));
+    setTokenizer(writer, *options.tokenizer);
+  }
+
+  // Tensor bytes stay alive until the file is written.
+  std::deque<std::vector<uint8_t>> keep;
+  std::map<GGMLType, int64_t> matrixElements;
+  auto addFloat = [&](llvm::StringRef ggufName, const std::string &name,
+                      llvm::ArrayRef<int64_t> shape,
+                      int64_t ropeHeads) -> llvm::Error {
+    auto it = weights.floats.find(name);
+    if (it == weights.floats.end())
+      return llvm::createStringError("the module has no weight '" + name + "'");
+    const qtensor::FloatConstant &value = it->second;
+    if (value.type.getShape() != shape)
+      return llvm::createStringError(llvm::formatv(
+          "weight '{0}' has shape {1:$[x]}, expected {2:$[x]}", name,
+          llvm::make_range(value.type.getShape().begin(),
+                           value.type.getShape().end()),
+          llvm::make_range(shape.begin(), shape.end())));
+    std::vector<uint8_t> &bytes = keep.emplace_back(value.values.size() * 4);
+    std::memcpy(bytes.data(), value.values.data(), bytes.size());
+    if (ropeHeads)
+      permuteRotaryRows(bytes, shape[0], ropeHeads);
+    if (shape.size() == 2)
+      matrixElements[GGMLType::F32] += shape[0] * shape[1];
+    llvm::SmallVector<int64_t> ne(shape.rbegin(), shape.rend());
+    return writer.addTensor(ggufName, ne, GGMLType::F32, bytes);
+  };
+  // A matrix [rows, cols]: ggml blocks when its product is a ggml_matmul.
+  auto addMatrix = [&](llvm::StringRef ggufName, const std::string &name,
+                       int64_t rows, int64_t cols,
+                       int64_t ropeHeads = 0) -> llvm::Error {
+    if (auto other = weights.otherQuantized.find(name);
+        other != weights.otherQuantized.end())
+      return llvm::createStringError(
+          "weight '" + name + "' is quantized by " + other->second +
+          ", which GGUF cannot store; quantize with --quant-gguf or "
+          "export the float model");
+    auto it = weights.blocks.find(name);
+    if (it == weights.blocks.end())
+      return addFloat(ggufName, name, {rows, cols}, ropeHeads);
+    BlockWeight &block = it->second;
+    if (block.rows != rows || block.cols != cols)
+      return llvm::createStringError(
+          llvm::formatv("weight '{0}' is {1}x{2} ggml blocks, expected {3}x{4}",
+                        name, block.rows, block.cols, rows, cols));
+    std::vector<uint8_t> &bytes = keep.emplace_back(block.bytes);
+    if (ropeHeads)
+      permuteRotaryRows(bytes, rows, ropeHeads);
+    matrixElements[block.type] += rows * cols;
+    return writer.addTensor(ggufName, {cols, rows}, block.type, bytes);
+  };
+
+  // llama2.c / llama.cpp order: adjacent pairs need no permutation.
+  int64_t qHeads = config.ropeAdjacentPairs ? 0 : config.numHeads;
+  int64_t kHeads = config.ropeAdjacentPairs ? 0 : config.numKVHeads;
+  int64_t d = config.dim, kvDim = config.headDim() * config.numKVHeads,
+          ff = config.hiddenDim;
+  LlamaWeightNames gguf = LlamaWeightNames::gguf(config.numLayers, false);
+  if (auto e = addFloat(gguf.tokenEmbedding, names->tokenEmbedding,
+                        {config.vocabSize, d}, 0))
+    return e;
+  auto addLayer = [&](int64_t l) -> llvm::Error {
+    if (auto e = addFloat(gguf.attnNorm[l], names->attnNorm[l], {d}, 0))
+      return e;
+    if (auto e = addMatrix(gguf.wq[l], names->wq[l], d, d, qHeads))
+      return e;
+    if (auto e = addMatrix(gguf.wk[l], names->wk[l], kvDim, d, kHeads))
+      return e;
+    if (auto e = addMatrix(gguf.wv[l], names->wv[l], kvDim, d))
+      return e;
+    if (auto e = addMatrix(gguf.wo[l], names->wo[l], d, d))
+      return e;
+    if (auto e = addFloat(gguf.ffnNorm[l], names->ffnNorm[l], {d}, 0))
+      return e;
+    if (auto e = addMatrix(gguf.w1[l], names->w1[l], ff, d))
+      return e;
+    if (auto e = addMatrix(gguf.w2[l], names->w2[l], d, ff))
+      return e;
+    return addMatrix(gguf.w3[l], names->w3[l], ff, d);
+  };
+  for (int64_t l = 0; l < config.numLayers; ++l)
+    if (auto e = addLayer(l))
+      return e;
+  if (auto e = addFloat(gguf.finalNorm, names->finalNorm, {d}, 0))
+    return e;
+  // A tied classifier is the embedding table unless it was quantized apart.
+  bool writeClassifier = !config.tiedEmbeddings ||
+                         weights.blocks.contains(names->classifier) ||
+                         weights.otherQuantized.contains(names->classifier);
+  if (writeClassifier)
+    if (auto e =
+            addMatrix(gguf.classifier, names->classifier, config.vocabSize, d))
+      return e;
+
+  writer.setUInt32("general.file_type", fileTypeOf(matrixElements));
+  if (llvm::any_of(matrixElements, [](const auto &entry) {
+        return entry.first != GGMLType::F32;
+      }))
+    writer.setUInt32("general.quantization_version", 2);
+  return writer.write(path);
+}
