@@ -313,25 +313,36 @@ LogicalResult DynamicQuantizeOp::verify() {
 // QuantizedMatmulOp
 //===----------------------------------------------------------------------===//
 
+/// Checks shared by the products `init + input · Wᵀ` over a [N, K] weight:
+/// result = init type, equal ranks >= 1, equal leading dimensions.
+static LogicalResult verifyProductShapes(Operation *op, ShapedType input,
+                                         ShapedType init, Type result) {
+  ArrayRef<int64_t> inShape = input.getShape();
+  ArrayRef<int64_t> initShape = init.getShape();
+  if (result != init)
+    return op->emitOpError("result type ")
+           << result << " must equal the init type " << init;
+  if (inShape.empty() || inShape.size() != initShape.size())
+    return op->emitOpError("input rank ")
+           << inShape.size() << " and init rank " << initShape.size()
+           << " must be equal and >= 1";
+  for (size_t d = 0; d + 1 < inShape.size(); ++d)
+    if (!dimsCompatible(inShape[d], initShape[d]))
+      return op->emitOpError("input shape ")
+             << shapeString(inShape) << " and init shape "
+             << shapeString(initShape) << " differ outside the last dimension";
+  return success();
+}
+
 LogicalResult QuantizedMatmulOp::verify() {
   ArrayRef<int64_t> inShape = getInput().getType().getShape();
   ArrayRef<int64_t> initShape = getInit().getType().getShape();
   ArrayRef<int64_t> weightShape = getWeight().getType().getShape();
   ArrayRef<int64_t> wScaleShape = getWeightScales().getType().getShape();
   ArrayRef<int64_t> xScaleShape = getInputScales().getType().getShape();
-  if (getResult().getType() != getInit().getType())
-    return emitOpError("result type ")
-           << getResult().getType() << " must equal the init type "
-           << getInit().getType();
-  if (inShape.empty() || inShape.size() != initShape.size())
-    return emitOpError("input rank ")
-           << inShape.size() << " and init rank " << initShape.size()
-           << " must be equal and >= 1";
-  for (size_t d = 0; d + 1 < inShape.size(); ++d)
-    if (!dimsCompatible(inShape[d], initShape[d]))
-      return emitOpError("input shape ")
-             << shapeString(inShape) << " and init shape "
-             << shapeString(initShape) << " differ outside the last dimension";
+  if (failed(verifyProductShapes(*this, getInput().getType(),
+                                 getInit().getType(), getResult().getType())))
+    return failure();
   int64_t n = weightShape[0], k = weightShape[1];
   if (ShapedType::isDynamic(k) || !dimsCompatible(inShape.back(), k))
     return emitOpError("weight [N, K] = ")
@@ -425,19 +436,9 @@ LogicalResult GGMLMatmulOp::verify() {
   ArrayRef<int64_t> inShape = getInput().getType().getShape();
   ArrayRef<int64_t> initShape = getInit().getType().getShape();
   ArrayRef<int64_t> storage = getStorage().getType().getShape();
-  if (getResult().getType() != getInit().getType())
-    return emitOpError("result type ")
-           << getResult().getType() << " must equal the init type "
-           << getInit().getType();
-  if (inShape.empty() || inShape.size() != initShape.size())
-    return emitOpError("input rank ")
-           << inShape.size() << " and init rank " << initShape.size()
-           << " must be equal and >= 1";
-  for (size_t d = 0; d + 1 < inShape.size(); ++d)
-    if (!dimsCompatible(inShape[d], initShape[d]))
-      return emitOpError("input shape ")
-             << shapeString(inShape) << " and init shape "
-             << shapeString(initShape) << " differ outside the last dimension";
+  if (failed(verifyProductShapes(*this, getInput().getType(),
+                                 getInit().getType(), getResult().getType())))
+    return failure();
   if (!dimsCompatible(initShape.back(), storage[0]))
     return emitOpError("init has ")
            << dimString(initShape.back())
