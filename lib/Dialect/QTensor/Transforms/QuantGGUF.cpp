@@ -21,8 +21,10 @@
 #include "quant/Numerics/Numerics.h"
 
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/Regex.h"
 
 #include <cmath>
+#include <memory>
 
 namespace mlir {
 namespace qtensor {
@@ -79,14 +81,26 @@ static constexpr RoleNames kLayerRoles[] = {
     {Role::FfnUp, "w3", "mlp.up_proj.weight", "ffn_up.weight"},
 };
 
+namespace {
+/// A classifier weight's name and its GGUF name.
+struct OutputName {
+  StringLiteral name, gguf;
+};
+} // namespace
+
 /// The classifier, separate or tied to the token embedding, in the three
 /// schemes.
-static constexpr StringLiteral kOutputNames[] = {
-    "wcls",          "token_embedding",           "lm_head.weight",
-    "output.weight", "model.embed_tokens.weight", "token_embd.weight"};
+static constexpr OutputName kOutputNames[] = {
+    {"wcls", "output.weight"},
+    {"lm_head.weight", "output.weight"},
+    {"output.weight", "output.weight"},
+    {"token_embedding", "token_embd.weight"},
+    {"model.embed_tokens.weight", "token_embd.weight"},
+    {"token_embd.weight", "token_embd.weight"}};
 
 static TensorRole classifyWeight(StringRef name) {
-  if (llvm::is_contained(kOutputNames, name))
+  if (llvm::any_of(kOutputNames,
+                   [&](const OutputName &o) { return o.name == name; }))
     return {Role::Output, -1};
   // Hugging Face and GGUF: PREFIX LAYER '.' SUFFIX.
   for (bool hf : {true, false}) {
@@ -109,6 +123,19 @@ static TensorRole classifyWeight(StringRef name) {
     if (head == r.llama2c)
       return {r.role, layer};
   return {};
+}
+
+/// The name llama.cpp gives the weight (`blk.3.attn_v.weight`,
+/// `output.weight`), or "" when the role is unknown.
+static std::string ggufTensorName(StringRef name, TensorRole t) {
+  if (t.role == Role::Output)
+    return llvm::find_if(kOutputNames,
+                         [&](const OutputName &o) { return o.name == name; })
+        ->gguf.str();
+  for (const RoleNames &r : kLayerRoles)
+    if (r.role == t.role)
+      return ("blk." + Twine(t.layer) + "." + r.gguf).str();
+  return "";
 }
 
 //===----------------------------------------------------------------------===//
@@ -293,30 +320,59 @@ struct Planned {
   unsigned input = 0;
 };
 
+/// One `tensor-type` entry: weights whose name matches get `type`.
+struct TypeOverride {
+  std::string entry;
+  /// Shared so that the pass stays copyable.
+  std::shared_ptr<llvm::Regex> pattern;
+  GGMLType type;
+};
+
 struct QuantGGUFPass : qtensor::impl::QuantGGUFPassBase<QuantGGUFPass> {
   using Base::Base;
   void runOnOperation() override;
 
 private:
   LogicalResult parseOptions(Mix &mixKind, GGMLType &base);
+  /// The last `tensor-type` entry matching the weight's own or GGUF name.
+  const TypeOverride *findOverride(StringRef name, TensorRole role) const;
+  /// The type a product gets, or failure (diagnosed) when an override does
+  /// not fit its rows.
+  FailureOr<GGMLType> chooseType(const ConstantWeightMatmul &match, Mix mixKind,
+                                 GGMLType base, const ModelInfo &model);
   /// E[x^2] per input column of every planned product (empty vectors
   /// without an importance matrix).
   FailureOr<std::vector<std::vector<float>>> importance(ArrayRef<Planned> plan,
                                                         ArrayRef<Value> inputs);
   void convert(OpBuilder &builder, const Planned &p, ArrayRef<float> imatrix);
+
+  std::vector<TypeOverride> overrides;
 };
 } // namespace
 
+/// A ggml quantization type by name (`q4_K`, any case), or `f16` when
+/// `allowF16`.
+static std::optional<GGMLType> parseQuantType(StringRef name, bool allowF16) {
+  std::optional<num::GGMLTypeTraits> traits =
+      num::getGGMLTypeTraitsByName(name.str());
+  if (!traits)
+    return std::nullopt;
+  if (traits->type == GGMLType::F16)
+    return allowF16 ? std::optional(GGMLType::F16) : std::nullopt;
+  if (!symbolizeGGMLQuantType(static_cast<uint32_t>(traits->type)))
+    return std::nullopt;
+  return traits->type;
+}
+
 LogicalResult QuantGGUFPass::parseOptions(Mix &mixKind, GGMLType &base) {
   ModuleOp module = getOperation();
-  std::optional<num::GGMLTypeTraits> traits =
-      num::getGGMLTypeTraitsByName(std::string(type));
-  if (!traits || !symbolizeGGMLQuantType(static_cast<uint32_t>(traits->type)))
+  std::optional<GGMLType> baseType = parseQuantType(type, /*allowF16=*/false);
+  if (!baseType)
     return module.emitError("quant-gguf: unknown type '")
            << type
            << "'; expected q4_0, q4_1, q5_0, q5_1, q8_0, q2_K, q3_K, q4_K, "
               "q5_K or q6_K";
-  base = traits->type;
+  base = *baseType;
   mixKind = Mix::None;
   if (!mix.empty()) {
     const MixInfo *info = llvm::find_if(kMixes, [&](const MixInfo &m) {
@@ -339,7 +395,73 @@ LogicalResult QuantGGUFPass::parseOptions(Mix &mixKind, GGMLType &base) {
     return module.emitError("quant-gguf: give the importance matrix either "
                             "as calibration=FILE or as statistics=FILE, not "
                             "both");
+  overrides.clear();
+  for (const std::string &entry : tensorTypes) {
+    auto [pattern, name] = StringRef(entry).rsplit('=');
+    if (pattern.empty() || name.empty())
+      return module.emitError("quant-gguf: tensor-type '")
+             << entry << "' is not PATTERN=TYPE";
+    std::optional<GGMLType> overrideType =
+        parseQuantType(name, /*allowF16=*/true);
+    if (!overrideType)
+      return module.emitError("quant-gguf: tensor-type '")
+             << entry << "': unknown type '" << name
+             << "'; expected f16, q4_0, q4_1, q5_0, q5_1, q8_0, q2_K, q3_K, "
+                "q4_K, q5_K or q6_K";
+    auto regex = std::make_shared<llvm::Regex>(pattern);
+    std::string why;
+    if (!regex->isValid(why))
+      return module.emitError("quant-gguf: tensor-type '")
+             << entry << "': invalid regular expression '" << pattern
+             << "': " << why;
+    overrides.push_back({entry, std::move(regex), *overrideType});
+  }
   return success();
+}
+
+const TypeOverride *QuantGGUFPass::findOverride(StringRef name,
+                                                TensorRole role) const {
+  std::string gguf = ggufTensorName(name, role);
+  const TypeOverride *found = nullptr;
+  for (const TypeOverride &o : overrides)
+    if (o.pattern->match(name) || (!gguf.empty() && o.pattern->match(gguf)))
+      found = &o;
+  return found;
+}
+
+FailureOr<GGMLType> QuantGGUFPass::chooseType(const ConstantWeightMatmul &match,
+                                              Mix mixKind, GGMLType base,
+                                              const ModelInfo &model) {
+  TensorRole role = classifyWeight(match.name);
+  GGMLType wanted = mixKind == Mix::None
+                        ? base
+                        : mixType(mixKind, base, role, model, match.cols);
+  GGMLType chosen = fallbackType(wanted, match.cols);
+  const TypeOverride *override = findOverride(match.name, role);
+  if (chosen != wanted) {
+    emitRemark(match.op->getLoc(), "quant-gguf: weight '")
+        << match.name << "': row length " << match.cols
+        << " is not a multiple of the " << blockElements(wanted)
+        << "-element blocks of " << typeName(wanted) << "; using "
+        << typeName(chosen)
+        << (chosen == GGMLType::F16 ? " (f16-rounded weights, float product)"
+                                    : "");
+    // As llama-quantize: overrides apply only where no fallback was needed.
+    if (override)
+      emitRemark(match.op->getLoc(), "quant-gguf: weight '")
+          << match.name << "': tensor-type '" << override->entry
+          << "' is not applied to a tensor that needed a fallback";
+    return chosen;
+  }
+  if (!override)
+    return chosen;
+  if (match.cols % blockElements(override->type) != 0)
+    return match.op->emitError("quant-gguf: tensor-type '")
+           << override->entry << "' gives weight '" << match.name << "' type "
+           << typeName(override->type) << ", whose "
+           << blockElements(override->type)
+           << "-element blocks do not divide its row length " << match.cols;
+  return override->type;
 }
 
 FailureOr<std::vector<std::vector<float>>>
@@ -479,24 +601,14 @@ void QuantGGUFPass::runOnOperation() {
   std::vector<Planned> plan;
   SmallVector<Value> inputs;
   for (ConstantWeightMatmul &match : matches) {
-    TensorRole role = classifyWeight(match.name);
-    GGMLType wanted = mixKind == Mix::None
-                          ? base
-                          : mixType(mixKind, base, role, model, match.cols);
-    GGMLType chosen = fallbackType(wanted, match.cols);
-    if (chosen != wanted)
-      emitRemark(match.op->getLoc(), "quant-gguf: weight '")
-          << match.name << "': row length " << match.cols
-          << " is not a multiple of the " << blockElements(wanted)
-          << "-element blocks of " << typeName(wanted) << "; using "
-          << typeName(chosen)
-          << (chosen == GGMLType::F16 ? " (f16-rounded weights, float product)"
-                                      : "");
+    FailureOr<GGMLType> chosen = chooseType(match, mixKind, base, model);
+    if (failed(chosen))
+      return signalPassFailure();
     auto it = llvm::find(inputs, match.input);
     unsigned index = it - inputs.begin();
     if (it == inputs.end())
       inputs.push_back(match.input);
-    plan.push_back({std::move(match), chosen, index});
+    plan.push_back({std::move(match), *chosen, index});
   }
   if (plan.empty())
     return;

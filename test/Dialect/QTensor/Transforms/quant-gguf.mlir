@@ -15,6 +15,9 @@
 // RUN: quant-opt %s -split-input-file --quant-gguf="mix=Q5_K_S" 2>/dev/null | FileCheck %s --check-prefix=Q5KS
 // RUN: quant-opt %s -split-input-file --quant-gguf="mix=Q3_K_M" 2>/dev/null | FileCheck %s --check-prefix=Q3KM
 // RUN: quant-opt %s -split-input-file --quant-gguf="type=q4_0 skip=fc" 2>/dev/null | FileCheck %s --check-prefix=SKIP
+// RUN: quant-opt %s -split-input-file --quant-gguf="tensor-type=attn_v=q8_0,wq=q5_K,ffn_down=q8_0,^output=f16,blk.1.attn_v=q6_K" 2>/dev/null | FileCheck %s --check-prefix=OVERRIDE
+// RUN: quant-opt %s -split-input-file --quant-gguf="tensor-type=attn_v=q8_0,wq=q5_K,ffn_down=q8_0,^output=f16,blk.1.attn_v=q6_K" 2>&1 >/dev/null | FileCheck %s --check-prefix=OVERRIDE-REMARK
+// RUN: quant-opt %s -split-input-file --quant-gguf="mix=Q4_K_M tensor-type=attn_v=q5_K" 2>/dev/null | FileCheck %s --check-prefix=MIX-OVERRIDE
 
 // The importance matrix: the last split alone, calibrated with the
 // activations of gptq-quantize.mlir, from a statistics file or by running
@@ -345,6 +348,52 @@ func.func @resource(%x: tensor<1x32xf32>) -> tensor<1x2xf32> {
     }
   }
 #-}
+
+// -----
+
+// Per-tensor types (llama-quantize --tensor-type). Entries match the
+// weight's own name (`wq` matches wq.0) or its llama.cpp name (`attn_v`
+// matches wv.0 as blk.0.attn_v.weight; `^output` matches wcls as
+// output.weight, but not wo.0, blk.0.attn_output.weight). The last
+// matching entry wins (blk.1.attn_v takes wv.1 to q6_K). w2.0 has K = 64,
+// so q4_K needs the fallback to q5_0 and, as in llama-quantize, its
+// ffn_down entry is not applied. `f16` keeps the classifier in float.
+// OVERRIDE-LABEL: func.func @overrides
+// OVERRIDE: as q5_K outs({{.*}}) {qtensor.weight_name = "wq.0"}
+// OVERRIDE: as q8_0 outs({{.*}}) {qtensor.weight_name = "wv.0"}
+// OVERRIDE: as q6_K outs({{.*}}) {qtensor.weight_name = "wv.1"}
+// OVERRIDE: as q5_0 outs({{.*}}) {qtensor.weight_name = "w2.0"}
+// OVERRIDE: as q4_K outs({{.*}}) {qtensor.weight_name = "wo.0"}
+// OVERRIDE-NOT: qtensor.ggml_matmul
+// OVERRIDE: arith.constant dense<0.0999755859> : tensor<2x256xf32>
+// OVERRIDE-REMARK: remark: quant-gguf: weight 'w2.0': row length 64 is not a multiple of the 256-element blocks of q4_K; using q5_0
+// OVERRIDE-REMARK: remark: quant-gguf: weight 'w2.0': tensor-type 'ffn_down=q8_0' is not applied to a tensor that needed a fallback
+// With a mix, an entry replaces the mix's choice (attn_v would be q6_K in
+// layer 0 under Q4_K_M).
+// MIX-OVERRIDE-LABEL: func.func @overrides
+// MIX-OVERRIDE: as q4_K outs({{.*}}) {qtensor.weight_name = "wq.0"}
+// MIX-OVERRIDE: as q5_K outs({{.*}}) {qtensor.weight_name = "wv.0"}
+// MIX-OVERRIDE: as q5_K outs({{.*}}) {qtensor.weight_name = "wv.1"}
+// MIX-OVERRIDE: as q6_K outs({{.*}}) {qtensor.weight_name = "wcls"}
+#x = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#y = affine_map<(m, n, k) -> (m, n)>
+func.func @overrides(%x: tensor<1x256xf32>, %h: tensor<1x64xf32>) -> (tensor<1x2xf32>, tensor<1x2xf32>, tensor<1x2xf32>, tensor<1x2xf32>, tensor<1x2xf32>, tensor<1x2xf32>) {
+  %init = arith.constant dense<0.0> : tensor<1x2xf32>
+  %wq = arith.constant dense<0.25> : tensor<2x256xf32> loc("wq.0")
+  %q = linalg.matmul indexing_maps = [#x, #w, #y] ins(%x, %wq : tensor<1x256xf32>, tensor<2x256xf32>) outs(%init : tensor<1x2xf32>) -> tensor<1x2xf32>
+  %wv0 = arith.constant dense<0.25> : tensor<2x256xf32> loc("wv.0")
+  %v0 = linalg.matmul indexing_maps = [#x, #w, #y] ins(%x, %wv0 : tensor<1x256xf32>, tensor<2x256xf32>) outs(%init : tensor<1x2xf32>) -> tensor<1x2xf32>
+  %wv1 = arith.constant dense<0.25> : tensor<2x256xf32> loc("wv.1")
+  %v1 = linalg.matmul indexing_maps = [#x, #w, #y] ins(%x, %wv1 : tensor<1x256xf32>, tensor<2x256xf32>) outs(%init : tensor<1x2xf32>) -> tensor<1x2xf32>
+  %w2 = arith.constant dense<0.25> : tensor<2x64xf32> loc("w2.0")
+  %d = linalg.matmul indexing_maps = [#x, #w, #y] ins(%h, %w2 : tensor<1x64xf32>, tensor<2x64xf32>) outs(%init : tensor<1x2xf32>) -> tensor<1x2xf32>
+  %wo = arith.constant dense<0.25> : tensor<2x256xf32> loc("wo.0")
+  %o = linalg.matmul indexing_maps = [#x, #w, #y] ins(%x, %wo : tensor<1x256xf32>, tensor<2x256xf32>) outs(%init : tensor<1x2xf32>) -> tensor<1x2xf32>
+  %wcls = arith.constant dense<0.1> : tensor<2x256xf32> loc("wcls")
+  %c = linalg.matmul indexing_maps = [#x, #w, #y] ins(%x, %wcls : tensor<1x256xf32>, tensor<2x256xf32>) outs(%init : tensor<1x2xf32>) -> tensor<1x2xf32>
+  return %q, %v0, %v1, %d, %o, %c : tensor<1x2xf32>, tensor<1x2xf32>, tensor<1x2xf32>, tensor<1x2xf32>, tensor<1x2xf32>, tensor<1x2xf32>
+}
 
 // -----
 

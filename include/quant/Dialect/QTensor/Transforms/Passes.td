@@ -411,11 +411,25 @@ def QuantGGUFPass : Pass<"quant-gguf", "ModuleOp"> {
     the imatrix path of ggml's `quantize_<type>`; without either, the
     reference `quantize_row_<type>_ref`. `q8_0` ignores it.
 
+    **Per-tensor types.** `tensor-type` entries `PATTERN=TYPE`, like
+    llama-quantize's `--tensor-type`, give the weights whose name matches
+    PATTERN (an extended regular expression, found anywhere in the name)
+    TYPE instead: a ggml type above or `f16`. A weight matches through its
+    own name or its llama.cpp name (`blk.3.attn_v.weight`,
+    `output.weight`, `token_embd.weight` for a tied classifier), so
+    `attn_v=q8_0` works for every naming scheme; when several entries
+    match, the last wins. As in llama-quantize, an entry is not applied
+    (a remark says so) to a weight whose mix or base type needed a
+    fallback; unlike `--pure`, which ignores `--tensor-type`, entries also
+    apply with `type`. A TYPE whose blocks do not divide the weight's row
+    length is an error (llama-quantize would abort inside ggml).
+
     Weights whose names contain a `skip` string stay in float; batched
     products and products with non-f32 activations are left alone with a
     remark.
 
-    Example: `--quant-gguf="mix=Q4_K_M statistics=stats.safetensors"`
+    Examples: `--quant-gguf="mix=Q4_K_M statistics=stats.safetensors"`,
+    `--quant-gguf="type=q4_0 tensor-type=attn_v=q8_0,blk\.0\.=q6_K"`
   }];
   let options = !listconcat(calibrationDataOptions, [
     Option<"type", "type", "std::string", /*default=*/"\"q4_K\"",
@@ -428,6 +442,10 @@ def QuantGGUFPass : Pass<"quant-gguf", "ModuleOp"> {
     Option<"statistics", "statistics", "std::string", /*default=*/"\"\"",
            "importance matrix from a --quant-calibrate statistics file "
            "(W/mean_sq)">,
+    ListOption<"tensorTypes", "tensor-type", "std::string",
+               "PATTERN=TYPE: weights whose name (or llama.cpp name) "
+               "matches the regular expression PATTERN get TYPE; the last "
+               "match wins">,
     ListOption<"skip", "skip", "std::string",
                "weights whose name contains one of these stay in float">
   ]);
