@@ -108,36 +108,19 @@ void QuantBnbPass::runOnOperation() {
     return signalPassFailure();
   }
 
-  SmallVector<linalg::LinalgOp> candidates;
-  module.walk([&](linalg::LinalgOp op) { candidates.push_back(op); });
   OpBuilder builder(ctx);
-  unsigned ordinal = 0;
-  for (linalg::LinalgOp op : candidates) {
-    std::string reason;
-    FailureOr<ConstantWeightMatmul> match =
-        matchConstantWeightMatmul(op, reason, ordinal++);
-    if (failed(match))
-      continue;
-    if (llvm::any_of(skip, [&](const std::string &s) {
-          return StringRef(match->name).contains(s);
-        }))
-      continue;
-    if (match->batch) {
-      op->emitRemark("quant-bnb: batched weight '")
-          << match->name << "' left in float (bitsandbytes quantizes "
-          << "Linear weights)";
-      continue;
-    }
-    if (failed(checkFiniteWeight(*match)))
-      return signalPassFailure();
-
-    int64_t rows = match->rows, cols = match->cols;
+  WeightFilter filter;
+  filter.passName = "quant-bnb";
+  filter.skip = skip;
+  // bitsandbytes quantizes Linear weights.
+  filter.skipBatched = true;
+  auto quantize = [&](ConstantWeightMatmul &match) -> LogicalResult {
+    int64_t rows = match.rows, cols = match.cols;
     num::Blockwise4bit q;
     std::string error;
-    if (!num::quantize4bit(match->weight.data(), rows * cols, kind, blocksize,
+    if (!num::quantize4bit(match.weight.data(), rows * cols, kind, blocksize,
                            doubleQuant, q, &error)) {
-      op->emitError("quant-bnb: ") << error;
-      return signalPassFailure();
+      return match.op->emitError("quant-bnb: ") << error;
     }
     // With K a multiple of the block size (hence even), blocks and bytes
     // never straddle rows and the per-row form stores the same bytes.
@@ -158,15 +141,17 @@ void QuantBnbPass::runOnOperation() {
     }
     // Under double quantization the f32 scales are replaced below.
     w.scales = doubleQuant ? std::vector<float>(q.blocks(), 0.0f) : q.absmax;
-    DequantMatmulOp dq = replaceWithDequantMatmul(builder, *match, w);
+    DequantMatmulOp dq = replaceWithDequantMatmul(builder, match, w);
     if (!doubleQuant)
-      continue;
+      return success();
     builder.setInsertionPoint(dq);
     Value oldScales = dq.getScales();
-    Value scales =
-        createDoubleQuantScales(builder, dq.getLoc(), q, w.scaleShape,
-                                match->fromResource, match->name);
+    Value scales = createDoubleQuantScales(
+        builder, dq.getLoc(), q, w.scaleShape, match.fromResource, match.name);
     dq.getScalesMutable().assign(scales);
     eraseIfDeadConstant(oldScales);
-  }
+    return success();
+  };
+  if (failed(forEachConstantWeightMatmul(module, filter, quantize)))
+    signalPassFailure();
 }

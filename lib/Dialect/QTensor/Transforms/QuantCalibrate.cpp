@@ -37,21 +37,18 @@ void QuantCalibratePass::runOnOperation() {
   // set of statistics.
   SmallVector<Value> inputs;
   std::vector<std::pair<std::string, unsigned>> names;
-  SmallVector<linalg::LinalgOp> candidates;
-  module.walk([&](linalg::LinalgOp op) { candidates.push_back(op); });
-  unsigned ordinal = 0;
-  for (linalg::LinalgOp op : candidates) {
-    std::string reason;
-    FailureOr<ConstantWeightMatmul> match =
-        matchConstantWeightMatmul(op, reason, ordinal++);
-    if (failed(match) || match->batch)
-      continue;
-    auto it = llvm::find(inputs, match->input);
-    unsigned index = it - inputs.begin();
-    if (it == inputs.end())
-      inputs.push_back(match->input);
-    names.emplace_back(match->name, index);
-  }
+  WeightFilter filter;
+  filter.skipBatched = true;
+  filter.requireFinite = false;
+  (void)forEachConstantWeightMatmul(module, filter,
+                                    [&](ConstantWeightMatmul &match) {
+                                      auto it = llvm::find(inputs, match.input);
+                                      unsigned index = it - inputs.begin();
+                                      if (it == inputs.end())
+                                        inputs.push_back(match.input);
+                                      names.emplace_back(match.name, index);
+                                      return success();
+                                    });
   if (inputs.empty()) {
     module.emitRemark("quant-calibrate: no matrix product with a constant "
                       "weight; nothing to record");

@@ -552,48 +552,36 @@ void QuantGGUFPass::runOnOperation() {
   if (failed(parseOptions(mixKind, base)))
     return signalPassFailure();
 
-  // The products, and what the names say about the model. Remarks go to the
-  // op's location without printing the (large) op.
+  // The products, and what the names say about the model: skipped weights
+  // count too, as llama-quantize counts every tensor.
   std::vector<ConstantWeightMatmul> matches;
   ModelInfo model;
   model.imatrix = !calibration.empty() || !statistics.empty();
   int64_t qRows = 0, vRows = 0;
-  SmallVector<linalg::LinalgOp> candidates;
-  module.walk([&](linalg::LinalgOp op) { candidates.push_back(op); });
-  unsigned ordinal = 0;
-  for (linalg::LinalgOp op : candidates) {
-    std::string reason;
-    FailureOr<ConstantWeightMatmul> match =
-        matchConstantWeightMatmul(op, reason, ordinal++);
-    if (failed(match))
-      continue;
-    TensorRole role = classifyWeight(match->name);
+  WeightFilter filter;
+  filter.passName = "quant-gguf";
+  filter.skipBatched = true;
+  filter.skipNonF32Input = true;
+  filter.requireFinite = false;
+  auto collect = [&](ConstantWeightMatmul &match) -> LogicalResult {
+    TensorRole role = classifyWeight(match.name);
     model.layers = std::max(model.layers, role.layer + 1);
     if (role.role == Role::AttnV) {
       ++model.attnV;
       if (role.layer == 0)
-        vRows = match->rows;
+        vRows = match.rows;
     }
     if (role.role == Role::AttnQ && role.layer == 0)
-      qRows = match->rows;
-    if (llvm::any_of(skip, [&](const std::string &s) {
-          return StringRef(match->name).contains(s);
-        }))
-      continue;
-    if (match->batch) {
-      emitRemark(op->getLoc(), "quant-gguf: batched weights are left in float");
-      continue;
-    }
-    auto inputType = cast<RankedTensorType>(match->input.getType());
-    if (!inputType.getElementType().isF32()) {
-      emitRemark(op->getLoc(), "quant-gguf: weight '")
-          << match->name << "' is left in float: its activations are not f32";
-      continue;
-    }
-    if (failed(checkFiniteWeight(*match)))
-      return signalPassFailure();
-    matches.push_back(std::move(*match));
-  }
+      qRows = match.rows;
+    if (isSkippedWeight(match.name, skip))
+      return success();
+    if (failed(checkFiniteWeight(match)))
+      return failure();
+    matches.push_back(std::move(match));
+    return success();
+  };
+  if (failed(forEachConstantWeightMatmul(module, filter, collect)))
+    return signalPassFailure();
   if (qRows > 0 && vRows > 0 && qRows % vRows == 0)
     model.gqa = qRows / vRows;
 

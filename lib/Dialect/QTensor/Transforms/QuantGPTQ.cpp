@@ -152,40 +152,29 @@ void QuantGPTQPass::runOnOperation() {
 
   // The products to quantize, grouped by input, in program order.
   std::vector<InputGroup> groups;
-  unsigned total = 0, ordinal = 0;
-  SmallVector<linalg::LinalgOp> candidates;
-  module.walk([&](linalg::LinalgOp op) { candidates.push_back(op); });
-  for (linalg::LinalgOp op : candidates) {
-    std::string reason;
-    FailureOr<ConstantWeightMatmul> match =
-        matchConstantWeightMatmul(op, reason, ordinal++);
-    if (failed(match))
-      continue;
-    if (llvm::any_of(skip, [&](const std::string &s) {
-          return StringRef(match->name).contains(s);
-        }))
-      continue;
-    if (match->batch) {
-      op->emitRemark("gptq-quantize: batched weights are left in float");
-      continue;
-    }
-    if (groupSize > match->cols) {
-      op->emitError("gptq-quantize: group-size ")
-          << static_cast<int64_t>(groupSize) << " exceeds the reduction size "
-          << match->cols << " of weight '" << match->name << "'";
-      return signalPassFailure();
-    }
-    if (failed(checkFiniteWeight(*match)))
-      return signalPassFailure();
+  unsigned total = 0;
+  WeightFilter filter;
+  filter.passName = "gptq-quantize";
+  filter.skip = skip;
+  filter.skipBatched = true;
+  auto collect = [&](ConstantWeightMatmul &match) -> LogicalResult {
+    if (groupSize > match.cols)
+      return match.op->emitError("gptq-quantize: group-size ")
+             << static_cast<int64_t>(groupSize)
+             << " exceeds the reduction size " << match.cols << " of weight '"
+             << match.name << "'";
     auto it = llvm::find_if(
-        groups, [&](const InputGroup &g) { return g.input == match->input; });
+        groups, [&](const InputGroup &g) { return g.input == match.input; });
     if (it == groups.end()) {
-      groups.push_back({match->input, {}});
+      groups.push_back({match.input, {}});
       it = std::prev(groups.end());
     }
-    it->matmuls.push_back(std::move(*match));
+    it->matmuls.push_back(std::move(match));
     ++total;
-  }
+    return success();
+  };
+  if (failed(forEachConstantWeightMatmul(module, filter, collect)))
+    return signalPassFailure();
   if (groups.empty())
     return;
 

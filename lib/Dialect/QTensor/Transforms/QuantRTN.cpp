@@ -96,36 +96,20 @@ void QuantRTNPass::runOnOperation() {
     return signalPassFailure();
   MLIRContext *ctx = &getContext();
 
-  SmallVector<linalg::LinalgOp> candidates;
-  getOperation().walk([&](linalg::LinalgOp op) { candidates.push_back(op); });
-
   OpBuilder builder(ctx);
-  unsigned ordinal = 0;
-  for (linalg::LinalgOp op : candidates) {
-    std::string reason;
-    FailureOr<ConstantWeightMatmul> match =
-        matchConstantWeightMatmul(op, reason, ordinal++);
-    if (failed(match)) {
-      if (reportSkipped && !reason.empty())
-        op->emitRemark("quant-rtn: not quantized: ") << reason;
-      continue;
-    }
-    if (llvm::any_of(skip, [&](const std::string &s) {
-          return StringRef(match->name).contains(s);
-        }))
-      continue;
-    if (rtn.groupSize > 0 && rtn.groupSize > match->cols) {
-      op->emitError("quant-rtn: group-size ")
-          << rtn.groupSize << " exceeds the reduction size " << match->cols
-          << " of weight '" << match->name << "'";
-      return signalPassFailure();
-    }
-    if (failed(checkFiniteWeight(*match)))
-      return signalPassFailure();
+  WeightFilter filter;
+  filter.passName = "quant-rtn";
+  filter.skip = skip;
+  filter.remarkUnmatched = reportSkipped;
+  auto quantize = [&](ConstantWeightMatmul &match) -> LogicalResult {
+    if (rtn.groupSize > 0 && rtn.groupSize > match.cols)
+      return match.op->emitError("quant-rtn: group-size ")
+             << rtn.groupSize << " exceeds the reduction size " << match.cols
+             << " of weight '" << match.name << "'";
 
     // Quantize each [N, K] matrix of the batch.
-    int64_t batches = match->batch ? match->batch : 1;
-    int64_t rows = match->rows, cols = match->cols;
+    int64_t batches = match.batch ? match.batch : 1;
+    int64_t rows = match.rows, cols = match.cols;
     QuantizedWeight q;
     PackOrder packing = PackOrder::none;
     if (pack && rtn.format.bits < 8)
@@ -135,11 +119,11 @@ void QuantRTNPass::runOnOperation() {
                                     : num::PackOrder::LsbFirst;
     int64_t rowBytes = num::packedSize(cols, rtn.format.bits, numPacking);
     SmallVector<int64_t> block;
-    if (match->batch)
+    if (match.batch)
       block.push_back(1);
     if (rtn.groupSize == 0) {
       block.append({0, 0});
-      if (match->batch)
+      if (match.batch)
         block[0] = 1;
     } else {
       block.append({1, rtn.groupSize > 0 ? rtn.groupSize : 0});
@@ -149,7 +133,7 @@ void QuantRTNPass::runOnOperation() {
     int64_t groups = 0, scaleRows = 0;
     for (int64_t b = 0; b < batches; ++b) {
       num::RTNResult result = num::quantizeRTN(
-          match->weight.data() + b * rows * cols, rows, cols, rtn);
+          match.weight.data() + b * rows * cols, rows, cols, rtn);
       groups = result.groups;
       scaleRows = result.scaleRows;
       size_t offset = q.storage.size();
@@ -161,14 +145,17 @@ void QuantRTNPass::runOnOperation() {
                       result.scales.end());
       q.zeros.insert(q.zeros.end(), result.zeros.begin(), result.zeros.end());
     }
-    if (match->batch)
-      q.storageShape = {match->batch, rows, rowBytes};
+    if (match.batch)
+      q.storageShape = {match.batch, rows, rowBytes};
     else
       q.storageShape = {rows, rowBytes};
-    if (match->batch)
-      q.scaleShape = {match->batch, scaleRows, groups};
+    if (match.batch)
+      q.scaleShape = {match.batch, scaleRows, groups};
     else
       q.scaleShape = {scaleRows, groups};
-    replaceWithDequantMatmul(builder, *match, q);
-  }
+    replaceWithDequantMatmul(builder, match, q);
+    return success();
+  };
+  if (failed(forEachConstantWeightMatmul(getOperation(), filter, quantize)))
+    signalPassFailure();
 }

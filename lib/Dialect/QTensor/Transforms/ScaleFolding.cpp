@@ -35,23 +35,19 @@ SmallVector<InputGroup>
 mlir::qtensor::collectInputGroups(Operation *root, ArrayRef<std::string> skip) {
   SmallVector<InputGroup> groups;
   DenseMap<Value, unsigned> groupOf;
-  unsigned ordinal = 0;
-  root->walk([&](linalg::LinalgOp op) {
-    std::string reason;
-    FailureOr<ConstantWeightMatmul> match =
-        matchConstantWeightMatmul(op, reason, ordinal++);
-    if (failed(match) || match->batch != 0 ||
-        !cast<ShapedType>(match->input.getType()).getElementType().isF32())
-      return;
-    if (llvm::any_of(skip, [&](const std::string &s) {
-          return StringRef(match->name).contains(s);
-        }))
-      return;
-    auto [it, inserted] = groupOf.try_emplace(match->input, groups.size());
-    if (inserted)
-      groups.push_back(InputGroup{match->input, {}});
-    groups[it->second].linears.push_back(std::move(*match));
-  });
+  WeightFilter filter;
+  filter.skip = skip;
+  filter.skipBatched = true;
+  filter.skipNonF32Input = true;
+  filter.requireFinite = false;
+  (void)forEachConstantWeightMatmul(
+      root, filter, [&](ConstantWeightMatmul &match) {
+        auto [it, inserted] = groupOf.try_emplace(match.input, groups.size());
+        if (inserted)
+          groups.push_back(InputGroup{match.input, {}});
+        groups[it->second].linears.push_back(std::move(match));
+        return success();
+      });
   return groups;
 }
 

@@ -262,6 +262,54 @@ mlir::qtensor::checkFiniteWeight(const ConstantWeightMatmul &match) {
   return success();
 }
 
+bool mlir::qtensor::isSkippedWeight(StringRef name,
+                                    ArrayRef<std::string> skip) {
+  return llvm::any_of(skip,
+                      [&](const std::string &s) { return name.contains(s); });
+}
+
+LogicalResult mlir::qtensor::forEachConstantWeightMatmul(
+    Operation *root, const WeightFilter &filter,
+    function_ref<LogicalResult(ConstantWeightMatmul &)> fn) {
+  SmallVector<linalg::LinalgOp> candidates;
+  root->walk([&](linalg::LinalgOp op) { candidates.push_back(op); });
+  // Remarks name the op's location without printing the op.
+  bool remarks = !filter.passName.empty();
+  unsigned ordinal = 0;
+  for (linalg::LinalgOp op : candidates) {
+    std::string reason;
+    FailureOr<ConstantWeightMatmul> match =
+        matchConstantWeightMatmul(op, reason, ordinal++);
+    if (failed(match)) {
+      if (remarks && filter.remarkUnmatched && !reason.empty())
+        emitRemark(op->getLoc())
+            << filter.passName << ": not quantized: " << reason;
+      continue;
+    }
+    if (isSkippedWeight(match->name, filter.skip))
+      continue;
+    if (filter.skipBatched && match->batch) {
+      if (remarks)
+        emitRemark(op->getLoc()) << filter.passName << ": batched weight '"
+                                 << match->name << "' is left in float";
+      continue;
+    }
+    if (filter.skipNonF32Input &&
+        !cast<ShapedType>(match->input.getType()).getElementType().isF32()) {
+      if (remarks)
+        emitRemark(op->getLoc())
+            << filter.passName << ": weight '" << match->name
+            << "' is left in float: its activations are not f32";
+      continue;
+    }
+    if (filter.requireFinite && failed(checkFiniteWeight(*match)))
+      return failure();
+    if (failed(fn(*match)))
+      return failure();
+  }
+  return success();
+}
+
 Value mlir::qtensor::createRawConstant(OpBuilder &builder, Location loc,
                                        RankedTensorType type,
                                        ArrayRef<char> bytes, bool asResource,

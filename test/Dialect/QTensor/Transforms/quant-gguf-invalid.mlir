@@ -43,7 +43,7 @@ func.func @f16_activations(%x: tensor<1x32xf16>) -> tensor<1x2xf32> {
 func.func @batched(%x: tensor<2x1x32xf32>) -> tensor<2x1x2xf32> {
   %w = arith.constant dense<1.0> : tensor<2x32x2xf32> loc("experts")
   %init = arith.constant dense<0.0> : tensor<2x1x2xf32>
-  // expected-remark@+1 {{quant-gguf: batched weights are left in float}}
+  // expected-remark@+1 {{quant-gguf: batched weight 'experts' is left in float}}
   %y = linalg.batch_matmul ins(%x, %w : tensor<2x1x32xf32>, tensor<2x32x2xf32>) outs(%init : tensor<2x1x2xf32>) -> tensor<2x1x2xf32>
   return %y : tensor<2x1x2xf32>
 }

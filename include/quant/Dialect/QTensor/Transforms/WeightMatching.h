@@ -50,6 +50,36 @@ FailureOr<ConstantWeightMatmul> matchConstantWeightMatmul(linalg::LinalgOp op,
                                                           std::string &reason,
                                                           unsigned ordinal);
 
+/// True when `name` contains one of the `skip` strings (the passes' `skip`
+/// option).
+bool isSkippedWeight(StringRef name, ArrayRef<std::string> skip);
+
+/// Which products forEachConstantWeightMatmul passes over.
+struct WeightFilter {
+  /// Prefix of the remarks on the products passed over; no remarks when
+  /// empty.
+  StringRef passName;
+  /// Weights whose name contains one of these strings.
+  ArrayRef<std::string> skip;
+  /// Batched weights (`[B, N, K]`).
+  bool skipBatched = false;
+  /// Products whose activations are not f32.
+  bool skipNonF32Input = false;
+  /// Remark why each contraction without a constant weight is not matched.
+  bool remarkUnmatched = false;
+  /// A weight holding NaN or Inf is an error (checkFiniteWeight).
+  bool requireFinite = true;
+};
+
+/// Calls `fn` on every product under `root` with a constant weight, in
+/// program order, except those `filter` passes over. Products are listed
+/// before the first call and each weight is read just before its call, so
+/// `fn` may replace its product. Returns the first failure of `fn` or of
+/// the finiteness check.
+LogicalResult forEachConstantWeightMatmul(
+    Operation *root, const WeightFilter &filter,
+    function_ref<LogicalResult(ConstantWeightMatmul &)> fn);
+
 /// Quantized weight operands to replace a matched product with.
 struct QuantizedWeight {
   LayoutAttr layout;
