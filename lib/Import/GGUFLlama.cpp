@@ -151,9 +151,9 @@ GGUFLlamaModel::open(llvm::StringRef path) {
     llvm::ArrayRef<uint8_t> bytes = model->file->getTensorData(info);
     int64_t count = info.getElementCount();
     int64_t cols = info.shape[0], rows = count / cols;
-    bool quantized = info.type != GGMLType::F32 && info.type != GGMLType::F16 &&
-                     info.type != GGMLType::BF16;
-    if (quantized && weight.shape.size() == 2) {
+    // Matrices other than F32 stay in their ggml storage (F16 and BF16
+    // too, so that they are written back as they were).
+    if (info.type != GGMLType::F32 && weight.shape.size() == 2) {
       weight.ggmlType = info.type;
       weight.blocks = bytes;
     }
@@ -219,37 +219,6 @@ struct ModuleWeights {
 };
 } // namespace
 
-/// Raw bytes of an integer constant tensor, or nullopt.
-static std::optional<std::vector<uint8_t>> constantBytes(Value value) {
-  ElementsAttr attr;
-  if (!matchPattern(value, m_Constant(&attr)))
-    return std::nullopt;
-  auto type = cast<ShapedType>(attr.getType());
-  size_t size =
-      type.getNumElements() * ((type.getElementTypeBitWidth() + 7) / 8);
-  ArrayRef<char> raw;
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
-    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    if (!blob)
-      return std::nullopt;
-    raw = blob->getData();
-  } else if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
-    raw = dense.getRawData();
-  } else {
-    return std::nullopt;
-  }
-  std::vector<uint8_t> bytes(size);
-  if (raw.size() == size) {
-    std::memcpy(bytes.data(), raw.data(), size);
-  } else if (!raw.empty() && size % raw.size() == 0) { // splat
-    for (size_t i = 0; i < size; i += raw.size())
-      std::memcpy(bytes.data() + i, raw.data(), raw.size());
-  } else {
-    return std::nullopt;
-  }
-  return bytes;
-}
-
 /// The weight name of a quantized product: the attribute quantization
 /// passes set, else its name location.
 static std::string weightNameOf(Operation *op) {
@@ -279,7 +248,7 @@ static llvm::Expected<ModuleWeights> collectWeights(ModuleOp module) {
     }
     if (auto matmul = dyn_cast<qtensor::GGMLMatmulOp>(op)) {
       std::string name = weightNameOf(op);
-      auto bytes = constantBytes(matmul.getStorage());
+      auto bytes = qtensor::readConstantBytes(matmul.getStorage());
       if (!bytes) {
         error = "the ggml blocks of weight '" + name + "' are not a constant";
         return;
@@ -301,7 +270,7 @@ static llvm::Expected<ModuleWeights> collectWeights(ModuleOp module) {
   });
   if (!error.empty())
     return llvm::createStringError(error);
-  // A pass that replaces a float weight (--quant-gguf's F16 fallback) names
+  // A pass that replaces a float weight (a folded norm weight, say) names
   // the new blob as the old one, which the context uniques to "NAME_1", and
   // printed IR drops the name location: answer to NAME when it is free.
   std::vector<std::pair<std::string, std::string>> aliases;

@@ -1,5 +1,6 @@
 // ggml blocks decoded by the reference lowering: a hand-made q4_0 block
-// printed element by element, and q8_0 / q4_0 products with ggml_matmul.
+// printed element by element, q8_0 / q4_0 products with ggml_matmul, and
+// the f16 / bf16 element types.
 // RUN: quant-opt %s --quant-lower-to-llvm \
 // RUN: | mlir-runner -e main -entry-point-result=void \
 // RUN:   -shared-libs=%mlir_runner_utils,%mlir_c_runner_utils \
@@ -68,5 +69,29 @@ func.func @main() {
   // CHECK-NEXT: [1240, -31]
   %y8d = tensor.cast %y8 : tensor<2x2xf32> to tensor<?x?xf32>
   call @print2d(%y8d) : (tensor<?x?xf32>) -> ()
+
+  // f16 and bf16 "blocks": one little-endian 16-bit float per element.
+  // f16 0x3C00 = 1, 0xC000 = -2, 0x3555 = 0.333251953125, 0x7BFF = 65504.
+  %h = arith.constant dense<[[0, 60, 0, -64, 85, 53, -1, 123]]> : tensor<1x8xi8>
+  %hw = qtensor.ggml_dequantize %h as f16 : tensor<1x8xi8> -> tensor<1x4xf32>
+  // CHECK: [1, -2, 0.333252, 65504]
+  %hwd = tensor.cast %hw : tensor<1x4xf32> to tensor<?x?xf32>
+  call @print2d(%hwd) : (tensor<?x?xf32>) -> ()
+  // bf16 0x3F80 = 1, 0xC040 = -3, 0x3E20 = 0.15625, 0x0000 = 0.
+  %bf = arith.constant dense<[[-128, 63, 64, -64, 32, 62, 0, 0]]> : tensor<1x8xi8>
+  %bw = qtensor.ggml_dequantize %bf as bf16 : tensor<1x8xi8> -> tensor<1x4xf32>
+  // CHECK: [1, -3, 0.15625, 0]
+  %bwd = tensor.cast %bw : tensor<1x4xf32> to tensor<?x?xf32>
+  call @print2d(%bwd) : (tensor<?x?xf32>) -> ()
+  // W = f16 [1, -2, 0.5, 4] (0x3800 = 0.5, 0x4400 = 4); x rows [1, 1, 1, 1]
+  // and [0, 1, 2, 3]: 3.5 and -2 + 1 + 12 = 11.
+  %x4 = arith.constant dense<[[1.0, 1.0, 1.0, 1.0], [0.0, 1.0, 2.0, 3.0]]> : tensor<2x4xf32>
+  %hm = arith.constant dense<[[0, 60, 0, -64, 0, 56, 0, 68]]> : tensor<1x8xi8>
+  %yh = qtensor.ggml_matmul %x4, %hm as f16 outs(%zero : tensor<2x1xf32>)
+          : tensor<2x4xf32>, tensor<1x8xi8> -> tensor<2x1xf32>
+  // CHECK: [3.5]
+  // CHECK-NEXT: [11]
+  %yhd = tensor.cast %yh : tensor<2x1xf32> to tensor<?x?xf32>
+  call @print2d(%yhd) : (tensor<?x?xf32>) -> ()
   return
 }

@@ -26,6 +26,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "quant/Dialect/QTensor/IR/QTensorOps.h"
+#include "quant/Dialect/QTensor/Transforms/WeightMatching.h"
 #include "quant/Import/GGUFLlama.h"
 #include "quant/Import/Llama2cTokenizer.h"
 #include "quant/InitAll.h"
@@ -84,38 +85,9 @@ static int fail(const llvm::Twine &message) {
   return 1;
 }
 
-/// Raw bytes of a constant tensor operand, or nullopt.
-static std::optional<std::vector<char>> constantBytes(Value v) {
-  ElementsAttr attr;
-  if (!matchPattern(v, m_Constant(&attr)))
-    return std::nullopt;
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
-    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    if (!blob)
-      return std::nullopt;
-    ArrayRef<char> data = blob->getData();
-    return std::vector<char>(data.begin(), data.end());
-  }
-  auto dense = dyn_cast<DenseElementsAttr>(attr);
-  if (!dense)
-    return std::nullopt;
-  auto type = cast<ShapedType>(dense.getType());
-  size_t width = (type.getElementTypeBitWidth() + 7) / 8;
-  std::vector<char> out(type.getNumElements() * width);
-  if (dense.isSplat()) {
-    ArrayRef<char> one = dense.getRawData();
-    for (int64_t i = 0; i < type.getNumElements(); ++i)
-      std::memcpy(out.data() + i * width, one.data(), width);
-  } else {
-    ArrayRef<char> raw = dense.getRawData();
-    std::memcpy(out.data(), raw.data(), out.size());
-  }
-  return out;
-}
-
 /// Float values of a constant f32/f16/bf16 tensor.
 static std::optional<std::vector<float>> constantFloats(Value v) {
-  auto bytes = constantBytes(v);
+  auto bytes = qtensor::readConstantBytes(v);
   if (!bytes)
     return std::nullopt;
   Type type = cast<ShapedType>(v.getType()).getElementType();
@@ -135,7 +107,7 @@ static std::optional<std::vector<float>> constantFloats(Value v) {
 
 /// Integer values of a constant integer tensor (sign-extended).
 static std::optional<std::vector<int64_t>> constantInts(Value v) {
-  auto bytes = constantBytes(v);
+  auto bytes = qtensor::readConstantBytes(v);
   if (!bytes)
     return std::nullopt;
   unsigned width = cast<ShapedType>(v.getType()).getElementTypeBitWidth();
@@ -311,7 +283,7 @@ int main(int argc, char **argv) {
     }
     int64_t n = shape[0], k = shape[1];
     unsigned bits = layout.getBitWidth();
-    auto storage = constantBytes(op.getStorage());
+    auto storage = qtensor::readConstantBytes(op.getStorage());
     auto scales = constantFloats(op.getScales());
     std::optional<std::vector<int64_t>> zeros;
     if (op.getZeroPoints())

@@ -56,6 +56,9 @@ const TypeCase kTypes[] = {
     {GGMLType::Q4_K, "q4_K", {0, 2}, 256},
     {GGMLType::Q5_K, "q5_K", {0, 2}, 256},
     {GGMLType::Q6_K, "q6_K", {208, -1}, 256},
+    // One element per "block"; its own top exponent bit is the one cleared.
+    {GGMLType::F16, "f16", {0, -1}, 1},
+    {GGMLType::BF16, "bf16", {0, -1}, 1},
 };
 
 void PrintTo(const TypeCase &tc, std::ostream *os) { *os << tc.name; }

@@ -46,6 +46,10 @@ public:
     blockBase = mul(div(k, traits->blockElements), traits->blockBytes);
     Value e = rem(k, traits->blockElements);
     switch (type) {
+    case GGMLQuantType::f16:
+      return halfAt(0);
+    case GGMLQuantType::bf16:
+      return bfloat16At(0);
     case GGMLQuantType::q4_0:
       return decodeQ4_0(e);
     case GGMLQuantType::q4_1:
@@ -141,6 +145,13 @@ private:
         arith::TruncIOp::create(b, loc, b.getI16Type(), orI(low, shl(high, 8)));
     Value half = arith::BitcastOp::create(b, loc, b.getF16Type(), bits16);
     return arith::ExtFOp::create(b, loc, b.getF32Type(), half);
+  }
+  /// The little-endian bfloat16 at `offset`: its bits are the high half of
+  /// the f32.
+  Value bfloat16At(int64_t offset) {
+    Value low = byteAt(offset), high = byteAt(offset + 1);
+    Value bits32 = shl(orI(low, shl(high, 8)), 16);
+    return arith::BitcastOp::create(b, loc, b.getF32Type(), bits32);
   }
 
   //===--------------------------------------------------------------------===//

@@ -199,11 +199,13 @@ static int64_t blockElements(GGMLType type) {
   return num::getGGMLTypeTraits(type).blockElements;
 }
 
-/// The type's name as the IR prints it (`q4_K`), or `f16`.
+/// The type's name as the IR prints it (`q4_K`, `f16`).
 static StringRef typeName(GGMLType type) {
-  if (type == GGMLType::F16)
-    return "f16";
   return stringifyGGMLQuantType(static_cast<GGMLQuantType>(type));
+}
+
+static bool isFloatType(GGMLType type) {
+  return type == GGMLType::F16 || type == GGMLType::BF16;
 }
 
 /// llama.cpp's `use_more_bits`: the first and last eighth of the layers and
@@ -350,23 +352,21 @@ private:
 };
 } // namespace
 
-/// A ggml quantization type by name (`q4_K`, any case), or `f16` when
-/// `allowF16`.
-static std::optional<GGMLType> parseQuantType(StringRef name, bool allowF16) {
+/// A ggml quantization type by name (`q4_K`, any case), or `f16` / `bf16`
+/// when `allowFloat`.
+static std::optional<GGMLType> parseQuantType(StringRef name, bool allowFloat) {
   std::optional<num::GGMLTypeTraits> traits =
       num::getGGMLTypeTraitsByName(name.str());
-  if (!traits)
+  if (!traits || !symbolizeGGMLQuantType(static_cast<uint32_t>(traits->type)))
     return std::nullopt;
-  if (traits->type == GGMLType::F16)
-    return allowF16 ? std::optional(GGMLType::F16) : std::nullopt;
-  if (!symbolizeGGMLQuantType(static_cast<uint32_t>(traits->type)))
+  if (isFloatType(traits->type) && !allowFloat)
     return std::nullopt;
   return traits->type;
 }
 
 LogicalResult QuantGGUFPass::parseOptions(Mix &mixKind, GGMLType &base) {
   ModuleOp module = getOperation();
-  std::optional<GGMLType> baseType = parseQuantType(type, /*allowF16=*/false);
+  std::optional<GGMLType> baseType = parseQuantType(type, /*allowFloat=*/false);
   if (!baseType)
     return module.emitError("quant-gguf: unknown type '")
            << type
@@ -402,12 +402,12 @@ LogicalResult QuantGGUFPass::parseOptions(Mix &mixKind, GGMLType &base) {
       return module.emitError("quant-gguf: tensor-type '")
              << entry << "' is not PATTERN=TYPE";
     std::optional<GGMLType> overrideType =
-        parseQuantType(name, /*allowF16=*/true);
+        parseQuantType(name, /*allowFloat=*/true);
     if (!overrideType)
       return module.emitError("quant-gguf: tensor-type '")
              << entry << "': unknown type '" << name
-             << "'; expected f16, q4_0, q4_1, q5_0, q5_1, q8_0, q2_K, q3_K, "
-                "q4_K, q5_K or q6_K";
+             << "'; expected f16, bf16, q4_0, q4_1, q5_0, q5_1, q8_0, q2_K, "
+                "q3_K, q4_K, q5_K or q6_K";
     auto regex = std::make_shared<llvm::Regex>(pattern);
     std::string why;
     if (!regex->isValid(why))
@@ -443,9 +443,7 @@ FailureOr<GGMLType> QuantGGUFPass::chooseType(const ConstantWeightMatmul &match,
         << match.name << "': row length " << match.cols
         << " is not a multiple of the " << blockElements(wanted)
         << "-element blocks of " << typeName(wanted) << "; using "
-        << typeName(chosen)
-        << (chosen == GGMLType::F16 ? " (f16-rounded weights, float product)"
-                                    : "");
+        << typeName(chosen);
     // As llama-quantize: overrides apply only where no fallback was needed.
     if (override)
       emitRemark(match.op->getLoc(), "quant-gguf: weight '")
@@ -476,7 +474,7 @@ QuantGGUFPass::importance(ArrayRef<Planned> plan, ArrayRef<Value> inputs) {
     if (failed(named))
       return failure();
     for (auto [i, p] : llvm::enumerate(plan)) {
-      if (p.type == GGMLType::F16)
+      if (isFloatType(p.type))
         continue;
       auto it = named->find(p.match.name);
       if (it == named->end() || it->second.columns() != p.match.cols)
@@ -507,14 +505,6 @@ void QuantGGUFPass::convert(OpBuilder &builder, const Planned &p,
                             ArrayRef<float> imatrix) {
   const ConstantWeightMatmul &match = p.match;
   Value oldWeight = match.op->getOperand(match.weightOperand);
-  if (p.type == GGMLType::F16) {
-    // Stays a float product, with f16-rounded weights.
-    ConstantWeightMatmul rounded = match;
-    for (float &w : rounded.weight)
-      w = num::fromF16Bits(num::toF16Bits(w));
-    updateFloatWeight(builder, rounded);
-    return;
-  }
   int64_t rowBytes = num::ggmlRowBytes(p.type, match.cols);
   std::vector<uint8_t> blocks(match.rows * rowBytes);
   std::string error;
@@ -552,17 +542,18 @@ void QuantGGUFPass::runOnOperation() {
   if (failed(parseOptions(mixKind, base)))
     return signalPassFailure();
 
-  // The products, and what the names say about the model: skipped weights
-  // count too, as llama-quantize counts every tensor.
+  // The products, and what the names say about the model. (Skipped weights
+  // are not counted; the rules they would change are those of their own
+  // role.)
   std::vector<ConstantWeightMatmul> matches;
   ModelInfo model;
   model.imatrix = !calibration.empty() || !statistics.empty();
   int64_t qRows = 0, vRows = 0;
   WeightFilter filter;
   filter.passName = "quant-gguf";
+  filter.skip = skip;
   filter.skipBatched = true;
   filter.skipNonF32Input = true;
-  filter.requireFinite = false;
   auto collect = [&](ConstantWeightMatmul &match) -> LogicalResult {
     TensorRole role = classifyWeight(match.name);
     model.layers = std::max(model.layers, role.layer + 1);
@@ -573,10 +564,6 @@ void QuantGGUFPass::runOnOperation() {
     }
     if (role.role == Role::AttnQ && role.layer == 0)
       qRows = match.rows;
-    if (isSkippedWeight(match.name, skip))
-      return success();
-    if (failed(checkFiniteWeight(match)))
-      return failure();
     matches.push_back(std::move(match));
     return success();
   };

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "quant/Dialect/QTensor/Transforms/WeightMatching.h"
+#include "quant/Numerics/GGUFQuants.h"
 #include "quant/Numerics/Numerics.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -16,6 +17,7 @@
 #include "mlir/IR/SymbolTable.h"
 
 #include <cmath>
+#include <cstring>
 
 using namespace mlir;
 using namespace mlir::qtensor;
@@ -64,6 +66,40 @@ static std::optional<ConstantSource> getConstantSource(Value value) {
       source.name = resource.getRawHandle().getKey().str();
   }
   return source;
+}
+
+std::optional<std::vector<uint8_t>>
+mlir::qtensor::readConstantBytes(Value value) {
+  std::optional<ConstantSource> source = getConstantSource(value);
+  if (!source)
+    return std::nullopt;
+  auto type = cast<ShapedType>(source->value.getType());
+  if (!type.hasStaticShape() || !type.getElementType().isIntOrFloat() ||
+      type.getElementTypeBitWidth() % 8 != 0)
+    return std::nullopt;
+  size_t width = type.getElementTypeBitWidth() / 8;
+  size_t size = type.getNumElements() * width;
+  ArrayRef<char> raw;
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(source->value)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob)
+      return std::nullopt;
+    raw = blob->getData();
+  } else if (auto dense = dyn_cast<DenseElementsAttr>(source->value)) {
+    raw = dense.getRawData();
+  } else {
+    return std::nullopt;
+  }
+  std::vector<uint8_t> bytes(size);
+  if (raw.size() == size) {
+    std::memcpy(bytes.data(), raw.data(), size);
+  } else if (raw.size() == width) { // splat
+    for (size_t i = 0; i < size; i += width)
+      std::memcpy(bytes.data() + i, raw.data(), width);
+  } else {
+    return std::nullopt;
+  }
+  return bytes;
 }
 
 /// Reads an f32/f16/bf16 constant as f32 values in row-major order.
@@ -268,15 +304,100 @@ bool mlir::qtensor::isSkippedWeight(StringRef name,
                       [&](const std::string &s) { return name.contains(s); });
 }
 
+/// The weight name of a qtensor op: its `qtensor.weight_name`, else its
+/// name location.
+static std::string weightNameOf(Operation *op) {
+  if (auto attr = op->getAttrOfType<StringAttr>(kWeightNameAttr))
+    return attr.str();
+  return nameFromLoc(op->getLoc());
+}
+
+/// True for an f16/bf16 qtensor.ggml_matmul, a float weight in ggml storage.
+static bool isFloatGGMLMatmul(Operation *op) {
+  auto matmul = dyn_cast<GGMLMatmulOp>(op);
+  return matmul && (matmul.getGgmlType() == GGMLQuantType::f16 ||
+                    matmul.getGgmlType() == GGMLQuantType::bf16);
+}
+
+/// Rewrites an f16/bf16 ggml_matmul with constant storage as a
+/// linalg.generic `init + x · Wᵀ` over an f32 constant W (the decoded
+/// values, exactly; the same f32 products in the same order). Returns
+/// null, leaving `op` alone, when the storage is not a readable constant.
+static linalg::LinalgOp expandFloatGGMLMatmul(GGMLMatmulOp op) {
+  std::optional<ConstantSource> source = getConstantSource(op.getStorage());
+  std::optional<std::vector<uint8_t>> bytes =
+      readConstantBytes(op.getStorage());
+  if (!source || !bytes)
+    return {};
+  auto inputType = cast<RankedTensorType>(op.getInput().getType());
+  int64_t rows = op.getStorage().getType().getDimSize(0);
+  int64_t cols = inputType.getShape().back();
+  std::vector<float> weight(rows * cols);
+  auto type = static_cast<quantopt::numerics::GGMLType>(op.getGgmlType());
+  std::string error;
+  if (!quantopt::numerics::dequantizeGGMLRows(type, bytes->data(), rows, cols,
+                                              weight.data(), &error))
+    return {};
+  std::string name = weightNameOf(op);
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  if (!name.empty())
+    loc = NameLoc::get(b.getStringAttr(name), loc);
+  Value w = createF32Constant(b, loc, {rows, cols}, weight,
+                              source->fromResource, name);
+  // Loops: the input's leading dims, then n, then k.
+  unsigned rank = inputType.getRank();
+  MLIRContext *ctx = op.getContext();
+  SmallVector<AffineExpr> inExprs, outExprs;
+  for (unsigned i = 0; i + 1 < rank; ++i)
+    inExprs.push_back(getAffineDimExpr(i, ctx));
+  outExprs = inExprs;
+  AffineExpr n = getAffineDimExpr(rank - 1, ctx),
+             k = getAffineDimExpr(rank, ctx);
+  inExprs.push_back(k);
+  outExprs.push_back(n);
+  SmallVector<AffineMap> maps = {AffineMap::get(rank + 1, 0, inExprs, ctx),
+                                 AffineMap::get(rank + 1, 0, {n, k}, ctx),
+                                 AffineMap::get(rank + 1, 0, outExprs, ctx)};
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  iterators.push_back(utils::IteratorType::reduction);
+  auto generic = linalg::GenericOp::create(
+      b, op.getLoc(), TypeRange{op.getType()}, ValueRange{op.getInput(), w},
+      ValueRange{op.getInit()}, maps, iterators,
+      [](OpBuilder &nb, Location l, ValueRange args) {
+        Value product = arith::MulFOp::create(nb, l, args[0], args[1]);
+        Value sum = arith::AddFOp::create(nb, l, args[2], product);
+        linalg::YieldOp::create(nb, l, sum);
+      });
+  Value storage = op.getStorage();
+  op.getResult().replaceAllUsesWith(generic.getResult(0));
+  op.erase();
+  eraseIfDeadConstant(storage);
+  return cast<linalg::LinalgOp>(generic.getOperation());
+}
+
 LogicalResult mlir::qtensor::forEachConstantWeightMatmul(
     Operation *root, const WeightFilter &filter,
     function_ref<LogicalResult(ConstantWeightMatmul &)> fn) {
-  SmallVector<linalg::LinalgOp> candidates;
-  root->walk([&](linalg::LinalgOp op) { candidates.push_back(op); });
+  SmallVector<Operation *> candidates;
+  root->walk([&](Operation *op) {
+    if (isa<linalg::LinalgOp>(op) ||
+        (filter.expandFloatGGML && isFloatGGMLMatmul(op)))
+      candidates.push_back(op);
+  });
   // Remarks name the op's location without printing the op.
   bool remarks = !filter.passName.empty();
   unsigned ordinal = 0;
-  for (linalg::LinalgOp op : candidates) {
+  for (Operation *candidate : candidates) {
+    auto op = dyn_cast<linalg::LinalgOp>(candidate);
+    if (auto ggml = dyn_cast<GGMLMatmulOp>(candidate)) {
+      if (isSkippedWeight(weightNameOf(ggml), filter.skip) ||
+          !(op = expandFloatGGMLMatmul(ggml))) {
+        ++ordinal;
+        continue;
+      }
+    }
     std::string reason;
     FailureOr<ConstantWeightMatmul> match =
         matchConstantWeightMatmul(op, reason, ordinal++);

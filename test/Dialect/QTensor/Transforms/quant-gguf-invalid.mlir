@@ -15,7 +15,7 @@
 // CONFLICT: quant-gguf: type=q4_0 conflicts with mix=Q4_K_M, whose base type is q4_K; give one of them
 // BOTH: quant-gguf: give the importance matrix either as calibration=FILE or as statistics=FILE, not both
 // OVERRIDE-FORM: quant-gguf: tensor-type 'attn_v' is not PATTERN=TYPE
-// OVERRIDE-TYPE: quant-gguf: tensor-type 'attn_v=q7_0': unknown type 'q7_0'; expected f16, q4_0, q4_1, q5_0, q5_1, q8_0, q2_K, q3_K, q4_K, q5_K or q6_K
+// OVERRIDE-TYPE: quant-gguf: tensor-type 'attn_v=q7_0': unknown type 'q7_0'; expected f16, bf16, q4_0, q4_1, q5_0, q5_1, q8_0, q2_K, q3_K, q4_K, q5_K or q6_K
 // OVERRIDE-REGEX: quant-gguf: tensor-type 'attn_[v=q8_0': invalid regular expression 'attn_[v': brackets ([ ]) not balanced
 // OVERRIDE-FIT: error: quant-gguf: tensor-type 'wo=q4_K' gives weight 'wo.0' type q4_K, whose 256-element blocks do not divide its row length 32
 

@@ -14,7 +14,7 @@
 // RUN: quant-opt %s -split-input-file --quant-gguf="mix=q5_k_m" 2>/dev/null | FileCheck %s --check-prefix=Q5KM
 // RUN: quant-opt %s -split-input-file --quant-gguf="mix=Q5_K_S" 2>/dev/null | FileCheck %s --check-prefix=Q5KS
 // RUN: quant-opt %s -split-input-file --quant-gguf="mix=Q3_K_M" 2>/dev/null | FileCheck %s --check-prefix=Q3KM
-// RUN: quant-opt %s -split-input-file --quant-gguf="type=q4_0 skip=fc" 2>/dev/null | FileCheck %s --check-prefix=SKIP
+// RUN: quant-opt %s -split-input-file --quant-gguf="type=q4_0 skip=fc,attn_q" 2>/dev/null | FileCheck %s --check-prefix=SKIP
 // RUN: quant-opt %s -split-input-file --quant-gguf="tensor-type=attn_v=q8_0,wq=q5_K,ffn_down=q8_0,^output=f16,blk.1.attn_v=q6_K" 2>/dev/null | FileCheck %s --check-prefix=OVERRIDE
 // RUN: quant-opt %s -split-input-file --quant-gguf="tensor-type=attn_v=q8_0,wq=q5_K,ffn_down=q8_0,^output=f16,blk.1.attn_v=q6_K" 2>&1 >/dev/null | FileCheck %s --check-prefix=OVERRIDE-REMARK
 // RUN: quant-opt %s -split-input-file --quant-gguf="mix=Q4_K_M tensor-type=attn_v=q5_K" 2>/dev/null | FileCheck %s --check-prefix=MIX-OVERRIDE
@@ -101,13 +101,13 @@ func.func @q8_block(%x: tensor<1x32xf32>) -> tensor<1x1xf32> {
 // Row lengths that do not fit the blocks (stories260K has K = 64 and 172):
 // tensor_type_fallback takes q4_K to q5_0 for K = 64, and to F16 for
 // K = 48, which 32 does not divide either: the product stays in float
-// with weights rounded to f16 (0.1 -> 0.0999755859375).
+// with weights in ggml's f16 (0.1 -> 0x2E66, little-endian bytes 66 2E).
 // REMARK: remark: quant-gguf: weight 'wq.0': row length 64 is not a multiple of the 256-element blocks of q4_K; using q5_0
-// REMARK: remark: quant-gguf: weight 'w2.0': row length 48 is not a multiple of the 256-element blocks of q4_K; using f16 (f16-rounded weights, float product)
+// REMARK: remark: quant-gguf: weight 'w2.0': row length 48 is not a multiple of the 256-element blocks of q4_K; using f16
 // Q4_K-LABEL: func.func @fallback
 // Q4_K: qtensor.ggml_matmul %arg0, %{{.*}} as q5_0 {{.*}} : tensor<1x64xf32>, tensor<4x44xi8> -> tensor<1x4xf32>
-// Q4_K: %[[F16:.*]] = arith.constant dense<0.0999755859> : tensor<4x48xf32>
-// Q4_K: linalg.matmul {{.*}} ins(%arg1, %[[F16]] :
+// Q4_K: %[[F16:.*]] = arith.constant dense<"0x662E662E
+// Q4_K: qtensor.ggml_matmul %arg1, %[[F16]] as f16 {{.*}} {qtensor.weight_name = "w2.0"} : tensor<1x48xf32>, tensor<4x96xi8> -> tensor<1x4xf32>
 func.func @fallback(%x: tensor<1x64xf32>, %h: tensor<1x48xf32>) -> (tensor<1x4xf32>, tensor<1x4xf32>) {
   %wq = arith.constant dense<0.5> : tensor<4x64xf32> loc("wq.0")
   %w2 = arith.constant dense<0.1> : tensor<4x48xf32> loc("w2.0")
@@ -357,15 +357,14 @@ func.func @resource(%x: tensor<1x32xf32>) -> tensor<1x2xf32> {
 // output.weight, but not wo.0, blk.0.attn_output.weight). The last
 // matching entry wins (blk.1.attn_v takes wv.1 to q6_K). w2.0 has K = 64,
 // so q4_K needs the fallback to q5_0 and, as in llama-quantize, its
-// ffn_down entry is not applied. `f16` keeps the classifier in float.
+// ffn_down entry is not applied. The classifier gets f16.
 // OVERRIDE-LABEL: func.func @overrides
 // OVERRIDE: as q5_K outs({{.*}}) {qtensor.weight_name = "wq.0"}
 // OVERRIDE: as q8_0 outs({{.*}}) {qtensor.weight_name = "wv.0"}
 // OVERRIDE: as q6_K outs({{.*}}) {qtensor.weight_name = "wv.1"}
 // OVERRIDE: as q5_0 outs({{.*}}) {qtensor.weight_name = "w2.0"}
 // OVERRIDE: as q4_K outs({{.*}}) {qtensor.weight_name = "wo.0"}
-// OVERRIDE-NOT: qtensor.ggml_matmul
-// OVERRIDE: arith.constant dense<0.0999755859> : tensor<2x256xf32>
+// OVERRIDE: as f16 outs({{.*}}) {qtensor.weight_name = "wcls"} : tensor<1x256xf32>, tensor<2x512xi8>
 // OVERRIDE-REMARK: remark: quant-gguf: weight 'w2.0': row length 64 is not a multiple of the 256-element blocks of q4_K; using q5_0
 // OVERRIDE-REMARK: remark: quant-gguf: weight 'w2.0': tensor-type 'ffn_down=q8_0' is not applied to a tensor that needed a fallback
 // With a mix, an entry replaces the mix's choice (attn_v would be q6_K in
@@ -393,6 +392,23 @@ func.func @overrides(%x: tensor<1x256xf32>, %h: tensor<1x64xf32>) -> (tensor<1x2
   %wcls = arith.constant dense<0.1> : tensor<2x256xf32> loc("wcls")
   %c = linalg.matmul indexing_maps = [#x, #w, #y] ins(%x, %wcls : tensor<1x256xf32>, tensor<2x256xf32>) outs(%init : tensor<1x2xf32>) -> tensor<1x2xf32>
   return %q, %v0, %v1, %d, %o, %c : tensor<1x2xf32>, tensor<1x2xf32>, tensor<1x2xf32>, tensor<1x2xf32>, tensor<1x2xf32>, tensor<1x2xf32>
+}
+
+// -----
+
+// A weight already in ggml's f16 storage (as GGUF import gives F16
+// matrices) counts as a float weight: it is quantized like one, keeping
+// its name, unless skipped. Bytes 0, 56 are f16 0x3800 = 0.5.
+// Q8_0-LABEL: func.func @f16_source
+// Q8_0: qtensor.ggml_matmul %arg0, %{{.*}} as q8_0 outs({{.*}}) {qtensor.weight_name = "blk.0.attn_q.weight"} : tensor<1x32xf32>, tensor<2x34xi8>
+// Q8_0-NOT: as f16
+// SKIP-LABEL: func.func @f16_source
+// SKIP: as f16
+func.func @f16_source(%x: tensor<1x32xf32>) -> tensor<1x2xf32> {
+  %b = arith.constant dense<[[0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56], [0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56, 0, 56]]> : tensor<2x64xi8>
+  %init = arith.constant dense<0.0> : tensor<1x2xf32>
+  %y = qtensor.ggml_matmul %x, %b as f16 outs(%init : tensor<1x2xf32>) {qtensor.weight_name = "blk.0.attn_q.weight"} : tensor<1x32xf32>, tensor<2x64xi8> -> tensor<1x2xf32>
+  return %y : tensor<1x2xf32>
 }
 
 // -----

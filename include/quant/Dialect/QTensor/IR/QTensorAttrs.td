@@ -84,13 +84,16 @@ def QTensor_LayoutAttr : QTensor_Attr<"Layout", "layout"> {
 
 def QTensor_GGMLQuantTypeAttr
     : EnumAttr<QTensor_Dialect, QTensor_GGMLQuantType, "ggml_type"> {
-  let summary = "A ggml block quantization type";
+  let summary = "A ggml tensor type: a block quantization or a 16-bit float";
   let description = [{
     One of llama.cpp's block formats, named as GGUF files name them in lower
     case: `q4_0`, `q4_1`, `q5_0`, `q5_1`, `q8_0`, `q2_K`, `q3_K`, `q4_K`,
     `q5_K`, `q6_K`. The byte layout of each block and its decoding are
     ggml's (`ggml-common.h`, `dequantize_row_*`); see
-    quant/Numerics/GGUFQuants.h.
+    quant/Numerics/GGUFQuants.h. `f16` and `bf16` are ggml's 16-bit float
+    types (little-endian IEEE binary16 and bfloat16, one element per
+    "block"): the type llama.cpp falls back to when no block type fits a
+    row, and how GGUF files often store unquantized matrices.
   }];
 }
 

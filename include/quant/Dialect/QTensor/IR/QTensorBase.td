@@ -83,7 +83,8 @@ def QTensor_PackOrder : I32EnumAttr<"PackOrder",
 }
 
 def QTensor_GGMLQuantType : I32EnumAttr<"GGMLQuantType",
-    "a ggml block quantization type (the ids of ggml.h's enum ggml_type)", [
+    "a ggml tensor type (the ids of ggml.h's enum ggml_type)", [
+  I32EnumAttrCase<"f16", 1>, I32EnumAttrCase<"bf16", 30>,
   I32EnumAttrCase<"q4_0", 2>, I32EnumAttrCase<"q4_1", 3>,
   I32EnumAttrCase<"q5_0", 6>, I32EnumAttrCase<"q5_1", 7>,
   I32EnumAttrCase<"q8_0", 8>,

@@ -22,8 +22,9 @@ defvar ggmlBlocks = [{
     byte as llama.cpp writes them in GGUF files: a row of K elements holds
     `K / QK` blocks of `B` bytes (QK = 32 and B = 18, 20, 22, 24, 34 for
     `q4_0`, `q4_1`, `q5_0`, `q5_1`, `q8_0`; QK = 256 and B = 84, 110, 144,
-    176, 210 for `q2_K` .. `q6_K`), so K must be a multiple of QK and the
-    storage row has `K / QK * B` bytes. Elements decode exactly as ggml's
+    176, 210 for `q2_K` .. `q6_K`; QK = 1 and B = 2 for `f16` and `bf16`),
+    so K must be a multiple of QK and the storage row has `K / QK * B`
+    bytes. Elements decode exactly as ggml's
     `dequantize_row_*` does (f16 scales widened to f32, the same products
     in the same order); the scales live inside the blocks, which is why
     these ops take no `scales` operand.

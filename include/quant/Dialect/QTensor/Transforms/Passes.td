@@ -47,7 +47,10 @@ def QuantRTNPass : Pass<"quant-rtn", "ModuleOp"> {
       `linalg.batch_matmul`, and any `linalg.generic` that is a
       multiply-accumulate contraction with one reduction dimension;
     * weights given by `arith.constant` (`dense` or `dense_resource`) or by
-      `ml_program.global_load_const` of a constant `ml_program.global`.
+      `ml_program.global_load_const` of a constant `ml_program.global`;
+    * `qtensor.ggml_matmul ... as f16` / `as bf16` over a constant (how GGUF
+      import keeps F16/BF16 matrices): rewritten exactly as a float
+      `linalg.generic` product first. Every weight pass does the same.
 
     The weight is brought into `[N, K]` (output channel, reduction) order at
     compile time; the activation must have K as its innermost dimension.
@@ -400,9 +403,11 @@ def QuantGGUFPass : Pass<"quant-gguf", "ModuleOp"> {
     choice; older llama.cpp chose IQ4_NL), `q4_K` -> `q5_0`, `q5_K` ->
     `q5_1`, `q6_K` -> `q8_0`, and F16 when 32 does not divide K either. For
     the 32-blocks types, where llama.cpp has no fallback and stops, F16 is
-    used too. F16 here means the product stays in float with its weights
-    rounded to f16 (stored as f32; activations are not rounded). Every
-    fallback emits a remark naming the weight and the type used.
+    used too. F16 is `qtensor.ggml_matmul ... as f16`: the weight in ggml's
+    f16 storage, decoded exactly to f32 inside the product (llama.cpp's CPU
+    backend also rounds the activations to f16 for an F16 weight; here they
+    stay f32). Every fallback emits a remark naming the weight and the type
+    used.
 
     **Importance matrix.** With `statistics` (a file from
     `--quant-calibrate`; its `W/mean_sq` entries are E[x^2] per input
@@ -414,8 +419,8 @@ def QuantGGUFPass : Pass<"quant-gguf", "ModuleOp"> {
     **Per-tensor types.** `tensor-type` entries `PATTERN=TYPE`, like
     llama-quantize's `--tensor-type`, give the weights whose name matches
     PATTERN (an extended regular expression, found anywhere in the name)
-    TYPE instead: a ggml type above or `f16`. A weight matches through its
-    own name or its llama.cpp name (`blk.3.attn_v.weight`,
+    TYPE instead: a ggml type above, `f16` or `bf16`. A weight matches
+    through its own name or its llama.cpp name (`blk.3.attn_v.weight`,
     `output.weight`, `token_embd.weight` for a tied classifier), so
     `attn_v=q8_0` works for every naming scheme; when several entries
     match, the last wins. As in llama-quantize, an entry is not applied

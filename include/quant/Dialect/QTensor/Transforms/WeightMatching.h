@@ -69,6 +69,10 @@ struct WeightFilter {
   bool remarkUnmatched = false;
   /// A weight holding NaN or Inf is an error (checkFiniteWeight).
   bool requireFinite = true;
+  /// Treat f16/bf16 qtensor.ggml_matmul ops (GGUF's float matrices) as
+  /// float products: each one not skipped is rewritten, exactly, as a
+  /// linalg.generic over an f32 constant before it is matched.
+  bool expandFloatGGML = true;
 };
 
 /// Calls `fn` on every product under `root` with a constant weight, in
@@ -116,6 +120,9 @@ struct FloatConstant {
   std::vector<float> values;
 };
 std::optional<FloatConstant> readFloatConstant(Value value);
+/// The raw row-major bytes of a constant tensor of whole-byte elements
+/// (dense, splat, dense_resource or a constant ml_program global).
+std::optional<std::vector<uint8_t>> readConstantBytes(Value value);
 /// True when `value` is such a constant (without reading it).
 bool isConstantTensor(Value value);
 
