@@ -45,6 +45,10 @@ except OSError:
     pass
 config.substitutions.append(("%python", python))
 
+# Sanitized builds: the plugin cannot load into the uninstrumented mlir-opt.
+if config.quant_sanitizers.upper() in ("ON", "1", "TRUE", "YES"):
+    config.available_features.add("sanitizers")
+
 tools = [quant_opt, "quant-demo", "quant-import", "quant-run", "quant-export", "mlir-opt", "mlir-runner", "not"]
 tool_dirs = [config.quant_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

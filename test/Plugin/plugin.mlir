@@ -1,5 +1,7 @@
 // Stock mlir-opt loads the qtensor dialect and the quant-opt passes from the
-// plugin, parses qtensor IR and runs a project pass.
+// plugin, parses qtensor IR and runs a project pass. (A sanitized plugin
+// needs an instrumented host, so sanitized builds skip this.)
+// UNSUPPORTED: sanitizers
 // RUN: mlir-opt %s --load-dialect-plugin=%quant_lib_dir/QuantPlugin%shlibext \
 // RUN:   --load-pass-plugin=%quant_lib_dir/QuantPlugin%shlibext \
 // RUN:   --pass-pipeline="builtin.module(quant-rtn{bits=8})" | FileCheck %s
