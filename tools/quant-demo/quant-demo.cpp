@@ -467,13 +467,21 @@ static std::pair<double, double> measureSize(ModuleOp module) {
       quantWeights += double(op.getWeight().getType().getNumElements());
   });
   // ggml blocks: storage bytes over N * K (the scales are in the blocks).
+  // F16/BF16 fallbacks are not quantized: they count in the size only.
+  double ggmlFloatBits = 0;
   module->walk([&](qtensor::GGMLMatmulOp op) {
-    RankedTensorType storage = op.getStorage().getType();
-    quantBits += 8.0 * double(storage.getNumElements());
-    quantWeights += double(storage.getDimSize(0)) *
+    double bits = 8.0 * double(op.getStorage().getType().getNumElements());
+    qtensor::GGMLQuantType type = op.getGgmlType();
+    if (type == qtensor::GGMLQuantType::f16 ||
+        type == qtensor::GGMLQuantType::bf16) {
+      ggmlFloatBits += bits;
+      return;
+    }
+    quantBits += bits;
+    quantWeights += double(op.getStorage().getType().getDimSize(0)) *
                     double(op.getInput().getType().getShape().back());
   });
-  totalBits += quantBits;
+  totalBits += quantBits + ggmlFloatBits;
   module->walk([&](arith::ConstantOp op) {
     auto type = dyn_cast<RankedTensorType>(op.getType());
     if (!type || !isa<DenseResourceElementsAttr>(op.getValue()) ||
