@@ -142,6 +142,14 @@ GGUFLlamaModel::open(llvm::StringRef path) {
   model->file = std::make_unique<GGUFFile>(std::move(*file));
   if (auto e = readConfig(*model->file, model->config))
     return std::move(e);
+  // Informational: kept for re-export, ignored when malformed.
+  if (model->file->contains("general.file_type")) {
+    auto fileType = model->file->getInteger("general.file_type");
+    if (fileType && *fileType >= 0 && *fileType <= UINT32_MAX)
+      model->fileType = uint32_t(*fileType);
+    else if (!fileType)
+      llvm::consumeError(fileType.takeError());
+  }
   for (const GGUFTensorInfo &info : model->file->getTensors()) {
     auto entry = std::make_unique<Entry>();
     LlamaWeight &weight = entry->weight;
@@ -193,9 +201,15 @@ quantopt::importGGUFLlama(MLIRContext *ctx, const GGUFLlamaModel &model,
   const LlamaConfig &config = model.getConfig();
   LlamaWeightNames names =
       LlamaWeightNames::gguf(config.numLayers, config.tiedEmbeddings);
-  return importLlama(
+  OwningOpRef<ModuleOp> module = importLlama(
       ctx, config, names,
       [&](llvm::StringRef name) { return model.lookup(name); }, options, error);
+  // The file type travels with the module, so re-export writes it back.
+  if (module && model.getFileType())
+    (*module)->setAttr(
+        qtensor::kGGUFFileTypeAttr,
+        IntegerAttr::get(IntegerType::get(ctx, 32), *model.getFileType()));
+  return module;
 }
 
 //===----------------------------------------------------------------------===//
@@ -521,7 +535,12 @@ llvm::Error quantopt::exportGGUFLlama(ModuleOp module, llvm::StringRef path,
             addMatrix(gguf.classifier, names->classifier, config.vocabSize, d))
       return e;
 
-  writer.setUInt32("general.file_type", fileTypeOf(matrixElements));
+  // The file type --quant-gguf's mix named, else a guess from the types.
+  uint32_t fileType = fileTypeOf(matrixElements);
+  if (auto attr =
+          module->getAttrOfType<IntegerAttr>(qtensor::kGGUFFileTypeAttr))
+    fileType = uint32_t(attr.getInt());
+  writer.setUInt32("general.file_type", fileType);
   if (llvm::any_of(matrixElements, [](const auto &entry) {
         return entry.first != GGMLType::F32;
       }))

@@ -36,6 +36,7 @@
 #include "llvm/Support/Error.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,11 +56,15 @@ public:
   llvm::StringRef getPath() const { return file->getPath(); }
   /// The tensor `name` (GGUF name), or null.
   const LlamaWeight *lookup(llvm::StringRef name) const;
+  /// `general.file_type` (llama.cpp's `llama_ftype`), when the file has an
+  /// integer one.
+  std::optional<uint32_t> getFileType() const { return fileType; }
 
 private:
   GGUFLlamaModel() = default;
   std::unique_ptr<GGUFFile> file;
   LlamaConfig config;
+  std::optional<uint32_t> fileType;
   struct Entry {
     LlamaWeight weight;
     std::vector<float> decoded; // F16/BF16/quantized data read as values

@@ -167,6 +167,8 @@ struct MixInfo {
   StringLiteral name;
   /// llama_ftype_get_default_type.
   GGMLType base;
+  /// The `llama_ftype` id, which GGUF files record as general.file_type.
+  uint32_t fileType;
 };
 
 /// What the mix rules need to know about the model.
@@ -179,20 +181,20 @@ struct ModelInfo {
 } // namespace
 
 static constexpr MixInfo kMixes[] = {
-    {Mix::Q2_K, "Q2_K", GGMLType::Q2_K},
-    {Mix::Q3_K_S, "Q3_K_S", GGMLType::Q3_K},
-    {Mix::Q3_K_M, "Q3_K_M", GGMLType::Q3_K},
-    {Mix::Q3_K_L, "Q3_K_L", GGMLType::Q3_K},
-    {Mix::Q4_K_S, "Q4_K_S", GGMLType::Q4_K},
-    {Mix::Q4_K_M, "Q4_K_M", GGMLType::Q4_K},
-    {Mix::Q5_K_S, "Q5_K_S", GGMLType::Q5_K},
-    {Mix::Q5_K_M, "Q5_K_M", GGMLType::Q5_K},
-    {Mix::Q6_K, "Q6_K", GGMLType::Q6_K},
-    {Mix::Q4_0, "Q4_0", GGMLType::Q4_0},
-    {Mix::Q4_1, "Q4_1", GGMLType::Q4_1},
-    {Mix::Q5_0, "Q5_0", GGMLType::Q5_0},
-    {Mix::Q5_1, "Q5_1", GGMLType::Q5_1},
-    {Mix::Q8_0, "Q8_0", GGMLType::Q8_0},
+    {Mix::Q2_K, "Q2_K", GGMLType::Q2_K, 10},
+    {Mix::Q3_K_S, "Q3_K_S", GGMLType::Q3_K, 11},
+    {Mix::Q3_K_M, "Q3_K_M", GGMLType::Q3_K, 12},
+    {Mix::Q3_K_L, "Q3_K_L", GGMLType::Q3_K, 13},
+    {Mix::Q4_K_S, "Q4_K_S", GGMLType::Q4_K, 14},
+    {Mix::Q4_K_M, "Q4_K_M", GGMLType::Q4_K, 15},
+    {Mix::Q5_K_S, "Q5_K_S", GGMLType::Q5_K, 16},
+    {Mix::Q5_K_M, "Q5_K_M", GGMLType::Q5_K, 17},
+    {Mix::Q6_K, "Q6_K", GGMLType::Q6_K, 18},
+    {Mix::Q4_0, "Q4_0", GGMLType::Q4_0, 2},
+    {Mix::Q4_1, "Q4_1", GGMLType::Q4_1, 3},
+    {Mix::Q5_0, "Q5_0", GGMLType::Q5_0, 8},
+    {Mix::Q5_1, "Q5_1", GGMLType::Q5_1, 9},
+    {Mix::Q8_0, "Q8_0", GGMLType::Q8_0, 7},
 };
 
 static int64_t blockElements(GGMLType type) {
@@ -335,7 +337,8 @@ struct QuantGGUFPass : qtensor::impl::QuantGGUFPassBase<QuantGGUFPass> {
   void runOnOperation() override;
 
 private:
-  LogicalResult parseOptions(Mix &mixKind, GGMLType &base);
+  LogicalResult parseOptions(Mix &mixKind, GGMLType &base,
+                             std::optional<uint32_t> &fileType);
   /// The last `tensor-type` entry matching the weight's own or GGUF name.
   const TypeOverride *findOverride(StringRef name, TensorRole role) const;
   /// The type a product gets, or failure (diagnosed) when an override does
@@ -364,7 +367,8 @@ static std::optional<GGMLType> parseQuantType(StringRef name, bool allowFloat) {
   return traits->type;
 }
 
-LogicalResult QuantGGUFPass::parseOptions(Mix &mixKind, GGMLType &base) {
+LogicalResult QuantGGUFPass::parseOptions(Mix &mixKind, GGMLType &base,
+                                          std::optional<uint32_t> &fileType) {
   ModuleOp module = getOperation();
   std::optional<GGMLType> baseType = parseQuantType(type, /*allowFloat=*/false);
   if (!baseType)
@@ -390,6 +394,7 @@ LogicalResult QuantGGUFPass::parseOptions(Mix &mixKind, GGMLType &base) {
              << "; give one of them";
     mixKind = info->mix;
     base = info->base;
+    fileType = info->fileType;
   }
   if (!calibration.empty() && !statistics.empty())
     return module.emitError("quant-gguf: give the importance matrix either "
@@ -539,8 +544,17 @@ void QuantGGUFPass::runOnOperation() {
   ModuleOp module = getOperation();
   Mix mixKind;
   GGMLType base;
-  if (failed(parseOptions(mixKind, base)))
+  std::optional<uint32_t> fileType;
+  if (failed(parseOptions(mixKind, base, fileType)))
     return signalPassFailure();
+  // A mix names the file type, as llama-quantize records it; without one
+  // (or over an imported file's), exporters guess it from the types.
+  if (fileType)
+    module->setAttr(
+        kGGUFFileTypeAttr,
+        IntegerAttr::get(IntegerType::get(&getContext(), 32), *fileType));
+  else
+    module->removeAttr(kGGUFFileTypeAttr);
 
   // The products, and what the names say about the model. (Skipped weights
   // are not counted; the rules they would change are those of their own
@@ -569,6 +583,17 @@ void QuantGGUFPass::runOnOperation() {
   };
   if (failed(forEachConstantWeightMatmul(module, filter, collect)))
     return signalPassFailure();
+  // Like llama-quantize without --allow-requantize, blocks stay as they are.
+  module.walk([&](GGMLMatmulOp op) {
+    if (op.getGgmlType() == GGMLQuantType::f16 ||
+        op.getGgmlType() == GGMLQuantType::bf16)
+      return; // skipped (or not constant)
+    auto name = op->getAttrOfType<StringAttr>(kWeightNameAttr);
+    emitRemark(op.getLoc(), "quant-gguf: weight '")
+        << (name ? name.getValue() : StringRef("?")) << "' is already in "
+        << stringifyGGMLQuantType(op.getGgmlType())
+        << " blocks and is left as it is";
+  });
   if (qRows > 0 && vRows > 0 && qRows % vRows == 0)
     model.gqa = qRows / vRows;
 

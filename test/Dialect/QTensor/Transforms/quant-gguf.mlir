@@ -413,6 +413,20 @@ func.func @f16_source(%x: tensor<1x32xf32>) -> tensor<1x2xf32> {
 
 // -----
 
+// Weights already in ggml blocks are not requantized (llama-quantize needs
+// --allow-requantize for that); a remark names them.
+// REMARK: remark: quant-gguf: weight 'blk.0.attn_k.weight' is already in q8_0 blocks and is left as it is
+// Q4_K-LABEL: func.func @already_quantized
+// Q4_K: qtensor.ggml_matmul %arg0, %{{.*}} as q8_0
+func.func @already_quantized(%x: tensor<1x32xf32>) -> tensor<1x1xf32> {
+  %b = arith.constant dense<1> : tensor<1x34xi8>
+  %init = arith.constant dense<0.0> : tensor<1x1xf32>
+  %y = qtensor.ggml_matmul %x, %b as q8_0 outs(%init : tensor<1x1xf32>) {qtensor.weight_name = "blk.0.attn_k.weight"} : tensor<1x32xf32>, tensor<1x34xi8> -> tensor<1x1xf32>
+  return %y : tensor<1x1xf32>
+}
+
+// -----
+
 // --- imatrix ---
 // One linear layer with the weights and calibration activations of
 // gptq-quantize.mlir (channel 5 dead, outliers in channels 3, 14, 25).

@@ -431,7 +431,15 @@ def QuantGGUFPass : Pass<"quant-gguf", "ModuleOp"> {
 
     Weights whose names contain a `skip` string stay in float; batched
     products and products with non-f32 activations are left alone with a
-    remark.
+    remark, and so are weights already in ggml blocks (a GGUF import's;
+    llama-quantize needs --allow-requantize for those). Weights in ggml's
+    f16 / bf16 storage count as float weights.
+
+    **File type.** With `mix`, the module gets `qtensor.gguf_file_type`,
+    the mix's `llama_ftype` id (15 for Q4_K_M), which the GGUF exporter
+    writes as `general.file_type` as llama-quantize does; without `mix` the
+    attribute is removed (a GGUF import sets it) and the exporter infers the
+    file type from the matrices' types.
 
     Examples: `--quant-gguf="mix=Q4_K_M statistics=stats.safetensors"`,
     `--quant-gguf="type=q4_0 tensor-type=attn_v=q8_0,blk\.0\.=q6_K"`
