@@ -233,16 +233,6 @@ struct ModuleWeights {
 };
 } // namespace
 
-/// The weight name of a quantized product: the attribute quantization
-/// passes set, else its name location.
-static std::string weightNameOf(Operation *op) {
-  if (auto attr = op->getAttrOfType<StringAttr>(qtensor::kWeightNameAttr))
-    return attr.str();
-  if (auto loc = dyn_cast<NameLoc>(op->getLoc()))
-    return loc.getName().str();
-  return "";
-}
-
 static llvm::Expected<ModuleWeights> collectWeights(ModuleOp module) {
   ModuleWeights weights;
   std::string error;
@@ -261,7 +251,7 @@ static llvm::Expected<ModuleWeights> collectWeights(ModuleOp module) {
       return;
     }
     if (auto matmul = dyn_cast<qtensor::GGMLMatmulOp>(op)) {
-      std::string name = weightNameOf(op);
+      std::string name = qtensor::getWeightName(op);
       auto bytes = qtensor::readConstantBytes(matmul.getStorage());
       if (!bytes) {
         error = "the ggml blocks of weight '" + name + "' are not a constant";
@@ -279,7 +269,7 @@ static llvm::Expected<ModuleWeights> collectWeights(ModuleOp module) {
     }
     if (isa_and_nonnull<qtensor::QTensorDialect>(op->getDialect()) &&
         op->hasAttr(qtensor::kWeightNameAttr))
-      weights.otherQuantized.try_emplace(weightNameOf(op),
+      weights.otherQuantized.try_emplace(qtensor::getWeightName(op),
                                          op->getName().getStringRef().str());
   });
   if (!error.empty())

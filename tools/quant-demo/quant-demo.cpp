@@ -471,9 +471,7 @@ static std::pair<double, double> measureSize(ModuleOp module) {
   double ggmlFloatBits = 0;
   module->walk([&](qtensor::GGMLMatmulOp op) {
     double bits = 8.0 * double(op.getStorage().getType().getNumElements());
-    qtensor::GGMLQuantType type = op.getGgmlType();
-    if (type == qtensor::GGMLQuantType::f16 ||
-        type == qtensor::GGMLQuantType::bf16) {
+    if (op.hasFloatStorage()) {
       ggmlFloatBits += bits;
       return;
     }

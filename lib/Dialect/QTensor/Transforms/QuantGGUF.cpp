@@ -585,12 +585,10 @@ void QuantGGUFPass::runOnOperation() {
     return signalPassFailure();
   // Like llama-quantize without --allow-requantize, blocks stay as they are.
   module.walk([&](GGMLMatmulOp op) {
-    if (op.getGgmlType() == GGMLQuantType::f16 ||
-        op.getGgmlType() == GGMLQuantType::bf16)
+    if (op.hasFloatStorage())
       return; // skipped (or not constant)
-    auto name = op->getAttrOfType<StringAttr>(kWeightNameAttr);
     emitRemark(op.getLoc(), "quant-gguf: weight '")
-        << (name ? name.getValue() : StringRef("?")) << "' is already in "
+        << getWeightName(op) << "' is already in "
         << stringifyGGMLQuantType(op.getGgmlType())
         << " blocks and is left as it is";
   });

@@ -80,6 +80,7 @@ mlir::qtensor::readConstantBytes(Value value) {
   size_t width = type.getElementTypeBitWidth() / 8;
   size_t size = type.getNumElements() * width;
   ArrayRef<char> raw;
+  bool splat = false;
   if (auto resource = dyn_cast<DenseResourceElementsAttr>(source->value)) {
     AsmResourceBlob *blob = resource.getRawHandle().getBlob();
     if (!blob)
@@ -87,13 +88,14 @@ mlir::qtensor::readConstantBytes(Value value) {
     raw = blob->getData();
   } else if (auto dense = dyn_cast<DenseElementsAttr>(source->value)) {
     raw = dense.getRawData();
+    splat = dense.isSplat();
   } else {
     return std::nullopt;
   }
   std::vector<uint8_t> bytes(size);
   if (raw.size() == size) {
     std::memcpy(bytes.data(), raw.data(), size);
-  } else if (raw.size() == width) { // splat
+  } else if (splat && raw.size() == width) {
     for (size_t i = 0; i < size; i += width)
       std::memcpy(bytes.data() + i, raw.data(), width);
   } else {
@@ -304,19 +306,10 @@ bool mlir::qtensor::isSkippedWeight(StringRef name,
                       [&](const std::string &s) { return name.contains(s); });
 }
 
-/// The weight name of a qtensor op: its `qtensor.weight_name`, else its
-/// name location.
-static std::string weightNameOf(Operation *op) {
+std::string mlir::qtensor::getWeightName(Operation *op) {
   if (auto attr = op->getAttrOfType<StringAttr>(kWeightNameAttr))
     return attr.str();
   return nameFromLoc(op->getLoc());
-}
-
-/// True for an f16/bf16 qtensor.ggml_matmul, a float weight in ggml storage.
-static bool isFloatGGMLMatmul(Operation *op) {
-  auto matmul = dyn_cast<GGMLMatmulOp>(op);
-  return matmul && (matmul.getGgmlType() == GGMLQuantType::f16 ||
-                    matmul.getGgmlType() == GGMLQuantType::bf16);
 }
 
 /// Rewrites an f16/bf16 ggml_matmul with constant storage as a
@@ -338,7 +331,7 @@ static linalg::LinalgOp expandFloatGGMLMatmul(GGMLMatmulOp op) {
   if (!quantopt::numerics::dequantizeGGMLRows(type, bytes->data(), rows, cols,
                                               weight.data(), &error))
     return {};
-  std::string name = weightNameOf(op);
+  std::string name = getWeightName(op);
   OpBuilder b(op);
   Location loc = op.getLoc();
   if (!name.empty())
@@ -382,8 +375,9 @@ LogicalResult mlir::qtensor::forEachConstantWeightMatmul(
     function_ref<LogicalResult(ConstantWeightMatmul &)> fn) {
   SmallVector<Operation *> candidates;
   root->walk([&](Operation *op) {
+    auto ggml = dyn_cast<GGMLMatmulOp>(op);
     if (isa<linalg::LinalgOp>(op) ||
-        (filter.expandFloatGGML && isFloatGGMLMatmul(op)))
+        (filter.expandFloatGGML && ggml && ggml.hasFloatStorage()))
       candidates.push_back(op);
   });
   // Remarks name the op's location without printing the op.
@@ -392,7 +386,7 @@ LogicalResult mlir::qtensor::forEachConstantWeightMatmul(
   for (Operation *candidate : candidates) {
     auto op = dyn_cast<linalg::LinalgOp>(candidate);
     if (auto ggml = dyn_cast<GGMLMatmulOp>(candidate)) {
-      if (isSkippedWeight(weightNameOf(ggml), filter.skip) ||
+      if (isSkippedWeight(getWeightName(ggml), filter.skip) ||
           !(op = expandFloatGGMLMatmul(ggml))) {
         ++ordinal;
         continue;

@@ -360,6 +360,13 @@ def QTensor_GGMLMatmulOp : QTensor_Op<"ggml_matmul", [Pure]> {
     $input `,` $storage `as` custom<GGMLQuantType>($ggmlType) `outs` `(` $init `:` type($init) `)`
     attr-dict `:` type($input) `,` type($storage) `->` type($result)
   }];
+  let extraClassDeclaration = [{
+    /// True for `f16` / `bf16` storage: a float weight, not quantized blocks.
+    bool hasFloatStorage() {
+      return getGgmlType() == GGMLQuantType::f16 ||
+             getGgmlType() == GGMLQuantType::bf16;
+    }
+  }];
   let hasVerifier = 1;
 }
 
