@@ -783,6 +783,14 @@ func.func @ggml_dequantize_row_bytes(%q: tensor<8x140xi8>) {
 
 // -----
 
+func.func @ggml_dequantize_f16_row_bytes(%q: tensor<3x7xi8>) {
+  // expected-error@+1 {{'qtensor.ggml_dequantize' op storage rows have 7 bytes; 7 elements of f16 take 14}}
+  %w = qtensor.ggml_dequantize %q as f16 : tensor<3x7xi8> -> tensor<3x7xf32>
+  return
+}
+
+// -----
+
 //===----------------------------------------------------------------------===//
 // qtensor.ggml_matmul
 //===----------------------------------------------------------------------===//

@@ -449,6 +449,16 @@ func.func @ggml_dequantize_types(
       tensor<8x256xf32>, tensor<8x256xf32>
 }
 
+// The 16-bit float types: two bytes per element, any row length.
+// CHECK-LABEL: func.func @ggml_float_types(
+// CHECK:         qtensor.ggml_dequantize %{{.*}} as f16 : tensor<3x14xi8> -> tensor<3x7xf32>
+// CHECK:         qtensor.ggml_dequantize %{{.*}} as bf16 : tensor<3x14xi8> -> tensor<3x7xf32>
+func.func @ggml_float_types(%s: tensor<3x14xi8>) -> (tensor<3x7xf32>, tensor<3x7xf32>) {
+  %0 = qtensor.ggml_dequantize %s as f16 : tensor<3x14xi8> -> tensor<3x7xf32>
+  %1 = qtensor.ggml_dequantize %s as bf16 : tensor<3x14xi8> -> tensor<3x7xf32>
+  return %0, %1 : tensor<3x7xf32>, tensor<3x7xf32>
+}
+
 // Dynamic leading dimensions, and a single row.
 // CHECK-LABEL: func.func @ggml_dequantize_shapes(
 // CHECK-SAME:    %[[A:[^:]+]]: tensor<2x?x144xi8>, %[[B:[^:]+]]: tensor<34xi8>)
