@@ -6,8 +6,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "quant/Import/HuggingFaceCheckpoint.h"
+#include "quant/Formats/Safetensors.h"
 #include "quant/Numerics/Numerics.h"
-#include "quant/Runtime/Safetensors.h"
 
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"

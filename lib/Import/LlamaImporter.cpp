@@ -7,7 +7,7 @@
 
 #include "quant/Import/LlamaImporter.h"
 #include "quant/Dialect/QTensor/IR/QTensorOps.h"
-#include "quant/Dialect/QTensor/Transforms/WeightMatching.h"
+#include "quant/Dialect/QTensor/Utils/WeightMatching.h"
 #include "quant/Import/Llama2cCheckpoint.h"
 #include "quant/Numerics/GGUFQuants.h"
 

@@ -8,9 +8,13 @@
 // Lets a stock mlir-opt load the qtensor dialect and the quant-opt passes:
 //   mlir-opt --load-dialect-plugin=QuantPlugin.so \
 //            --load-pass-plugin=QuantPlugin.so --quant-rtn ...
+// The dialect plugin also registers the CPU JIT as the module executor, so
+// the calibrated passes (--gptq-quantize, --quant-awq, ...) run as they do
+// in quant-opt.
 //
 //===----------------------------------------------------------------------===//
 
+#include "quant/Execution/JitExecutor.h"
 #include "quant/InitAll.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -24,6 +28,7 @@ mlirGetDialectPluginInfo() {
   return {MLIR_PLUGIN_API_VERSION, "QuantDialects", LLVM_VERSION_STRING,
           [](mlir::DialectRegistry *registry) {
             quantopt::registerAllDialects(*registry);
+            quantopt::registerCPUJitExecutor(*registry);
           }};
 }
 

@@ -15,13 +15,14 @@
 //===----------------------------------------------------------------------===//
 
 #include "quant/Dialect/QTensor/IR/QTensorOps.h"
+#include "quant/Execution/Evaluation.h"
+#include "quant/Execution/JitExecutor.h"
+#include "quant/Formats/Npy.h"
 #include "quant/Import/Llama2cCheckpoint.h"
 #include "quant/Import/Llama2cTokenizer.h"
 #include "quant/Import/LlamaImporter.h"
 #include "quant/InitAll.h"
 #include "quant/Numerics/Numerics.h"
-#include "quant/Runtime/Evaluation.h"
-#include "quant/Runtime/JitRunner.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
@@ -278,6 +279,7 @@ static int runLayerCheck() {
   DialectRegistry registry;
   quantopt::registerAllDialects(registry);
   quantopt::registerUpstreamDialects(registry);
+  quantopt::registerCPUJitExecutor(registry);
   quantopt::registerAllPasses();
   MLIRContext ctx(registry);
   ctx.loadAllAvailableDialects();
@@ -330,7 +332,7 @@ static int runLayerCheck() {
       HostArray x;
       x.shape = {t, k};
       x.f32 = activationFor(w.name);
-      auto y = (*jit)->call("linear", {&x}, 2);
+      auto y = (*jit)->callSingle("linear", {&x});
       if (!y) {
         return fail(y.takeError());
       }
@@ -507,6 +509,7 @@ static int runModelTable() {
   DialectRegistry registry;
   quantopt::registerAllDialects(registry);
   quantopt::registerUpstreamDialects(registry);
+  quantopt::registerCPUJitExecutor(registry);
   quantopt::registerAllPasses();
   MLIRContext ctx(registry);
   ctx.loadAllAvailableDialects();

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "quant/Execution/JitExecutor.h"
 #include "quant/InitAll.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -17,6 +18,7 @@ int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   quantopt::registerAllDialects(registry);
   quantopt::registerUpstreamDialects(registry);
+  quantopt::registerCPUJitExecutor(registry);
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "quant-opt: post-training quantization of LLM model IR\n",
       registry));

@@ -12,14 +12,15 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "quant/Execution/Evaluation.h"
+#include "quant/Execution/JitExecutor.h"
+#include "quant/Formats/Npy.h"
 #include "quant/Import/GGUFLlama.h"
 #include "quant/Import/HuggingFaceCheckpoint.h"
 #include "quant/Import/Llama2cCheckpoint.h"
 #include "quant/Import/Llama2cTokenizer.h"
 #include "quant/Import/LlamaImporter.h"
 #include "quant/InitAll.h"
-#include "quant/Runtime/Evaluation.h"
-#include "quant/Runtime/JitRunner.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
@@ -148,6 +149,7 @@ int main(int argc, char **argv) {
   DialectRegistry registry;
   registerAllDialects(registry);
   registerUpstreamDialects(registry);
+  quantopt::registerCPUJitExecutor(registry);
   registerAllPasses();
   MLIRContext ctx(registry);
   ctx.loadAllAvailableDialects();

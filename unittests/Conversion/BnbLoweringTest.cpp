@@ -18,9 +18,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "quant/Execution/JitExecutor.h"
 #include "quant/InitAll.h"
 #include "quant/Numerics/Bitsandbytes.h"
-#include "quant/Runtime/JitRunner.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -157,7 +157,7 @@ TEST_P(BnbLoweringTest, LoweredProductReproducesDequantize4bit) {
     x.f32.assign(k * k, 0.0f);
     for (int64_t j = 0; j < k; ++j)
       x.f32[j * k + j] = 1.0f;
-    auto y = (*jit)->call(llvm::formatv("f{0}", i).str(), {&x}, 2);
+    auto y = (*jit)->callSingle(llvm::formatv("f{0}", i).str(), {&x});
     ASSERT_TRUE(bool(y)) << llvm::toString(y.takeError());
     ASSERT_EQ(y->f32.size(), size_t(count));
     int64_t mismatches = 0, nonzero = 0;
@@ -223,7 +223,7 @@ TEST(BnbLoweringDynamic8Test, FakeQuantMatchesKernelSearch) {
   HostArray x;
   x.shape = {1, count};
   x.f32 = values;
-  auto y = (*jit)->call("fq", {&x}, 2);
+  auto y = (*jit)->callSingle("fq", {&x});
   ASSERT_TRUE(bool(y)) << llvm::toString(y.takeError());
   int64_t mismatches = 0;
   for (int64_t i = 0; i < count; ++i) {

@@ -15,9 +15,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "quant/Execution/JitExecutor.h"
 #include "quant/InitAll.h"
 #include "quant/Numerics/GGUFQuants.h"
-#include "quant/Runtime/JitRunner.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
@@ -168,7 +168,7 @@ int64_t checkAgainstReference(const TypeCase &tc,
   EXPECT_TRUE(bool(jit)) << llvm::toString(jit.takeError());
   if (!jit)
     return 0;
-  auto results = (*jit)->callMulti("run", {&x, &init}, {2, 2});
+  auto results = (*jit)->call("run", {&x, &init});
   EXPECT_TRUE(bool(results)) << llvm::toString(results.takeError());
   if (!results)
     return 0;

@@ -15,7 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "quant/Runtime/GGUF.h"
+#include "quant/Formats/GGUF.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallString.h"

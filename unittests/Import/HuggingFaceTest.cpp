@@ -17,12 +17,13 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "quant/Dialect/QTensor/Transforms/ScaleFolding.h"
+#include "quant/Dialect/QTensor/Utils/ScaleFolding.h"
+#include "quant/Execution/JitExecutor.h"
+#include "quant/Export/GGUFExport.h"
 #include "quant/Import/GGUFLlama.h"
 #include "quant/Import/HuggingFaceCheckpoint.h"
 #include "quant/InitAll.h"
 #include "quant/Numerics/Numerics.h"
-#include "quant/Runtime/JitRunner.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
@@ -262,6 +263,7 @@ TEST_P(HuggingFaceImport, MatchesReferenceForward) {
   mlir::DialectRegistry registry;
   registerAllDialects(registry);
   registerUpstreamDialects(registry);
+  quantopt::registerCPUJitExecutor(registry);
   mlir::MLIRContext ctx(registry);
   LlamaImportOptions options;
   options.seqLen = c.maxPos;
@@ -281,7 +283,7 @@ TEST_P(HuggingFaceImport, MatchesReferenceForward) {
     input.kind = HostArray::Kind::I32;
     input.shape = {1, c.maxPos};
     input.i32 = tokens;
-    auto logits = (*jit)->call("forward", {&input}, 3);
+    auto logits = (*jit)->callSingle("forward", {&input});
     ASSERT_TRUE(bool(logits)) << llvm::toString(logits.takeError());
     ASSERT_EQ(logits->f32.size(), expected.size());
     double scale = 0, worst = 0;
@@ -335,6 +337,7 @@ std::vector<std::string> foldAndCompare(const TinyConfig &c, double &worst) {
   mlir::DialectRegistry registry;
   registerAllDialects(registry);
   registerUpstreamDialects(registry);
+  quantopt::registerCPUJitExecutor(registry);
   mlir::MLIRContext ctx(registry);
   LlamaImportOptions options;
   options.seqLen = c.maxPos;
@@ -352,7 +355,7 @@ std::vector<std::string> foldAndCompare(const TinyConfig &c, double &worst) {
   auto run = [&]() {
     auto jit = JitModule::compile(*module);
     EXPECT_TRUE(bool(jit));
-    auto logits = (*jit)->call("forward", {&input}, 3);
+    auto logits = (*jit)->callSingle("forward", {&input});
     EXPECT_TRUE(bool(logits));
     return logits->f32;
   };
@@ -438,6 +441,7 @@ errorAfter(const std::function<void(std::string &config, std::string &tensors)>
   } else {
     mlir::DialectRegistry registry;
     registerUpstreamDialects(registry);
+    quantopt::registerCPUJitExecutor(registry);
     mlir::MLIRContext ctx(registry);
     std::string error;
     if (!importHuggingFace(&ctx, **ckpt, {}, error))

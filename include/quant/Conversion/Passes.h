@@ -12,6 +12,7 @@
 #include "mlir/Pass/PassOptions.h"
 
 namespace mlir {
+class DialectRegistry;
 class RewritePatternSet;
 class OpPassManager;
 
@@ -40,6 +41,10 @@ void buildLowerToLLVMPipeline(OpPassManager &pm,
 
 /// Registers the `quant-lower-to-llvm` pipeline.
 void registerLowerToLLVMPipeline();
+
+/// Inserts the dialects the `quant-lower-to-llvm` pipeline creates, their
+/// bufferization external models and the LLVM IR translations of the result.
+void registerLowerToLLVMDialects(DialectRegistry &registry);
 
 } // namespace qtensor
 } // namespace mlir

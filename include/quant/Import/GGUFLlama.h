@@ -14,23 +14,15 @@
 // blocks, referenced in the mapped file without a copy (a quantized token
 // embedding table is also decoded to f32 for the gather).
 //
-// Export: the module's float constants become F32 tensors and the storage of
-// its `qtensor.ggml_matmul` products is written verbatim; products quantized
-// otherwise (qtensor.dequant_matmul, ...) are an error, as ggml has no type
-// for them. A model imported with rotate-half RoPE (Hugging Face) gets its
-// query and key rows permuted to adjacent pairs, as llama.cpp's
-// convert_hf_to_gguf.py does. A tied classifier is not written
-// (llama.cpp falls back to token_embd.weight), except when it was quantized
-// apart from the float embedding table (--quant-gguf): then it is written
-// as output.weight, so the file computes what the module computes.
+// The exporter is quant/Export/GGUFExport.h.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef QUANT_IMPORT_GGUFLLAMA_H
 #define QUANT_IMPORT_GGUFLLAMA_H
 
+#include "quant/Formats/GGUF.h"
 #include "quant/Import/LlamaImporter.h"
-#include "quant/Runtime/GGUF.h"
 
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Error.h"
@@ -41,8 +33,6 @@
 #include <vector>
 
 namespace quantopt {
-
-class Llama2cTokenizer;
 
 /// A Llama model in a memory-mapped GGUF file.
 class GGUFLlamaModel {
@@ -77,19 +67,6 @@ private:
 mlir::OwningOpRef<mlir::ModuleOp>
 importGGUFLlama(mlir::MLIRContext *ctx, const GGUFLlamaModel &model,
                 const LlamaImportOptions &options, std::string &error);
-
-struct GGUFExportOptions {
-  /// `general.name`.
-  std::string modelName = "model";
-  /// When given, its vocabulary becomes the `tokenizer.ggml.*` keys
-  /// (llama.cpp needs them to load the file).
-  const Llama2cTokenizer *tokenizer = nullptr;
-};
-
-/// Writes the Llama module (imported by quant-import, so carrying
-/// `quant.llama`) to `path` atomically.
-llvm::Error exportGGUFLlama(mlir::ModuleOp module, llvm::StringRef path,
-                            const GGUFExportOptions &options);
 
 } // namespace quantopt
 

@@ -6,9 +6,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "quant/Dialect/QTensor/Transforms/Calibration.h"
-#include "quant/Runtime/Evaluation.h"
-#include "quant/Runtime/JitRunner.h"
-#include "quant/Runtime/Safetensors.h"
+#include "quant/Dialect/QTensor/Transforms/Executor.h"
+#include "quant/Formats/Npy.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/IRMapping.h"
@@ -49,61 +48,12 @@ struct WatchedOutputs {
 };
 } // namespace
 
-static FailureOr<WatchedOutputs> runWatched(ModuleOp module,
-                                            ArrayRef<Value> values,
-                                            const CalibrationOptions &options) {
-  func::FuncOp func = findFunction(module, options.function);
-  if (!func) {
-    module.emitError("calibration: no function to run (give the function "
-                     "name, or keep one public function or @forward)");
-    return failure();
-  }
-  FunctionType type = func.getFunctionType();
-  if (type.getNumInputs() != 1 || type.getNumResults() == 0) {
-    func.emitError("calibration: the function must take one tensor and "
-                   "return at least one");
-    return failure();
-  }
-  auto inputType = dyn_cast<RankedTensorType>(type.getInput(0));
-  if (!inputType || !inputType.hasStaticShape()) {
-    func.emitError("calibration: the function's argument must be a static "
-                   "ranked tensor");
-    return failure();
-  }
-  SmallVector<unsigned> resultRanks;
-
-  // The clone returns only the watched values: everything after the last
-  // of them is dead and disappears before compilation, so calibrating the
-  // first layers compiles and runs only those layers.
-  IRMapping mapping;
-  OwningOpRef<ModuleOp> clone(cast<ModuleOp>(module->clone(mapping)));
-  auto clonedFunc = cast<func::FuncOp>(mapping.lookup(func.getOperation()));
-  auto ret = cast<func::ReturnOp>(clonedFunc.getBody().back().getTerminator());
-  SmallVector<Value> returned;
-  std::vector<int64_t> channels;
-  for (Value v : values) {
-    auto ranked = dyn_cast<RankedTensorType>(v.getType());
-    if (!ranked || !ranked.getElementType().isF32() || ranked.getRank() < 1 ||
-        !ranked.hasStaticShape()) {
-      func.emitError("calibration: watched values must be static f32 tensors");
-      return failure();
-    }
-    returned.push_back(mapping.lookup(v));
-    resultRanks.push_back(ranked.getRank());
-    channels.push_back(ranked.getShape().back());
-  }
-  ret->setOperands(returned);
-  clonedFunc.setFunctionType(FunctionType::get(
-      module.getContext(), type.getInputs(), ValueRange(returned).getTypes()));
-
-  auto jit = JitModule::compile(*clone);
-  if (!jit) {
-    module.emitError("calibration: JIT compilation failed: ")
-        << llvm::toString(jit.takeError());
-    return failure();
-  }
-
-  // The calls to make.
+/// The calls to make: token windows for a function of `[B, S] i32` ids, or
+/// the copies of a .npy f32 array for a function of one f32 tensor.
+static FailureOr<std::vector<HostArray>>
+loadCalibrationCalls(ModuleOp module, func::FuncOp func,
+                     RankedTensorType inputType,
+                     const CalibrationOptions &options) {
   std::vector<HostArray> calls;
   if (inputType.getElementType().isInteger(32) && inputType.getRank() == 2) {
     int64_t batch = inputType.getDimSize(0), seq = inputType.getDimSize(1);
@@ -139,60 +89,162 @@ static FailureOr<WatchedOutputs> runWatched(ModuleOp module,
       }
       calls.push_back(std::move(call));
     }
-  } else if (inputType.getElementType().isF32()) {
-    auto array = loadNpyF32(options.path);
-    if (!array) {
-      module.emitError("calibration: ") << llvm::toString(array.takeError());
-      return failure();
-    }
-    ArrayRef<int64_t> want = inputType.getShape();
-    std::vector<int64_t> got = array->shape;
-    int64_t copies = 1;
-    if (got.size() == want.size() + 1) {
-      copies = got.front();
-      got.erase(got.begin());
-    }
-    if (got != std::vector<int64_t>(want.begin(), want.end())) {
-      std::string expected;
-      llvm::raw_string_ostream os(expected);
-      llvm::interleave(want, os, "x");
-      module.emitError("calibration: ")
-          << options.path << " has shape "
-          << llvm::join(
-                 llvm::map_range(array->shape,
-                                 [](int64_t d) { return std::to_string(d); }),
-                 "x")
-          << "; the function takes " << expected
-          << " (optionally stacked along a new leading axis)";
-      return failure();
-    }
-    int64_t per = inputType.getNumElements();
-    for (int64_t c = 0; c < copies; ++c) {
-      HostArray call;
-      call.shape.assign(want.begin(), want.end());
-      call.f32.assign(array->f32.begin() + c * per,
-                      array->f32.begin() + (c + 1) * per);
-      calls.push_back(std::move(call));
-    }
-  } else {
+    return calls;
+  }
+  if (!inputType.getElementType().isF32()) {
     func.emitError("calibration: the argument must be i32 token ids "
                    "[batch, seq] or an f32 tensor");
     return failure();
   }
+  auto array = loadNpyF32(options.path);
+  if (!array) {
+    module.emitError("calibration: ") << llvm::toString(array.takeError());
+    return failure();
+  }
+  ArrayRef<int64_t> want = inputType.getShape();
+  std::vector<int64_t> got = array->shape;
+  int64_t copies = 1;
+  if (got.size() == want.size() + 1) {
+    copies = got.front();
+    got.erase(got.begin());
+  }
+  if (got != std::vector<int64_t>(want.begin(), want.end())) {
+    std::string expected;
+    llvm::raw_string_ostream os(expected);
+    llvm::interleave(want, os, "x");
+    module.emitError("calibration: ")
+        << options.path << " has shape "
+        << llvm::join(
+               llvm::map_range(array->shape,
+                               [](int64_t d) { return std::to_string(d); }),
+               "x")
+        << "; the function takes " << expected
+        << " (optionally stacked along a new leading axis)";
+    return failure();
+  }
+  int64_t per = inputType.getNumElements();
+  for (int64_t c = 0; c < copies; ++c) {
+    HostArray call;
+    call.shape.assign(want.begin(), want.end());
+    call.f32.assign(array->values.begin() + c * per,
+                    array->values.begin() + (c + 1) * per);
+    calls.push_back(std::move(call));
+  }
+  return calls;
+}
 
+static FailureOr<WatchedOutputs> runWatched(ModuleOp module,
+                                            ArrayRef<Value> values,
+                                            const CalibrationOptions &options) {
+  func::FuncOp func = findFunction(module, options.function);
+  if (!func) {
+    module.emitError("calibration: no function to run (give the function "
+                     "name, or keep one public function or @forward)");
+    return failure();
+  }
+  FunctionType type = func.getFunctionType();
+  if (type.getNumInputs() != 1 || type.getNumResults() == 0) {
+    func.emitError("calibration: the function must take one tensor and "
+                   "return at least one");
+    return failure();
+  }
+  auto inputType = dyn_cast<RankedTensorType>(type.getInput(0));
+  if (!inputType || !inputType.hasStaticShape()) {
+    func.emitError("calibration: the function's argument must be a static "
+                   "ranked tensor");
+    return failure();
+  }
+  std::vector<int64_t> channels;
+  for (Value v : values) {
+    auto ranked = dyn_cast<RankedTensorType>(v.getType());
+    if (!ranked || !ranked.getElementType().isF32() || ranked.getRank() < 1 ||
+        !ranked.hasStaticShape()) {
+      func.emitError("calibration: watched values must be static f32 tensors");
+      return failure();
+    }
+    if (v.getParentRegion() != &func.getBody() &&
+        !func.getBody().isAncestor(v.getParentRegion())) {
+      func.emitError("calibration: a watched value is not computed by the "
+                     "calibrated function @")
+          << func.getSymName();
+      return failure();
+    }
+    channels.push_back(ranked.getShape().back());
+  }
+  FailureOr<std::vector<HostArray>> calls =
+      loadCalibrationCalls(module, func, inputType, options);
+  if (failed(calls))
+    return failure();
   int64_t sequencesPerCall =
       inputType.getElementType().isInteger(32) ? inputType.getDimSize(0) : 1;
+
+  auto checkFinite = [&](std::vector<std::vector<HostArray>> outputs)
+      -> FailureOr<WatchedOutputs> {
+    for (const std::vector<HostArray> &results : outputs)
+      for (size_t i = 0; i < results.size(); ++i)
+        for (float v : results[i].f32)
+          if (!std::isfinite(v)) {
+            module.emitError("calibration: a watched activation (")
+                << channels[i] << " channels) has NaN or Inf";
+            return failure();
+          }
+    return WatchedOutputs{std::move(outputs), std::move(channels),
+                          sequencesPerCall};
+  };
+
+  // Activations given directly: nothing to run.
+  Value argument = func.getArgument(0);
+  if (llvm::all_of(values, [&](Value v) { return v == argument; })) {
+    std::vector<std::vector<HostArray>> outputs;
+    for (HostArray &call : *calls)
+      outputs.emplace_back(values.size(), call);
+    return checkFinite(std::move(outputs));
+  }
+
+  ModuleExecutor *executor = getModuleExecutor(module.getContext());
+  if (!executor) {
+    module.emitError("calibration: running @")
+        << func.getSymName()
+        << " needs a module executor, and none is registered in this "
+           "context (quant-opt, quant-run and QuantPlugin register the CPU "
+           "JIT; a host compiler calls qtensor::registerModuleExecutor); "
+           "give statistics=FILE from --quant-calibrate, or a .npy of the "
+           "products' own input activations, instead";
+    return failure();
+  }
+
+  // The clone returns only the watched values: everything after the last
+  // of them is dead and disappears before compilation, so calibrating the
+  // first layers compiles and runs only those layers.
+  IRMapping mapping;
+  OwningOpRef<ModuleOp> clone(cast<ModuleOp>(module->clone(mapping)));
+  auto clonedFunc = cast<func::FuncOp>(mapping.lookup(func.getOperation()));
+  auto ret = cast<func::ReturnOp>(clonedFunc.getBody().back().getTerminator());
+  SmallVector<Value> returned;
+  for (Value v : values)
+    returned.push_back(mapping.lookup(v));
+  ret->setOperands(returned);
+  clonedFunc.setFunctionType(FunctionType::get(
+      module.getContext(), type.getInputs(), ValueRange(returned).getTypes()));
+
+  auto compiled = executor->compile(*clone);
+  if (!compiled) {
+    module.emitError("calibration: ")
+        << executor->getName() << " could not compile the module: "
+        << llvm::toString(compiled.takeError());
+    return failure();
+  }
+
   // Calls run on `threads` workers; their results are accumulated in call
   // order so the statistics do not depend on scheduling.
-  std::vector<std::vector<HostArray>> outputs(calls.size());
+  std::vector<std::vector<HostArray>> outputs(calls->size());
   std::atomic<size_t> next{0};
   std::mutex errorMutex;
   std::string firstError;
   auto worker = [&]() {
-    for (size_t c = next.fetch_add(1); c < calls.size();
+    for (size_t c = next.fetch_add(1); c < calls->size();
          c = next.fetch_add(1)) {
-      auto results =
-          (*jit)->callMulti(clonedFunc.getSymName(), {&calls[c]}, resultRanks);
+      auto results = (*compiled)->call(clonedFunc.getSymName(), {&(*calls)[c]});
       if (!results) {
         std::lock_guard<std::mutex> lock(errorMutex);
         firstError = llvm::toString(results.takeError());
@@ -211,16 +263,7 @@ static FailureOr<WatchedOutputs> runWatched(ModuleOp module,
     module.emitError("calibration: ") << firstError;
     return failure();
   }
-  for (const std::vector<HostArray> &results : outputs)
-    for (size_t i = 0; i < results.size(); ++i)
-      for (float v : results[i].f32)
-        if (!std::isfinite(v)) {
-          module.emitError("calibration: a watched activation (")
-              << channels[i] << " channels) has NaN or Inf";
-          return failure();
-        }
-  return WatchedOutputs{std::move(outputs), std::move(channels),
-                        sequencesPerCall};
+  return checkFinite(std::move(outputs));
 }
 
 FailureOr<std::vector<numerics::HessianAccumulator>>
@@ -260,38 +303,10 @@ mlir::qtensor::collectActivationSamples(ModuleOp module, ArrayRef<Value> values,
 // Statistics files
 //===----------------------------------------------------------------------===//
 
-template <typename T>
-static SafetensorsTensor tensorOf(const std::vector<T> &values,
-                                  std::vector<int64_t> shape,
-                                  const char *dtype) {
-  SafetensorsTensor t;
-  t.dtype = dtype;
-  t.shape = std::move(shape);
-  t.bytes.resize(values.size() * sizeof(T));
-  std::memcpy(t.bytes.data(), values.data(), t.bytes.size());
-  return t;
-}
-
-static std::vector<float> toF32(const std::vector<double> &v) {
-  return std::vector<float>(v.begin(), v.end());
-}
-
 LogicalResult mlir::qtensor::writeStatistics(StringRef path,
                                              const NamedStatistics &stats,
                                              Operation *anchor) {
-  SafetensorsFile file;
-  for (const auto &[name, s] : stats) {
-    int64_t k = s.columns();
-    file[name + "/hessian"] = tensorOf(s.hessian(), {k, k}, "F64");
-    file[name + "/max_abs"] = tensorOf(toF32(s.maxAbs()), {k}, "F32");
-    file[name + "/mean_abs"] = tensorOf(toF32(s.meanAbs()), {k}, "F32");
-    file[name + "/mean_sq"] = tensorOf(toF32(s.meanSquare()), {k}, "F32");
-    file[name + "/count"] =
-        tensorOf(std::vector<int64_t>{s.tokens(), s.sequences()}, {2}, "I64");
-  }
-  if (llvm::Error err = writeSafetensors(
-          path, file,
-          {{"format", "quant-opt-calibration"}, {"version", "1"}})) {
+  if (llvm::Error err = writeCalibrationStatistics(path, stats)) {
     anchor->emitError("calibration statistics: ")
         << llvm::toString(std::move(err));
     return failure();
@@ -301,62 +316,11 @@ LogicalResult mlir::qtensor::writeStatistics(StringRef path,
 
 FailureOr<NamedStatistics> mlir::qtensor::readStatistics(StringRef path,
                                                          Operation *anchor) {
-  auto file = readSafetensors(path);
-  if (!file) {
+  auto stats = readCalibrationStatistics(path);
+  if (!stats) {
     anchor->emitError("calibration statistics: ")
-        << llvm::toString(file.takeError());
+        << llvm::toString(stats.takeError());
     return failure();
   }
-  NamedStatistics stats;
-  for (const auto &[key, tensor] : *file) {
-    StringRef name(key);
-    if (!name.consume_back("/hessian"))
-      continue;
-    auto get = [&](const char *suffix, const char *dtype,
-                   int64_t count) -> const SafetensorsTensor * {
-      auto it = file->find((name + suffix).str());
-      if (it == file->end() || it->second.dtype != dtype ||
-          it->second.bytes.size() !=
-              size_t(count) * safetensorsElementSize(dtype))
-        return nullptr;
-      return &it->second;
-    };
-    if (tensor.dtype != "F64" || tensor.shape.size() != 2 ||
-        tensor.shape[0] != tensor.shape[1]) {
-      anchor->emitError("calibration statistics: ")
-          << path << ": '" << key << "' must be a square F64 matrix";
-      return failure();
-    }
-    int64_t k = tensor.shape[0];
-    const SafetensorsTensor *maxAbs = get("/max_abs", "F32", k);
-    const SafetensorsTensor *meanAbs = get("/mean_abs", "F32", k);
-    const SafetensorsTensor *meanSq = get("/mean_sq", "F32", k);
-    const SafetensorsTensor *count = get("/count", "I64", 2);
-    if (!maxAbs || !meanAbs || !meanSq || !count) {
-      anchor->emitError("calibration statistics: ")
-          << path << ": the statistics of '" << name
-          << "' are incomplete (max_abs, mean_abs, mean_sq F32 [" << k
-          << "] and count I64 [2] are required)";
-      return failure();
-    }
-    auto doubles = [](const SafetensorsTensor &t) {
-      std::vector<double> out;
-      if (t.dtype == "F64") {
-        out.resize(t.bytes.size() / 8);
-        std::memcpy(out.data(), t.bytes.data(), t.bytes.size());
-      } else {
-        std::vector<float> f(t.bytes.size() / 4);
-        std::memcpy(f.data(), t.bytes.data(), t.bytes.size());
-        out.assign(f.begin(), f.end());
-      }
-      return out;
-    };
-    int64_t counts[2];
-    std::memcpy(counts, count->bytes.data(), 16);
-    stats.emplace(name.str(),
-                  numerics::HessianAccumulator::restore(
-                      k, doubles(tensor), doubles(*maxAbs), doubles(*meanAbs),
-                      doubles(*meanSq), counts[0], counts[1]));
-  }
-  return stats;
+  return std::move(*stats);
 }

@@ -6,12 +6,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "quant/Dialect/QTensor/Transforms/Calibration.h"
+#include "quant/Dialect/QTensor/Transforms/Executor.h"
 #include "quant/Dialect/QTensor/Transforms/Passes.h"
-#include "quant/Dialect/QTensor/Transforms/ScaleFolding.h"
+#include "quant/Dialect/QTensor/Utils/ScaleFolding.h"
 #include "quant/Numerics/AWQ.h"
 #include "quant/Numerics/Numerics.h"
-
-#include "quant/Runtime/JitRunner.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -31,7 +30,6 @@ namespace qtensor {
 
 using namespace mlir;
 using namespace mlir::qtensor;
-using quantopt::HostArray;
 namespace num = quantopt::numerics;
 
 namespace {
@@ -136,8 +134,9 @@ static Operation *findInspectedProduct(const InputGroup &group) {
 
 namespace {
 /// Runs the part of the model between a group's input and the inspected
-/// product through the JIT, with the group's weights as arguments, to
-/// score candidate weights as the reference's module2inspect does.
+/// product through the context's executor, with the group's weights as
+/// arguments, to score candidate weights as the reference's module2inspect
+/// does.
 class BlockInspector {
 public:
   static FailureOr<std::unique_ptr<BlockInspector>>
@@ -153,9 +152,8 @@ private:
                         const std::vector<float> &weight) const;
   std::vector<HostArray> run(const std::vector<std::vector<float>> &weights);
 
-  std::unique_ptr<quantopt::JitModule> jit;
+  std::unique_ptr<ExecutableModule> executable;
   const InputGroup *group = nullptr;
-  unsigned outputRank = 0;
   std::vector<HostArray> windows;
   std::vector<HostArray> reference;
 };
@@ -217,16 +215,20 @@ BlockInspector::create(const InputGroup &group, Operation *inspected,
       builder.clone(op, mapping);
   func::ReturnOp::create(builder, inspected->getLoc(), mapping.lookup(output));
 
+  ModuleExecutor *executor = getModuleExecutor(ctx);
+  if (!executor) {
+    reason = "no module executor is registered to run the inspected block";
+    return failure();
+  }
   auto inspector = std::make_unique<BlockInspector>();
-  auto compiled = quantopt::JitModule::compile(*module);
+  auto compiled = executor->compile(*module);
   if (!compiled) {
     reason = "the inspected block does not compile: " +
              llvm::toString(compiled.takeError());
     return failure();
   }
-  inspector->jit = std::move(*compiled);
+  inspector->executable = std::move(*compiled);
   inspector->group = &group;
-  inspector->outputRank = cast<RankedTensorType>(output.getType()).getRank();
   auto inputType = cast<RankedTensorType>(input.getType());
   int64_t perWindow = inputType.getNumElements();
   for (size_t at = 0; at + perWindow <= samples.size(); at += perWindow) {
@@ -279,7 +281,7 @@ BlockInspector::run(const std::vector<std::vector<float>> &weights) {
       std::vector<const HostArray *> args{&windows[w]};
       for (const HostArray &a : arrays)
         args.push_back(&a);
-      auto y = jit->call("inspect", args, outputRank);
+      auto y = executable->callSingle("inspect", args);
       if (!y) {
         llvm::consumeError(y.takeError());
         failedCall = true;

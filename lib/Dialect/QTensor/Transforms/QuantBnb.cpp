@@ -14,7 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "quant/Dialect/QTensor/Transforms/Passes.h"
-#include "quant/Dialect/QTensor/Transforms/WeightMatching.h"
+#include "quant/Dialect/QTensor/Utils/WeightMatching.h"
 #include "quant/Numerics/Bitsandbytes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

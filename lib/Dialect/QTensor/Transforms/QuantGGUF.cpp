@@ -16,7 +16,7 @@
 
 #include "quant/Dialect/QTensor/Transforms/Calibration.h"
 #include "quant/Dialect/QTensor/Transforms/Passes.h"
-#include "quant/Dialect/QTensor/Transforms/WeightMatching.h"
+#include "quant/Dialect/QTensor/Utils/WeightMatching.h"
 #include "quant/Numerics/GGUFQuants.h"
 #include "quant/Numerics/Numerics.h"
 

@@ -7,7 +7,7 @@
 
 #include "quant/Dialect/QTensor/Transforms/Calibration.h"
 #include "quant/Dialect/QTensor/Transforms/Passes.h"
-#include "quant/Dialect/QTensor/Transforms/WeightMatching.h"
+#include "quant/Dialect/QTensor/Utils/WeightMatching.h"
 #include "quant/Numerics/GPTQ.h"
 #include "quant/Numerics/Numerics.h"
 

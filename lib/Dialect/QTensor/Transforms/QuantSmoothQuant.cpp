@@ -7,7 +7,7 @@
 
 #include "quant/Dialect/QTensor/Transforms/Calibration.h"
 #include "quant/Dialect/QTensor/Transforms/Passes.h"
-#include "quant/Dialect/QTensor/Transforms/ScaleFolding.h"
+#include "quant/Dialect/QTensor/Utils/ScaleFolding.h"
 #include "quant/Numerics/Numerics.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

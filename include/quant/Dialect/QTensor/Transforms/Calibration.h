@@ -5,11 +5,14 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Calibration runs a module on calibration data through the project's JIT
-// and records statistics of chosen activation values (the inputs of the
-// matmuls to quantize). The module is cloned, the clone's function returns
-// those values in addition to its results, and the returned arrays are
-// accumulated in f64 (quant/Numerics/GPTQ.h HessianAccumulator).
+// Calibration runs a module on calibration data through the context's
+// ModuleExecutor (Executor.h) and records statistics of chosen activation
+// values (the inputs of the matmuls to quantize). The module is cloned, the
+// clone's function returns those values instead of its results, and the
+// returned arrays are accumulated in f64 (quant/Numerics/GPTQ.h
+// HessianAccumulator). When every watched value is the function's argument
+// and the data is a .npy of activations, the data is the activations
+// themselves and nothing runs, so no executor is needed.
 //
 // Calibration data: for a function taking `tensor<BxSxi32>` token ids,
 // windows of S ids from a token file (raw int32 or .npy), taken in order
@@ -22,12 +25,12 @@
 #ifndef QUANT_DIALECT_QTENSOR_TRANSFORMS_CALIBRATION_H
 #define QUANT_DIALECT_QTENSOR_TRANSFORMS_CALIBRATION_H
 
+#include "quant/Formats/CalibrationStatistics.h"
 #include "quant/Numerics/GPTQ.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/LLVM.h"
 
-#include <map>
 #include <string>
 #include <vector>
 
@@ -74,18 +77,14 @@ FailureOr<std::vector<std::vector<float>>>
 collectActivationSamples(ModuleOp module, ArrayRef<Value> values,
                          const CalibrationOptions &options);
 
-/// Statistics keyed by weight name, as --quant-calibrate writes them.
-using NamedStatistics =
-    std::map<std::string, quantopt::numerics::HessianAccumulator>;
+using quantopt::NamedStatistics;
 
-/// Writes `stats` to a safetensors file: per weight W, `W/hessian` (F64
-/// [K, K]), `W/max_abs`, `W/mean_abs`, `W/mean_sq` (F32 [K]) and `W/count`
-/// (I64 [2]: tokens, sequences); metadata format = quant-opt-calibration,
-/// version = 1.
+/// Writes `stats` as a statistics file (quant/Formats/CalibrationStatistics.h);
+/// errors are emitted on `diagnosticAnchor`.
 LogicalResult writeStatistics(StringRef path, const NamedStatistics &stats,
                               Operation *diagnosticAnchor);
 
-/// Reads a file written by writeStatistics.
+/// Reads a statistics file; errors are emitted on `diagnosticAnchor`.
 FailureOr<NamedStatistics> readStatistics(StringRef path,
                                           Operation *diagnosticAnchor);
 

@@ -26,15 +26,12 @@ defvar calibrationDataOptions = [
            "if >= 0, windows start at seeded random positions instead">
 ];
 
-// Dialects the project's JIT lowering creates, loaded by calibrated passes.
-defvar jitDialects = [
-    "::mlir::arith::ArithDialect", "::mlir::tensor::TensorDialect",
-    "::mlir::linalg::LinalgDialect", "::mlir::math::MathDialect",
-    "::mlir::bufferization::BufferizationDialect",
-    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
-    "::mlir::cf::ControlFlowDialect", "::mlir::LLVM::LLVMDialect",
-    "::mlir::affine::AffineDialect", "::mlir::func::FuncDialect",
-    "::mlir::index::IndexDialect"];
+// Dialects the calibrated passes create. qtensor is among them also because
+// a registered module executor (Executor.h) is attached to it: loading it
+// loads the dialects the executor's lowering needs.
+defvar calibratedPassDialects = [
+    "::mlir::qtensor::QTensorDialect", "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];
 
 def QuantRTNPass : Pass<"quant-rtn", "ModuleOp"> {
   let summary = "Round-to-nearest weight quantization of constant matmul weights";
@@ -120,7 +117,8 @@ def QuantGPTQPass : Pass<"gptq-quantize", "ModuleOp"> {
     group parameters before any update.
 
     The Hessian H = (2/n) Σ x xᵀ of every product's input is collected by
-    executing the module through the project's JIT on the calibration data
+    executing the module with the context's module executor (the project's
+    CPU JIT in quant-opt, quant-run and QuantPlugin) on the calibration data
     (`calibration`: token ids for a model function, or a .npy of activations
     for a function taking f32 activations). With `true-sequential` (the
     reference default for LLaMA) products are quantized in program order,
@@ -167,14 +165,14 @@ def QuantGPTQPass : Pass<"gptq-quantize", "ModuleOp"> {
     Option<"report", "report", "std::string", /*default=*/"\"\"",
            "write the per-layer report as JSON to this file">
   ]);
-  let dependentDialects =
-      !listconcat(["::mlir::qtensor::QTensorDialect"], jitDialects);
+  let dependentDialects = calibratedPassDialects;
 }
 
 def QuantCalibratePass : Pass<"quant-calibrate", "ModuleOp"> {
   let summary = "Record activation statistics of every quantizable matmul";
   let description = [{
-    Runs the module through the project's JIT on the calibration data and
+    Runs the module with the context's module executor on the calibration
+    data and
     records, for the input of every matrix product with a constant weight
     (the products `--quant-rtn` and `--gptq-quantize` quantize), the Hessian
     proxy H = (2/n) Σ x xᵀ accumulated with the GPTQ reference's running
@@ -193,7 +191,7 @@ def QuantCalibratePass : Pass<"quant-calibrate", "ModuleOp"> {
     Option<"output", "output", "std::string", /*default=*/"\"\"",
            "safetensors file to write (required)">
   ]);
-  let dependentDialects = jitDialects;
+  let dependentDialects = calibratedPassDialects;
 }
 
 def QuantAWQPass : Pass<"quant-awq", "ModuleOp"> {
@@ -220,7 +218,7 @@ def QuantAWQPass : Pass<"quant-awq", "ModuleOp"> {
        for several products sharing an input, at the first later product
        with a constant weight that every path from them passes through
        (the attention block's output projection for q,k,v; the MLP's down
-       projection for gate,up), by JIT-running that part of the model with
+       projection for gate,up), by running that part of the model with
        candidate weights on the recorded windows; a single product is its
        own block. The output head (a product whose result the function
        returns) is not scaled.
@@ -253,8 +251,7 @@ def QuantAWQPass : Pass<"quant-awq", "ModuleOp"> {
     ListOption<"skip", "skip", "std::string",
                "weights whose name contains one of these stay in float">
   ]);
-  let dependentDialects =
-      !listconcat(["::mlir::qtensor::QTensorDialect"], jitDialects);
+  let dependentDialects = calibratedPassDialects;
 }
 
 def QuantLLMInt8Pass : Pass<"quant-llm-int8", "ModuleOp"> {
@@ -355,8 +352,7 @@ def QuantSmoothQuantPass : Pass<"quant-smoothquant", "ModuleOp"> {
     ListOption<"skip", "skip", "std::string",
                "weights whose name contains one of these stay in float">
   ]);
-  let dependentDialects =
-      !listconcat(["::mlir::qtensor::QTensorDialect"], jitDialects);
+  let dependentDialects = calibratedPassDialects;
 }
 
 def QuantGGUFPass : Pass<"quant-gguf", "ModuleOp"> {
@@ -462,8 +458,7 @@ def QuantGGUFPass : Pass<"quant-gguf", "ModuleOp"> {
     ListOption<"skip", "skip", "std::string",
                "weights whose name contains one of these stay in float">
   ]);
-  let dependentDialects =
-      !listconcat(["::mlir::qtensor::QTensorDialect"], jitDialects);
+  let dependentDialects = calibratedPassDialects;
 }
 
 def QuantBnbPass : Pass<"quant-bnb", "ModuleOp"> {

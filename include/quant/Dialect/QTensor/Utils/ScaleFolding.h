@@ -31,10 +31,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef QUANT_DIALECT_QTENSOR_TRANSFORMS_SCALEFOLDING_H
-#define QUANT_DIALECT_QTENSOR_TRANSFORMS_SCALEFOLDING_H
+#ifndef QUANT_DIALECT_QTENSOR_UTILS_SCALEFOLDING_H
+#define QUANT_DIALECT_QTENSOR_UTILS_SCALEFOLDING_H
 
-#include "quant/Dialect/QTensor/Transforms/WeightMatching.h"
+#include "quant/Dialect/QTensor/Utils/WeightMatching.h"
 
 #include <string>
 #include <vector>
@@ -101,4 +101,4 @@ private:
 } // namespace qtensor
 } // namespace mlir
 
-#endif // QUANT_DIALECT_QTENSOR_TRANSFORMS_SCALEFOLDING_H
+#endif // QUANT_DIALECT_QTENSOR_UTILS_SCALEFOLDING_H

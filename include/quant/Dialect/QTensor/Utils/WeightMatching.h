@@ -11,8 +11,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef QUANT_DIALECT_QTENSOR_TRANSFORMS_WEIGHTMATCHING_H
-#define QUANT_DIALECT_QTENSOR_TRANSFORMS_WEIGHTMATCHING_H
+#ifndef QUANT_DIALECT_QTENSOR_UTILS_WEIGHTMATCHING_H
+#define QUANT_DIALECT_QTENSOR_UTILS_WEIGHTMATCHING_H
 
 #include "quant/Dialect/QTensor/IR/QTensorOps.h"
 
@@ -160,4 +160,4 @@ LogicalResult checkFiniteWeight(const ConstantWeightMatmul &match);
 } // namespace qtensor
 } // namespace mlir
 
-#endif // QUANT_DIALECT_QTENSOR_TRANSFORMS_WEIGHTMATCHING_H
+#endif // QUANT_DIALECT_QTENSOR_UTILS_WEIGHTMATCHING_H

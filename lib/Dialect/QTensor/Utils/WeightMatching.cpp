@@ -5,7 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "quant/Dialect/QTensor/Transforms/WeightMatching.h"
+#include "quant/Dialect/QTensor/Utils/WeightMatching.h"
 #include "quant/Numerics/GGUFQuants.h"
 #include "quant/Numerics/Numerics.h"
 

@@ -1,11 +1,11 @@
-//===- JitRunner.cpp - JIT compilation and invocation of modules ----------===//
+//===- JitExecutor.cpp - The CPU JIT executor -----------------------------===//
 //
 // Part of the quant-opt project, under the Apache License v2.0 with LLVM
 // Exceptions.
 //
 //===----------------------------------------------------------------------===//
 
-#include "quant/Runtime/JitRunner.h"
+#include "quant/Execution/JitExecutor.h"
 #include "quant/Conversion/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -27,13 +27,6 @@
 
 using namespace mlir;
 using namespace quantopt;
-
-int64_t HostArray::numElements() const {
-  int64_t n = 1;
-  for (int64_t d : shape)
-    n *= d;
-  return n;
-}
 
 JitModule::~JitModule() = default;
 
@@ -93,10 +86,22 @@ JitModule::compile(ModuleOp module, unsigned optLevel) {
   ctx->appendDialectRegistry(registry);
 
   OwningOpRef<ModuleOp> lowered(cast<ModuleOp>(module->clone()));
+  llvm::StringMap<std::vector<unsigned>> resultRanks;
   lowered->walk([&](func::FuncOp func) {
-    if (func.isPublic() && !func.isExternal())
-      func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
-                    UnitAttr::get(ctx));
+    if (!func.isPublic() || func.isExternal())
+      return;
+    func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
+                  UnitAttr::get(ctx));
+    // Results other than ranked f32 tensors get rank ~0u: calling the
+    // function is then an error.
+    std::vector<unsigned> ranks;
+    for (Type type : func.getFunctionType().getResults()) {
+      auto ranked = dyn_cast<RankedTensorType>(type);
+      ranks.push_back(ranked && ranked.getElementType().isF32()
+                          ? unsigned(ranked.getRank())
+                          : ~0u);
+    }
+    resultRanks[func.getSymName()] = std::move(ranks);
   });
   PassManager pm(ctx);
   qtensor::buildLowerToLLVMPipeline(pm, qtensor::LowerToLLVMOptions());
@@ -126,6 +131,7 @@ JitModule::compile(ModuleOp module, unsigned optLevel) {
     return engine.takeError();
   std::unique_ptr<JitModule> result(new JitModule());
   result->engine = std::move(*engine);
+  result->resultRanks = std::move(resultRanks);
   return std::move(result);
 }
 
@@ -152,20 +158,18 @@ struct Descriptor {
 };
 } // namespace
 
-llvm::Expected<HostArray>
-JitModule::call(llvm::StringRef name,
-                const std::vector<const HostArray *> &args,
-                unsigned resultRank) {
-  auto results = callMulti(name, args, {resultRank});
-  if (!results)
-    return results.takeError();
-  return std::move(results->front());
-}
-
 llvm::Expected<std::vector<HostArray>>
-JitModule::callMulti(llvm::StringRef name,
-                     const std::vector<const HostArray *> &args,
-                     llvm::ArrayRef<unsigned> resultRanks) {
+JitModule::call(llvm::StringRef name, llvm::ArrayRef<const HostArray *> args) {
+  auto signature = resultRanks.find(name);
+  if (signature == resultRanks.end())
+    return llvm::createStringError("the compiled module has no public "
+                                   "function @" +
+                                   name.str());
+  llvm::ArrayRef<unsigned> ranks = signature->second;
+  if (llvm::is_contained(ranks, ~0u))
+    return llvm::createStringError("@" + name.str() +
+                                   " returns a value that is not a ranked "
+                                   "f32 tensor");
   std::vector<Descriptor> inputs;
   inputs.reserve(args.size());
   for (const HostArray *arg : args) {
@@ -178,7 +182,7 @@ JitModule::callMulti(llvm::StringRef name,
   // One result: a descriptor. Several: a struct of descriptors, which the
   // C interface lays out back to back (all fields are 8 bytes).
   size_t words = 0;
-  for (unsigned rank : resultRanks)
+  for (unsigned rank : ranks)
     words += 3 + 2 * rank;
   std::vector<int64_t> resultWords(words, 0);
   std::vector<void *> pointers;
@@ -207,7 +211,7 @@ JitModule::callMulti(llvm::StringRef name,
   std::vector<HostArray> outputs;
   std::vector<int64_t> freed;
   size_t at = 0;
-  for (unsigned rank : resultRanks) {
+  for (unsigned rank : ranks) {
     const int64_t *w = resultWords.data() + at;
     at += 3 + 2 * rank;
     HostArray out;
@@ -243,4 +247,20 @@ JitModule::callMulti(llvm::StringRef name,
     }
   }
   return outputs;
+}
+
+void CPUJitExecutor::getDependentDialects(DialectRegistry &registry) const {
+  qtensor::registerLowerToLLVMDialects(registry);
+}
+
+llvm::Expected<std::unique_ptr<qtensor::ExecutableModule>>
+CPUJitExecutor::compile(ModuleOp module) const {
+  auto compiled = JitModule::compile(module);
+  if (!compiled)
+    return compiled.takeError();
+  return std::unique_ptr<qtensor::ExecutableModule>(std::move(*compiled));
+}
+
+void quantopt::registerCPUJitExecutor(DialectRegistry &registry) {
+  qtensor::registerModuleExecutor(registry, std::make_shared<CPUJitExecutor>());
 }

@@ -5,11 +5,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "quant/Runtime/Evaluation.h"
+#include "quant/Execution/Evaluation.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/Support/FormatVariadic.h"
-#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <atomic>
@@ -20,130 +19,6 @@
 #include <thread>
 
 using namespace quantopt;
-
-static llvm::Error fail(llvm::StringRef path, const llvm::Twine &what) {
-  return llvm::createStringError(
-      llvm::formatv("{0}: {1}", path, what.str()).str());
-}
-
-namespace {
-/// The parts of a .npy file: magic, version, header length (2 or 4 bytes),
-/// a Python dict literal with 'descr', 'fortran_order' and 'shape', data.
-struct NpyArray {
-  llvm::StringRef descr;
-  std::vector<int64_t> shape;
-  llvm::StringRef payload;
-};
-} // namespace
-
-static llvm::Expected<NpyArray> parseNpy(llvm::StringRef path,
-                                         llvm::StringRef data) {
-  if (!data.starts_with("\x93NUMPY") || data.size() < 10)
-    return fail(path, "truncated .npy header");
-  size_t headerLength = uint8_t(data[8]) | (uint8_t(data[9]) << 8), start = 10;
-  if (uint8_t(data[6]) >= 2) {
-    if (data.size() < 12)
-      return fail(path, "truncated .npy header");
-    headerLength =
-        uint32_t(uint8_t(data[8])) | uint32_t(uint8_t(data[9])) << 8 |
-        uint32_t(uint8_t(data[10])) << 16 | uint32_t(uint8_t(data[11])) << 24;
-    start = 12;
-  }
-  if (headerLength > data.size() - start)
-    return fail(path, "truncated .npy header");
-  llvm::StringRef header = data.substr(start, headerLength);
-  if (header.contains("'fortran_order': True"))
-    return fail(path, "Fortran-ordered .npy arrays are not supported");
-  NpyArray array;
-  size_t descr = header.find("'descr': '");
-  size_t open = header.find("'shape': (");
-  if (descr == llvm::StringRef::npos || open == llvm::StringRef::npos)
-    return fail(path, "the .npy header lacks descr or shape: " + header.trim());
-  array.descr =
-      header.substr(descr + 10).take_until([](char c) { return c == '\''; });
-  llvm::StringRef dims =
-      header.substr(open + 10).take_until([](char c) { return c == ')'; });
-  llvm::SmallVector<llvm::StringRef> parts;
-  dims.split(parts, ',', -1, /*KeepEmpty=*/false);
-  for (llvm::StringRef part : parts) {
-    int64_t d;
-    if (part.trim().getAsInteger(10, d) || d < 0)
-      return fail(path, "invalid shape (" + dims + ")");
-    array.shape.push_back(d);
-  }
-  array.payload = data.drop_front(start + headerLength);
-  return array;
-}
-
-llvm::Expected<std::vector<int32_t>>
-quantopt::loadTokenIds(llvm::StringRef path, int32_t vocabSize) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, false, false);
-  if (!buffer)
-    return fail(path, "cannot open: " + buffer.getError().message());
-  llvm::StringRef data = (*buffer)->getBuffer();
-  size_t elementSize = 4;
-  if (data.starts_with("\x93NUMPY")) {
-    auto array = parseNpy(path, data);
-    if (!array)
-      return array.takeError();
-    if (array->descr == "<i4")
-      elementSize = 4;
-    else if (array->descr == "<i8")
-      elementSize = 8;
-    else
-      return fail(path, "the .npy array must hold little-endian int32 or "
-                        "int64 token ids (descr '<i4' or '<i8'), got '" +
-                            array->descr + "'");
-    if (array->shape.size() != 1)
-      return fail(path, "token ids must be a 1-D array");
-    data = array->payload;
-  }
-  if (data.size() % elementSize != 0)
-    return fail(path,
-                llvm::formatv("size {0} is not a multiple of {1}-byte ids",
-                              data.size(), elementSize));
-  std::vector<int32_t> ids(data.size() / elementSize);
-  for (size_t i = 0; i < ids.size(); ++i) {
-    int64_t id;
-    if (elementSize == 4) {
-      int32_t v;
-      std::memcpy(&v, data.data() + 4 * i, 4);
-      id = v;
-    } else {
-      std::memcpy(&id, data.data() + 8 * i, 8);
-    }
-    if (id < 0 || id >= vocabSize)
-      return fail(path, llvm::formatv("token id {0} at position {1} is outside "
-                                      "the vocabulary [0, {2})",
-                                      id, i, vocabSize));
-    ids[i] = int32_t(id);
-  }
-  return ids;
-}
-
-llvm::Expected<HostArray> quantopt::loadNpyF32(llvm::StringRef path) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, false, false);
-  if (!buffer)
-    return fail(path, "cannot open: " + buffer.getError().message());
-  auto array = parseNpy(path, (*buffer)->getBuffer());
-  if (!array)
-    return array.takeError();
-  if (array->descr != "<f4")
-    return fail(path, "expected a little-endian float32 array (descr '<f4'), "
-                      "got '" +
-                          array->descr + "'");
-  HostArray out;
-  out.kind = HostArray::Kind::F32;
-  out.shape = array->shape;
-  int64_t count = out.numElements();
-  if (array->payload.size() != size_t(count) * 4)
-    return fail(path, llvm::formatv("{0} data bytes for a shape of {1} "
-                                    "floats",
-                                    array->payload.size(), count));
-  out.f32.resize(count);
-  std::memcpy(out.f32.data(), array->payload.data(), array->payload.size());
-  return out;
-}
 
 llvm::Expected<ModelSignature>
 quantopt::getModelSignature(mlir::ModuleOp module, llvm::StringRef function) {
@@ -220,8 +95,8 @@ struct Row {
 };
 } // namespace
 
-llvm::Expected<EvalResult> quantopt::evaluate(JitModule &model,
-                                              JitModule *reference,
+llvm::Expected<EvalResult> quantopt::evaluate(ExecutableModule &model,
+                                              ExecutableModule *reference,
                                               const ModelSignature &sig,
                                               llvm::ArrayRef<int32_t> ids,
                                               const EvalOptions &options) {
@@ -261,9 +136,9 @@ llvm::Expected<EvalResult> quantopt::evaluate(JitModule &model,
         int64_t w = std::min(call * sig.batch + b, windows - 1);
         std::copy_n(ids.begin() + w * seq, seq, input.i32.begin() + b * seq);
       }
-      auto logits = model.call(sig.function, {&input}, 3);
+      auto logits = model.callSingle(sig.function, {&input});
       llvm::Expected<HostArray> refLogits =
-          reference ? reference->call(sig.function, {&input}, 3)
+          reference ? reference->callSingle(sig.function, {&input})
                     : llvm::Expected<HostArray>(HostArray());
       if (!logits || !refLogits) {
         std::string message = !logits ? llvm::toString(logits.takeError())
@@ -349,7 +224,7 @@ llvm::Expected<EvalResult> quantopt::evaluate(JitModule &model,
 }
 
 llvm::Expected<std::vector<int32_t>>
-quantopt::greedyDecode(JitModule &model, const ModelSignature &sig,
+quantopt::greedyDecode(ExecutableModule &model, const ModelSignature &sig,
                        std::vector<int32_t> tokens, int64_t steps) {
   if (sig.batch != 1 || sig.seqLen < steps || tokens.empty())
     return llvm::createStringError(
@@ -365,7 +240,7 @@ quantopt::greedyDecode(JitModule &model, const ModelSignature &sig,
   for (int64_t pos = int64_t(tokens.size()) - 1; pos < steps; ++pos) {
     input.i32.assign(sig.seqLen, 0);
     std::copy(tokens.begin(), tokens.end(), input.i32.begin());
-    auto logits = model.call(sig.function, {&input}, 3);
+    auto logits = model.callSingle(sig.function, {&input});
     if (!logits)
       return logits.takeError();
     Row row{logits->f32.data() + pos * sig.vocabSize, sig.vocabSize};

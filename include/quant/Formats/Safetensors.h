@@ -11,8 +11,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef QUANT_RUNTIME_SAFETENSORS_H
-#define QUANT_RUNTIME_SAFETENSORS_H
+#ifndef QUANT_FORMATS_SAFETENSORS_H
+#define QUANT_FORMATS_SAFETENSORS_H
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
@@ -57,4 +57,4 @@ llvm::Expected<SafetensorsFile> readSafetensors(llvm::StringRef path);
 
 } // namespace quantopt
 
-#endif // QUANT_RUNTIME_SAFETENSORS_H
+#endif // QUANT_FORMATS_SAFETENSORS_H

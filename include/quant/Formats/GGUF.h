@@ -19,8 +19,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef QUANT_RUNTIME_GGUF_H
-#define QUANT_RUNTIME_GGUF_H
+#ifndef QUANT_FORMATS_GGUF_H
+#define QUANT_FORMATS_GGUF_H
 
 #include "quant/Numerics/GGMLTypes.h"
 
@@ -320,4 +320,4 @@ private:
 
 } // namespace quantopt
 
-#endif // QUANT_RUNTIME_GGUF_H
+#endif // QUANT_FORMATS_GGUF_H

@@ -5,7 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "quant/Dialect/QTensor/Transforms/ScaleFolding.h"
+#include "quant/Dialect/QTensor/Utils/ScaleFolding.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"

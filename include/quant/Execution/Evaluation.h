@@ -6,18 +6,18 @@
 //===----------------------------------------------------------------------===//
 //
 // Runs a compiled language model (`[B, S] i32 token ids -> [B, S, V] f32
-// logits`) over a token stream cut into non-overlapping windows: window k is
-// ids[S*k : S*k + S + 1], its first S ids the input and its last S the
-// targets, each window an independent sequence from position 0. Reports the
-// perplexity and, against a reference model, llama.cpp's KL-divergence
-// statistics.
+// logits`, compiled by any ModuleExecutor) over a token stream cut into
+// non-overlapping windows: window k is ids[S*k : S*k + S + 1], its first S
+// ids the input and its last S the targets, each window an independent
+// sequence from position 0. Reports the perplexity and, against a reference
+// model, llama.cpp's KL-divergence statistics.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef QUANT_RUNTIME_EVALUATION_H
-#define QUANT_RUNTIME_EVALUATION_H
+#ifndef QUANT_EXECUTION_EVALUATION_H
+#define QUANT_EXECUTION_EVALUATION_H
 
-#include "quant/Runtime/JitRunner.h"
+#include "quant/Dialect/QTensor/Transforms/Executor.h"
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/Support/Error.h"
@@ -28,14 +28,8 @@
 
 namespace quantopt {
 
-/// Reads token ids: a `.npy` file (1-D little-endian int32 or int64) or raw
-/// little-endian int32. Ids outside [0, vocabSize) are an error naming the
-/// position.
-llvm::Expected<std::vector<int32_t>> loadTokenIds(llvm::StringRef path,
-                                                  int32_t vocabSize);
-
-/// Reads a little-endian f32 `.npy` array (C order) with its shape.
-llvm::Expected<HostArray> loadNpyF32(llvm::StringRef path);
+using mlir::qtensor::ExecutableModule;
+using mlir::qtensor::HostArray;
 
 /// The calling convention of a compiled model.
 struct ModelSignature {
@@ -70,7 +64,8 @@ struct EvalResult {
 };
 
 /// Evaluates `model` (and `reference`, when given, on the same windows).
-llvm::Expected<EvalResult> evaluate(JitModule &model, JitModule *reference,
+llvm::Expected<EvalResult> evaluate(ExecutableModule &model,
+                                    ExecutableModule *reference,
                                     const ModelSignature &signature,
                                     llvm::ArrayRef<int32_t> ids,
                                     const EvalOptions &options);
@@ -79,9 +74,9 @@ llvm::Expected<EvalResult> evaluate(JitModule &model, JitModule *reference,
 /// `steps` positions have been run or BOS (1) is produced. The model must
 /// take one sequence of at least `steps` ids (batch 1).
 llvm::Expected<std::vector<int32_t>>
-greedyDecode(JitModule &model, const ModelSignature &signature,
+greedyDecode(ExecutableModule &model, const ModelSignature &signature,
              std::vector<int32_t> prompt, int64_t steps);
 
 } // namespace quantopt
 
-#endif // QUANT_RUNTIME_EVALUATION_H
+#endif // QUANT_EXECUTION_EVALUATION_H

@@ -1,0 +1,78 @@
+//===- JitExecutor.h - The CPU JIT executor ---------------------*- C++ -*-===//
+//
+// Part of the quant-opt project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// Compiles a tensor-level module (qtensor ops allowed) through the project's
+// CPU lowering (`--quant-lower-to-llvm`) with MLIR's ExecutionEngine and
+// calls its functions on host arrays. This is the ModuleExecutor that
+// quant-opt, quant-run and the mlir-opt plugin register for the calibrated
+// passes (registerCPUJitExecutor).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QUANT_EXECUTION_JITEXECUTOR_H
+#define QUANT_EXECUTION_JITEXECUTOR_H
+
+#include "quant/Dialect/QTensor/Transforms/Executor.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace mlir {
+class DialectRegistry;
+class ExecutionEngine;
+} // namespace mlir
+
+namespace quantopt {
+
+using mlir::qtensor::HostArray;
+
+/// A module compiled to machine code for this host.
+class JitModule : public mlir::qtensor::ExecutableModule {
+public:
+  ~JitModule() override;
+
+  /// Lowers a clone of `module` with the `quant-lower-to-llvm` pipeline and
+  /// JIT-compiles it at LLVM -O`optLevel`.
+  static llvm::Expected<std::unique_ptr<JitModule>>
+  compile(mlir::ModuleOp module, unsigned optLevel = 3);
+
+  /// Calls public function `name` (thread-safe), whose arguments are ranked
+  /// tensors matching `args` and whose results are ranked f32 tensors.
+  llvm::Expected<std::vector<HostArray>>
+  call(llvm::StringRef name, llvm::ArrayRef<const HostArray *> args) override;
+
+private:
+  JitModule() = default;
+  std::unique_ptr<mlir::ExecutionEngine> engine;
+  /// Result ranks of each public function, from its type.
+  llvm::StringMap<std::vector<unsigned>> resultRanks;
+  std::mutex lookupMutex;
+  llvm::StringMap<void (*)(void **)> functions;
+};
+
+/// The ModuleExecutor of JitModule.
+class CPUJitExecutor : public mlir::qtensor::ModuleExecutor {
+public:
+  llvm::StringRef getName() const override { return "cpu-jit"; }
+  void getDependentDialects(mlir::DialectRegistry &registry) const override;
+  llvm::Expected<std::unique_ptr<mlir::qtensor::ExecutableModule>>
+  compile(mlir::ModuleOp module) const override;
+};
+
+/// Registers CPUJitExecutor as the executor of the contexts built from
+/// `registry`, with the dialects and LLVM IR translations it needs.
+void registerCPUJitExecutor(mlir::DialectRegistry &registry);
+
+} // namespace quantopt
+
+#endif // QUANT_EXECUTION_JITEXECUTOR_H
