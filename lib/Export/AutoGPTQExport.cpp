@@ -108,12 +108,7 @@ quantopt::collectUnpackedWeights(ModuleOp module) {
     w.groups = cast<ShapedType>(op.getScales().getType()).getDimSize(1);
     int64_t groupSize =
         layout.getBlock()[1] == 0 ? w.cols : layout.getBlock()[1];
-    num::PackOrder order =
-        layout.getPacking() == qtensor::PackOrder::lsb_first
-            ? num::PackOrder::LsbFirst
-        : layout.getPacking() == qtensor::PackOrder::msb_first
-            ? num::PackOrder::MsbFirst
-            : num::PackOrder::None;
+    num::PackOrder order = layout.getPacking();
     int64_t rowBytes = num::packedSize(w.cols, w.bits, order);
     w.codes.resize(w.rows * w.cols);
     for (int64_t r = 0; r < w.rows; ++r)

@@ -78,7 +78,7 @@ static llvm::Expected<ModuleWeights> collectWeights(ModuleOp module) {
         return;
       }
       BlockWeight weight;
-      weight.type = static_cast<GGMLType>(matmul.getGgmlType());
+      weight.type = matmul.getGgmlType();
       weight.rows =
           cast<RankedTensorType>(matmul.getStorage().getType()).getDimSize(0);
       weight.cols =

@@ -144,9 +144,7 @@ public:
         filled({xType.getDimSize(0), xType.getDimSize(1), w.shape[0]}, 0.0f);
     auto op = qtensor::GGMLMatmulOp::create(
         b, NameLoc::get(b.getStringAttr(w.name)), init.getType(), x, blocks(w),
-        qtensor::GGMLQuantTypeAttr::get(
-            ctx, static_cast<qtensor::GGMLQuantType>(*w.ggmlType)),
-        init);
+        qtensor::GGMLTypeAttr::get(ctx, *w.ggmlType), init);
     op->setAttr(qtensor::kWeightNameAttr, b.getStringAttr(w.name));
     return op.getResult();
   }

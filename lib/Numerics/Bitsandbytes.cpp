@@ -187,8 +187,8 @@ static float meanF32(const std::vector<float> &values) {
   return static_cast<float>(sum) / static_cast<float>(values.size());
 }
 
-static uint8_t encode4bit(CodeKind kind, float y) {
-  if (kind == CodeKind::NF4)
+static uint8_t encode4bit(ElementFormat format, float y) {
+  if (format == ElementFormat::nf4)
     return encodeNF4(y); // NaN gives 0, as in the kernel.
   // The kernel's FP4 tree sends NaN to +0 (code 0); encodeFP4 treats it as
   // -1.
@@ -196,24 +196,24 @@ static uint8_t encode4bit(CodeKind kind, float y) {
 }
 
 bool quantopt::numerics::quantize4bit(const float *x, int64_t count,
-                                      CodeKind kind, int64_t blocksize,
+                                      ElementFormat format, int64_t blocksize,
                                       bool doubleQuant, Blockwise4bit &result,
                                       std::string *error) {
-  if (kind != CodeKind::NF4 && kind != CodeKind::FP4)
+  if (format != ElementFormat::nf4 && format != ElementFormat::fp4)
     return fail(error, "bitsandbytes 4-bit quantization supports NF4 and FP4");
   if (!checkInput(x, count, blocksize, error))
     return false;
   result = Blockwise4bit();
-  result.kind = kind;
+  result.format = format;
   result.count = count;
   result.blocksize = blocksize;
   result.doubleQuant = doubleQuant;
   std::vector<float> absmax = blockAbsmax(x, count, blocksize);
   std::vector<uint8_t> codes =
       encodeBlocks(x, count, blocksize, absmax,
-                   [kind](float y) { return encode4bit(kind, y); });
-  result.packed.resize(packedSize(count, 4, PackOrder::MsbFirst));
-  packCodes(codes.data(), count, 4, PackOrder::MsbFirst, result.packed.data());
+                   [format](float y) { return encode4bit(format, y); });
+  result.packed.resize(packedSize(count, 4, PackOrder::msb_first));
+  packCodes(codes.data(), count, 4, PackOrder::msb_first, result.packed.data());
   if (!doubleQuant) {
     result.absmax = std::move(absmax);
     return true;
@@ -242,9 +242,9 @@ std::vector<float> quantopt::numerics::blockScales(const Blockwise4bit &q) {
 void quantopt::numerics::dequantize4bit(const Blockwise4bit &q, float *out) {
   std::vector<float> scales = blockScales(q);
   std::vector<uint8_t> codes(q.count);
-  unpackCodes(q.packed.data(), q.count, 4, PackOrder::MsbFirst, codes.data());
+  unpackCodes(q.packed.data(), q.count, 4, PackOrder::msb_first, codes.data());
   const std::array<float, 16> &table =
-      q.kind == CodeKind::NF4 ? nf4Table() : fp4Table();
+      q.format == ElementFormat::nf4 ? nf4Table() : fp4Table();
   for (int64_t i = 0; i < q.count; ++i)
     out[i] = table[codes[i]] * scales[i / q.blocksize];
 }

@@ -74,16 +74,109 @@ float quantopt::numerics::roundToF16(float x) {
   return fromF16Bits(toF16Bits(x));
 }
 
-int32_t CodeFormat::minCode() const {
-  if (kind == CodeKind::SignedInt)
-    return -(1 << (bits - 1));
-  return 0;
+//===----------------------------------------------------------------------===//
+// Element formats
+//===----------------------------------------------------------------------===//
+
+namespace {
+struct FormatInfo {
+  ElementFormat format;
+  std::string_view name;
+  unsigned bits;
+};
+} // namespace
+
+static constexpr FormatInfo kFormats[] = {
+    {ElementFormat::si2, "si2", 2},
+    {ElementFormat::si3, "si3", 3},
+    {ElementFormat::si4, "si4", 4},
+    {ElementFormat::si5, "si5", 5},
+    {ElementFormat::si6, "si6", 6},
+    {ElementFormat::si7, "si7", 7},
+    {ElementFormat::si8, "si8", 8},
+    {ElementFormat::ui2, "ui2", 2},
+    {ElementFormat::ui3, "ui3", 3},
+    {ElementFormat::ui4, "ui4", 4},
+    {ElementFormat::ui5, "ui5", 5},
+    {ElementFormat::ui6, "ui6", 6},
+    {ElementFormat::ui7, "ui7", 7},
+    {ElementFormat::ui8, "ui8", 8},
+    {ElementFormat::nf4, "nf4", 4},
+    {ElementFormat::fp4, "fp4", 4},
+    {ElementFormat::f8E4M3FN, "f8E4M3FN", 8},
+    {ElementFormat::f8E5M2, "f8E5M2", 8},
+    {ElementFormat::dynamic8, "dynamic8", 8},
+};
+
+static const FormatInfo &infoOf(ElementFormat format) {
+  return kFormats[static_cast<uint32_t>(format)];
 }
 
-int32_t CodeFormat::maxCode() const {
-  if (kind == CodeKind::SignedInt)
-    return (1 << (bits - 1)) - 1;
-  return (1 << bits) - 1;
+std::string_view quantopt::numerics::stringifyElementFormat(ElementFormat f) {
+  return infoOf(f).name;
+}
+
+std::optional<ElementFormat>
+quantopt::numerics::symbolizeElementFormat(std::string_view name) {
+  for (const FormatInfo &info : kFormats)
+    if (info.name == name)
+      return info.format;
+  return std::nullopt;
+}
+
+std::string_view quantopt::numerics::stringifyPackOrder(PackOrder order) {
+  switch (order) {
+  case PackOrder::none:
+    return "none";
+  case PackOrder::lsb_first:
+    return "lsb_first";
+  case PackOrder::msb_first:
+    return "msb_first";
+  }
+  return "";
+}
+
+std::optional<PackOrder>
+quantopt::numerics::symbolizePackOrder(std::string_view name) {
+  for (PackOrder order :
+       {PackOrder::none, PackOrder::lsb_first, PackOrder::msb_first})
+    if (stringifyPackOrder(order) == name)
+      return order;
+  return std::nullopt;
+}
+
+unsigned quantopt::numerics::getBitWidth(ElementFormat format) {
+  return infoOf(format).bits;
+}
+
+bool quantopt::numerics::isSignedIntegerFormat(ElementFormat format) {
+  return format <= ElementFormat::si8;
+}
+
+bool quantopt::numerics::isIntegerFormat(ElementFormat format) {
+  return format <= ElementFormat::ui8;
+}
+
+bool quantopt::numerics::isF8Format(ElementFormat format) {
+  return format == ElementFormat::f8E4M3FN || format == ElementFormat::f8E5M2;
+}
+
+int32_t quantopt::numerics::getMinCode(ElementFormat format) {
+  unsigned bits = getBitWidth(format);
+  return isSignedIntegerFormat(format) ? -(1 << (bits - 1)) : 0;
+}
+
+int32_t quantopt::numerics::getMaxCode(ElementFormat format) {
+  unsigned bits = getBitWidth(format);
+  return isSignedIntegerFormat(format) ? (1 << (bits - 1)) - 1
+                                       : (1 << bits) - 1;
+}
+
+ElementFormat quantopt::numerics::getIntegerFormat(unsigned bits,
+                                                   bool isSigned) {
+  assert(bits >= 2 && bits <= 8 && "integer codes have 2..8 bits");
+  auto first = isSigned ? ElementFormat::si2 : ElementFormat::ui2;
+  return static_cast<ElementFormat>(static_cast<uint32_t>(first) + bits - 2);
 }
 
 static int32_t clampToCode(float v, int32_t qmin, int32_t qmax) {
@@ -298,21 +391,21 @@ float quantopt::numerics::fromF8E5M2(uint8_t bits) {
   return kE5M2.decode(bits);
 }
 
-float quantopt::numerics::f8MaxFinite(CodeKind kind) {
-  return kind == CodeKind::F8E4M3FN ? 448.0f : 57344.0f;
+float quantopt::numerics::f8MaxFinite(ElementFormat format) {
+  return format == ElementFormat::f8E4M3FN ? 448.0f : 57344.0f;
 }
 
-float quantopt::numerics::decodeNonInteger(CodeKind kind, uint8_t code) {
-  switch (kind) {
-  case CodeKind::NF4:
+float quantopt::numerics::decodeNonInteger(ElementFormat format, uint8_t code) {
+  switch (format) {
+  case ElementFormat::nf4:
     return nf4Table()[code & 0xF];
-  case CodeKind::FP4:
+  case ElementFormat::fp4:
     return fp4Table()[code & 0xF];
-  case CodeKind::F8E4M3FN:
+  case ElementFormat::f8E4M3FN:
     return fromF8E4M3FN(code);
-  case CodeKind::F8E5M2:
+  case ElementFormat::f8E5M2:
     return fromF8E5M2(code);
-  case CodeKind::Dynamic8:
+  case ElementFormat::dynamic8:
     return dynamicMap8bit()[code];
   default:
     assert(false && "integer format");
@@ -320,17 +413,17 @@ float quantopt::numerics::decodeNonInteger(CodeKind kind, uint8_t code) {
   }
 }
 
-uint8_t quantopt::numerics::encodeNonInteger(CodeKind kind, float y) {
-  switch (kind) {
-  case CodeKind::NF4:
+uint8_t quantopt::numerics::encodeNonInteger(ElementFormat format, float y) {
+  switch (format) {
+  case ElementFormat::nf4:
     return encodeNF4(std::fmin(std::fmax(y, -1.0f), 1.0f));
-  case CodeKind::FP4:
+  case ElementFormat::fp4:
     return encodeFP4(std::fmin(std::fmax(y, -1.0f), 1.0f));
-  case CodeKind::F8E4M3FN:
+  case ElementFormat::f8E4M3FN:
     return toF8E4M3FN(y);
-  case CodeKind::F8E5M2:
+  case ElementFormat::f8E5M2:
     return toF8E5M2(y);
-  case CodeKind::Dynamic8:
+  case ElementFormat::dynamic8:
     return encodeDynamic8bit(y);
   default:
     assert(false && "integer format");
@@ -344,7 +437,7 @@ uint8_t quantopt::numerics::encodeNonInteger(CodeKind kind, float y) {
 
 int64_t quantopt::numerics::packedSize(int64_t count, unsigned bits,
                                        PackOrder order) {
-  if (order == PackOrder::None)
+  if (order == PackOrder::none)
     return count;
   return (count * bits + 7) / 8;
 }
@@ -352,9 +445,9 @@ int64_t quantopt::numerics::packedSize(int64_t count, unsigned bits,
 void quantopt::numerics::packCodes(const uint8_t *codes, int64_t count,
                                    unsigned bits, PackOrder order,
                                    uint8_t *out) {
-  assert((order != PackOrder::MsbFirst || bits == 2 || bits == 4) &&
+  assert((order != PackOrder::msb_first || bits == 2 || bits == 4) &&
          "msb_first packing is defined for 2- and 4-bit codes only");
-  if (order == PackOrder::None) {
+  if (order == PackOrder::none) {
     std::memcpy(out, codes, count);
     return;
   }
@@ -363,7 +456,7 @@ void quantopt::numerics::packCodes(const uint8_t *codes, int64_t count,
   uint32_t mask = (1u << bits) - 1;
   for (int64_t k = 0; k < count; ++k) {
     uint32_t code = codes[k] & mask;
-    if (order == PackOrder::MsbFirst) {
+    if (order == PackOrder::msb_first) {
       // Element 0 of each byte in the highest bits.
       int64_t perByte = 8 / bits;
       int64_t byte = k / perByte;
@@ -384,16 +477,16 @@ void quantopt::numerics::packCodes(const uint8_t *codes, int64_t count,
 void quantopt::numerics::unpackCodes(const uint8_t *packed, int64_t count,
                                      unsigned bits, PackOrder order,
                                      uint8_t *codes) {
-  assert((order != PackOrder::MsbFirst || bits == 2 || bits == 4) &&
+  assert((order != PackOrder::msb_first || bits == 2 || bits == 4) &&
          "msb_first packing is defined for 2- and 4-bit codes only");
-  if (order == PackOrder::None) {
+  if (order == PackOrder::none) {
     std::memcpy(codes, packed, count);
     return;
   }
   uint32_t mask = (1u << bits) - 1;
   int64_t bytes = packedSize(count, bits, order);
   for (int64_t k = 0; k < count; ++k) {
-    if (order == PackOrder::MsbFirst) {
+    if (order == PackOrder::msb_first) {
       int64_t perByte = 8 / bits;
       unsigned shift = 8 - bits * static_cast<unsigned>(k % perByte + 1);
       codes[k] = static_cast<uint8_t>((packed[k / perByte] >> shift) & mask);
@@ -428,7 +521,8 @@ static float roundScale(float scale, RTNOptions::ScaleType type) {
 RTNResult quantopt::numerics::quantizeRTN(const float *w, int64_t rows,
                                           int64_t cols,
                                           const RTNOptions &options) {
-  const CodeFormat &format = options.format;
+  ElementFormat format = options.format;
+  bool isInteger = isIntegerFormat(format);
   bool perTensor = options.groupSize == 0;
   int64_t groupSize = options.groupSize > 0 ? options.groupSize : cols;
   RTNResult result;
@@ -436,8 +530,8 @@ RTNResult quantopt::numerics::quantizeRTN(const float *w, int64_t rows,
   result.groups = perTensor ? 1 : (cols + groupSize - 1) / groupSize;
   result.codes.resize(rows * cols);
   result.scales.resize(result.scaleRows * result.groups);
-  bool signedSym = format.kind == CodeKind::SignedInt;
-  bool storeZeros = format.isInteger() && !signedSym;
+  bool signedSym = isSignedIntegerFormat(format);
+  bool storeZeros = isInteger && !signedSym;
   if (storeZeros)
     result.zeros.resize(result.scales.size());
 
@@ -449,14 +543,14 @@ RTNResult quantopt::numerics::quantizeRTN(const float *w, int64_t rows,
     slice.clear();
     for (int64_t r = rowBegin; r < rowEnd; ++r)
       slice.insert(slice.end(), w + r * cols + c0, w + r * cols + c1);
-    if (format.isInteger()) {
+    if (isInteger) {
       // A signed format stores the symmetric GPTQ grid shifted by -2^(b-1).
       bool sym = options.symmetric || signedSym;
       AffineParams params =
-          gptqFindParams(slice.data(), slice.size(), format.bits, sym);
+          gptqFindParams(slice.data(), slice.size(), getBitWidth(format), sym);
       float scale = roundScale(params.scale, options.scaleType);
       int32_t zero = signedSym ? 0 : params.zero;
-      int32_t qmin = format.minCode(), qmax = format.maxCode();
+      int32_t qmin = getMinCode(format), qmax = getMaxCode(format);
       result.scales[paramIndex] = scale;
       if (storeZeros)
         result.zeros[paramIndex] = zero;
@@ -470,14 +564,14 @@ RTNResult quantopt::numerics::quantizeRTN(const float *w, int64_t rows,
     for (float v : slice)
       absMax = std::max(absMax, std::fabs(v));
     float scale = absMax;
-    if (format.kind == CodeKind::F8E4M3FN || format.kind == CodeKind::F8E5M2)
-      scale = absMax / f8MaxFinite(format.kind);
+    if (isF8Format(format))
+      scale = absMax / f8MaxFinite(format);
     scale = roundScale(scale, options.scaleType);
     result.scales[paramIndex] = scale;
     for (int64_t r = rowBegin; r < rowEnd; ++r)
       for (int64_t c = c0; c < c1; ++c) {
         float y = scale == 0.0f ? 0.0f : w[r * cols + c] / scale;
-        result.codes[r * cols + c] = encodeNonInteger(format.kind, y);
+        result.codes[r * cols + c] = encodeNonInteger(format, y);
       }
   };
 

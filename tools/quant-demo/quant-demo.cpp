@@ -92,32 +92,27 @@ static int fail(llvm::Error err) {
 }
 
 static std::vector<Config> configs() {
-  auto make = [](num::CodeKind kind, unsigned bits, int64_t group, bool sym) {
+  auto make = [](num::ElementFormat format, int64_t group, bool sym) {
     num::RTNOptions o;
-    o.format = {kind, bits};
+    o.format = format;
     o.groupSize = group;
     o.symmetric = sym;
     return o;
   };
-  using K = num::CodeKind;
+  using F = num::ElementFormat;
   return {
       {"FP32 (lowered float path)", "", {}},
-      {"RTN int8 per-channel asym", "bits=8",
-       make(K::UnsignedInt, 8, -1, false)},
-      {"RTN int4 per-channel asym", "bits=4",
-       make(K::UnsignedInt, 4, -1, false)},
-      {"RTN int4 g32 asym", "bits=4 group-size=32",
-       make(K::UnsignedInt, 4, 32, false)},
+      {"RTN int8 per-channel asym", "bits=8", make(F::ui8, -1, false)},
+      {"RTN int4 per-channel asym", "bits=4", make(F::ui4, -1, false)},
+      {"RTN int4 g32 asym", "bits=4 group-size=32", make(F::ui4, 32, false)},
       {"RTN int4 g32 sym", "bits=4 group-size=32 sym=true",
-       make(K::SignedInt, 4, 32, true)},
-      {"RTN int3 g32 asym", "bits=3 group-size=32",
-       make(K::UnsignedInt, 3, 32, false)},
-      {"RTN int2 g32 asym", "bits=2 group-size=32",
-       make(K::UnsignedInt, 2, 32, false)},
-      {"RTN NF4 g64", "format=nf4 group-size=64", make(K::NF4, 4, 64, false)},
-      {"RTN FP4 g64", "format=fp4 group-size=64", make(K::FP4, 4, 64, false)},
+       make(F::si4, 32, true)},
+      {"RTN int3 g32 asym", "bits=3 group-size=32", make(F::ui3, 32, false)},
+      {"RTN int2 g32 asym", "bits=2 group-size=32", make(F::ui2, 32, false)},
+      {"RTN NF4 g64", "format=nf4 group-size=64", make(F::nf4, 64, false)},
+      {"RTN FP4 g64", "format=fp4 group-size=64", make(F::fp4, 64, false)},
       {"RTN FP8 E4M3 per-channel", "format=f8E4M3FN",
-       make(K::F8E4M3FN, 8, -1, false)},
+       make(F::f8E4M3FN, -1, false)},
   };
 }
 
@@ -190,13 +185,13 @@ static std::vector<float> referenceDequant(llvm::ArrayRef<float> w, int64_t n,
       int64_t p = o.groupSize == 0 ? 0 : i * r.groups + c / group;
       uint8_t code = r.codes[i * k + c];
       float s = r.scales[p];
-      if (!o.format.isInteger()) {
-        out[i * k + c] = num::decodeNonInteger(o.format.kind, code) * s;
+      if (!num::isIntegerFormat(o.format)) {
+        out[i * k + c] = num::decodeNonInteger(o.format, code) * s;
         continue;
       }
-      int32_t q = o.format.kind == num::CodeKind::SignedInt
-                      ? int32_t(int8_t(code << (8 - o.format.bits)) >>
-                                (8 - o.format.bits))
+      unsigned bits = num::getBitWidth(o.format);
+      int32_t q = num::isSignedIntegerFormat(o.format)
+                      ? int32_t(int8_t(code << (8 - bits)) >> (8 - bits))
                       : int32_t(code);
       float z = r.zeros.empty() ? 0.0f : float(r.zeros[p]);
       out[i * k + c] = num::dequantizeAffine(q, s, z);

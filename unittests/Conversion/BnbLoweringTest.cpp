@@ -97,7 +97,7 @@ std::string makeFunction(unsigned index, const Shape &s,
 }
 
 struct BnbCase {
-  CodeKind kind;
+  ElementFormat kind;
   bool doubleQuant;
 };
 
@@ -126,8 +126,8 @@ TEST_P(BnbLoweringTest, LoweredProductReproducesDequantize4bit) {
     mlir::PassManager pm(&ctx);
     std::string pipeline =
         llvm::formatv("quant-bnb{{format={0} blocksize={1} double-quant={2}}",
-                      c.kind == CodeKind::NF4 ? "nf4" : "fp4", shape.blocksize,
-                      c.doubleQuant ? "true" : "false");
+                      c.kind == ElementFormat::nf4 ? "nf4" : "fp4",
+                      shape.blocksize, c.doubleQuant ? "true" : "false");
     ASSERT_TRUE(mlir::succeeded(mlir::parsePassPipeline(pipeline, pm)));
     ASSERT_TRUE(mlir::succeeded(pm.run(*part)));
     unsigned products = 0;
@@ -236,12 +236,13 @@ TEST(BnbLoweringDynamic8Test, FakeQuantMatchesKernelSearch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, BnbLoweringTest,
-                         ::testing::Values(BnbCase{CodeKind::NF4, false},
-                                           BnbCase{CodeKind::NF4, true},
-                                           BnbCase{CodeKind::FP4, false},
-                                           BnbCase{CodeKind::FP4, true}),
+                         ::testing::Values(BnbCase{ElementFormat::nf4, false},
+                                           BnbCase{ElementFormat::nf4, true},
+                                           BnbCase{ElementFormat::fp4, false},
+                                           BnbCase{ElementFormat::fp4, true}),
                          [](const ::testing::TestParamInfo<BnbCase> &info) {
-                           return std::string(info.param.kind == CodeKind::NF4
+                           return std::string(info.param.kind ==
+                                                      ElementFormat::nf4
                                                   ? "NF4"
                                                   : "FP4") +
                                   (info.param.doubleQuant ? "DoubleQuant" : "");

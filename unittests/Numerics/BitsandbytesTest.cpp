@@ -189,9 +189,9 @@ TEST(BnbBlockwise8bit, CodesAbsmaxAndDecode) {
 /// 69 elements in blocks of 32: block 0 has absmax 1 (so y = x) and puts
 /// values on and just above the thresholds, block 1 is all zero, block 2
 /// holds 5 elements with absmax 2. The odd count leaves a low nibble free.
-std::vector<float> goldenTensor(CodeKind kind) {
+std::vector<float> goldenTensor(ElementFormat kind) {
   std::vector<float> x;
-  if (kind == CodeKind::NF4) {
+  if (kind == ElementFormat::nf4) {
     for (float t : nf4Thresholds())
       x.push_back(t);
     const float tail[] = {up(nf4Thresholds()[0]),
@@ -261,7 +261,8 @@ const uint8_t kFP4Packed[19] = {0x01, 0x67, 0x45, 0x28, 0x9e, 0xfc, 0xda,
 /// `codes` and `packed` cover blocks 0 and 2; the all-zero block 1 must be
 /// all code 0 (0 * (1 / 0) is NaN, which both kernel trees send to code 0)
 /// and decode to zero.
-void checkGolden(CodeKind kind, const uint8_t *codes, const uint8_t *packed) {
+void checkGolden(ElementFormat kind, const uint8_t *codes,
+                 const uint8_t *packed) {
   std::vector<float> x = goldenTensor(kind);
   Blockwise4bit q;
   std::string error;
@@ -282,7 +283,7 @@ void checkGolden(CodeKind kind, const uint8_t *codes, const uint8_t *packed) {
   std::vector<float> out(69);
   dequantize4bit(q, out.data());
   const std::array<float, 16> &table =
-      kind == CodeKind::NF4 ? nf4Table() : fp4Table();
+      kind == ElementFormat::nf4 ? nf4Table() : fp4Table();
   for (int i = 0; i < 69; ++i)
     EXPECT_EQ(bitsOf(out[i]), bitsOf(table[allCodes[i]] * q.absmax[i / 32]))
         << i;
@@ -291,11 +292,11 @@ void checkGolden(CodeKind kind, const uint8_t *codes, const uint8_t *packed) {
 }
 
 TEST(Bnb4bit, NF4GoldenBytes) {
-  checkGolden(CodeKind::NF4, kNF4Codes, kNF4Packed);
+  checkGolden(ElementFormat::nf4, kNF4Codes, kNF4Packed);
 }
 
 TEST(Bnb4bit, FP4GoldenBytes) {
-  checkGolden(CodeKind::FP4, kFP4Codes, kFP4Packed);
+  checkGolden(ElementFormat::fp4, kFP4Codes, kFP4Packed);
 }
 
 TEST(Bnb4bit, ScalesByTheReciprocalOfTheAbsmax) {
@@ -306,7 +307,8 @@ TEST(Bnb4bit, ScalesByTheReciprocalOfTheAbsmax) {
   x[0] = 3.0f;
   x[1] = quanttest::floatOf(0x3df4787fu);
   Blockwise4bit q;
-  ASSERT_TRUE(quantize4bit(x.data(), 32, CodeKind::NF4, 32, false, q, nullptr));
+  ASSERT_TRUE(
+      quantize4bit(x.data(), 32, ElementFormat::nf4, 32, false, q, nullptr));
   EXPECT_EQ(codeAt(q.packed, 1), 8);
   EXPECT_EQ(encodeNF4(x[1] / 3.0f), 7);
 }
@@ -314,7 +316,7 @@ TEST(Bnb4bit, ScalesByTheReciprocalOfTheAbsmax) {
 TEST(Bnb4bit, OddCountLeavesTheLastLowNibbleZero) {
   const float x[3] = {1.0f, -1.0f, 1.0f};
   Blockwise4bit q;
-  ASSERT_TRUE(quantize4bit(x, 3, CodeKind::NF4, 64, false, q, nullptr));
+  ASSERT_TRUE(quantize4bit(x, 3, ElementFormat::nf4, 64, false, q, nullptr));
   EXPECT_EQ(q.packed, (std::vector<uint8_t>{0xf0, 0xf0}));
 }
 
@@ -324,7 +326,7 @@ TEST(Bnb4bit, EveryBlocksizeRoundTripsWithinHalfAStep) {
   for (float &v : x)
     v = rng.uniform(-3.0f, 3.0f);
   for (int64_t blocksize = 32; blocksize <= 4096; blocksize *= 2) {
-    for (CodeKind kind : {CodeKind::NF4, CodeKind::FP4}) {
+    for (ElementFormat kind : {ElementFormat::nf4, ElementFormat::fp4}) {
       Blockwise4bit q;
       ASSERT_TRUE(
           quantize4bit(x.data(), 10000, kind, blocksize, false, q, nullptr));
@@ -353,11 +355,11 @@ TEST(Bnb4bitDoubleQuant, OffsetScalesAndPartialAbsmaxBlock) {
     x[i] = rng.uniform(-1.0f, 1.0f) * (1.0f + static_cast<float>(i % 977));
   Blockwise4bit plain, nested;
   std::string error;
-  ASSERT_TRUE(
-      quantize4bit(x.data(), count, CodeKind::NF4, 64, false, plain, &error))
+  ASSERT_TRUE(quantize4bit(x.data(), count, ElementFormat::nf4, 64, false,
+                           plain, &error))
       << error;
-  ASSERT_TRUE(
-      quantize4bit(x.data(), count, CodeKind::NF4, 64, true, nested, &error))
+  ASSERT_TRUE(quantize4bit(x.data(), count, ElementFormat::nf4, 64, true,
+                           nested, &error))
       << error;
   // Double quantization only changes how the scales are stored.
   EXPECT_EQ(nested.packed, plain.packed);
@@ -408,7 +410,8 @@ TEST(Bnb4bitDoubleQuant, ConstantAbsmaxGivesNaNCodesThatDecodeToTheOffset) {
   for (int b = 0; b < 4; ++b)
     x[b * 64] = -2.0f;
   Blockwise4bit q;
-  ASSERT_TRUE(quantize4bit(x.data(), 256, CodeKind::FP4, 64, true, q, nullptr));
+  ASSERT_TRUE(
+      quantize4bit(x.data(), 256, ElementFormat::fp4, 64, true, q, nullptr));
   EXPECT_EQ(q.offset, 2.0f);
   EXPECT_EQ(q.absmaxCodes.absmax, std::vector<float>{0.0f});
   EXPECT_EQ(q.absmaxCodes.codes, std::vector<uint8_t>(4, 0));
@@ -419,10 +422,10 @@ TEST(Bnb4bitDoubleQuant, BitsPerParameterFromStorage) {
   const int64_t count = 64 * 256 * 4;
   std::vector<float> x(count, 1.0f);
   Blockwise4bit plain, nested;
-  ASSERT_TRUE(
-      quantize4bit(x.data(), count, CodeKind::NF4, 64, false, plain, nullptr));
-  ASSERT_TRUE(
-      quantize4bit(x.data(), count, CodeKind::NF4, 64, true, nested, nullptr));
+  ASSERT_TRUE(quantize4bit(x.data(), count, ElementFormat::nf4, 64, false,
+                           plain, nullptr));
+  ASSERT_TRUE(quantize4bit(x.data(), count, ElementFormat::nf4, 64, true,
+                           nested, nullptr));
   EXPECT_EQ(storageBits(plain), count * 4 + count / 64 * 32);
   EXPECT_EQ(bitsPerParameter(plain), 4.5);
   // 4 + 8/64 + 32/(64*256) plus the offset's 32 bits over the tensor.
@@ -432,8 +435,8 @@ TEST(Bnb4bitDoubleQuant, BitsPerParameterFromStorage) {
   // The partial last blocks count whole: 514 absmax codes, 3 absmax2.
   const int64_t odd = 64 * 256 * 2 + 64 + 1;
   std::vector<float> y(odd, 1.0f);
-  ASSERT_TRUE(
-      quantize4bit(y.data(), odd, CodeKind::NF4, 64, true, nested, nullptr));
+  ASSERT_TRUE(quantize4bit(y.data(), odd, ElementFormat::nf4, 64, true, nested,
+                           nullptr));
   EXPECT_EQ(storageBits(nested), (odd + 1) / 2 * 8 + 514 * 8 + 3 * 32 + 32);
 }
 
@@ -447,8 +450,8 @@ TEST(BnbErrors, RejectedArgumentsReturnFalseWithAMessage) {
   Blockwise8bit q8;
   for (int64_t blocksize : {0, -64, 16, 48, 100, 8192}) {
     std::string error;
-    EXPECT_FALSE(
-        quantize4bit(x.data(), 128, CodeKind::NF4, blocksize, true, q, &error))
+    EXPECT_FALSE(quantize4bit(x.data(), 128, ElementFormat::nf4, blocksize,
+                              true, q, &error))
         << blocksize;
     EXPECT_FALSE(error.empty());
     error.clear();
@@ -456,14 +459,15 @@ TEST(BnbErrors, RejectedArgumentsReturnFalseWithAMessage) {
     EXPECT_FALSE(error.empty());
   }
   std::string error;
-  EXPECT_FALSE(quantize4bit(x.data(), 0, CodeKind::NF4, 64, false, q, &error));
+  EXPECT_FALSE(
+      quantize4bit(x.data(), 0, ElementFormat::nf4, 64, false, q, &error));
   EXPECT_FALSE(error.empty());
   EXPECT_FALSE(
-      quantize4bit(x.data(), -3, CodeKind::FP4, 64, false, q, nullptr));
+      quantize4bit(x.data(), -3, ElementFormat::fp4, 64, false, q, nullptr));
   EXPECT_FALSE(
-      quantize4bit(nullptr, 128, CodeKind::NF4, 64, false, q, nullptr));
+      quantize4bit(nullptr, 128, ElementFormat::nf4, 64, false, q, nullptr));
   EXPECT_FALSE(
-      quantize4bit(x.data(), 128, CodeKind::SignedInt, 64, false, q, nullptr));
+      quantize4bit(x.data(), 128, ElementFormat::si4, 64, false, q, nullptr));
   EXPECT_FALSE(quantizeBlockwise8bit(x.data(), 0, 64, q8, nullptr));
   EXPECT_TRUE(isBnbBlocksize(32));
   EXPECT_TRUE(isBnbBlocksize(4096));

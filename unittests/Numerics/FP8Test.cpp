@@ -34,7 +34,7 @@ const float kNaN = std::numeric_limits<float>::quiet_NaN();
 
 struct Format {
   const char *name;
-  CodeKind kind;
+  ElementFormat kind;
   const llvm::fltSemantics &(*semantics)();
   uint8_t (*encode)(float);
   float (*decode)(uint8_t);
@@ -44,10 +44,10 @@ struct Format {
 };
 
 const Format kFormats[] = {
-    {"E4M3FN", CodeKind::F8E4M3FN, llvm::APFloat::Float8E4M3FN, toF8E4M3FN,
+    {"E4M3FN", ElementFormat::f8E4M3FN, llvm::APFloat::Float8E4M3FN, toF8E4M3FN,
      fromF8E4M3FN, 0x7E, 0x7F, 448.0f},
-    {"E5M2", CodeKind::F8E5M2, llvm::APFloat::Float8E5M2, toF8E5M2, fromF8E5M2,
-     0x7B, 0x7E, 57344.0f},
+    {"E5M2", ElementFormat::f8E5M2, llvm::APFloat::Float8E5M2, toF8E5M2,
+     fromF8E5M2, 0x7B, 0x7E, 57344.0f},
 };
 
 float apDecode(const Format &f, uint8_t code) {
@@ -107,8 +107,8 @@ TEST(FP8, DecodeGoldens) {
   EXPECT_EQ(fromF8E5M2(0xFC), -kInf);
   for (uint8_t c : {0x7D, 0x7E, 0x7F, 0xFD, 0xFE, 0xFF})
     EXPECT_TRUE(std::isnan(fromF8E5M2(c))) << int(c);
-  EXPECT_EQ(f8MaxFinite(CodeKind::F8E4M3FN), 448.0f);
-  EXPECT_EQ(f8MaxFinite(CodeKind::F8E5M2), 57344.0f);
+  EXPECT_EQ(f8MaxFinite(ElementFormat::f8E4M3FN), 448.0f);
+  EXPECT_EQ(f8MaxFinite(ElementFormat::f8E5M2), 57344.0f);
 }
 
 TEST(FP8, EncodeEveryRepresentableValue) {
@@ -195,8 +195,8 @@ TEST(FP8, OverflowSaturates) {
     EXPECT_EQ(toF8E5M2(-x), 0xFB) << x;
     EXPECT_EQ(toF8E5M2(x), apEncodeSaturating(kFormats[1], x)) << x;
   }
-  EXPECT_EQ(encodeNonInteger(CodeKind::F8E4M3FN, 1000.0f), 0x7E);
-  EXPECT_EQ(encodeNonInteger(CodeKind::F8E5M2, -1e9f), 0xFB);
+  EXPECT_EQ(encodeNonInteger(ElementFormat::f8E4M3FN, 1000.0f), 0x7E);
+  EXPECT_EQ(encodeNonInteger(ElementFormat::f8E5M2, -1e9f), 0xFB);
 }
 
 TEST(FP8, NaN) {
@@ -204,8 +204,8 @@ TEST(FP8, NaN) {
   EXPECT_EQ(toF8E4M3FN(-kNaN), 0x7F);
   EXPECT_EQ(toF8E5M2(kNaN), 0x7E);
   EXPECT_EQ(toF8E5M2(-kNaN), 0x7E);
-  EXPECT_EQ(encodeNonInteger(CodeKind::F8E4M3FN, kNaN), 0x7F);
-  EXPECT_EQ(encodeNonInteger(CodeKind::F8E5M2, kNaN), 0x7E);
+  EXPECT_EQ(encodeNonInteger(ElementFormat::f8E4M3FN, kNaN), 0x7F);
+  EXPECT_EQ(encodeNonInteger(ElementFormat::f8E5M2, kNaN), 0x7E);
 }
 
 TEST(FP8, EncodeSweepMatchesAPFloat) {

@@ -307,7 +307,7 @@ TEST(GPTQ, BeatsRoundToNearestOnTheObjective) {
   ASSERT_TRUE(gptqQuantize(l.w.data(), l.rows, l.cols, l.h, o, got, error));
   // RTN with the same quantizer: tr(D H Dᵀ) / tr(W H Wᵀ).
   RTNOptions r;
-  r.format = {CodeKind::UnsignedInt, 3};
+  r.format = ElementFormat::ui3;
   r.groupSize = 128;
   RTNResult rtn = quantizeRTN(l.w.data(), l.rows, l.cols, r);
   double num = 0, den = 0;

@@ -64,11 +64,12 @@ TEST(NF4, TableMatchesSpec) {
   const auto &t = nf4Table();
   for (int i = 0; i < 16; ++i) {
     EXPECT_EQ(t[i], kSpecNF4[i]) << i;
-    EXPECT_EQ(decodeNonInteger(CodeKind::NF4, static_cast<uint8_t>(i)),
+    EXPECT_EQ(decodeNonInteger(ElementFormat::nf4, static_cast<uint8_t>(i)),
               kSpecNF4[i]);
     // Only the low nibble is read.
-    EXPECT_EQ(decodeNonInteger(CodeKind::NF4, static_cast<uint8_t>(i | 0xF0)),
-              kSpecNF4[i]);
+    EXPECT_EQ(
+        decodeNonInteger(ElementFormat::nf4, static_cast<uint8_t>(i | 0xF0)),
+        kSpecNF4[i]);
   }
   for (int i = 0; i < 15; ++i)
     EXPECT_LT(t[i], t[i + 1]);
@@ -92,8 +93,8 @@ TEST(NF4, EncodeAtThresholds) {
     EXPECT_EQ(encodeNF4(kSpecNF4Thresholds[i]), i) << i;
     EXPECT_EQ(encodeNF4(up(kSpecNF4Thresholds[i])), i + 1) << i;
     EXPECT_EQ(encodeNF4(down(kSpecNF4Thresholds[i])), i) << i;
-    EXPECT_EQ(encodeNonInteger(CodeKind::NF4, thr[i]), i) << i;
-    EXPECT_EQ(encodeNonInteger(CodeKind::NF4, up(thr[i])), i + 1) << i;
+    EXPECT_EQ(encodeNonInteger(ElementFormat::nf4, thr[i]), i) << i;
+    EXPECT_EQ(encodeNonInteger(ElementFormat::nf4, up(thr[i])), i + 1) << i;
   }
 }
 
@@ -108,11 +109,11 @@ TEST(NF4, EncodeSpecialValues) {
   for (int i = 0; i < 16; ++i)
     EXPECT_EQ(encodeNF4(kSpecNF4[i]), i) << i;
   // encodeNonInteger clamps to [-1, 1] first.
-  EXPECT_EQ(encodeNonInteger(CodeKind::NF4, 5.0f), 15);
-  EXPECT_EQ(encodeNonInteger(CodeKind::NF4, -5.0f), 0);
-  EXPECT_EQ(
-      encodeNonInteger(CodeKind::NF4, std::numeric_limits<float>::infinity()),
-      15);
+  EXPECT_EQ(encodeNonInteger(ElementFormat::nf4, 5.0f), 15);
+  EXPECT_EQ(encodeNonInteger(ElementFormat::nf4, -5.0f), 0);
+  EXPECT_EQ(encodeNonInteger(ElementFormat::nf4,
+                             std::numeric_limits<float>::infinity()),
+            15);
 }
 
 TEST(NF4, EncodeIsNearest) {
@@ -139,8 +140,9 @@ TEST(FP4, TableMatchesSpec) {
   for (int i = 0; i < 8; ++i) {
     EXPECT_EQ(t[i], kSpecFP4Magnitudes[i] / 12.0f) << i;
     EXPECT_EQ(t[i + 8], -kSpecFP4Magnitudes[i] / 12.0f) << i;
-    EXPECT_EQ(decodeNonInteger(CodeKind::FP4, static_cast<uint8_t>(i)), t[i]);
-    EXPECT_EQ(decodeNonInteger(CodeKind::FP4, static_cast<uint8_t>(i + 8)),
+    EXPECT_EQ(decodeNonInteger(ElementFormat::fp4, static_cast<uint8_t>(i)),
+              t[i]);
+    EXPECT_EQ(decodeNonInteger(ElementFormat::fp4, static_cast<uint8_t>(i + 8)),
               t[i + 8]);
   }
   // Spot values from the spec: 0b0011 = 1.0, 0b0010 = 0.6667, 0b0101 = 0.5,
@@ -193,7 +195,7 @@ TEST(FP4, EncodeSpecialValuesAndSign) {
   EXPECT_EQ(encodeFP4(-0.0f), 0b0000);
   // A tiny negative rounds to zero magnitude but keeps the sign bit.
   EXPECT_EQ(encodeFP4(-1e-4f), 0b1000);
-  EXPECT_EQ(decodeNonInteger(CodeKind::FP4, 0b1000), 0.0f);
+  EXPECT_EQ(decodeNonInteger(ElementFormat::fp4, 0b1000), 0.0f);
   EXPECT_EQ(encodeFP4(0.5f), 0b0101);
   EXPECT_EQ(encodeFP4(-0.5f), 0b1101);
   EXPECT_EQ(encodeFP4(0.3f), 0b0100);  // 0.2917 < 0.3 <= 0.4167 -> 4/12
@@ -204,10 +206,10 @@ TEST(FP4, EncodeSpecialValuesAndSign) {
     if (c == 0b1000)
       continue;
     EXPECT_EQ(encodeFP4(fp4Table()[c]), c) << int(c);
-    EXPECT_EQ(encodeNonInteger(CodeKind::FP4, fp4Table()[c]), c) << int(c);
+    EXPECT_EQ(encodeNonInteger(ElementFormat::fp4, fp4Table()[c]), c) << int(c);
   }
-  EXPECT_EQ(encodeNonInteger(CodeKind::FP4, 3.0f), 0b0011);
-  EXPECT_EQ(encodeNonInteger(CodeKind::FP4, -3.0f), 0b1011);
+  EXPECT_EQ(encodeNonInteger(ElementFormat::fp4, 3.0f), 0b0011);
+  EXPECT_EQ(encodeNonInteger(ElementFormat::fp4, -3.0f), 0b1011);
 }
 
 TEST(FP4, EncodeIsNearestWithSign) {

@@ -139,7 +139,7 @@ protected:
                    int64_t expectedGroups) {
     const int64_t group = 32;
     RTNOptions o;
-    o.format = {CodeKind::UnsignedInt, 4};
+    o.format = ElementFormat::ui4;
     o.groupSize = group;
     o.symmetric = false;
     RTNResult r = quantizeRTN(w, rows, cols, o);

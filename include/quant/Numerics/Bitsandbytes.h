@@ -88,7 +88,7 @@ void dequantizeBlockwise8bit(const Blockwise8bit &q, float *out);
 /// block; with it `absmax` is empty and the per-block scales are
 /// absmaxCodes decoded plus `offset`.
 struct Blockwise4bit {
-  CodeKind kind = CodeKind::NF4;
+  ElementFormat format = ElementFormat::nf4;
   int64_t count = 0;
   int64_t blocksize = 64;
   std::vector<uint8_t> packed;
@@ -102,8 +102,8 @@ struct Blockwise4bit {
 
 /// Quantizes `count` floats (the flattened tensor) to NF4 or FP4. Returns
 /// false and sets `*error` (when non-null) for count <= 0, a null `x`, a
-/// kind other than NF4 / FP4, or a block size bitsandbytes rejects.
-bool quantize4bit(const float *x, int64_t count, CodeKind kind,
+/// format other than nf4 / fp4, or a block size bitsandbytes rejects.
+bool quantize4bit(const float *x, int64_t count, ElementFormat format,
                   int64_t blocksize, bool doubleQuant, Blockwise4bit &result,
                   std::string *error);
 

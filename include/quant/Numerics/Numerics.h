@@ -14,6 +14,8 @@
 #ifndef QUANT_NUMERICS_NUMERICS_H
 #define QUANT_NUMERICS_NUMERICS_H
 
+#include "quant/Numerics/ElementFormat.h"
+
 #include <array>
 #include <cstdint>
 #include <vector>
@@ -33,31 +35,6 @@ uint16_t toF16Bits(float x);
 uint16_t toBF16Bits(float x);
 float fromF16Bits(uint16_t bits);
 float fromBF16Bits(uint16_t bits);
-
-/// Dynamic8: an index into bitsandbytes' signed 8-bit dynamic map
-/// (Bitsandbytes.h dynamicMap8bit()).
-enum class CodeKind {
-  SignedInt,
-  UnsignedInt,
-  NF4,
-  FP4,
-  F8E4M3FN,
-  F8E5M2,
-  Dynamic8
-};
-
-/// A code format: integer formats of 2..8 bits, 4-bit lookup formats, FP8.
-struct CodeFormat {
-  CodeKind kind = CodeKind::UnsignedInt;
-  unsigned bits = 8;
-
-  bool isInteger() const {
-    return kind == CodeKind::SignedInt || kind == CodeKind::UnsignedInt;
-  }
-  /// Code range of an integer format.
-  int32_t minCode() const;
-  int32_t maxCode() const;
-};
 
 //===----------------------------------------------------------------------===//
 // Integer (affine) codes
@@ -113,21 +90,20 @@ uint8_t toF8E5M2(float x);
 float fromF8E4M3FN(uint8_t bits);
 float fromF8E5M2(uint8_t bits);
 /// Largest finite magnitude of the format: 448 and 57344.
-float f8MaxFinite(CodeKind kind);
+float f8MaxFinite(ElementFormat format);
 
 /// Decodes one code of any non-integer format without its scale.
-float decodeNonInteger(CodeKind kind, uint8_t code);
+float decodeNonInteger(ElementFormat format, uint8_t code);
 /// Encodes `y` (already divided by the scale) in a non-integer format
 /// (Dynamic8: encodeDynamic8bit, the CUDA kernel's search).
-uint8_t encodeNonInteger(CodeKind kind, float y);
+uint8_t encodeNonInteger(ElementFormat format, float y);
 
 //===----------------------------------------------------------------------===//
 // Packing
 //===----------------------------------------------------------------------===//
 
-/// LsbFirst packs any width as a little-endian bit stream; MsbFirst is
-/// defined for 2- and 4-bit codes only (the layout verifier enforces it).
-enum class PackOrder { None, LsbFirst, MsbFirst };
+// PackOrder (ElementFormat.h): msb_first is defined for 2- and 4-bit codes
+// only (the layout verifier enforces it).
 
 /// Bytes that hold `count` codes of `bits` bits under `order`.
 int64_t packedSize(int64_t count, unsigned bits, PackOrder order);
@@ -156,7 +132,7 @@ void quantizeSymmetricInt8(const float *weight, int64_t rows, int64_t cols,
 /// quantizer (its `--nearest` baseline, applied per group); NF4/FP4 use the
 /// group's absmax as scale, FP8 absmax / max_finite.
 struct RTNOptions {
-  CodeFormat format;
+  ElementFormat format = ElementFormat::ui4;
   /// Group size along the last axis; -1 = one group per row, 0 = whole
   /// tensor.
   int64_t groupSize = -1;

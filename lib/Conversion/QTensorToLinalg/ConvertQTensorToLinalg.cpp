@@ -79,11 +79,8 @@ static Value createDecodeTable(OpBuilder &b, Location loc, LayoutAttr layout) {
     const auto &map = num::dynamicMap8bit();
     values.assign(map.begin(), map.end());
   } else {
-    num::CodeKind kind = format == ElementFormat::f8E4M3FN
-                             ? num::CodeKind::F8E4M3FN
-                             : num::CodeKind::F8E5M2;
     for (unsigned code = 0; code < 256; ++code)
-      values.push_back(num::decodeNonInteger(kind, code));
+      values.push_back(num::decodeNonInteger(format, code));
   }
   auto type = RankedTensorType::get({int64_t(values.size())}, b.getF32Type());
   return arith::ConstantOp::create(

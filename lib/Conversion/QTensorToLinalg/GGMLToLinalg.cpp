@@ -40,36 +40,38 @@ public:
       : b(b), loc(loc), storage(storage), rowIndices(rowIndices) {}
 
   /// The f32 value of element `k` (an index) of the row.
-  Value decode(GGMLQuantType type, Value k) {
+  Value decode(GGMLType type, Value k) {
     auto traits = quantopt::numerics::getGGMLTypeTraits(uint32_t(type));
     assert(traits && "verified ggml type");
     blockBase = mul(div(k, traits->blockElements), traits->blockBytes);
     Value e = rem(k, traits->blockElements);
     switch (type) {
-    case GGMLQuantType::f16:
+    case GGMLType::F16:
       return halfAt(0);
-    case GGMLQuantType::bf16:
+    case GGMLType::BF16:
       return bfloat16At(0);
-    case GGMLQuantType::q4_0:
+    case GGMLType::Q4_0:
       return decodeQ4_0(e);
-    case GGMLQuantType::q4_1:
+    case GGMLType::Q4_1:
       return decodeQ4_1(e);
-    case GGMLQuantType::q5_0:
+    case GGMLType::Q5_0:
       return decodeQ5_0(e);
-    case GGMLQuantType::q5_1:
+    case GGMLType::Q5_1:
       return decodeQ5_1(e);
-    case GGMLQuantType::q8_0:
+    case GGMLType::Q8_0:
       return decodeQ8_0(e);
-    case GGMLQuantType::q2_K:
+    case GGMLType::Q2_K:
       return decodeQ2_K(e);
-    case GGMLQuantType::q3_K:
+    case GGMLType::Q3_K:
       return decodeQ3_K(e);
-    case GGMLQuantType::q4_K:
+    case GGMLType::Q4_K:
       return decodeQ4_K(e);
-    case GGMLQuantType::q5_K:
+    case GGMLType::Q5_K:
       return decodeQ5_K(e);
-    case GGMLQuantType::q6_K:
+    case GGMLType::Q6_K:
       return decodeQ6_K(e);
+    case GGMLType::F32:
+      break; // rejected by the op verifiers
     }
     llvm_unreachable("unknown ggml type");
   }

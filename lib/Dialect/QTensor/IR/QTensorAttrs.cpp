@@ -15,8 +15,6 @@
 using namespace mlir;
 using namespace mlir::qtensor;
 
-#include "quant/Dialect/QTensor/IR/QTensorEnums.cpp.inc"
-
 #define GET_ATTRDEF_CLASSES
 #include "quant/Dialect/QTensor/IR/QTensorAttrs.cpp.inc"
 
@@ -36,7 +34,8 @@ Attribute LayoutAttr::parse(AsmParser &parser, Type) {
   std::string formatName;
   if (parser.parseLess() || parser.parseKeywordOrString(&formatName))
     return {};
-  std::optional<ElementFormat> format = symbolizeElementFormat(formatName);
+  std::optional<ElementFormat> format =
+      quantopt::numerics::symbolizeElementFormat(formatName);
   if (!format) {
     parser.emitError(formatLoc)
         << "unknown element format '" << formatName
@@ -62,7 +61,8 @@ Attribute LayoutAttr::parse(AsmParser &parser, Type) {
     if (parser.parseKeyword("packing") || parser.parseEqual() ||
         parser.parseKeywordOrString(&packingName))
       return {};
-    std::optional<PackOrder> parsed = symbolizePackOrder(packingName);
+    std::optional<PackOrder> parsed =
+        quantopt::numerics::symbolizePackOrder(packingName);
     if (!parsed) {
       parser.emitError(packingLoc)
           << "unknown packing '" << packingName
@@ -96,7 +96,7 @@ LogicalResult LayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
       return emitError() << "block sizes must be >= 0 (0 = whole dimension), "
                             "got "
                          << size;
-  unsigned bits = LayoutAttr::getFormatBitWidth(format);
+  unsigned bits = quantopt::numerics::getBitWidth(format);
   if (packing == PackOrder::lsb_first && bits >= 8)
     return emitError() << "packing = lsb_first needs a sub-byte format, got "
                        << stringifyElementFormat(format);
@@ -107,56 +107,24 @@ LogicalResult LayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   return success();
 }
 
-unsigned LayoutAttr::getFormatBitWidth(ElementFormat format) {
-  switch (format) {
-  case ElementFormat::si2:
-  case ElementFormat::ui2:
-    return 2;
-  case ElementFormat::si3:
-  case ElementFormat::ui3:
-    return 3;
-  case ElementFormat::si4:
-  case ElementFormat::ui4:
-  case ElementFormat::nf4:
-  case ElementFormat::fp4:
-    return 4;
-  case ElementFormat::si5:
-  case ElementFormat::ui5:
-    return 5;
-  case ElementFormat::si6:
-  case ElementFormat::ui6:
-    return 6;
-  case ElementFormat::si7:
-  case ElementFormat::ui7:
-    return 7;
-  case ElementFormat::si8:
-  case ElementFormat::ui8:
-  case ElementFormat::f8E4M3FN:
-  case ElementFormat::f8E5M2:
-  case ElementFormat::dynamic8:
-    return 8;
-  }
-  llvm_unreachable("unknown element format");
-}
-
 unsigned LayoutAttr::getBitWidth() const {
-  return getFormatBitWidth(getFormat());
+  return quantopt::numerics::getBitWidth(getFormat());
 }
 
 bool LayoutAttr::isSignedInteger() const {
-  return getFormat() <= ElementFormat::si8;
+  return quantopt::numerics::isSignedIntegerFormat(getFormat());
 }
 
-bool LayoutAttr::isInteger() const { return getFormat() <= ElementFormat::ui8; }
+bool LayoutAttr::isInteger() const {
+  return quantopt::numerics::isIntegerFormat(getFormat());
+}
 
 int64_t LayoutAttr::getMinCode() const {
-  return isSignedInteger() ? -(int64_t(1) << (getBitWidth() - 1)) : 0;
+  return quantopt::numerics::getMinCode(getFormat());
 }
 
 int64_t LayoutAttr::getMaxCode() const {
-  if (isSignedInteger())
-    return (int64_t(1) << (getBitWidth() - 1)) - 1;
-  return (int64_t(1) << getBitWidth()) - 1;
+  return quantopt::numerics::getMaxCode(getFormat());
 }
 
 int64_t LayoutAttr::getStorageSize(int64_t count) const {

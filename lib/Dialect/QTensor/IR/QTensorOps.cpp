@@ -377,30 +377,30 @@ LogicalResult QuantizedMatmulOp::verify() {
 //===----------------------------------------------------------------------===//
 
 /// The ggml type as a bare keyword: `as q4_K`.
-static ParseResult parseGGMLQuantType(OpAsmParser &parser,
-                                      GGMLQuantTypeAttr &type) {
+static ParseResult parseGGMLType(OpAsmParser &parser, GGMLTypeAttr &type) {
   StringRef keyword;
   SMLoc loc = parser.getCurrentLocation();
   if (parser.parseKeyword(&keyword))
     return failure();
-  std::optional<GGMLQuantType> value = symbolizeGGMLQuantType(keyword);
-  if (!value)
+  std::optional<GGMLType> value =
+      quantopt::numerics::symbolizeGGMLType(keyword);
+  if (!value || *value == GGMLType::F32)
     return parser.emitError(loc, "unknown ggml type '") << keyword << "'";
-  type = GGMLQuantTypeAttr::get(parser.getContext(), *value);
+  type = GGMLTypeAttr::get(parser.getContext(), *value);
   return success();
 }
 
-static void printGGMLQuantType(OpAsmPrinter &printer, Operation *,
-                               GGMLQuantTypeAttr type) {
-  printer << stringifyGGMLQuantType(type.getValue());
+static void printGGMLType(OpAsmPrinter &printer, Operation *,
+                          GGMLTypeAttr type) {
+  printer << quantopt::numerics::stringifyGGMLType(type.getValue());
 }
 
 /// Checks that a storage row of `rowBytes` holds the ggml blocks of `k`
 /// elements of `type`.
-static LogicalResult verifyGGMLRow(Operation *op, GGMLQuantType type, int64_t k,
+static LogicalResult verifyGGMLRow(Operation *op, GGMLType type, int64_t k,
                                    int64_t rowBytes) {
   auto traits = quantopt::numerics::getGGMLTypeTraits(uint32_t(type));
-  if (!traits)
+  if (!traits || type == GGMLType::F32)
     return op->emitOpError("unknown ggml type");
   if (ShapedType::isDynamic(k) || ShapedType::isDynamic(rowBytes))
     return op->emitOpError("the row length K and the storage row must be "
@@ -408,12 +408,12 @@ static LogicalResult verifyGGMLRow(Operation *op, GGMLQuantType type, int64_t k,
   if (k % traits->blockElements != 0)
     return op->emitOpError("row length ")
            << k << " is not a multiple of the " << traits->blockElements
-           << "-element blocks of " << stringifyGGMLQuantType(type);
+           << "-element blocks of " << traits->ggmlName;
   int64_t expected = k / traits->blockElements * traits->blockBytes;
   if (rowBytes != expected)
     return op->emitOpError("storage rows have ")
-           << rowBytes << " bytes; " << k << " elements of "
-           << stringifyGGMLQuantType(type) << " take " << expected;
+           << rowBytes << " bytes; " << k << " elements of " << traits->ggmlName
+           << " take " << expected;
   return success();
 }
 

@@ -414,11 +414,8 @@ void QuantAWQPass::runOnOperation() {
   // Clipping and quantization.
   OpBuilder builder(&getContext());
   MLIRContext *ctx = &getContext();
-  auto format =
-      static_cast<ElementFormat>(unsigned(ElementFormat::ui2) + bits - 2);
+  auto format = num::getIntegerFormat(bits, /*isSigned=*/false);
   PackOrder packing = bits < 8 ? PackOrder::lsb_first : PackOrder::none;
-  num::PackOrder numPacking =
-      bits < 8 ? num::PackOrder::LsbFirst : num::PackOrder::None;
   for (size_t g = 0; g < groups.size(); ++g) {
     InputGroup &group = groups[g];
     if (failed(refreshInputGroup(group))) {
@@ -439,10 +436,10 @@ void QuantAWQPass::runOnOperation() {
       QuantizedWeight weight;
       int64_t block = groupSize > 0 && groupSize < k ? groupSize : 0;
       weight.layout = LayoutAttr::get(ctx, format, {1, block}, packing);
-      int64_t rowBytes = num::packedSize(k, bits, numPacking);
+      int64_t rowBytes = num::packedSize(k, bits, packing);
       weight.storage.resize(linear.rows * rowBytes);
       for (int64_t r = 0; r < linear.rows; ++r)
-        num::packCodes(q.codes.data() + r * k, k, bits, numPacking,
+        num::packCodes(q.codes.data() + r * k, k, bits, packing,
                        weight.storage.data() + r * rowBytes);
       weight.storageShape = {linear.rows, rowBytes};
       weight.scales = q.scales;

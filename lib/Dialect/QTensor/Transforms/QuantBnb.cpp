@@ -88,13 +88,10 @@ static Value createDoubleQuantScales(OpBuilder &builder, Location loc,
 void QuantBnbPass::runOnOperation() {
   ModuleOp module = getOperation();
   MLIRContext *ctx = &getContext();
-  num::CodeKind kind;
   ElementFormat layoutFormat;
   if (format == "nf4") {
-    kind = num::CodeKind::NF4;
     layoutFormat = ElementFormat::nf4;
   } else if (format == "fp4") {
-    kind = num::CodeKind::FP4;
     layoutFormat = ElementFormat::fp4;
   } else {
     module.emitError("quant-bnb: unknown format '")
@@ -118,8 +115,8 @@ void QuantBnbPass::runOnOperation() {
     int64_t rows = match.rows, cols = match.cols;
     num::Blockwise4bit q;
     std::string error;
-    if (!num::quantize4bit(match.weight.data(), rows * cols, kind, blocksize,
-                           doubleQuant, q, &error)) {
+    if (!num::quantize4bit(match.weight.data(), rows * cols, layoutFormat,
+                           blocksize, doubleQuant, q, &error)) {
       return match.op->emitError("quant-bnb: ") << error;
     }
     // With K a multiple of the block size (hence even), blocks and bytes

@@ -203,7 +203,7 @@ static int64_t blockElements(GGMLType type) {
 
 /// The type's name as the IR prints it (`q4_K`, `f16`).
 static StringRef typeName(GGMLType type) {
-  return stringifyGGMLQuantType(static_cast<GGMLQuantType>(type));
+  return num::stringifyGGMLType(type);
 }
 
 static bool isFloatType(GGMLType type) {
@@ -360,7 +360,7 @@ private:
 static std::optional<GGMLType> parseQuantType(StringRef name, bool allowFloat) {
   std::optional<num::GGMLTypeTraits> traits =
       num::getGGMLTypeTraitsByName(name.str());
-  if (!traits || !symbolizeGGMLQuantType(static_cast<uint32_t>(traits->type)))
+  if (!traits || traits->type == GGMLType::F32)
     return std::nullopt;
   if (isFloatType(traits->type) && !allowFloat)
     return std::nullopt;
@@ -530,10 +530,9 @@ void QuantGGUFPass::convert(OpBuilder &builder, const Planned &p,
       ArrayRef<char>(reinterpret_cast<const char *>(blocks.data()),
                      blocks.size()),
       match.fromResource, match.name + ".qweight");
-  auto op = GGMLMatmulOp::create(
-      builder, loc, match.init.getType(), match.input, storage,
-      GGMLQuantTypeAttr::get(ctx, static_cast<GGMLQuantType>(p.type)),
-      match.init);
+  auto op =
+      GGMLMatmulOp::create(builder, loc, match.init.getType(), match.input,
+                           storage, GGMLTypeAttr::get(ctx, p.type), match.init);
   op->setAttr(kWeightNameAttr, builder.getStringAttr(match.name));
   match.op->getResult(0).replaceAllUsesWith(op.getResult());
   match.op->erase();
@@ -589,7 +588,7 @@ void QuantGGUFPass::runOnOperation() {
       return; // skipped (or not constant)
     emitRemark(op.getLoc(), "quant-gguf: weight '")
         << getWeightName(op) << "' is already in "
-        << stringifyGGMLQuantType(op.getGgmlType())
+        << num::stringifyGGMLType(op.getGgmlType())
         << " blocks and is left as it is";
   });
   if (qRows > 0 && vRows > 0 && qRows % vRows == 0)

@@ -82,19 +82,16 @@ LogicalResult QuantGPTQPass::quantizeGroup(InputGroup &group,
             .count();
 
     QuantizedWeight q;
-    unsigned base = static_cast<unsigned>(ElementFormat::ui2);
-    auto format = static_cast<ElementFormat>(base + bits - 2);
+    ElementFormat format = num::getIntegerFormat(bits, /*isSigned=*/false);
     PackOrder packing = bits < 8 ? PackOrder::lsb_first : PackOrder::none;
-    num::PackOrder numPacking =
-        bits < 8 ? num::PackOrder::LsbFirst : num::PackOrder::None;
-    int64_t rowBytes = num::packedSize(match.cols, bits, numPacking);
+    int64_t rowBytes = num::packedSize(match.cols, bits, packing);
     q.layout = LayoutAttr::get(
         ctx, format, ArrayRef<int64_t>{1, groupSize > 0 ? groupSize : 0},
         packing);
     q.storage.resize(match.rows * rowBytes);
     for (int64_t r = 0; r < match.rows; ++r)
       num::packCodes(result.codes.data() + r * match.cols, match.cols, bits,
-                     numPacking, q.storage.data() + r * rowBytes);
+                     packing, q.storage.data() + r * rowBytes);
     q.storageShape = {match.rows, rowBytes};
     q.scales = result.scales;
     q.zeros = result.zeros;

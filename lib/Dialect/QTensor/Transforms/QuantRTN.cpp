@@ -30,13 +30,11 @@ struct QuantRTNPass : qtensor::impl::QuantRTNPassBase<QuantRTNPass> {
 
 private:
   /// Validated options.
-  LogicalResult parseOptions(num::RTNOptions &rtn, ElementFormat &layoutFormat,
-                             Type &scaleElementType);
+  LogicalResult parseOptions(num::RTNOptions &rtn, Type &scaleElementType);
 };
 } // namespace
 
 LogicalResult QuantRTNPass::parseOptions(num::RTNOptions &rtn,
-                                         ElementFormat &layoutFormat,
                                          Type &scaleElementType) {
   ModuleOp module = getOperation();
   MLIRContext *ctx = &getContext();
@@ -44,24 +42,15 @@ LogicalResult QuantRTNPass::parseOptions(num::RTNOptions &rtn,
     if (bits < 2 || bits > 8)
       return module.emitError("quant-rtn: bits must be in 2..8, got ")
              << static_cast<int64_t>(bits);
-    rtn.format.kind =
-        symmetric ? num::CodeKind::SignedInt : num::CodeKind::UnsignedInt;
-    rtn.format.bits = bits;
-    unsigned base = static_cast<unsigned>(symmetric ? ElementFormat::si2
-                                                    : ElementFormat::ui2);
-    layoutFormat = static_cast<ElementFormat>(base + bits - 2);
+    rtn.format = num::getIntegerFormat(bits, symmetric);
   } else if (format == "nf4") {
-    rtn.format = {num::CodeKind::NF4, 4};
-    layoutFormat = ElementFormat::nf4;
+    rtn.format = ElementFormat::nf4;
   } else if (format == "fp4") {
-    rtn.format = {num::CodeKind::FP4, 4};
-    layoutFormat = ElementFormat::fp4;
+    rtn.format = ElementFormat::fp4;
   } else if (format == "f8E4M3FN") {
-    rtn.format = {num::CodeKind::F8E4M3FN, 8};
-    layoutFormat = ElementFormat::f8E4M3FN;
+    rtn.format = ElementFormat::f8E4M3FN;
   } else if (format == "f8E5M2") {
-    rtn.format = {num::CodeKind::F8E5M2, 8};
-    layoutFormat = ElementFormat::f8E5M2;
+    rtn.format = ElementFormat::f8E5M2;
   } else {
     return module.emitError("quant-rtn: unknown format '")
            << format << "'; expected int, nf4, fp4, f8E4M3FN or f8E5M2";
@@ -90,9 +79,8 @@ LogicalResult QuantRTNPass::parseOptions(num::RTNOptions &rtn,
 
 void QuantRTNPass::runOnOperation() {
   num::RTNOptions rtn;
-  ElementFormat layoutFormat = ElementFormat::ui8;
   Type scaleElementType;
-  if (failed(parseOptions(rtn, layoutFormat, scaleElementType)))
+  if (failed(parseOptions(rtn, scaleElementType)))
     return signalPassFailure();
   MLIRContext *ctx = &getContext();
 
@@ -112,12 +100,10 @@ void QuantRTNPass::runOnOperation() {
     int64_t rows = match.rows, cols = match.cols;
     QuantizedWeight q;
     PackOrder packing = PackOrder::none;
-    if (pack && rtn.format.bits < 8)
+    unsigned bits = num::getBitWidth(rtn.format);
+    if (pack && bits < 8)
       packing = PackOrder::lsb_first;
-    num::PackOrder numPacking = packing == PackOrder::none
-                                    ? num::PackOrder::None
-                                    : num::PackOrder::LsbFirst;
-    int64_t rowBytes = num::packedSize(cols, rtn.format.bits, numPacking);
+    int64_t rowBytes = num::packedSize(cols, bits, packing);
     SmallVector<int64_t> block;
     if (match.batch)
       block.push_back(1);
@@ -128,7 +114,7 @@ void QuantRTNPass::runOnOperation() {
     } else {
       block.append({1, rtn.groupSize > 0 ? rtn.groupSize : 0});
     }
-    q.layout = LayoutAttr::get(ctx, layoutFormat, block, packing);
+    q.layout = LayoutAttr::get(ctx, rtn.format, block, packing);
     q.scaleType = scaleElementType;
     int64_t groups = 0, scaleRows = 0;
     for (int64_t b = 0; b < batches; ++b) {
@@ -139,8 +125,8 @@ void QuantRTNPass::runOnOperation() {
       size_t offset = q.storage.size();
       q.storage.resize(offset + rows * rowBytes);
       for (int64_t r = 0; r < rows; ++r)
-        num::packCodes(result.codes.data() + r * cols, cols, rtn.format.bits,
-                       numPacking, q.storage.data() + offset + r * rowBytes);
+        num::packCodes(result.codes.data() + r * cols, cols, bits, packing,
+                       q.storage.data() + offset + r * rowBytes);
       q.scales.insert(q.scales.end(), result.scales.begin(),
                       result.scales.end());
       q.zeros.insert(q.zeros.end(), result.zeros.begin(), result.zeros.end());

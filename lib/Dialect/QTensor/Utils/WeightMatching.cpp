@@ -326,7 +326,7 @@ static linalg::LinalgOp expandFloatGGMLMatmul(GGMLMatmulOp op) {
   int64_t rows = op.getStorage().getType().getDimSize(0);
   int64_t cols = inputType.getShape().back();
   std::vector<float> weight(rows * cols);
-  auto type = static_cast<quantopt::numerics::GGMLType>(op.getGgmlType());
+  GGMLType type = op.getGgmlType();
   std::string error;
   if (!quantopt::numerics::dequantizeGGMLRows(type, bytes->data(), rows, cols,
                                               weight.data(), &error))

@@ -12,7 +12,18 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectImplementation.h"
 
-#include "quant/Dialect/QTensor/IR/QTensorEnums.h.inc"
+#include "quant/Numerics/ElementFormat.h"
+#include "quant/Numerics/GGMLTypes.h"
+
+namespace mlir {
+namespace qtensor {
+// The attributes' enums are the numerics library's (one definition shared by
+// the IR, the passes and the quantizers).
+using quantopt::numerics::ElementFormat;
+using quantopt::numerics::GGMLType;
+using quantopt::numerics::PackOrder;
+} // namespace qtensor
+} // namespace mlir
 
 #define GET_ATTRDEF_CLASSES
 #include "quant/Dialect/QTensor/IR/QTensorAttrs.h.inc"

@@ -59,8 +59,6 @@ def QTensor_LayoutAttr : QTensor_Attr<"Layout", "layout"> {
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
-    /// Number of bits of one code of `format`.
-    static unsigned getFormatBitWidth(ElementFormat format);
     /// Number of bits of one code.
     unsigned getBitWidth() const;
     /// True for the siN formats.
@@ -82,8 +80,12 @@ def QTensor_LayoutAttr : QTensor_Attr<"Layout", "layout"> {
   }];
 }
 
-def QTensor_GGMLQuantTypeAttr
-    : EnumAttr<QTensor_Dialect, QTensor_GGMLQuantType, "ggml_type"> {
+def QTensor_GGMLTypeAttr
+    : EnumAttr<QTensor_Dialect, QTensor_GGMLType, "ggml_type"> {
+  // The enum is the numerics library's; the attribute is the dialect's.
+  let cppNamespace = "::mlir::qtensor";
+  let constBuilderCall =
+      "::mlir::qtensor::GGMLTypeAttr::get($_builder.getContext(), $0)";
   let summary = "A ggml tensor type: a block quantization or a 16-bit float";
   let description = [{
     One of llama.cpp's block formats, named as GGUF files name them in lower

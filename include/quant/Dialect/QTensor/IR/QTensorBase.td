@@ -54,6 +54,10 @@ def QTensor_Dialect : Dialect {
                            "::mlir::arith::ArithDialect"];
 }
 
+// The enums below are defined once, in C++, by the numerics library
+// (quant/Numerics/ElementFormat.h, GGMLTypes.h); these records describe them
+// for ODS (parameters, documentation) without generating a second copy.
+
 def QTensor_ElementFormat : I32EnumAttr<"ElementFormat",
     "the value set and encoding of a quantized code", [
   I32EnumAttrCase<"si2", 0>, I32EnumAttrCase<"si3", 1>,
@@ -68,7 +72,7 @@ def QTensor_ElementFormat : I32EnumAttr<"ElementFormat",
   I32EnumAttrCase<"f8E4M3FN", 16>, I32EnumAttrCase<"f8E5M2", 17>,
   I32EnumAttrCase<"dynamic8", 18>
 ]> {
-  let cppNamespace = "::mlir::qtensor";
+  let cppNamespace = "::quantopt::numerics";
   let genSpecializedAttr = 0;
 }
 
@@ -78,21 +82,23 @@ def QTensor_PackOrder : I32EnumAttr<"PackOrder",
   I32EnumAttrCase<"lsb_first", 1>,
   I32EnumAttrCase<"msb_first", 2>
 ]> {
-  let cppNamespace = "::mlir::qtensor";
+  let cppNamespace = "::quantopt::numerics";
   let genSpecializedAttr = 0;
 }
 
-def QTensor_GGMLQuantType : I32EnumAttr<"GGMLQuantType",
+// The ggml types a qtensor.ggml_* op can store (every type but f32), with
+// ggml's ids and names.
+def QTensor_GGMLType : I32EnumAttr<"GGMLType",
     "a ggml tensor type (the ids of ggml.h's enum ggml_type)", [
-  I32EnumAttrCase<"f16", 1>, I32EnumAttrCase<"bf16", 30>,
-  I32EnumAttrCase<"q4_0", 2>, I32EnumAttrCase<"q4_1", 3>,
-  I32EnumAttrCase<"q5_0", 6>, I32EnumAttrCase<"q5_1", 7>,
-  I32EnumAttrCase<"q8_0", 8>,
-  I32EnumAttrCase<"q2_K", 10>, I32EnumAttrCase<"q3_K", 11>,
-  I32EnumAttrCase<"q4_K", 12>, I32EnumAttrCase<"q5_K", 13>,
-  I32EnumAttrCase<"q6_K", 14>
+  I32EnumAttrCase<"F16", 1, "f16">, I32EnumAttrCase<"BF16", 30, "bf16">,
+  I32EnumAttrCase<"Q4_0", 2, "q4_0">, I32EnumAttrCase<"Q4_1", 3, "q4_1">,
+  I32EnumAttrCase<"Q5_0", 6, "q5_0">, I32EnumAttrCase<"Q5_1", 7, "q5_1">,
+  I32EnumAttrCase<"Q8_0", 8, "q8_0">,
+  I32EnumAttrCase<"Q2_K", 10, "q2_K">, I32EnumAttrCase<"Q3_K", 11, "q3_K">,
+  I32EnumAttrCase<"Q4_K", 12, "q4_K">, I32EnumAttrCase<"Q5_K", 13, "q5_K">,
+  I32EnumAttrCase<"Q6_K", 14, "q6_K">
 ]> {
-  let cppNamespace = "::mlir::qtensor";
+  let cppNamespace = "::quantopt::numerics";
   let genSpecializedAttr = 0;
 }
 

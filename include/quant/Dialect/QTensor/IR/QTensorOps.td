@@ -328,10 +328,10 @@ def QTensor_GGMLDequantizeOp : QTensor_Op<"ggml_dequantize", [Pure]> {
   }], ggmlBlocks);
   let arguments = (ins
     RankedTensorOf<[I8]>:$storage,
-    QTensor_GGMLQuantTypeAttr:$ggmlType);
+    QTensor_GGMLTypeAttr:$ggmlType);
   let results = (outs RankedTensorOf<[F32]>:$result);
   let assemblyFormat = [{
-    $storage `as` custom<GGMLQuantType>($ggmlType) attr-dict `:` type($storage) `->` type($result)
+    $storage `as` custom<GGMLType>($ggmlType) attr-dict `:` type($storage) `->` type($result)
   }];
   let hasVerifier = 1;
 }
@@ -353,18 +353,18 @@ def QTensor_GGMLMatmulOp : QTensor_Op<"ggml_matmul", [Pure]> {
   let arguments = (ins
     RankedTensorOf<[F32]>:$input,
     2DTensorOf<[I8]>:$storage,
-    QTensor_GGMLQuantTypeAttr:$ggmlType,
+    QTensor_GGMLTypeAttr:$ggmlType,
     RankedTensorOf<[F32]>:$init);
   let results = (outs RankedTensorOf<[F32]>:$result);
   let assemblyFormat = [{
-    $input `,` $storage `as` custom<GGMLQuantType>($ggmlType) `outs` `(` $init `:` type($init) `)`
+    $input `,` $storage `as` custom<GGMLType>($ggmlType) `outs` `(` $init `:` type($init) `)`
     attr-dict `:` type($input) `,` type($storage) `->` type($result)
   }];
   let extraClassDeclaration = [{
     /// True for `f16` / `bf16` storage: a float weight, not quantized blocks.
     bool hasFloatStorage() {
-      return getGgmlType() == GGMLQuantType::f16 ||
-             getGgmlType() == GGMLQuantType::bf16;
+      return getGgmlType() == GGMLType::F16 ||
+             getGgmlType() == GGMLType::BF16;
     }
   }];
   let hasVerifier = 1;
