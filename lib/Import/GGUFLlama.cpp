@@ -11,7 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "quant/Import/GGUFLlama.h"
-#include "quant/Dialect/QTensor/Utils/WeightMatching.h"
+#include "quant/Dialect/QTensor/IR/QTensorDialect.h"
 #include "quant/Numerics/GGUFQuants.h"
 
 #include "llvm/Support/FormatVariadic.h"

@@ -7,7 +7,6 @@
 
 #include "quant/Import/LlamaImporter.h"
 #include "quant/Dialect/QTensor/IR/QTensorOps.h"
-#include "quant/Dialect/QTensor/Utils/WeightMatching.h"
 #include "quant/Import/Llama2cCheckpoint.h"
 #include "quant/Numerics/GGUFQuants.h"
 
@@ -619,72 +618,34 @@ LlamaWeightNames LlamaWeightNames::gguf(int64_t numLayers, bool tied) {
 
 void quantopt::setLlamaConfigAttr(ModuleOp module, const LlamaConfig &config) {
   Builder b(module.getContext());
-  NamedAttribute entries[] = {
-      b.getNamedAttr("dim", b.getI64IntegerAttr(config.dim)),
-      b.getNamedAttr("hidden_dim", b.getI64IntegerAttr(config.hiddenDim)),
-      b.getNamedAttr("n_layers", b.getI64IntegerAttr(config.numLayers)),
-      b.getNamedAttr("n_heads", b.getI64IntegerAttr(config.numHeads)),
-      b.getNamedAttr("n_kv_heads", b.getI64IntegerAttr(config.numKVHeads)),
-      b.getNamedAttr("vocab_size", b.getI64IntegerAttr(config.vocabSize)),
-      b.getNamedAttr("seq_len", b.getI64IntegerAttr(config.maxSeqLen)),
-      b.getNamedAttr("rope_theta", b.getF32FloatAttr(config.ropeTheta)),
-      b.getNamedAttr("norm_eps", b.getF32FloatAttr(config.rmsNormEps)),
-      b.getNamedAttr("rope",
-                     b.getStringAttr(config.ropeAdjacentPairs ? "adjacent"
-                                                              : "rotate_half")),
-      b.getNamedAttr("tied_embeddings", b.getBoolAttr(config.tiedEmbeddings)),
-  };
-  module->setAttr(kLlamaConfigAttrName, b.getDictionaryAttr(entries));
+  auto attr = qtensor::LlamaConfigAttr::get(
+      module.getContext(), config.dim, config.hiddenDim, config.numLayers,
+      config.numHeads, config.numKVHeads, config.vocabSize, config.maxSeqLen,
+      b.getF32FloatAttr(config.ropeTheta), b.getF32FloatAttr(config.rmsNormEps),
+      b.getStringAttr(config.ropeAdjacentPairs ? "adjacent" : "rotate_half"),
+      b.getBoolAttr(config.tiedEmbeddings));
+  module->setAttr(qtensor::kLlamaConfigAttr, attr);
 }
 
 llvm::Expected<LlamaConfig> quantopt::getLlamaConfigAttr(ModuleOp module) {
-  auto fail = [](const llvm::Twine &what) {
-    return llvm::createStringError(what);
-  };
-  auto dict = module->getAttrOfType<DictionaryAttr>(kLlamaConfigAttrName);
-  if (!dict)
-    return fail(llvm::Twine("the module has no '") + kLlamaConfigAttrName +
-                "' dictionary (import the model with quant-import)");
+  auto attr = module->getAttrOfType<qtensor::LlamaConfigAttr>(
+      qtensor::kLlamaConfigAttr);
+  if (!attr)
+    return llvm::createStringError(
+        llvm::Twine("the module has no '") + qtensor::kLlamaConfigAttr +
+        "' attribute (import the model with quant-import)");
+  // The attribute's verifier has checked the values.
   LlamaConfig config;
-  std::string missing;
-  auto integer = [&](llvm::StringRef key, int64_t &out) {
-    auto attr = dict.getAs<IntegerAttr>(key);
-    if (!attr || attr.getInt() <= 0)
-      missing = key.str();
-    else
-      out = attr.getInt();
-  };
-  integer("dim", config.dim);
-  integer("hidden_dim", config.hiddenDim);
-  integer("n_layers", config.numLayers);
-  integer("n_heads", config.numHeads);
-  integer("n_kv_heads", config.numKVHeads);
-  integer("vocab_size", config.vocabSize);
-  integer("seq_len", config.maxSeqLen);
-  auto theta = dict.getAs<FloatAttr>("rope_theta");
-  auto eps = dict.getAs<FloatAttr>("norm_eps");
-  auto rope = dict.getAs<StringAttr>("rope");
-  auto tied = dict.getAs<BoolAttr>("tied_embeddings");
-  if (!theta)
-    missing = "rope_theta";
-  if (!eps)
-    missing = "norm_eps";
-  if (!tied)
-    missing = "tied_embeddings";
-  if (!rope ||
-      (rope.getValue() != "adjacent" && rope.getValue() != "rotate_half"))
-    missing = "rope";
-  if (!missing.empty())
-    return fail(llvm::Twine(kLlamaConfigAttrName) + ": entry '" + missing +
-                "' is missing or invalid");
-  config.ropeTheta = float(theta.getValueAsDouble());
-  config.rmsNormEps = float(eps.getValueAsDouble());
-  config.ropeAdjacentPairs = rope.getValue() == "adjacent";
-  config.tiedEmbeddings = tied.getValue();
-  if (config.dim % config.numHeads != 0 ||
-      config.numHeads % config.numKVHeads != 0)
-    return fail(llvm::Twine(kLlamaConfigAttrName) +
-                ": dim must be a multiple of n_heads, and n_heads of "
-                "n_kv_heads");
+  config.dim = attr.getDim();
+  config.hiddenDim = attr.getHiddenDim();
+  config.numLayers = attr.getNLayers();
+  config.numHeads = attr.getNHeads();
+  config.numKVHeads = attr.getNKvHeads();
+  config.vocabSize = attr.getVocabSize();
+  config.maxSeqLen = attr.getSeqLen();
+  config.ropeTheta = float(attr.getRopeTheta().getValueAsDouble());
+  config.rmsNormEps = float(attr.getNormEps().getValueAsDouble());
+  config.ropeAdjacentPairs = attr.getRope().getValue() == "adjacent";
+  config.tiedEmbeddings = attr.getTiedEmbeddings().getValue();
   return config;
 }

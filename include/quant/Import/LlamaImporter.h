@@ -17,12 +17,9 @@
 // A matrix given as ggml blocks (GGUF files) is applied by
 // `qtensor.ggml_matmul` over an i8 constant of its blocks instead.
 //
-// The module carries the hyperparameters as the discardable dictionary
-// attribute `quant.llama` (exporters read it):
-//   {dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len
-//    (i64; seq_len is the model's context, not the imported window),
-//    rope_theta, norm_eps (f32), rope = "adjacent" | "rotate_half",
-//    tied_embeddings (bool: the classifier is the token embedding table)}
+// The module carries the hyperparameters as its `qtensor.llama` attribute
+// (#qtensor.llama, declared and verified by the dialect), which exporters
+// read.
 //
 //===----------------------------------------------------------------------===//
 
@@ -55,18 +52,15 @@ struct LlamaConfig {
   /// true: rotate adjacent pairs (2i, 2i+1), as llama2.c and Meta's code;
   /// false: rotate halves (i, i + head_dim/2), as Hugging Face.
   bool ropeAdjacentPairs = true;
-  /// The classifier is the token embedding table. Recorded in `quant.llama`;
-  /// importLlama takes it from the weight names.
+  /// The classifier is the token embedding table. Recorded in
+  /// `qtensor.llama`; importLlama takes it from the weight names.
   bool tiedEmbeddings = false;
   int64_t headDim() const { return dim / numHeads; }
 };
 
-/// The discardable module attribute holding the hyperparameters.
-inline constexpr llvm::StringLiteral kLlamaConfigAttrName = "quant.llama";
-
-/// Sets `quant.llama` on `module`.
+/// Sets `qtensor.llama` on `module`.
 void setLlamaConfigAttr(mlir::ModuleOp module, const LlamaConfig &config);
-/// Reads `quant.llama`; the error names the missing or ill-typed entry.
+/// Reads `qtensor.llama`; errors when the module has none.
 llvm::Expected<LlamaConfig> getLlamaConfigAttr(mlir::ModuleOp module);
 
 /// A weight given to the importer: its checkpoint name, shape ([out, in] for

@@ -924,3 +924,83 @@ func.func @dynamic8_zero_points(%q: tensor<512xi8>, %s: tensor<2xf32>, %z: tenso
   %0 = qtensor.dequantize %q scales(%s : tensor<2xf32>) zero_points(%z : tensor<2xi8>) layout <dynamic8, block = [256]> : tensor<512xi8> -> tensor<512xf32>
   return
 }
+
+// -----
+
+func.func @ggml_f32(%x: tensor<2x32xf32>, %w: tensor<4x128xi8>, %init: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  // expected-error@+1 {{unknown ggml type 'f32'}}
+  %0 = qtensor.ggml_matmul %x, %w as f32 outs(%init : tensor<2x4xf32>) : tensor<2x32xf32>, tensor<4x128xi8> -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @ggml_f32_generic(%q: tensor<8x128xi8>) {
+  // expected-error@+1 {{'qtensor.ggml_dequantize' op unknown ggml type}}
+  %0 = "qtensor.ggml_dequantize"(%q) <{ggmlType = #qtensor<ggml_type f32>}> : (tensor<8x128xi8>) -> tensor<8x32xf32>
+  return
+}
+
+//===----------------------------------------------------------------------===//
+// Discardable attributes
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @weight_name_not_string() {
+  // expected-error@+1 {{'qtensor.weight_name' must be a string}}
+  %0 = arith.constant {qtensor.weight_name = 3 : i32} dense<1.0> : tensor<2xf32>
+  return
+}
+
+// -----
+
+// expected-error@+1 {{'qtensor.gguf_file_type' must be a non-negative i32 (llama.cpp's llama_ftype)}}
+module attributes {qtensor.gguf_file_type = 15 : i64} {}
+
+// -----
+
+// expected-error@+1 {{'qtensor.gguf_file_type' must be a non-negative i32 (llama.cpp's llama_ftype)}}
+module attributes {qtensor.gguf_file_type = -1 : i32} {}
+
+// -----
+
+func.func @file_type_on_function() attributes {qtensor.gguf_file_type = 15 : i32} {
+  // expected-error@-1 {{'qtensor.gguf_file_type' belongs on a builtin.module}}
+  return
+}
+
+// -----
+
+// expected-error@+1 {{'qtensor.llama' must be a #qtensor.llama}}
+module attributes {qtensor.llama = {dim = 64 : i64}} {}
+
+// -----
+
+// expected-error@+1 {{unknown qtensor attribute 'qtensor.llama_config'}}
+module attributes {qtensor.llama_config = 1 : i32} {}
+
+// -----
+
+// A well-formed configuration verifies.
+module attributes {qtensor.gguf_file_type = 15 : i32, qtensor.llama = #qtensor.llama<dim = 64, hidden_dim = 172, n_layers = 5, n_heads = 8, n_kv_heads = 4, vocab_size = 512, seq_len = 512, rope_theta = 1.000000e+04 : f32, norm_eps = 9.99999974E-6 : f32, rope = "adjacent", tied_embeddings = true>} {}
+
+// -----
+
+// expected-error@+1 {{llama config: n_kv_heads must be positive, got 0}}
+module attributes {qtensor.llama = #qtensor.llama<dim = 64, hidden_dim = 172, n_layers = 5, n_heads = 8, n_kv_heads = 0, vocab_size = 512, seq_len = 512, rope_theta = 1.0e+04 : f32, norm_eps = 1.0e-05 : f32, rope = "adjacent", tied_embeddings = true>} {}
+
+// -----
+
+// expected-error@+1 {{llama config: dim (64) must be a multiple of n_heads (6), and n_heads of n_kv_heads (4)}}
+module attributes {qtensor.llama = #qtensor.llama<dim = 64, hidden_dim = 172, n_layers = 5, n_heads = 6, n_kv_heads = 4, vocab_size = 512, seq_len = 512, rope_theta = 1.0e+04 : f32, norm_eps = 1.0e-05 : f32, rope = "adjacent", tied_embeddings = true>} {}
+
+// -----
+
+// expected-error@+1 {{llama config: rope_theta and norm_eps must be positive}}
+module attributes {qtensor.llama = #qtensor.llama<dim = 64, hidden_dim = 172, n_layers = 5, n_heads = 8, n_kv_heads = 4, vocab_size = 512, seq_len = 512, rope_theta = 1.0e+04 : f32, norm_eps = 0.0 : f32, rope = "adjacent", tied_embeddings = true>} {}
+
+// -----
+
+// expected-error@+1 {{llama config: rope must be "adjacent" or "rotate_half", got "neox"}}
+module attributes {qtensor.llama = #qtensor.llama<dim = 64, hidden_dim = 172, n_layers = 5, n_heads = 8, n_kv_heads = 4, vocab_size = 512, seq_len = 512, rope_theta = 1.0e+04 : f32, norm_eps = 1.0e-05 : f32, rope = "neox", tied_embeddings = true>} {}

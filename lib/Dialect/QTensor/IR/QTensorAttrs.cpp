@@ -137,3 +137,35 @@ int64_t LayoutAttr::getBlockSize(unsigned dim, int64_t extent) const {
   int64_t size = getBlock()[dim];
   return size == 0 ? extent : size;
 }
+
+//===----------------------------------------------------------------------===//
+// LlamaConfigAttr
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+LlamaConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                        int64_t dim, int64_t hiddenDim, int64_t nLayers,
+                        int64_t nHeads, int64_t nKvHeads, int64_t vocabSize,
+                        int64_t seqLen, FloatAttr ropeTheta, FloatAttr normEps,
+                        StringAttr rope, BoolAttr tiedEmbeddings) {
+  for (auto [value, key] :
+       {std::pair(dim, "dim"), std::pair(hiddenDim, "hidden_dim"),
+        std::pair(nLayers, "n_layers"), std::pair(nHeads, "n_heads"),
+        std::pair(nKvHeads, "n_kv_heads"), std::pair(vocabSize, "vocab_size"),
+        std::pair(seqLen, "seq_len")})
+    if (value <= 0)
+      return emitError() << "llama config: " << key << " must be positive, got "
+                         << value;
+  if (dim % nHeads != 0 || nHeads % nKvHeads != 0)
+    return emitError() << "llama config: dim (" << dim
+                       << ") must be a multiple of n_heads (" << nHeads
+                       << "), and n_heads of n_kv_heads (" << nKvHeads << ")";
+  if (!(ropeTheta.getValueAsDouble() > 0) || !(normEps.getValueAsDouble() > 0))
+    return emitError() << "llama config: rope_theta and norm_eps must be "
+                          "positive";
+  if (rope.getValue() != "adjacent" && rope.getValue() != "rotate_half")
+    return emitError() << "llama config: rope must be \"adjacent\" or "
+                          "\"rotate_half\", got \""
+                       << rope.getValue() << "\"";
+  return success();
+}

@@ -24,3 +24,31 @@ void QTensorDialect::initialize() {
 #include "quant/Dialect/QTensor/IR/QTensorOps.cpp.inc"
       >();
 }
+
+LogicalResult QTensorDialect::verifyOperationAttribute(Operation *op,
+                                                       NamedAttribute attr) {
+  StringRef name = attr.getName().getValue();
+  if (name == WeightNameAttrHelper::getNameStr()) {
+    if (!isa<StringAttr>(attr.getValue()))
+      return op->emitError("'") << name << "' must be a string";
+    return success();
+  }
+  bool moduleOnly = name == GgufFileTypeAttrHelper::getNameStr() ||
+                    name == LlamaAttrHelper::getNameStr();
+  if (moduleOnly && !isa<ModuleOp>(op))
+    return op->emitError("'") << name << "' belongs on a builtin.module";
+  if (name == GgufFileTypeAttrHelper::getNameStr()) {
+    auto fileType = dyn_cast<IntegerAttr>(attr.getValue());
+    if (!fileType || !fileType.getType().isInteger(32) || fileType.getInt() < 0)
+      return op->emitError("'") << name
+                                << "' must be a non-negative i32 (llama.cpp's "
+                                   "llama_ftype)";
+    return success();
+  }
+  if (name == LlamaAttrHelper::getNameStr()) {
+    if (!isa<LlamaConfigAttr>(attr.getValue()))
+      return op->emitError("'") << name << "' must be a #qtensor.llama";
+    return success();
+  }
+  return op->emitError("unknown qtensor attribute '") << name << "'";
+}

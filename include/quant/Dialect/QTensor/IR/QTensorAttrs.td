@@ -99,4 +99,43 @@ def QTensor_GGMLTypeAttr
   }];
 }
 
+def QTensor_LlamaConfigAttr : QTensor_Attr<"LlamaConfig", "llama"> {
+  let summary = "Hyperparameters of an imported Llama decoder";
+  let description = [{
+    What an exporter needs to know of the model that the IR does not say
+    directly, set by the importers as the module's `qtensor.llama`
+    attribute:
+
+    ```mlir
+    module attributes {qtensor.llama = #qtensor.llama<dim = 64,
+        hidden_dim = 172, n_layers = 5, n_heads = 8, n_kv_heads = 4,
+        vocab_size = 512, seq_len = 512, rope_theta = 1.0e+04 : f32,
+        norm_eps = 1.0e-05 : f32, rope = "adjacent",
+        tied_embeddings = true>} { ... }
+    ```
+
+    `seq_len` is the model's context length, not the imported window.
+    `rope` is `"adjacent"` (pairs (2i, 2i+1) rotate, as llama2.c, Meta's
+    code and GGUF files) or `"rotate_half"` (pairs (i, i + head_dim/2), as
+    Hugging Face). `tied_embeddings`: the classifier is the token embedding
+    table. All sizes are positive, `dim` is a multiple of `n_heads` and
+    `n_heads` of `n_kv_heads`.
+  }];
+  let parameters = (ins
+    "int64_t":$dim,
+    "int64_t":$hidden_dim,
+    "int64_t":$n_layers,
+    "int64_t":$n_heads,
+    "int64_t":$n_kv_heads,
+    "int64_t":$vocab_size,
+    "int64_t":$seq_len,
+    "::mlir::FloatAttr":$rope_theta,
+    "::mlir::FloatAttr":$norm_eps,
+    "::mlir::StringAttr":$rope,
+    "::mlir::BoolAttr":$tied_embeddings
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
 #endif // QUANT_DIALECT_QTENSOR_IR_QTENSORATTRS_TD

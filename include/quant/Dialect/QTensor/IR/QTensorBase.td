@@ -46,6 +46,22 @@ def QTensor_Dialect : Dialect {
     them.
   }];
   let useDefaultAttributePrinterParser = 1;
+  let hasOperationAttrVerify = 1;
+  // Attributes the passes, importers and exporters put on ops they do not
+  // own.
+  let discardableAttrs = (ins
+    // The checkpoint name of the weight a quantized product or constant
+    // carries (`model.layers.0.mlp.down_proj.weight`); exporters name the
+    // tensors they write after it.
+    "::mlir::StringAttr":$weight_name,
+    // On a module: llama.cpp's `llama_ftype` id (15 for Q4_K_M), set by
+    // --quant-gguf's `mix` and by GGUF import, written by the GGUF exporter
+    // as `general.file_type`.
+    "::mlir::IntegerAttr":$gguf_file_type,
+    // On a module: the hyperparameters of the Llama decoder it holds, set
+    // by the importers and read by the exporters.
+    "::mlir::qtensor::LlamaConfigAttr":$llama
+  );
   let extraClassDeclaration = [{
     /// Registers the attributes; defined next to their storage classes.
     void registerAttributes();

@@ -100,17 +100,9 @@ struct QuantizedWeight {
   std::vector<int32_t> groupIndex;
 };
 
-/// Discardable attribute naming the source weight of a quantized op (the
-/// checkpoint tensor name), used by exporters and reports.
-constexpr llvm::StringLiteral kWeightNameAttr = "qtensor.weight_name";
-
 /// The weight name of a quantized op: its kWeightNameAttr, else its name
 /// location; "" when it has neither.
 std::string getWeightName(Operation *op);
-
-/// Module attribute (i32) that --quant-gguf sets from its `mix`: llama.cpp's
-/// `llama_ftype` id (15 for Q4_K_M), written as GGUF's general.file_type.
-constexpr llvm::StringLiteral kGGUFFileTypeAttr = "qtensor.gguf_file_type";
 
 /// Creates the constants and the qtensor.dequant_matmul, and replaces the
 /// matched op. Large weights become dense_resource blobs named after the
