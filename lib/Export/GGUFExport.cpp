@@ -212,11 +212,10 @@ llvm::Error quantopt::exportGGUFLlama(ModuleOp module, llvm::StringRef path,
 
   // The module's names: those of the checkpoint it was imported from.
   std::optional<LlamaWeightNames> names;
-  for (auto convention :
-       {&LlamaWeightNames::llama2c, &LlamaWeightNames::huggingFace,
-        &LlamaWeightNames::gguf}) {
+  for (LlamaNaming naming :
+       {LlamaNaming::Llama2c, LlamaNaming::HuggingFace, LlamaNaming::GGUF}) {
     LlamaWeightNames candidate =
-        convention(config.numLayers, config.tiedEmbeddings);
+        LlamaWeightNames::get(naming, config.numLayers, config.tiedEmbeddings);
     if (weights.floats.contains(candidate.tokenEmbedding)) {
       names = std::move(candidate);
       break;
@@ -308,7 +307,8 @@ llvm::Error quantopt::exportGGUFLlama(ModuleOp module, llvm::StringRef path,
   int64_t kHeads = config.ropeAdjacentPairs ? 0 : config.numKVHeads;
   int64_t d = config.dim, kvDim = config.headDim() * config.numKVHeads,
           ff = config.hiddenDim;
-  LlamaWeightNames gguf = LlamaWeightNames::gguf(config.numLayers, false);
+  LlamaWeightNames gguf =
+      LlamaWeightNames::get(LlamaNaming::GGUF, config.numLayers, false);
   if (auto e = addFloat(gguf.tokenEmbedding, names->tokenEmbedding,
                         {config.vocabSize, d}, 0))
     return e;

@@ -189,8 +189,8 @@ quantopt::importGGUFLlama(MLIRContext *ctx, const GGUFLlamaModel &model,
                           const LlamaImportOptions &options,
                           std::string &error) {
   const LlamaConfig &config = model.getConfig();
-  LlamaWeightNames names =
-      LlamaWeightNames::gguf(config.numLayers, config.tiedEmbeddings);
+  LlamaWeightNames names = LlamaWeightNames::get(
+      LlamaNaming::GGUF, config.numLayers, config.tiedEmbeddings);
   OwningOpRef<ModuleOp> module = importLlama(
       ctx, config, names,
       [&](llvm::StringRef name) { return model.lookup(name); }, options, error);

@@ -151,8 +151,8 @@ mlir::OwningOpRef<mlir::ModuleOp> quantopt::importHuggingFace(
     mlir::MLIRContext *ctx, const HuggingFaceCheckpoint &ckpt,
     const LlamaImportOptions &options, std::string &error) {
   const LlamaConfig &config = ckpt.getConfig();
-  LlamaWeightNames names =
-      LlamaWeightNames::huggingFace(config.numLayers, ckpt.hasTiedEmbeddings());
+  LlamaWeightNames names = LlamaWeightNames::get(
+      LlamaNaming::HuggingFace, config.numLayers, ckpt.hasTiedEmbeddings());
   return importLlama(
       ctx, config, names,
       [&](llvm::StringRef name) { return ckpt.lookup(name); }, options, error);

@@ -557,8 +557,8 @@ quantopt::importLlama2c(MLIRContext *ctx, const Llama2cCheckpoint &checkpoint,
   std::vector<LlamaWeight> weights;
   for (const CheckpointTensor &t : checkpoint.getTensors())
     weights.push_back({t.name, t.shape, t.data});
-  LlamaWeightNames names =
-      LlamaWeightNames::llama2c(c.numLayers, c.sharedClassifier);
+  LlamaWeightNames names = LlamaWeightNames::get(
+      LlamaNaming::Llama2c, c.numLayers, c.sharedClassifier);
   auto lookup = [&](llvm::StringRef name) -> const LlamaWeight * {
     for (const LlamaWeight &w : weights)
       if (w.name == name)
@@ -568,51 +568,23 @@ quantopt::importLlama2c(MLIRContext *ctx, const Llama2cCheckpoint &checkpoint,
   return importLlama(ctx, config, names, lookup, options, error);
 }
 
-/// Per-layer names: `pattern` formatted with the layer ({0}) and the role's
-/// name ({1}), roles in the order attention norm, q, k, v, o, FFN norm,
-/// gate (w1), down (w2), up (w3).
-static LlamaWeightNames layerNames(int64_t numLayers, const char *pattern,
-                                   llvm::ArrayRef<llvm::StringRef> roleNames) {
+LlamaWeightNames LlamaWeightNames::get(LlamaNaming naming, int64_t numLayers,
+                                       bool tied) {
   LlamaWeightNames names;
-  std::vector<std::string> *roles[] = {
-      &names.attnNorm, &names.wq, &names.wk, &names.wv, &names.wo,
-      &names.ffnNorm,  &names.w1, &names.w2, &names.w3};
+  using Role = LlamaTensorRole;
+  std::pair<std::vector<std::string> *, Role> perLayer[] = {
+      {&names.attnNorm, Role::AttnNorm}, {&names.wq, Role::AttnQ},
+      {&names.wk, Role::AttnK},          {&names.wv, Role::AttnV},
+      {&names.wo, Role::AttnOutput},     {&names.ffnNorm, Role::FfnNorm},
+      {&names.w1, Role::FfnGate},        {&names.w2, Role::FfnDown},
+      {&names.w3, Role::FfnUp}};
   for (int64_t l = 0; l < numLayers; ++l)
-    for (auto [role, roleName] : llvm::zip_equal(roles, roleNames))
-      role->push_back(llvm::formatv(pattern, l, roleName).str());
-  return names;
-}
-
-LlamaWeightNames LlamaWeightNames::llama2c(int64_t numLayers, bool tied) {
-  LlamaWeightNames names = layerNames(
-      numLayers, "{1}.{0}",
-      {"rms_att", "wq", "wk", "wv", "wo", "rms_ffn", "w1", "w2", "w3"});
-  names.tokenEmbedding = "token_embedding";
-  names.finalNorm = "rms_final";
-  names.classifier = tied ? names.tokenEmbedding : "wcls";
-  return names;
-}
-
-LlamaWeightNames LlamaWeightNames::huggingFace(int64_t numLayers, bool tied) {
-  LlamaWeightNames names = layerNames(
-      numLayers, "model.layers.{0}.{1}.weight",
-      {"input_layernorm", "self_attn.q_proj", "self_attn.k_proj",
-       "self_attn.v_proj", "self_attn.o_proj", "post_attention_layernorm",
-       "mlp.gate_proj", "mlp.down_proj", "mlp.up_proj"});
-  names.tokenEmbedding = "model.embed_tokens.weight";
-  names.finalNorm = "model.norm.weight";
-  names.classifier = tied ? names.tokenEmbedding : "lm_head.weight";
-  return names;
-}
-
-LlamaWeightNames LlamaWeightNames::gguf(int64_t numLayers, bool tied) {
-  LlamaWeightNames names =
-      layerNames(numLayers, "blk.{0}.{1}.weight",
-                 {"attn_norm", "attn_q", "attn_k", "attn_v", "attn_output",
-                  "ffn_norm", "ffn_gate", "ffn_down", "ffn_up"});
-  names.tokenEmbedding = "token_embd.weight";
-  names.finalNorm = "output_norm.weight";
-  names.classifier = tied ? names.tokenEmbedding : "output.weight";
+    for (auto [list, role] : perLayer)
+      list->push_back(getLlamaTensorName(naming, role, l));
+  names.tokenEmbedding = getLlamaTensorName(naming, Role::TokenEmbedding);
+  names.finalNorm = getLlamaTensorName(naming, Role::FinalNorm);
+  names.classifier =
+      tied ? names.tokenEmbedding : getLlamaTensorName(naming, Role::Output);
   return names;
 }
 

@@ -26,6 +26,7 @@
 #ifndef QUANT_IMPORT_LLAMAIMPORTER_H
 #define QUANT_IMPORT_LLAMAIMPORTER_H
 
+#include "quant/Formats/LlamaTensorNames.h"
 #include "quant/Numerics/GGMLTypes.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -84,12 +85,9 @@ struct LlamaWeightNames {
   std::string tokenEmbedding, finalNorm, classifier;
   std::vector<std::string> attnNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3;
 
-  /// The names of llama2.c checkpoints ("wq.3"), Hugging Face checkpoints
-  /// ("model.layers.3.self_attn.q_proj.weight") and GGUF files
-  /// ("blk.3.attn_q.weight"); a tied classifier is named as the embedding.
-  static LlamaWeightNames llama2c(int64_t numLayers, bool tied);
-  static LlamaWeightNames huggingFace(int64_t numLayers, bool tied);
-  static LlamaWeightNames gguf(int64_t numLayers, bool tied);
+  /// The names of a checkpoint kind (quant/Formats/LlamaTensorNames.h);
+  /// a tied classifier is named as the embedding.
+  static LlamaWeightNames get(LlamaNaming naming, int64_t numLayers, bool tied);
 };
 
 struct LlamaImportOptions {

@@ -17,6 +17,7 @@
 #include "quant/Dialect/QTensor/Transforms/Calibration.h"
 #include "quant/Dialect/QTensor/Transforms/Passes.h"
 #include "quant/Dialect/QTensor/Utils/WeightMatching.h"
+#include "quant/Formats/LlamaTensorNames.h"
 #include "quant/Numerics/GGUFQuants.h"
 #include "quant/Numerics/Numerics.h"
 
@@ -56,86 +57,58 @@ enum class Role {
   Other
 };
 
-/// A weight's role and layer (-1 outside the layers).
+/// A weight's role, layer (-1 outside the layers) and llama.cpp name
+/// (`blk.3.attn_v.weight`, `output.weight`; empty when the name is not a
+/// Llama tensor name).
 struct TensorRole {
   Role role = Role::Other;
   int64_t layer = -1;
-};
-
-/// One row per per-layer role: its name in llama2.c checkpoints (`wq.3`),
-/// in Hugging Face checkpoints (`model.layers.3.` + suffix) and in GGUF
-/// files (`blk.3.` + suffix).
-struct RoleNames {
-  Role role;
-  StringLiteral llama2c, huggingFace, gguf;
+  std::string ggufName;
 };
 } // namespace
 
-static constexpr RoleNames kLayerRoles[] = {
-    {Role::AttnQ, "wq", "self_attn.q_proj.weight", "attn_q.weight"},
-    {Role::AttnK, "wk", "self_attn.k_proj.weight", "attn_k.weight"},
-    {Role::AttnV, "wv", "self_attn.v_proj.weight", "attn_v.weight"},
-    {Role::AttnOutput, "wo", "self_attn.o_proj.weight", "attn_output.weight"},
-    {Role::FfnGate, "w1", "mlp.gate_proj.weight", "ffn_gate.weight"},
-    {Role::FfnDown, "w2", "mlp.down_proj.weight", "ffn_down.weight"},
-    {Role::FfnUp, "w3", "mlp.up_proj.weight", "ffn_up.weight"},
-};
-
-namespace {
-/// A classifier weight's name and its GGUF name.
-struct OutputName {
-  StringLiteral name, gguf;
-};
-} // namespace
-
-/// The classifier, separate or tied to the token embedding, in the three
-/// schemes.
-static constexpr OutputName kOutputNames[] = {
-    {"wcls", "output.weight"},
-    {"lm_head.weight", "output.weight"},
-    {"output.weight", "output.weight"},
-    {"token_embedding", "token_embd.weight"},
-    {"model.embed_tokens.weight", "token_embd.weight"},
-    {"token_embd.weight", "token_embd.weight"}};
-
+/// The role of a weight from its name in any of the three conventions
+/// (quant/Formats/LlamaTensorNames.h). A product whose weight is named as
+/// the token embedding is the tied classifier.
 static TensorRole classifyWeight(StringRef name) {
-  if (llvm::any_of(kOutputNames,
-                   [&](const OutputName &o) { return o.name == name; }))
-    return {Role::Output, -1};
-  // Hugging Face and GGUF: PREFIX LAYER '.' SUFFIX.
-  for (bool hf : {true, false}) {
-    StringRef rest = name;
-    int64_t layer;
-    if (!rest.consume_front(hf ? "model.layers." : "blk.") ||
-        rest.consumeInteger(10, layer) || !rest.consume_front("."))
-      continue;
-    for (const RoleNames &r : kLayerRoles)
-      if (rest == (hf ? r.huggingFace : r.gguf))
-        return {r.role, layer};
+  std::optional<quantopt::LlamaTensorId> id =
+      quantopt::parseLlamaTensorName(name);
+  if (!id)
+    return {};
+  using quantopt::LlamaTensorRole;
+  Role role = Role::Other;
+  switch (id->role) {
+  case LlamaTensorRole::AttnQ:
+    role = Role::AttnQ;
+    break;
+  case LlamaTensorRole::AttnK:
+    role = Role::AttnK;
+    break;
+  case LlamaTensorRole::AttnV:
+    role = Role::AttnV;
+    break;
+  case LlamaTensorRole::AttnOutput:
+    role = Role::AttnOutput;
+    break;
+  case LlamaTensorRole::FfnGate:
+    role = Role::FfnGate;
+    break;
+  case LlamaTensorRole::FfnDown:
+    role = Role::FfnDown;
+    break;
+  case LlamaTensorRole::FfnUp:
+    role = Role::FfnUp;
+    break;
+  case LlamaTensorRole::Output:
+  case LlamaTensorRole::TokenEmbedding:
+    role = Role::Output;
+    break;
+  default:
     return {};
   }
-  // llama2.c: NAME '.' LAYER.
-  auto [head, tail] = name.rsplit('.');
-  int64_t layer;
-  if (tail.empty() || tail.getAsInteger(10, layer))
-    return {};
-  for (const RoleNames &r : kLayerRoles)
-    if (head == r.llama2c)
-      return {r.role, layer};
-  return {};
-}
-
-/// The name llama.cpp gives the weight (`blk.3.attn_v.weight`,
-/// `output.weight`), or "" when the role is unknown.
-static std::string ggufTensorName(StringRef name, TensorRole t) {
-  if (t.role == Role::Output)
-    return llvm::find_if(kOutputNames,
-                         [&](const OutputName &o) { return o.name == name; })
-        ->gguf.str();
-  for (const RoleNames &r : kLayerRoles)
-    if (r.role == t.role)
-      return ("blk." + Twine(t.layer) + "." + r.gguf).str();
-  return "";
+  return {role, id->layer,
+          quantopt::getLlamaTensorName(quantopt::LlamaNaming::GGUF, id->role,
+                                       id->layer)};
 }
 
 //===----------------------------------------------------------------------===//
@@ -426,7 +399,7 @@ LogicalResult QuantGGUFPass::parseOptions(Mix &mixKind, GGMLType &base,
 
 const TypeOverride *QuantGGUFPass::findOverride(StringRef name,
                                                 TensorRole role) const {
-  std::string gguf = ggufTensorName(name, role);
+  const std::string &gguf = role.ggufName;
   const TypeOverride *found = nullptr;
   for (const TypeOverride &o : overrides)
     if (o.pattern->match(name) || (!gguf.empty() && o.pattern->match(gguf)))
