@@ -44,68 +44,29 @@ using num::GGMLType;
 //===----------------------------------------------------------------------===//
 
 namespace {
-/// llama.cpp's tensor categories (`tensor_category`) that the mixes use.
-enum class Role {
-  AttnQ,
-  AttnK,
-  AttnV,
-  AttnOutput,
-  FfnGate,
-  FfnDown,
-  FfnUp,
-  Output,
-  Other
-};
-
-/// A weight's role, layer (-1 outside the layers) and llama.cpp name
-/// (`blk.3.attn_v.weight`, `output.weight`; empty when the name is not a
-/// Llama tensor name).
+/// A weight's role (none for names that are not Llama matrices), layer (-1
+/// outside the layers) and llama.cpp name (`blk.3.attn_v.weight`,
+/// `output.weight`).
 struct TensorRole {
-  Role role = Role::Other;
+  std::optional<quantopt::LlamaTensorRole> role;
   int64_t layer = -1;
   std::string ggufName;
 };
 } // namespace
 
+using quantopt::LlamaTensorRole;
+
 /// The role of a weight from its name in any of the three conventions
 /// (quant/Formats/LlamaTensorNames.h). A product whose weight is named as
-/// the token embedding is the tied classifier.
+/// the token embedding is the tied classifier: llama.cpp's output category.
 static TensorRole classifyWeight(StringRef name) {
   std::optional<quantopt::LlamaTensorId> id =
       quantopt::parseLlamaTensorName(name);
   if (!id)
     return {};
-  using quantopt::LlamaTensorRole;
-  Role role = Role::Other;
-  switch (id->role) {
-  case LlamaTensorRole::AttnQ:
-    role = Role::AttnQ;
-    break;
-  case LlamaTensorRole::AttnK:
-    role = Role::AttnK;
-    break;
-  case LlamaTensorRole::AttnV:
-    role = Role::AttnV;
-    break;
-  case LlamaTensorRole::AttnOutput:
-    role = Role::AttnOutput;
-    break;
-  case LlamaTensorRole::FfnGate:
-    role = Role::FfnGate;
-    break;
-  case LlamaTensorRole::FfnDown:
-    role = Role::FfnDown;
-    break;
-  case LlamaTensorRole::FfnUp:
-    role = Role::FfnUp;
-    break;
-  case LlamaTensorRole::Output:
-  case LlamaTensorRole::TokenEmbedding:
-    role = Role::Output;
-    break;
-  default:
-    return {};
-  }
+  LlamaTensorRole role = id->role == LlamaTensorRole::TokenEmbedding
+                             ? LlamaTensorRole::Output
+                             : id->role;
   return {role, id->layer,
           quantopt::getLlamaTensorName(quantopt::LlamaNaming::GGUF, id->role,
                                        id->layer)};
@@ -194,13 +155,15 @@ static bool useMoreBits(int64_t i, int64_t n) {
 /// the file types of Mix.
 static GGMLType mixType(Mix mix, GGMLType base, TensorRole t,
                         const ModelInfo &model, int64_t cols) {
-  switch (t.role) {
-  case Role::Output:
+  if (!t.role)
+    return base;
+  switch (*t.role) {
+  case LlamaTensorRole::Output:
     // Classifier (and the tied token embedding).
     if (cols % blockElements(base) != 0)
       return GGMLType::Q8_0;
     return base == GGMLType::Q8_0 ? base : GGMLType::Q6_K;
-  case Role::AttnV:
+  case LlamaTensorRole::AttnV:
     switch (mix) {
     case Mix::Q2_K:
       return model.gqa >= 4 ? GGMLType::Q4_K : GGMLType::Q3_K;
@@ -216,7 +179,7 @@ static GGMLType mixType(Mix mix, GGMLType base, TensorRole t,
     default:
       return base;
     }
-  case Role::FfnDown: {
+  case LlamaTensorRole::FfnDown: {
     int64_t i = t.layer, n = model.layers;
     switch (mix) {
     case Mix::Q2_K:
@@ -240,7 +203,7 @@ static GGMLType mixType(Mix mix, GGMLType base, TensorRole t,
       return base;
     }
   }
-  case Role::AttnOutput:
+  case LlamaTensorRole::AttnOutput:
     switch (mix) {
     case Mix::Q2_K:
       return GGMLType::Q3_K;
@@ -543,12 +506,12 @@ void QuantGGUFPass::runOnOperation() {
   auto collect = [&](ConstantWeightMatmul &match) -> LogicalResult {
     TensorRole role = classifyWeight(match.name);
     model.layers = std::max(model.layers, role.layer + 1);
-    if (role.role == Role::AttnV) {
+    if (role.role == LlamaTensorRole::AttnV) {
       ++model.attnV;
       if (role.layer == 0)
         vRows = match.rows;
     }
-    if (role.role == Role::AttnQ && role.layer == 0)
+    if (role.role == LlamaTensorRole::AttnQ && role.layer == 0)
       qRows = match.rows;
     matches.push_back(std::move(match));
     return success();
