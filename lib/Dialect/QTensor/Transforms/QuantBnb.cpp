@@ -88,16 +88,8 @@ static Value createDoubleQuantScales(OpBuilder &builder, Location loc,
 void QuantBnbPass::runOnOperation() {
   ModuleOp module = getOperation();
   MLIRContext *ctx = &getContext();
-  ElementFormat layoutFormat;
-  if (format == "nf4") {
-    layoutFormat = ElementFormat::nf4;
-  } else if (format == "fp4") {
-    layoutFormat = ElementFormat::fp4;
-  } else {
-    module.emitError("quant-bnb: unknown format '")
-        << format << "'; expected nf4 or fp4";
-    return signalPassFailure();
-  }
+  ElementFormat layoutFormat =
+      format == BnbFormat::NF4 ? ElementFormat::nf4 : ElementFormat::fp4;
   if (!num::isBnbBlocksize(blocksize)) {
     module.emitError("quant-bnb: blocksize must be a power of two in "
                      "[32, 4096], got ")

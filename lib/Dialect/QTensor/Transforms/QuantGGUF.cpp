@@ -77,28 +77,9 @@ static TensorRole classifyWeight(StringRef name) {
 //===----------------------------------------------------------------------===//
 
 namespace {
-/// llama.cpp file types (`llama_ftype`) whose rules are implemented.
-enum class Mix {
-  None,
-  Q2_K,
-  Q3_K_S,
-  Q3_K_M,
-  Q3_K_L,
-  Q4_K_S,
-  Q4_K_M,
-  Q5_K_S,
-  Q5_K_M,
-  Q6_K,
-  Q4_0,
-  Q4_1,
-  Q5_0,
-  Q5_1,
-  Q8_0
-};
-
+/// A llama.cpp file type (`llama_ftype`) whose rules are implemented.
 struct MixInfo {
-  Mix mix;
-  StringLiteral name;
+  GGUFMix mix;
   /// llama_ftype_get_default_type.
   GGMLType base;
   /// The `llama_ftype` id, which GGUF files record as general.file_type.
@@ -115,20 +96,20 @@ struct ModelInfo {
 } // namespace
 
 static constexpr MixInfo kMixes[] = {
-    {Mix::Q2_K, "Q2_K", GGMLType::Q2_K, 10},
-    {Mix::Q3_K_S, "Q3_K_S", GGMLType::Q3_K, 11},
-    {Mix::Q3_K_M, "Q3_K_M", GGMLType::Q3_K, 12},
-    {Mix::Q3_K_L, "Q3_K_L", GGMLType::Q3_K, 13},
-    {Mix::Q4_K_S, "Q4_K_S", GGMLType::Q4_K, 14},
-    {Mix::Q4_K_M, "Q4_K_M", GGMLType::Q4_K, 15},
-    {Mix::Q5_K_S, "Q5_K_S", GGMLType::Q5_K, 16},
-    {Mix::Q5_K_M, "Q5_K_M", GGMLType::Q5_K, 17},
-    {Mix::Q6_K, "Q6_K", GGMLType::Q6_K, 18},
-    {Mix::Q4_0, "Q4_0", GGMLType::Q4_0, 2},
-    {Mix::Q4_1, "Q4_1", GGMLType::Q4_1, 3},
-    {Mix::Q5_0, "Q5_0", GGMLType::Q5_0, 8},
-    {Mix::Q5_1, "Q5_1", GGMLType::Q5_1, 9},
-    {Mix::Q8_0, "Q8_0", GGMLType::Q8_0, 7},
+    {GGUFMix::Q2_K, GGMLType::Q2_K, 10},
+    {GGUFMix::Q3_K_S, GGMLType::Q3_K, 11},
+    {GGUFMix::Q3_K_M, GGMLType::Q3_K, 12},
+    {GGUFMix::Q3_K_L, GGMLType::Q3_K, 13},
+    {GGUFMix::Q4_K_S, GGMLType::Q4_K, 14},
+    {GGUFMix::Q4_K_M, GGMLType::Q4_K, 15},
+    {GGUFMix::Q5_K_S, GGMLType::Q5_K, 16},
+    {GGUFMix::Q5_K_M, GGMLType::Q5_K, 17},
+    {GGUFMix::Q6_K, GGMLType::Q6_K, 18},
+    {GGUFMix::Q4_0, GGMLType::Q4_0, 2},
+    {GGUFMix::Q4_1, GGMLType::Q4_1, 3},
+    {GGUFMix::Q5_0, GGMLType::Q5_0, 8},
+    {GGUFMix::Q5_1, GGMLType::Q5_1, 9},
+    {GGUFMix::Q8_0, GGMLType::Q8_0, 7},
 };
 
 static int64_t blockElements(GGMLType type) {
@@ -153,7 +134,7 @@ static bool useMoreBits(int64_t i, int64_t n) {
 /// The type `mix` gives a tensor: `llama_tensor_get_type_impl` for a dense
 /// Llama (one expert, not Falcon, not the 70B attn_v bump), restricted to
 /// the file types of Mix.
-static GGMLType mixType(Mix mix, GGMLType base, TensorRole t,
+static GGMLType mixType(GGUFMix mix, GGMLType base, TensorRole t,
                         const ModelInfo &model, int64_t cols) {
   if (!t.role)
     return base;
@@ -165,16 +146,16 @@ static GGMLType mixType(Mix mix, GGMLType base, TensorRole t,
     return base == GGMLType::Q8_0 ? base : GGMLType::Q6_K;
   case LlamaTensorRole::AttnV:
     switch (mix) {
-    case Mix::Q2_K:
+    case GGUFMix::Q2_K:
       return model.gqa >= 4 ? GGMLType::Q4_K : GGMLType::Q3_K;
-    case Mix::Q3_K_M:
+    case GGUFMix::Q3_K_M:
       return t.layer < 2 ? GGMLType::Q5_K : GGMLType::Q4_K;
-    case Mix::Q3_K_L:
+    case GGUFMix::Q3_K_L:
       return GGMLType::Q5_K;
-    case Mix::Q4_K_M:
-    case Mix::Q5_K_M:
+    case GGUFMix::Q4_K_M:
+    case GGUFMix::Q5_K_M:
       return useMoreBits(t.layer, model.attnV) ? GGMLType::Q6_K : base;
-    case Mix::Q4_K_S:
+    case GGUFMix::Q4_K_S:
       return t.layer < 4 ? GGMLType::Q5_K : base;
     default:
       return base;
@@ -182,22 +163,22 @@ static GGMLType mixType(Mix mix, GGMLType base, TensorRole t,
   case LlamaTensorRole::FfnDown: {
     int64_t i = t.layer, n = model.layers;
     switch (mix) {
-    case Mix::Q2_K:
+    case GGUFMix::Q2_K:
       return GGMLType::Q3_K;
-    case Mix::Q3_K_M:
+    case GGUFMix::Q3_K_M:
       return i < n / 16 ? GGMLType::Q5_K : GGMLType::Q4_K;
-    case Mix::Q3_K_L:
+    case GGUFMix::Q3_K_L:
       return GGMLType::Q5_K;
-    case Mix::Q4_K_M:
-    case Mix::Q5_K_M:
+    case GGUFMix::Q4_K_M:
+    case GGUFMix::Q5_K_M:
       return useMoreBits(i, n) ? GGMLType::Q6_K : base;
-    case Mix::Q4_K_S:
+    case GGUFMix::Q4_K_S:
       return i < n / 8 ? GGMLType::Q5_K : base;
-    case Mix::Q4_0:
-    case Mix::Q5_0:
+    case GGUFMix::Q4_0:
+    case GGUFMix::Q5_0:
       // Guard for the first ffn_down layers, only with an imatrix.
       if (model.imatrix && i < n / 8)
-        return mix == Mix::Q4_0 ? GGMLType::Q4_1 : GGMLType::Q5_1;
+        return mix == GGUFMix::Q4_0 ? GGMLType::Q4_1 : GGMLType::Q5_1;
       return base;
     default:
       return base;
@@ -205,11 +186,11 @@ static GGMLType mixType(Mix mix, GGMLType base, TensorRole t,
   }
   case LlamaTensorRole::AttnOutput:
     switch (mix) {
-    case Mix::Q2_K:
+    case GGUFMix::Q2_K:
       return GGMLType::Q3_K;
-    case Mix::Q3_K_M:
+    case GGUFMix::Q3_K_M:
       return GGMLType::Q4_K;
-    case Mix::Q3_K_L:
+    case GGUFMix::Q3_K_L:
       return GGMLType::Q5_K;
     default:
       return base;
@@ -273,14 +254,15 @@ struct QuantGGUFPass : qtensor::impl::QuantGGUFPassBase<QuantGGUFPass> {
   void runOnOperation() override;
 
 private:
-  LogicalResult parseOptions(Mix &mixKind, GGMLType &base,
+  LogicalResult parseOptions(GGUFMix &mixKind, GGMLType &base,
                              std::optional<uint32_t> &fileType);
   /// The last `tensor-type` entry matching the weight's own or GGUF name.
   const TypeOverride *findOverride(StringRef name, TensorRole role) const;
   /// The type a product gets, or failure (diagnosed) when an override does
   /// not fit its rows.
-  FailureOr<GGMLType> chooseType(const ConstantWeightMatmul &match, Mix mixKind,
-                                 GGMLType base, const ModelInfo &model);
+  FailureOr<GGMLType> chooseType(const ConstantWeightMatmul &match,
+                                 GGUFMix mixKind, GGMLType base,
+                                 const ModelInfo &model);
   /// E[x^2] per input column of every planned product (empty vectors
   /// without an importance matrix).
   FailureOr<std::vector<std::vector<float>>> importance(ArrayRef<Planned> plan,
@@ -303,29 +285,18 @@ static std::optional<GGMLType> parseQuantType(StringRef name, bool allowFloat) {
   return traits->type;
 }
 
-LogicalResult QuantGGUFPass::parseOptions(Mix &mixKind, GGMLType &base,
+LogicalResult QuantGGUFPass::parseOptions(GGUFMix &mixKind, GGMLType &base,
                                           std::optional<uint32_t> &fileType) {
   ModuleOp module = getOperation();
-  std::optional<GGMLType> baseType = parseQuantType(type, /*allowFloat=*/false);
-  if (!baseType)
-    return module.emitError("quant-gguf: unknown type '")
-           << type
-           << "'; expected q4_0, q4_1, q5_0, q5_1, q8_0, q2_K, q3_K, q4_K, "
-              "q5_K or q6_K";
-  base = *baseType;
-  mixKind = Mix::None;
-  if (!mix.empty()) {
-    const MixInfo *info = llvm::find_if(kMixes, [&](const MixInfo &m) {
-      return m.name.equals_insensitive(mix);
-    });
-    if (info == std::end(kMixes))
-      return module.emitError("quant-gguf: unknown mix '")
-             << mix
-             << "'; expected Q2_K, Q3_K_S, Q3_K_M, Q3_K_L, Q4_K_S, Q4_K_M, "
-                "Q5_K_S, Q5_K_M, Q6_K, Q4_0, Q4_1, Q5_0, Q5_1 or Q8_0";
+  base = type;
+  mixKind = mix;
+  if (mix != GGUFMix::None) {
+    const MixInfo *info =
+        llvm::find_if(kMixes, [&](const MixInfo &m) { return m.mix == mix; });
     if (type.hasValue() && base != info->base)
       return module.emitError("quant-gguf: type=")
-             << type << " conflicts with mix=" << info->name
+             << typeName(base)
+             << " conflicts with mix=" << stringifyOptionEnum(GGUFMix(mix))
              << ", whose base type is " << typeName(info->base)
              << "; give one of them";
     mixKind = info->mix;
@@ -371,10 +342,10 @@ const TypeOverride *QuantGGUFPass::findOverride(StringRef name,
 }
 
 FailureOr<GGMLType> QuantGGUFPass::chooseType(const ConstantWeightMatmul &match,
-                                              Mix mixKind, GGMLType base,
+                                              GGUFMix mixKind, GGMLType base,
                                               const ModelInfo &model) {
   TensorRole role = classifyWeight(match.name);
-  GGMLType wanted = mixKind == Mix::None
+  GGMLType wanted = mixKind == GGUFMix::None
                         ? base
                         : mixType(mixKind, base, role, model, match.cols);
   GGMLType chosen = fallbackType(wanted, match.cols);
@@ -477,7 +448,7 @@ void QuantGGUFPass::convert(OpBuilder &builder, const Planned &p,
 
 void QuantGGUFPass::runOnOperation() {
   ModuleOp module = getOperation();
-  Mix mixKind;
+  GGUFMix mixKind;
   GGMLType base;
   std::optional<uint32_t> fileType;
   if (failed(parseOptions(mixKind, base, fileType)))

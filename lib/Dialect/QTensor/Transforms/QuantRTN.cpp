@@ -38,22 +38,25 @@ LogicalResult QuantRTNPass::parseOptions(num::RTNOptions &rtn,
                                          Type &scaleElementType) {
   ModuleOp module = getOperation();
   MLIRContext *ctx = &getContext();
-  if (format == "int") {
+  switch (format) {
+  case RTNFormat::Int:
     if (bits < 2 || bits > 8)
       return module.emitError("quant-rtn: bits must be in 2..8, got ")
              << static_cast<int64_t>(bits);
     rtn.format = num::getIntegerFormat(bits, symmetric);
-  } else if (format == "nf4") {
+    break;
+  case RTNFormat::NF4:
     rtn.format = ElementFormat::nf4;
-  } else if (format == "fp4") {
+    break;
+  case RTNFormat::FP4:
     rtn.format = ElementFormat::fp4;
-  } else if (format == "f8E4M3FN") {
+    break;
+  case RTNFormat::F8E4M3FN:
     rtn.format = ElementFormat::f8E4M3FN;
-  } else if (format == "f8E5M2") {
+    break;
+  case RTNFormat::F8E5M2:
     rtn.format = ElementFormat::f8E5M2;
-  } else {
-    return module.emitError("quant-rtn: unknown format '")
-           << format << "'; expected int, nf4, fp4, f8E4M3FN or f8E5M2";
+    break;
   }
   if (groupSize < -1)
     return module.emitError("quant-rtn: group-size must be -1 (per channel), "
@@ -61,18 +64,19 @@ LogicalResult QuantRTNPass::parseOptions(num::RTNOptions &rtn,
            << static_cast<int64_t>(groupSize);
   rtn.groupSize = groupSize;
   rtn.symmetric = symmetric;
-  if (scaleType == "f32") {
+  switch (scaleType) {
+  case ScaleElementType::F32:
     rtn.scaleType = num::RTNOptions::ScaleType::F32;
     scaleElementType = Float32Type::get(ctx);
-  } else if (scaleType == "f16") {
+    break;
+  case ScaleElementType::F16:
     rtn.scaleType = num::RTNOptions::ScaleType::F16;
     scaleElementType = Float16Type::get(ctx);
-  } else if (scaleType == "bf16") {
+    break;
+  case ScaleElementType::BF16:
     rtn.scaleType = num::RTNOptions::ScaleType::BF16;
     scaleElementType = BFloat16Type::get(ctx);
-  } else {
-    return module.emitError("quant-rtn: unknown scale-type '")
-           << scaleType << "'; expected f32, f16 or bf16";
+    break;
   }
   return success();
 }

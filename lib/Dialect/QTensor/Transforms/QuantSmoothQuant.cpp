@@ -28,7 +28,6 @@ using namespace mlir::qtensor;
 namespace num = quantopt::numerics;
 
 namespace {
-enum class ActivationMode { PerToken, PerTensor, Static, None };
 
 struct QuantSmoothQuantPass
     : qtensor::impl::QuantSmoothQuantPassBase<QuantSmoothQuantPass> {
@@ -40,7 +39,7 @@ private:
   FailureOr<std::vector<std::vector<double>>>
   activationMaxima(ArrayRef<InputGroup> groups);
   /// Replaces the group's products with W8A8 products.
-  void quantizeGroup(InputGroup &group, ActivationMode mode,
+  void quantizeGroup(InputGroup &group, ActivationQuantization mode,
                      float staticAbsMax);
 };
 } // namespace
@@ -86,7 +85,8 @@ QuantSmoothQuantPass::activationMaxima(ArrayRef<InputGroup> groups) {
   return maxima;
 }
 
-void QuantSmoothQuantPass::quantizeGroup(InputGroup &group, ActivationMode mode,
+void QuantSmoothQuantPass::quantizeGroup(InputGroup &group,
+                                         ActivationQuantization mode,
                                          float staticAbsMax) {
   SmallVector<ConstantWeightMatmul *> targets;
   for (ConstantWeightMatmul &linear : group.linears)
@@ -102,7 +102,7 @@ void QuantSmoothQuantPass::quantizeGroup(InputGroup &group, ActivationMode mode,
   auto codesType =
       RankedTensorType::get(inputType.getShape(), IntegerType::get(ctx, 8));
   SmallVector<int64_t> scaleShape(inputType.getShape());
-  if (mode == ActivationMode::PerToken)
+  if (mode == ActivationQuantization::PerToken)
     scaleShape.back() = 1;
   else
     std::fill(scaleShape.begin(), scaleShape.end(), 1);
@@ -110,7 +110,7 @@ void QuantSmoothQuantPass::quantizeGroup(InputGroup &group, ActivationMode mode,
 
   // One activation quantization for the whole group.
   Value codes, scales;
-  if (mode == ActivationMode::Static) {
+  if (mode == ActivationQuantization::Static) {
     float scale = std::max(staticAbsMax, 1e-5f) / 127.0f;
     scales = createF32Constant(builder, loc, scaleShape, {scale}, false, "");
     SmallVector<int64_t> block(inputType.getRank(), 0);
@@ -128,9 +128,9 @@ void QuantSmoothQuantPass::quantizeGroup(InputGroup &group, ActivationMode mode,
   for (ConstantWeightMatmul *linear : targets) {
     std::vector<int8_t> weightCodes;
     std::vector<float> weightScales;
-    int64_t blockSize = weightGroupSize > 0       ? int64_t(weightGroupSize)
-                        : weights == "per-tensor" ? -1
-                                                  : 0;
+    int64_t blockSize = weightGroupSize > 0 ? int64_t(weightGroupSize)
+                        : weights == WeightScaleGranularity::PerTensor ? -1
+                                                                       : 0;
     if (blockSize > 0 && linear->cols % blockSize != 0) {
       linear->op->emitRemark("quant-smoothquant: weight-group-size ")
           << blockSize << " does not divide K = " << linear->cols << " of '"
@@ -168,25 +168,7 @@ void QuantSmoothQuantPass::quantizeGroup(InputGroup &group, ActivationMode mode,
 
 void QuantSmoothQuantPass::runOnOperation() {
   ModuleOp module = getOperation();
-  ActivationMode mode;
-  if (activations == "per-token")
-    mode = ActivationMode::PerToken;
-  else if (activations == "per-tensor")
-    mode = ActivationMode::PerTensor;
-  else if (activations == "static")
-    mode = ActivationMode::Static;
-  else if (activations == "none")
-    mode = ActivationMode::None;
-  else {
-    module.emitError("quant-smoothquant: unknown activations '")
-        << activations << "'; expected per-token, per-tensor, static or none";
-    return signalPassFailure();
-  }
-  if (weights != "per-channel" && weights != "per-tensor") {
-    module.emitError("quant-smoothquant: unknown weights '")
-        << weights << "'; expected per-channel or per-tensor";
-    return signalPassFailure();
-  }
+  ActivationQuantization mode = activations;
   if (weightGroupSize < 0) {
     module.emitError("quant-smoothquant: weight-group-size must be >= 0, got ")
         << static_cast<int64_t>(weightGroupSize);
@@ -205,7 +187,7 @@ void QuantSmoothQuantPass::runOnOperation() {
     for (const ConstantWeightMatmul &linear : group.linears)
       if (failed(checkFiniteWeight(linear)))
         return signalPassFailure();
-  bool needStats = smooth || mode == ActivationMode::Static;
+  bool needStats = smooth || mode == ActivationQuantization::Static;
   std::vector<std::vector<double>> maxima;
   if (needStats) {
     auto collected = activationMaxima(groups);
@@ -258,7 +240,7 @@ void QuantSmoothQuantPass::runOnOperation() {
     }
     fold->apply(group, s);
   }
-  if (mode == ActivationMode::None)
+  if (mode == ActivationQuantization::None)
     return;
 
   for (size_t g = 0; g < groups.size(); ++g) {

@@ -4,7 +4,7 @@
 // RUN: not quant-opt %s --quant-bnb="blocksize=8192" 2>&1 | FileCheck %s --check-prefix=BLOCK2
 // RUN: quant-opt %s -split-input-file --quant-bnb="skip=wq" | FileCheck %s --check-prefix=SKIP
 
-// FORMAT: quant-bnb: unknown format 'int4'; expected nf4 or fp4
+// FORMAT: for the --format option: unknown value 'int4'; expected nf4 or fp4
 // BLOCK: quant-bnb: blocksize must be a power of two in [32, 4096], got 48
 // BLOCK2: quant-bnb: blocksize must be a power of two in [32, 4096], got 8192
 

@@ -9,9 +9,9 @@
 // RUN: not quant-opt %s --quant-gguf="tensor-type=attn_[v=q8_0" 2>&1 | FileCheck %s --check-prefix=OVERRIDE-REGEX
 // RUN: not quant-opt %s -split-input-file --quant-gguf="type=q8_0 tensor-type=wo=q4_K" 2>&1 | FileCheck %s --check-prefix=OVERRIDE-FIT
 
-// TYPE: quant-gguf: unknown type 'q7_0'; expected q4_0, q4_1, q5_0, q5_1, q8_0, q2_K, q3_K, q4_K, q5_K or q6_K
-// F16: quant-gguf: unknown type 'f16'
-// MIX: quant-gguf: unknown mix 'Q4_K_X'; expected Q2_K, Q3_K_S, Q3_K_M, Q3_K_L, Q4_K_S, Q4_K_M, Q5_K_S, Q5_K_M, Q6_K, Q4_0, Q4_1, Q5_0, Q5_1 or Q8_0
+// TYPE: for the --type option: unknown value 'q7_0'; expected q4_0, q4_1, q5_0, q5_1, q8_0, q2_K, q3_K, q4_K, q5_K or q6_K
+// F16: for the --type option: unknown value 'f16'
+// MIX: for the --mix option: unknown value 'Q4_K_X'; expected none, Q2_K, Q3_K_S, Q3_K_M, Q3_K_L, Q4_K_S, Q4_K_M, Q5_K_S, Q5_K_M, Q6_K, Q4_0, Q4_1, Q5_0, Q5_1 or Q8_0
 // CONFLICT: quant-gguf: type=q4_0 conflicts with mix=Q4_K_M, whose base type is q4_K; give one of them
 // BOTH: quant-gguf: give the importance matrix either as calibration=FILE or as statistics=FILE, not both
 // OVERRIDE-FORM: quant-gguf: tensor-type 'attn_v' is not PATTERN=TYPE

@@ -5,9 +5,9 @@
 // RUN: not quant-opt %s --quant-rtn="scale-type=f64" 2>&1 | FileCheck %s --check-prefix=SCALE
 
 // BITS: quant-rtn: bits must be in 2..8, got 9
-// FORMAT: quant-rtn: unknown format 'int5'; expected int, nf4, fp4, f8E4M3FN or f8E5M2
+// FORMAT: for the --format option: unknown value 'int5'; expected int, nf4, fp4, f8E4M3FN or f8E5M2
 // NEGGROUP: quant-rtn: group-size must be -1 (per channel), 0 (per tensor) or positive, got -2
-// SCALE: quant-rtn: unknown scale-type 'f64'; expected f32, f16 or bf16
+// SCALE: for the --scale-type option: unknown value 'f64'; expected f32, f16 or bf16
 
 func.func @nan_weight(%x: tensor<1x4xf32>) -> tensor<1x2xf32> {
   %w = arith.constant dense<[[1.0, 2.0], [0x7FC00000, 1.0], [0.0, 1.0], [1.0, 1.0]]> : tensor<4x2xf32> loc("wq")

@@ -5,6 +5,10 @@
 // RUN: quant-opt %s --split-input-file --quant-smoothquant="calibration=%S/Inputs/smoothquant-x.npy" 2>&1 >/dev/null | FileCheck %s --check-prefix=REMARK
 // RUN: quant-opt %s --split-input-file --quant-smoothquant="weight-group-size=1 calibration=%S/Inputs/smoothquant-x.npy" | FileCheck %s --check-prefix=GROUP
 // RUN: quant-opt %s --split-input-file --quant-smoothquant="weight-group-size=3 calibration=%S/Inputs/smoothquant-x.npy" 2>&1 >/dev/null | FileCheck %s --check-prefix=NODIV
+// RUN: not quant-opt %s --split-input-file --quant-smoothquant="activations=per-row" 2>&1 | FileCheck %s --check-prefix=BADACT
+// RUN: not quant-opt %s --split-input-file --quant-smoothquant="weights=per-group" 2>&1 | FileCheck %s --check-prefix=BADW
+// BADACT: for the --activations option: unknown value 'per-row'; expected per-token, per-tensor, static or none
+// BADW: for the --weights option: unknown value 'per-group'; expected per-channel or per-tensor
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #ch = affine_map<(d0, d1) -> (d1)>

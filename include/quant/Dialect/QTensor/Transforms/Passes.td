@@ -78,7 +78,8 @@ def QuantRTNPass : Pass<"quant-rtn", "ModuleOp"> {
     ```
   }];
   let options = [
-    Option<"format", "format", "std::string", /*default=*/"\"int\"",
+    Option<"format", "format", "::mlir::qtensor::RTNFormat",
+           /*default=*/"::mlir::qtensor::RTNFormat::Int",
            "code format: int, nf4, fp4, f8E4M3FN or f8E5M2">,
     Option<"bits", "bits", "unsigned", /*default=*/"4",
            "bit width of integer codes (2..8)">,
@@ -86,7 +87,8 @@ def QuantRTNPass : Pass<"quant-rtn", "ModuleOp"> {
            "group size along K; -1 = per output channel, 0 = per tensor">,
     Option<"symmetric", "sym", "bool", /*default=*/"false",
            "symmetric integer quantization (signed codes, no zero-points)">,
-    Option<"scaleType", "scale-type", "std::string", /*default=*/"\"f32\"",
+    Option<"scaleType", "scale-type", "::mlir::qtensor::ScaleElementType",
+           /*default=*/"::mlir::qtensor::ScaleElementType::F32",
            "element type of stored scales: f32, f16 or bf16">,
     Option<"pack", "pack", "bool", /*default=*/"true",
            "pack sub-byte codes LSB-first (otherwise one code per byte)">,
@@ -339,10 +341,12 @@ def QuantSmoothQuantPass : Pass<"quant-smoothquant", "ModuleOp"> {
            "smooth before quantizing (false: plain W8A8)">,
     Option<"smoothAll", "smooth-all", "bool", /*default=*/"false",
            "also smooth groups whose producer is a linear or an activation">,
-    Option<"activations", "activations", "std::string",
-           /*default=*/"\"per-token\"",
+    Option<"activations", "activations",
+           "::mlir::qtensor::ActivationQuantization",
+           /*default=*/"::mlir::qtensor::ActivationQuantization::PerToken",
            "activation quantization: per-token, per-tensor, static or none">,
-    Option<"weights", "weights", "std::string", /*default=*/"\"per-channel\"",
+    Option<"weights", "weights", "::mlir::qtensor::WeightScaleGranularity",
+           /*default=*/"::mlir::qtensor::WeightScaleGranularity::PerChannel",
            "weight scales: per-channel or per-tensor">,
     Option<"weightGroupSize", "weight-group-size", "int64_t", /*default=*/"0",
            "if > 0, weight scales per group of this many columns "
@@ -441,13 +445,15 @@ def QuantGGUFPass : Pass<"quant-gguf", "ModuleOp"> {
     `--quant-gguf="type=q4_0 tensor-type=attn_v=q8_0,blk\.0\.=q6_K"`
   }];
   let options = !listconcat(calibrationDataOptions, [
-    Option<"type", "type", "std::string", /*default=*/"\"q4_K\"",
+    Option<"type", "type", "::quantopt::numerics::GGMLType",
+           /*default=*/"::quantopt::numerics::GGMLType::Q4_K",
            "ggml type of every weight: q4_0, q4_1, q5_0, q5_1, q8_0, q2_K, "
-           "q3_K, q4_K, q5_K or q6_K">,
-    Option<"mix", "mix", "std::string", /*default=*/"\"\"",
+           "q3_K, q4_K, q5_K or q6_K (any case)">,
+    Option<"mix", "mix", "::mlir::qtensor::GGUFMix",
+           /*default=*/"::mlir::qtensor::GGUFMix::None",
            "llama.cpp file type choosing the type per tensor (Q4_K_M, "
            "Q4_K_S, Q5_K_M, Q5_K_S, Q3_K_S/M/L, Q2_K, Q6_K, Q4_0, Q4_1, "
-           "Q5_0, Q5_1, Q8_0); empty: `type` everywhere">,
+           "Q5_0, Q5_1, Q8_0; any case); none: `type` everywhere">,
     Option<"statistics", "statistics", "std::string", /*default=*/"\"\"",
            "importance matrix from a --quant-calibrate statistics file "
            "(W/mean_sq)">,
@@ -507,7 +513,8 @@ def QuantBnbPass : Pass<"quant-bnb", "ModuleOp"> {
     Example: `--quant-bnb="format=nf4 blocksize=64 double-quant=true"`
   }];
   let options = [
-    Option<"format", "format", "std::string", /*default=*/"\"nf4\"",
+    Option<"format", "format", "::mlir::qtensor::BnbFormat",
+           /*default=*/"::mlir::qtensor::BnbFormat::NF4",
            "4-bit code format: nf4 or fp4">,
     Option<"blocksize", "blocksize", "int64_t", /*default=*/"64",
            "elements of the flattened weight per absmax (power of two in "
