@@ -28,6 +28,7 @@ void quantopt::registerUpstreamDialects(mlir::DialectRegistry &registry) {
 
 void quantopt::registerAllPasses() {
   mlir::qtensor::registerQTensorPasses();
+  mlir::qtensor::registerQuantGPTQAlias();
   mlir::qtensor::registerQuantConversionPasses();
   mlir::qtensor::registerLowerToLLVMPipeline();
 }

@@ -36,6 +36,10 @@ namespace {
 struct QuantAWQPass : qtensor::impl::QuantAWQPassBase<QuantAWQPass> {
   using Base::Base;
   void runOnOperation() override;
+
+private:
+  /// The pass proper; runOnOperation reports what it quantized.
+  LogicalResult quantize();
 };
 } // namespace
 
@@ -252,17 +256,10 @@ BlockInspector::create(const InputGroup &group, Operation *inspected,
 HostArray BlockInspector::weightArray(const ConstantWeightMatmul &linear,
                                       const std::vector<float> &weight) const {
   HostArray array;
-  int64_t rows = linear.rows, cols = linear.cols;
-  if (!linear.transposed) {
-    array.shape = {rows, cols};
-    array.f32 = weight;
-    return array;
-  }
-  array.shape = {cols, rows};
-  array.f32.resize(weight.size());
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c)
-      array.f32[c * rows + r] = weight[r * cols + c];
+  auto type = cast<RankedTensorType>(
+      linear.op->getOperand(linear.weightOperand).getType());
+  array.shape.assign(type.getShape().begin(), type.getShape().end());
+  array.f32 = weightInOperandLayout(linear, weight);
   return array;
 }
 
@@ -315,29 +312,39 @@ double BlockInspector::loss(const std::vector<std::vector<float>> &weights) {
 }
 
 void QuantAWQPass::runOnOperation() {
+  WeightProductCensus census(getOperation());
+  if (failed(quantize()))
+    return signalPassFailure();
+  auto [quantized, total] = census.report("quant-awq");
+  numQuantized += quantized;
+  numLeftInFloat += total - quantized;
+}
+
+LogicalResult QuantAWQPass::quantize() {
   ModuleOp module = getOperation();
   if (bits < 2 || bits > 8) {
     module.emitError("quant-awq: bits must be in 2..8, got ")
         << static_cast<int64_t>(bits);
-    return signalPassFailure();
+    return failure();
   }
   if (grid < 1 || !(maxShrink >= 0.0 && maxShrink < 1.0)) {
     module.emitError("quant-awq: grid must be positive and max-shrink in "
                      "[0, 1)");
-    return signalPassFailure();
+    return failure();
   }
   if (calibration.empty()) {
     module.emitError("quant-awq: give calibration data with "
                      "calibration=FILE (token ids or a .npy of activations)");
-    return signalPassFailure();
+    return failure();
   }
-  SmallVector<InputGroup> groups = collectInputGroups(module, skip);
+  SmallVector<InputGroup> groups =
+      collectInputGroups(module, "quant-awq", skip, reportSkipped);
   if (groups.empty())
-    return;
+    return success();
   for (InputGroup &group : groups)
     for (const ConstantWeightMatmul &linear : group.linears)
       if (failed(checkFiniteWeight(linear)))
-        return signalPassFailure();
+        return failure();
 
   // Every group input of the float model, in one run.
   CalibrationOptions calib = CalibrationOptions::fromPassOptions(
@@ -348,7 +355,7 @@ void QuantAWQPass::runOnOperation() {
     inputs.push_back(group.input);
   auto samples = collectActivationSamples(module, inputs, calib);
   if (failed(samples))
-    return signalPassFailure();
+    return failure();
 
   // Scale search and folding, group by group in program order.
   num::AWQScaleSearch search;
@@ -361,7 +368,7 @@ void QuantAWQPass::runOnOperation() {
     if (failed(refreshInputGroup(group))) {
       group.linears.front().op->emitError(
           "quant-awq: a product no longer matches after scaling");
-      return signalPassFailure();
+      return failure();
     }
     if (llvm::any_of(group.linears, [](const ConstantWeightMatmul &linear) {
           return isOutputHead(linear.op);
@@ -421,7 +428,7 @@ void QuantAWQPass::runOnOperation() {
     if (failed(refreshInputGroup(group))) {
       group.linears.front().op->emitError(
           "quant-awq: a product no longer matches after scaling");
-      return signalPassFailure();
+      return failure();
     }
     int64_t k = group.channels();
     const std::vector<float> &x = (*samples)[g];
@@ -449,4 +456,5 @@ void QuantAWQPass::runOnOperation() {
       replaceWithDequantMatmul(builder, linear, weight);
     }
   }
+  return success();
 }

@@ -36,6 +36,10 @@ namespace {
 struct QuantBnbPass : qtensor::impl::QuantBnbPassBase<QuantBnbPass> {
   using Base::Base;
   void runOnOperation() override;
+
+private:
+  /// The pass proper; runOnOperation reports what it quantized.
+  LogicalResult quantize();
 };
 } // namespace
 
@@ -86,6 +90,15 @@ static Value createDoubleQuantScales(OpBuilder &builder, Location loc,
 }
 
 void QuantBnbPass::runOnOperation() {
+  WeightProductCensus census(getOperation());
+  if (failed(quantize()))
+    return signalPassFailure();
+  auto [quantized, total] = census.report("quant-bnb");
+  numQuantized += quantized;
+  numLeftInFloat += total - quantized;
+}
+
+LogicalResult QuantBnbPass::quantize() {
   ModuleOp module = getOperation();
   MLIRContext *ctx = &getContext();
   ElementFormat layoutFormat =
@@ -94,16 +107,17 @@ void QuantBnbPass::runOnOperation() {
     module.emitError("quant-bnb: blocksize must be a power of two in "
                      "[32, 4096], got ")
         << static_cast<int64_t>(blocksize);
-    return signalPassFailure();
+    return failure();
   }
 
   OpBuilder builder(ctx);
   WeightFilter filter;
   filter.passName = "quant-bnb";
+  filter.explainSkips = reportSkipped;
   filter.skip = skip;
   // bitsandbytes quantizes Linear weights.
   filter.skipBatched = true;
-  auto quantize = [&](ConstantWeightMatmul &match) -> LogicalResult {
+  auto quantizeOne = [&](ConstantWeightMatmul &match) -> LogicalResult {
     int64_t rows = match.rows, cols = match.cols;
     num::Blockwise4bit q;
     std::string error;
@@ -141,6 +155,5 @@ void QuantBnbPass::runOnOperation() {
     eraseIfDeadConstant(oldScales);
     return success();
   };
-  if (failed(forEachConstantWeightMatmul(module, filter, quantize)))
-    signalPassFailure();
+  return forEachConstantWeightMatmul(module, filter, quantizeOne);
 }

@@ -254,6 +254,8 @@ struct QuantGGUFPass : qtensor::impl::QuantGGUFPassBase<QuantGGUFPass> {
   void runOnOperation() override;
 
 private:
+  /// The pass proper; runOnOperation reports what it quantized.
+  LogicalResult quantize();
   LogicalResult parseOptions(GGUFMix &mixKind, GGMLType &base,
                              std::optional<uint32_t> &fileType);
   /// The last `tensor-type` entry matching the weight's own or GGUF name.
@@ -416,7 +418,6 @@ QuantGGUFPass::importance(ArrayRef<Planned> plan, ArrayRef<Value> inputs) {
 void QuantGGUFPass::convert(OpBuilder &builder, const Planned &p,
                             ArrayRef<float> imatrix) {
   const ConstantWeightMatmul &match = p.match;
-  Value oldWeight = match.op->getOperand(match.weightOperand);
   int64_t rowBytes = num::ggmlRowBytes(p.type, match.cols);
   std::vector<uint8_t> blocks(match.rows * rowBytes);
   std::string error;
@@ -437,22 +438,33 @@ void QuantGGUFPass::convert(OpBuilder &builder, const Planned &p,
       ArrayRef<char>(reinterpret_cast<const char *>(blocks.data()),
                      blocks.size()),
       match.fromResource, match.name + ".qweight");
-  auto op =
-      GGMLMatmulOp::create(builder, loc, match.init.getType(), match.input,
-                           storage, GGMLTypeAttr::get(ctx, p.type), match.init);
-  op->setAttr(kWeightNameAttr, builder.getStringAttr(match.name));
-  match.op->getResult(0).replaceAllUsesWith(op.getResult());
-  match.op->erase();
-  eraseIfDeadConstant(oldWeight);
+  // ggml's products take f32 activations.
+  replaceMatchedProduct(
+      builder, match, /*f32Input=*/true,
+      [&](OpBuilder &b, Location, Value input, Value init) {
+        auto op = GGMLMatmulOp::create(b, loc, init.getType(), input, storage,
+                                       GGMLTypeAttr::get(ctx, p.type), init);
+        op->setAttr(kWeightNameAttr, b.getStringAttr(match.name));
+        return op.getResult();
+      });
 }
 
 void QuantGGUFPass::runOnOperation() {
+  WeightProductCensus census(getOperation());
+  if (failed(quantize()))
+    return signalPassFailure();
+  auto [quantized, total] = census.report("quant-gguf");
+  numQuantized += quantized;
+  numLeftInFloat += total - quantized;
+}
+
+LogicalResult QuantGGUFPass::quantize() {
   ModuleOp module = getOperation();
   GGUFMix mixKind;
   GGMLType base;
   std::optional<uint32_t> fileType;
   if (failed(parseOptions(mixKind, base, fileType)))
-    return signalPassFailure();
+    return failure();
   // A mix names the file type, as llama-quantize records it; without one
   // (or over an imported file's), exporters guess it from the types.
   if (fileType)
@@ -471,9 +483,9 @@ void QuantGGUFPass::runOnOperation() {
   int64_t qRows = 0, vRows = 0;
   WeightFilter filter;
   filter.passName = "quant-gguf";
+  filter.explainSkips = reportSkipped;
   filter.skip = skip;
   filter.skipBatched = true;
-  filter.skipNonF32Input = true;
   auto collect = [&](ConstantWeightMatmul &match) -> LogicalResult {
     TensorRole role = classifyWeight(match.name);
     model.layers = std::max(model.layers, role.layer + 1);
@@ -488,7 +500,7 @@ void QuantGGUFPass::runOnOperation() {
     return success();
   };
   if (failed(forEachConstantWeightMatmul(module, filter, collect)))
-    return signalPassFailure();
+    return failure();
   // Like llama-quantize without --allow-requantize, blocks stay as they are.
   module.walk([&](GGMLMatmulOp op) {
     if (op.hasFloatStorage())
@@ -507,7 +519,7 @@ void QuantGGUFPass::runOnOperation() {
   for (ConstantWeightMatmul &match : matches) {
     FailureOr<GGMLType> chosen = chooseType(match, mixKind, base, model);
     if (failed(chosen))
-      return signalPassFailure();
+      return failure();
     auto it = llvm::find(inputs, match.input);
     unsigned index = it - inputs.begin();
     if (it == inputs.end())
@@ -515,12 +527,13 @@ void QuantGGUFPass::runOnOperation() {
     plan.push_back({std::move(match), *chosen, index});
   }
   if (plan.empty())
-    return;
+    return success();
 
   auto imatrix = importance(plan, inputs);
   if (failed(imatrix))
-    return signalPassFailure();
+    return failure();
   OpBuilder builder(&getContext());
   for (auto [p, w] : llvm::zip_equal(plan, *imatrix))
     convert(builder, p, w);
+  return success();
 }

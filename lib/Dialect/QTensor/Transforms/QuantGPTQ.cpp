@@ -11,6 +11,8 @@
 #include "quant/Numerics/GPTQ.h"
 #include "quant/Numerics/Numerics.h"
 
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
@@ -42,6 +44,8 @@ struct QuantGPTQPass : qtensor::impl::QuantGPTQPassBase<QuantGPTQPass> {
   void runOnOperation() override;
 
 private:
+  /// The pass proper; runOnOperation reports what it quantized.
+  LogicalResult quantize();
   LogicalResult quantizeGroup(InputGroup &group,
                               const num::HessianAccumulator &stats,
                               llvm::json::Array &report, unsigned &done,
@@ -98,14 +102,15 @@ LogicalResult QuantGPTQPass::quantizeGroup(InputGroup &group,
     q.scaleShape = {match.rows, result.groups};
     q.scaleType = Float32Type::get(ctx);
     q.groupIndex = result.groupIndex;
-    replaceWithDequantMatmul(builder, match, q);
 
+    // Progress, one remark per layer as it is done.
     ++done;
-    llvm::errs() << llvm::formatv(
+    match.op->emitRemark(llvm::formatv(
         "gptq-quantize: [{0}/{1}] {2} {3}x{4}: loss {5:e3}, relative output "
-        "error {6:e3}, damping {7:f3}, {8:f2} s\n",
+        "error {6:e3}, damping {7:f3}, {8:f2} s",
         done, total, match.name, match.rows, match.cols, result.loss,
-        result.relativeOutputError, result.damping, seconds);
+        result.relativeOutputError, result.damping, seconds));
+    replaceWithDequantMatmul(builder, match, q);
     report.push_back(llvm::json::Object{
         {"name", match.name},
         {"rows", match.rows},
@@ -120,31 +125,40 @@ LogicalResult QuantGPTQPass::quantizeGroup(InputGroup &group,
 }
 
 void QuantGPTQPass::runOnOperation() {
+  WeightProductCensus census(getOperation());
+  if (failed(quantize()))
+    return signalPassFailure();
+  auto [quantized, total] = census.report("gptq-quantize");
+  numQuantized += quantized;
+  numLeftInFloat += total - quantized;
+}
+
+LogicalResult QuantGPTQPass::quantize() {
   ModuleOp module = getOperation();
   if (bits != 2 && bits != 3 && bits != 4 && bits != 8) {
     module.emitError("gptq-quantize: bits must be 2, 3, 4 or 8, got ")
         << static_cast<int64_t>(bits);
-    return signalPassFailure();
+    return failure();
   }
   if (groupSize == 0 || groupSize < -1) {
     module.emitError("gptq-quantize: group-size must be -1 or positive, got ")
         << static_cast<int64_t>(groupSize);
-    return signalPassFailure();
+    return failure();
   }
   if (!(damp > 0.0 && damp < 1.0)) {
     module.emitError("gptq-quantize: damp must be in (0, 1), got ")
         << static_cast<double>(damp);
-    return signalPassFailure();
+    return failure();
   }
   if (blockSize < 1) {
     module.emitError("gptq-quantize: block-size must be positive");
-    return signalPassFailure();
+    return failure();
   }
   if (calibration.empty() == statistics.empty()) {
     module.emitError("gptq-quantize: give calibration data with "
                      "calibration=FILE (token ids or a .npy of activations), "
                      "or saved statistics with statistics=FILE");
-    return signalPassFailure();
+    return failure();
   }
 
   // The products to quantize, grouped by input, in program order.
@@ -152,6 +166,7 @@ void QuantGPTQPass::runOnOperation() {
   unsigned total = 0;
   WeightFilter filter;
   filter.passName = "gptq-quantize";
+  filter.explainSkips = reportSkipped;
   filter.skip = skip;
   filter.skipBatched = true;
   auto collect = [&](ConstantWeightMatmul &match) -> LogicalResult {
@@ -171,9 +186,9 @@ void QuantGPTQPass::runOnOperation() {
     return success();
   };
   if (failed(forEachConstantWeightMatmul(module, filter, collect)))
-    return signalPassFailure();
+    return failure();
   if (groups.empty())
-    return;
+    return success();
 
   CalibrationOptions calib = CalibrationOptions::fromPassOptions(
       calibration, calibrationFunction, calibrationWindows, calibrationOffset,
@@ -184,7 +199,7 @@ void QuantGPTQPass::runOnOperation() {
   if (!statistics.empty()) {
     auto named = readStatistics(statistics, module);
     if (failed(named))
-      return signalPassFailure();
+      return failure();
     for (InputGroup &g : groups) {
       const ConstantWeightMatmul &first = g.matmuls.front();
       auto it = named->find(first.name);
@@ -192,10 +207,10 @@ void QuantGPTQPass::runOnOperation() {
         first.op->emitError("gptq-quantize: ")
             << statistics << " has no statistics of " << first.cols
             << " channels for weight '" << first.name << "'";
-        return signalPassFailure();
+        return failure();
       }
       if (failed(quantizeGroup(g, it->second, report, done, total)))
-        return signalPassFailure();
+        return failure();
     }
   } else if (!trueSequential) {
     SmallVector<Value> inputs;
@@ -203,18 +218,18 @@ void QuantGPTQPass::runOnOperation() {
       inputs.push_back(g.input);
     auto stats = collectActivationStatistics(module, inputs, calib);
     if (failed(stats))
-      return signalPassFailure();
+      return failure();
     for (size_t i = 0; i < groups.size(); ++i)
       if (failed(quantizeGroup(groups[i], (*stats)[i], report, done, total)))
-        return signalPassFailure();
+        return failure();
   } else {
     for (InputGroup &g : groups) {
       // The earlier groups are already quantized in `module`.
       auto stats = collectActivationStatistics(module, {g.input}, calib);
       if (failed(stats))
-        return signalPassFailure();
+        return failure();
       if (failed(quantizeGroup(g, stats->front(), report, done, total)))
-        return signalPassFailure();
+        return failure();
     }
   }
 
@@ -224,8 +239,25 @@ void QuantGPTQPass::runOnOperation() {
     if (ec) {
       module.emitError("gptq-quantize: cannot write the report to ")
           << std::string(this->report) << ": " << ec.message();
-      return signalPassFailure();
+      return failure();
     }
     os << llvm::formatv("{0:2}", llvm::json::Value(std::move(report))) << "\n";
   }
+  return success();
+}
+
+void mlir::qtensor::registerQuantGPTQAlias() {
+  registerPassPipeline(
+      "quant-gptq",
+      "The GPTQ pass under the quant-* naming: the same pass and options as "
+      "--gptq-quantize",
+      [](OpPassManager &pm, StringRef options,
+         function_ref<LogicalResult(const Twine &)> errorHandler) {
+        std::unique_ptr<Pass> pass = createQuantGPTQPass();
+        if (failed(pass->initializeOptions(options, errorHandler)))
+          return failure();
+        pm.addPass(std::move(pass));
+        return success();
+      },
+      [](function_ref<void(const mlir::detail::PassOptions &)>) {});
 }

@@ -32,6 +32,10 @@ struct QuantLLMInt8Pass
     : qtensor::impl::QuantLLMInt8PassBase<QuantLLMInt8Pass> {
   using Base::Base;
   void runOnOperation() override;
+
+private:
+  /// The pass proper; runOnOperation reports what it quantized.
+  LogicalResult quantize();
 };
 
 /// The run-time decomposition of one shared input.
@@ -151,26 +155,46 @@ static OutlierSplit splitOutliers(OpBuilder &b, Location loc, Value input,
 }
 
 void QuantLLMInt8Pass::runOnOperation() {
+  WeightProductCensus census(getOperation());
+  if (failed(quantize()))
+    return signalPassFailure();
+  auto [quantized, total] = census.report("quant-llm-int8");
+  numQuantized += quantized;
+  numLeftInFloat += total - quantized;
+}
+
+LogicalResult QuantLLMInt8Pass::quantize() {
   ModuleOp module = getOperation();
   if (!(threshold > 0.0)) {
     module.emitError("quant-llm-int8: threshold must be positive, got ")
         << static_cast<double>(threshold);
-    return signalPassFailure();
+    return failure();
   }
   MLIRContext *ctx = &getContext();
-  SmallVector<InputGroup> groups = collectInputGroups(module, skip);
+  SmallVector<InputGroup> groups =
+      collectInputGroups(module, "quant-llm-int8", skip, reportSkipped);
   for (InputGroup &group : groups) {
     SmallVector<ConstantWeightMatmul *> targets;
     for (ConstantWeightMatmul &linear : group.linears) {
       if (quantizeHead || !isOutputHead(linear.op))
         targets.push_back(&linear);
+      else if (reportSkipped)
+        linear.op->emitRemark("quant-llm-int8: weight '")
+            << linear.name
+            << "' is left in float: it is the output head (quantize-head=true "
+               "quantizes it)";
     }
     auto inputType = cast<RankedTensorType>(group.input.getType());
+    if (!targets.empty() && !inputType.hasStaticShape() && reportSkipped)
+      for (ConstantWeightMatmul *linear : targets)
+        linear->op->emitRemark("quant-llm-int8: weight '")
+            << linear->name
+            << "' is left in float: its activations have a dynamic shape";
     if (targets.empty() || !inputType.hasStaticShape())
       continue;
     for (ConstantWeightMatmul *linear : targets)
       if (failed(checkFiniteWeight(*linear)))
-        return signalPassFailure();
+        return failure();
     OpBuilder builder(targets.front()->op);
     OutlierSplit split = splitOutliers(builder, targets.front()->op->getLoc(),
                                        group.input, float(double(threshold)));
@@ -211,4 +235,5 @@ void QuantLLMInt8Pass::runOnOperation() {
       eraseIfDeadConstant(floatWeight);
     }
   }
+  return success();
 }

@@ -29,6 +29,8 @@ struct QuantRTNPass : qtensor::impl::QuantRTNPassBase<QuantRTNPass> {
   void runOnOperation() override;
 
 private:
+  /// The pass proper; runOnOperation reports what it quantized.
+  LogicalResult quantize();
   /// Validated options.
   LogicalResult parseOptions(num::RTNOptions &rtn, Type &scaleElementType);
 };
@@ -82,18 +84,27 @@ LogicalResult QuantRTNPass::parseOptions(num::RTNOptions &rtn,
 }
 
 void QuantRTNPass::runOnOperation() {
+  WeightProductCensus census(getOperation());
+  if (failed(quantize()))
+    return signalPassFailure();
+  auto [quantized, total] = census.report("quant-rtn");
+  numQuantized += quantized;
+  numLeftInFloat += total - quantized;
+}
+
+LogicalResult QuantRTNPass::quantize() {
   num::RTNOptions rtn;
   Type scaleElementType;
   if (failed(parseOptions(rtn, scaleElementType)))
-    return signalPassFailure();
+    return failure();
   MLIRContext *ctx = &getContext();
 
   OpBuilder builder(ctx);
   WeightFilter filter;
   filter.passName = "quant-rtn";
   filter.skip = skip;
-  filter.remarkUnmatched = reportSkipped;
-  auto quantize = [&](ConstantWeightMatmul &match) -> LogicalResult {
+  filter.explainSkips = reportSkipped;
+  auto quantizeOne = [&](ConstantWeightMatmul &match) -> LogicalResult {
     if (rtn.groupSize > 0 && rtn.groupSize > match.cols)
       return match.op->emitError("quant-rtn: group-size ")
              << rtn.groupSize << " exceeds the reduction size " << match.cols
@@ -146,6 +157,5 @@ void QuantRTNPass::runOnOperation() {
     replaceWithDequantMatmul(builder, match, q);
     return success();
   };
-  if (failed(forEachConstantWeightMatmul(getOperation(), filter, quantize)))
-    signalPassFailure();
+  return forEachConstantWeightMatmul(getOperation(), filter, quantizeOne);
 }

@@ -35,6 +35,8 @@ struct QuantSmoothQuantPass
   void runOnOperation() override;
 
 private:
+  /// The pass proper; runOnOperation reports what it quantized.
+  LogicalResult quantize();
   /// Per-channel max |x| of each group's input.
   FailureOr<std::vector<std::vector<double>>>
   activationMaxima(ArrayRef<InputGroup> groups);
@@ -89,9 +91,15 @@ void QuantSmoothQuantPass::quantizeGroup(InputGroup &group,
                                          ActivationQuantization mode,
                                          float staticAbsMax) {
   SmallVector<ConstantWeightMatmul *> targets;
-  for (ConstantWeightMatmul &linear : group.linears)
+  for (ConstantWeightMatmul &linear : group.linears) {
     if (quantizeHead || !isOutputHead(linear.op))
       targets.push_back(&linear);
+    else if (reportSkipped)
+      linear.op->emitRemark("quant-smoothquant: weight '")
+          << linear.name
+          << "' is left in float: it is the output head (quantize-head=true "
+             "quantizes it)";
+  }
   if (targets.empty())
     return;
   MLIRContext *ctx = &getContext();
@@ -167,32 +175,42 @@ void QuantSmoothQuantPass::quantizeGroup(InputGroup &group,
 }
 
 void QuantSmoothQuantPass::runOnOperation() {
+  WeightProductCensus census(getOperation());
+  if (failed(quantize()))
+    return signalPassFailure();
+  auto [quantized, total] = census.report("quant-smoothquant");
+  numQuantized += quantized;
+  numLeftInFloat += total - quantized;
+}
+
+LogicalResult QuantSmoothQuantPass::quantize() {
   ModuleOp module = getOperation();
   ActivationQuantization mode = activations;
   if (weightGroupSize < 0) {
     module.emitError("quant-smoothquant: weight-group-size must be >= 0, got ")
         << static_cast<int64_t>(weightGroupSize);
-    return signalPassFailure();
+    return failure();
   }
   if (!(alpha >= 0.0 && alpha <= 1.0)) {
     module.emitError("quant-smoothquant: alpha must be in [0, 1], got ")
         << static_cast<double>(alpha);
-    return signalPassFailure();
+    return failure();
   }
 
-  SmallVector<InputGroup> groups = collectInputGroups(module, skip);
+  SmallVector<InputGroup> groups =
+      collectInputGroups(module, "quant-smoothquant", skip, reportSkipped);
   if (groups.empty())
-    return;
+    return success();
   for (InputGroup &group : groups)
     for (const ConstantWeightMatmul &linear : group.linears)
       if (failed(checkFiniteWeight(linear)))
-        return signalPassFailure();
+        return failure();
   bool needStats = smooth || mode == ActivationQuantization::Static;
   std::vector<std::vector<double>> maxima;
   if (needStats) {
     auto collected = activationMaxima(groups);
     if (failed(collected))
-      return signalPassFailure();
+      return failure();
     maxima = std::move(*collected);
   }
 
@@ -212,7 +230,7 @@ void QuantSmoothQuantPass::runOnOperation() {
     if (failed(refreshInputGroup(group))) {
       group.linears.front().op->emitError(
           "quant-smoothquant: a product no longer matches after smoothing");
-      return signalPassFailure();
+      return failure();
     }
     std::string reason;
     FailureOr<ChannelScaleFold> fold = ChannelScaleFold::find(group, reason);
@@ -241,18 +259,19 @@ void QuantSmoothQuantPass::runOnOperation() {
     fold->apply(group, s);
   }
   if (mode == ActivationQuantization::None)
-    return;
+    return success();
 
   for (size_t g = 0; g < groups.size(); ++g) {
     InputGroup &group = groups[g];
     if (failed(refreshInputGroup(group))) {
       group.linears.front().op->emitError(
           "quant-smoothquant: a product no longer matches after smoothing");
-      return signalPassFailure();
+      return failure();
     }
     float staticMax = 0.0f;
     for (float m : smoothedMax[g])
       staticMax = std::max(staticMax, m);
     quantizeGroup(group, mode, staticMax);
   }
+  return success();
 }

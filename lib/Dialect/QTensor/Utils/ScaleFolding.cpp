@@ -32,13 +32,18 @@ bool mlir::qtensor::isOutputHead(Operation *op) {
 }
 
 SmallVector<InputGroup>
-mlir::qtensor::collectInputGroups(Operation *root, ArrayRef<std::string> skip) {
+mlir::qtensor::collectInputGroups(Operation *root, StringRef passName,
+                                  ArrayRef<std::string> skip,
+                                  bool explainSkips) {
   SmallVector<InputGroup> groups;
   DenseMap<Value, unsigned> groupOf;
   WeightFilter filter;
+  filter.passName = passName;
+  filter.explainSkips = explainSkips;
   filter.skip = skip;
   filter.skipBatched = true;
   filter.skipNonF32Input = true;
+  filter.skipNonF32Weight = true;
   filter.requireFinite = false;
   (void)forEachConstantWeightMatmul(
       root, filter, [&](ConstantWeightMatmul &match) {

@@ -10,11 +10,15 @@
 #include "quant/Numerics/Numerics.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MLProgram/IR/MLProgram.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 
 #include <cmath>
 #include <cstring>
@@ -148,6 +152,206 @@ static std::optional<std::vector<float>> readFloats(ElementsAttr attr) {
   return values;
 }
 
+//===----------------------------------------------------------------------===//
+// Weight views
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// A weight operand traced back to its constant: the map from the operand's
+/// indices to the constant's, the element types along the way (constant
+/// first), and the view ops (nearest to the product first).
+struct WeightView {
+  ConstantSource source;
+  AffineMap toConstant;
+  SmallVector<Type> elementTypes;
+  SmallVector<Operation *> chain;
+};
+} // namespace
+
+/// The map from the row-major multi-index of `shape` grouped by
+/// `reassociation` to the collapsed index (expand_shape's result -> source),
+/// or the inverse (collapse_shape's result -> source) when `expanding` is
+/// false.
+static AffineMap reshapeMap(ArrayRef<int64_t> expandedShape,
+                            ArrayRef<ReassociationIndices> reassociation,
+                            bool toCollapsed, MLIRContext *ctx) {
+  SmallVector<AffineExpr> exprs;
+  if (toCollapsed) {
+    for (const ReassociationIndices &group : reassociation) {
+      AffineExpr linear = getAffineConstantExpr(0, ctx);
+      for (int64_t d : group)
+        linear = linear * expandedShape[d] + getAffineDimExpr(d, ctx);
+      exprs.push_back(linear);
+    }
+    return AffineMap::get(expandedShape.size(), 0, exprs, ctx);
+  }
+  for (auto [g, group] : llvm::enumerate(reassociation)) {
+    int64_t stride = 1;
+    SmallVector<AffineExpr> groupExprs;
+    for (int64_t d : llvm::reverse(group)) {
+      AffineExpr e = getAffineDimExpr(g, ctx).floorDiv(stride);
+      groupExprs.push_back(group.size() == 1 ? e : e % expandedShape[d]);
+      stride *= expandedShape[d];
+    }
+    exprs.append(groupExprs.rbegin(), groupExprs.rend());
+  }
+  return AffineMap::get(reassociation.size(), 0, exprs, ctx);
+}
+
+/// True when the body of a one-input generic yields its input, or the input
+/// converted by one arith.extf / arith.truncf.
+static bool isCopyOrConversionBody(linalg::GenericOp op) {
+  Block &body = op.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  if (yield.getNumOperands() != 1)
+    return false;
+  Value v = yield.getOperand(0);
+  if (Operation *def = v.getDefiningOp()) {
+    if (!isa<arith::ExtFOp, arith::TruncFOp>(def) || def->getBlock() != &body)
+      return false;
+    v = def->getOperand(0);
+  }
+  return v == body.getArgument(0) && body.getOperations().size() <= 2;
+}
+
+/// One step back through a view op: its source and the map from the op's
+/// result indices to the source's indices.
+static std::optional<std::pair<Value, AffineMap>> viewStep(Operation *op) {
+  MLIRContext *ctx = op->getContext();
+  if (auto transpose = dyn_cast<linalg::TransposeOp>(op)) {
+    // Result dimension i is input dimension perm[i].
+    ArrayRef<int64_t> perm = transpose.getPermutation();
+    SmallVector<AffineExpr> exprs(perm.size());
+    for (auto [i, p] : llvm::enumerate(perm))
+      exprs[p] = getAffineDimExpr(i, ctx);
+    return std::pair(transpose.getInput(),
+                     AffineMap::get(perm.size(), 0, exprs, ctx));
+  }
+  if (auto broadcast = dyn_cast<linalg::BroadcastOp>(op)) {
+    unsigned rank = broadcast.getInit().getType().getRank();
+    ArrayRef<int64_t> added = broadcast.getDimensions();
+    SmallVector<AffineExpr> exprs;
+    for (unsigned d = 0; d < rank; ++d)
+      if (!llvm::is_contained(added, int64_t(d)))
+        exprs.push_back(getAffineDimExpr(d, ctx));
+    return std::pair(broadcast.getInput(), AffineMap::get(rank, 0, exprs, ctx));
+  }
+  if (auto generic = dyn_cast<linalg::GenericOp>(op)) {
+    if (generic.getNumDpsInputs() != 1 || generic.getNumDpsInits() != 1 ||
+        generic.getNumReductionLoops() != 0 ||
+        !generic.hasPureTensorSemantics())
+      return std::nullopt;
+    AffineMap out = generic.getIndexingMapsArray()[1];
+    if (!out.isPermutation() || !isCopyOrConversionBody(generic))
+      return std::nullopt;
+    AffineMap in = generic.getIndexingMapsArray()[0];
+    return std::pair(generic.getDpsInputOperand(0)->get(),
+                     in.compose(inversePermutation(out)));
+  }
+  if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op)) {
+    if (!expand.getResultType().hasStaticShape())
+      return std::nullopt;
+    return std::pair(expand.getSrc(),
+                     reshapeMap(expand.getResultType().getShape(),
+                                expand.getReassociationIndices(),
+                                /*toCollapsed=*/true, ctx));
+  }
+  if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op)) {
+    if (!collapse.getSrcType().hasStaticShape())
+      return std::nullopt;
+    return std::pair(collapse.getSrc(),
+                     reshapeMap(collapse.getSrcType().getShape(),
+                                collapse.getReassociationIndices(),
+                                /*toCollapsed=*/false, ctx));
+  }
+  return std::nullopt;
+}
+
+/// Traces `value` back to a constant through view ops, if it is one.
+static std::optional<WeightView> traceWeightView(Value value) {
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  if (!type || !type.hasStaticShape())
+    return std::nullopt;
+  WeightView view;
+  view.toConstant =
+      AffineMap::getMultiDimIdentityMap(type.getRank(), value.getContext());
+  view.elementTypes.push_back(type.getElementType());
+  // Frontends put a handful of views between a parameter and its product.
+  for (unsigned depth = 0; depth < 16; ++depth) {
+    if (std::optional<ConstantSource> source = getConstantSource(value)) {
+      view.source = *source;
+      std::reverse(view.elementTypes.begin(), view.elementTypes.end());
+      return view;
+    }
+    Operation *def = value.getDefiningOp();
+    if (!def)
+      return std::nullopt;
+    std::optional<std::pair<Value, AffineMap>> step = viewStep(def);
+    if (!step)
+      return std::nullopt;
+    view.toConstant = step->second.compose(view.toConstant);
+    view.chain.push_back(def);
+    value = step->first;
+    auto valueType = dyn_cast<RankedTensorType>(value.getType());
+    if (!valueType)
+      return std::nullopt;
+    view.elementTypes.push_back(valueType.getElementType());
+  }
+  return std::nullopt;
+}
+
+bool mlir::qtensor::isWeightCarryingProduct(Operation *op) {
+  if (auto ggml = dyn_cast<GGMLMatmulOp>(op))
+    return ggml.hasFloatStorage() && isConstantTensor(ggml.getStorage());
+  auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+  if (!linalgOp || linalgOp.getNumDpsInputs() != 2 ||
+      linalgOp.getNumReductionLoops() == 0 ||
+      !linalg::isaContractionOpInterface(linalgOp))
+    return false;
+  return llvm::any_of(linalgOp.getDpsInputs(),
+                      [](Value v) { return traceWeightView(v).has_value(); });
+}
+
+namespace {
+/// An affine expression evaluated on integer dimension values.
+int64_t evaluate(AffineExpr e, ArrayRef<int64_t> dims) {
+  switch (e.getKind()) {
+  case AffineExprKind::Constant:
+    return cast<AffineConstantExpr>(e).getValue();
+  case AffineExprKind::DimId:
+    return dims[cast<AffineDimExpr>(e).getPosition()];
+  default:
+    break;
+  }
+  auto bin = cast<AffineBinaryOpExpr>(e);
+  int64_t l = evaluate(bin.getLHS(), dims), r = evaluate(bin.getRHS(), dims);
+  switch (e.getKind()) {
+  case AffineExprKind::Add:
+    return l + r;
+  case AffineExprKind::Mul:
+    return l * r;
+  case AffineExprKind::Mod:
+    return ((l % r) + r) % r;
+  case AffineExprKind::FloorDiv:
+    return l >= 0 ? l / r : -((-l + r - 1) / r);
+  case AffineExprKind::CeilDiv:
+    return l >= 0 ? (l + r - 1) / r : -(-l / r);
+  default:
+    return 0;
+  }
+}
+
+bool hasDivOrMod(AffineExpr e) {
+  bool found = false;
+  e.walk([&](AffineExpr sub) {
+    found |= sub.getKind() == AffineExprKind::Mod ||
+             sub.getKind() == AffineExprKind::FloorDiv ||
+             sub.getKind() == AffineExprKind::CeilDiv;
+  });
+  return found;
+}
+} // namespace
+
 FailureOr<ConstantWeightMatmul> mlir::qtensor::matchConstantWeightMatmul(
     linalg::LinalgOp op, std::string &reason, unsigned ordinal) {
   reason.clear();
@@ -158,6 +362,26 @@ FailureOr<ConstantWeightMatmul> mlir::qtensor::matchConstantWeightMatmul(
       linalg::inferContractionDims(op);
   if (failed(dims))
     return failure();
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  // The weight: the input indexed by an output-channel and the reduction
+  // dimension (the right-hand side), a constant or a view of one.
+  int weightIdx = -1;
+  for (int i = 0; i < 2 && weightIdx < 0; ++i)
+    if (llvm::any_of(dims->n,
+                     [&](unsigned d) { return maps[i].isFunctionOfDim(d); }) &&
+        llvm::any_of(dims->k,
+                     [&](unsigned d) { return maps[i].isFunctionOfDim(d); }))
+      weightIdx = i;
+  std::optional<WeightView> view;
+  if (weightIdx >= 0)
+    view = traceWeightView(op.getDpsInputOperand(weightIdx)->get());
+  if (!view) {
+    if (llvm::any_of(op.getDpsInputs(),
+                     [](Value v) { return traceWeightView(v).has_value(); }))
+      reason = "the constant is the left-hand side (indexed by the rows of "
+               "the result), not a weight applied to activations";
+    return failure();
+  }
   if (dims->k.size() != 1 || dims->n.size() != 1 || dims->batch.size() > 1) {
     reason = "needs exactly one reduction, one output-channel and at most one "
              "batch dimension";
@@ -167,50 +391,29 @@ FailureOr<ConstantWeightMatmul> mlir::qtensor::matchConstantWeightMatmul(
   std::optional<unsigned> bDim;
   if (!dims->batch.empty())
     bDim = dims->batch[0];
-
-  // The weight is the input indexed by n and k (and batch), not by m.
-  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  int weightIdx = -1;
-  for (int i = 0; i < 2; ++i)
-    if (maps[i].isFunctionOfDim(nDim) && maps[i].isFunctionOfDim(kDim))
-      weightIdx = i;
-  if (weightIdx < 0)
-    return failure();
   int inputIdx = 1 - weightIdx;
-  Value weightValue = op.getDpsInputOperand(weightIdx)->get();
-  std::optional<ConstantSource> source = getConstantSource(weightValue);
-  if (!source) {
-    reason = "weight operand is not a constant (arith.constant, "
-             "dense_resource or constant ml_program.global)";
-    return failure();
-  }
 
   auto dimOf = [](AffineExpr e) -> std::optional<unsigned> {
     if (auto d = dyn_cast<AffineDimExpr>(e))
       return d.getPosition();
     return std::nullopt;
   };
-  // Weight map: (b?, n, k) or (b?, k, n).
+  // The weight operand's dimensions must be the loops b, n, k.
   AffineMap wMap = maps[weightIdx];
-  unsigned wRank = wMap.getNumResults();
-  if (wRank != (bDim ? 3u : 2u)) {
-    reason = "weight map is not [B,] N x K";
-    return failure();
-  }
-  if (bDim && dimOf(wMap.getResult(0)) != bDim) {
-    reason = "batch must be the outermost weight dimension";
-    return failure();
-  }
-  auto last = dimOf(wMap.getResult(wRank - 1));
-  auto secondLast = dimOf(wMap.getResult(wRank - 2));
-  bool transposed; // true when stored [K, N]
-  if (secondLast == nDim && last == kDim)
-    transposed = false;
-  else if (secondLast == kDim && last == nDim)
-    transposed = true;
-  else {
-    reason = "weight map is not a plain or transposed matrix";
-    return failure();
+  SmallVector<char> operandDims;
+  for (AffineExpr e : wMap.getResults()) {
+    std::optional<unsigned> d = dimOf(e);
+    if (d == nDim)
+      operandDims.push_back('n');
+    else if (d == kDim)
+      operandDims.push_back('k');
+    else if (bDim && d == bDim)
+      operandDims.push_back('b');
+    else {
+      reason = "the weight operand is indexed by something other than the "
+               "batch, output-channel and reduction dimensions";
+      return failure();
+    }
   }
 
   // Input map: (b?, m..., k) with k innermost; output (b?, m..., n), same
@@ -231,54 +434,129 @@ FailureOr<ConstantWeightMatmul> mlir::qtensor::matchConstantWeightMatmul(
       return failure();
     }
   }
-  if (bDim &&
-      (inMap.getNumResults() != 3 || dimOf(inMap.getResult(0)) != bDim)) {
-    reason = "a batched weight needs a [B, M, K] activation";
-    return failure();
-  }
   auto initType =
       cast<RankedTensorType>(op.getDpsInitOperand(0)->get().getType());
   auto inputType =
       cast<RankedTensorType>(op.getDpsInputOperand(inputIdx)->get().getType());
-  if (!initType.getElementType().isF32() ||
-      !isa<Float32Type, Float16Type, BFloat16Type>(
-          inputType.getElementType())) {
-    reason = "only f32 accumulation with f32/f16/bf16 activations is supported";
+  auto isFloat16To32 = [](Type t) {
+    return isa<Float32Type, Float16Type, BFloat16Type>(t);
+  };
+  if (!isFloat16To32(initType.getElementType()) ||
+      !isFloat16To32(inputType.getElementType()) ||
+      !llvm::all_of(view->elementTypes, isFloat16To32)) {
+    reason = "only f32, f16 and bf16 products are supported";
     return failure();
   }
-
-  std::optional<std::vector<float>> values = readFloats(source->value);
+  std::optional<std::vector<float>> values = readFloats(view->source.value);
   if (!values) {
     reason = "weight constant is not a readable f32/f16/bf16 tensor";
     return failure();
   }
-  auto weightType = cast<ShapedType>(source->value.getType());
-  ArrayRef<int64_t> shape = weightType.getShape();
+
+  // Constant index of each weight element, from the product's loops.
+  AffineMap toConstant = view->toConstant.compose(wMap);
+  SmallVector<int64_t> loopSizes = op.getStaticLoopRanges();
+  if (llvm::any_of(loopSizes, ShapedType::isDynamic)) {
+    reason = "the product has dynamic sizes";
+    return failure();
+  }
+  for (unsigned d = 0; d < loopSizes.size(); ++d)
+    if (d != kDim && d != nDim && (!bDim || d != *bDim) &&
+        toConstant.isFunctionOfDim(d)) {
+      reason = "the weight depends on a row of the activations";
+      return failure();
+    }
+  bool batched = bDim && toConstant.isFunctionOfDim(*bDim);
+  auto constantType = cast<ShapedType>(view->source.value.getType());
+  SmallVector<int64_t> constantStrides(constantType.getRank(), 1);
+  for (int i = int(constantType.getRank()) - 2; i >= 0; --i)
+    constantStrides[i] =
+        constantStrides[i + 1] * constantType.getDimSize(i + 1);
+
   ConstantWeightMatmul match;
   match.op = op;
   match.input = op.getDpsInputOperand(inputIdx)->get();
   match.init = op.getDpsInitOperand(0)->get();
-  match.name =
-      source->name.empty() ? "matmul_" + std::to_string(ordinal) : source->name;
-  match.fromResource = source->fromResource;
+  match.name = view->source.name.empty() ? "matmul_" + std::to_string(ordinal)
+                                         : view->source.name;
+  match.fromResource = view->source.fromResource;
   match.weightOperand = weightIdx;
-  match.transposed = transposed;
-  match.batch = bDim ? shape[0] : 0;
-  int64_t batches = bDim ? shape[0] : 1;
-  int64_t outer = shape[wRank - 2], inner = shape[wRank - 1];
-  match.rows = transposed ? inner : outer;
-  match.cols = transposed ? outer : inner;
-  if (!transposed) {
-    match.weight = std::move(*values);
-  } else {
-    match.weight.resize(values->size());
-    for (int64_t b = 0; b < batches; ++b)
-      for (int64_t r = 0; r < outer; ++r)
-        for (int64_t c = 0; c < inner; ++c)
-          match.weight[b * outer * inner + c * outer + r] =
-              (*values)[b * outer * inner + r * inner + c];
+  match.operandDims = std::move(operandDims);
+  match.weightChain = view->chain;
+  match.rows = loopSizes[nDim];
+  match.cols = loopSizes[kDim];
+  match.batch = batched ? loopSizes[*bDim] : 0;
+  int64_t batches = batched ? match.batch : 1;
+  match.weight.resize(batches * match.rows * match.cols);
+
+  SmallVector<int64_t> loop(loopSizes.size(), 0);
+  auto flatIndex = [&]() {
+    int64_t flat = 0;
+    for (auto [e, stride] :
+         llvm::zip_equal(toConstant.getResults(), constantStrides))
+      flat += evaluate(e, loop) * stride;
+    return flat;
+  };
+  bool linear = llvm::none_of(toConstant.getResults(), hasDivOrMod);
+  for (int64_t b = 0; b < batches; ++b) {
+    if (batched)
+      loop[*bDim] = b;
+    float *out = match.weight.data() + b * match.rows * match.cols;
+    if (linear) {
+      // A linear index: base + n * sn + k * sk.
+      loop[nDim] = loop[kDim] = 0;
+      int64_t base = flatIndex();
+      loop[nDim] = 1;
+      int64_t sn = flatIndex() - base;
+      loop[nDim] = 0;
+      loop[kDim] = 1;
+      int64_t sk = flatIndex() - base;
+      for (int64_t n = 0; n < match.rows; ++n)
+        for (int64_t k = 0; k < match.cols; ++k)
+          out[n * match.cols + k] = (*values)[base + n * sn + k * sk];
+      continue;
+    }
+    for (int64_t n = 0; n < match.rows; ++n)
+      for (int64_t k = 0; k < match.cols; ++k) {
+        loop[nDim] = n;
+        loop[kDim] = k;
+        out[n * match.cols + k] = (*values)[flatIndex()];
+      }
+  }
+  // The product sees the values after every conversion on the way.
+  for (Type type : ArrayRef(view->elementTypes).drop_front()) {
+    if (type.isF16())
+      for (float &v : match.weight)
+        v = quantopt::numerics::roundToF16(v);
+    else if (type.isBF16())
+      for (float &v : match.weight)
+        v = quantopt::numerics::roundToBF16(v);
   }
   return match;
+}
+
+std::vector<float>
+mlir::qtensor::weightInOperandLayout(const ConstantWeightMatmul &match,
+                                     ArrayRef<float> weight) {
+  auto type = cast<RankedTensorType>(
+      match.op->getOperand(match.weightOperand).getType());
+  ArrayRef<int64_t> shape = type.getShape();
+  std::vector<float> out(type.getNumElements());
+  SmallVector<int64_t> index(shape.size(), 0);
+  for (float &element : out) {
+    int64_t b = 0, n = 0, k = 0;
+    for (auto [role, i] : llvm::zip_equal(match.operandDims, index))
+      (role == 'b' ? b : role == 'n' ? n : k) = i;
+    if (!match.batch)
+      b = 0;
+    element = weight[(b * match.rows + n) * match.cols + k];
+    for (int d = int(shape.size()) - 1; d >= 0; --d) {
+      if (++index[d] < shape[d])
+        break;
+      index[d] = 0;
+    }
+  }
+  return out;
 }
 
 LogicalResult
@@ -300,10 +578,12 @@ mlir::qtensor::checkFiniteWeight(const ConstantWeightMatmul &match) {
   return success();
 }
 
-bool mlir::qtensor::isSkippedWeight(StringRef name,
-                                    ArrayRef<std::string> skip) {
-  return llvm::any_of(skip,
-                      [&](const std::string &s) { return name.contains(s); });
+const std::string *mlir::qtensor::findSkipPattern(StringRef name,
+                                                  ArrayRef<std::string> skip) {
+  for (const std::string &pattern : skip)
+    if (name.contains(pattern))
+      return &pattern;
+  return nullptr;
 }
 
 std::string mlir::qtensor::getWeightName(Operation *op) {
@@ -381,13 +661,24 @@ LogicalResult mlir::qtensor::forEachConstantWeightMatmul(
       candidates.push_back(op);
   });
   // Remarks name the op's location without printing the op.
-  bool remarks = !filter.passName.empty();
+  bool explain = filter.explainSkips && !filter.passName.empty();
+  auto leftInFloat = [&](Operation *op, StringRef name) {
+    return emitRemark(op->getLoc())
+           << filter.passName << ": weight '" << name << "' is left in float: ";
+  };
   unsigned ordinal = 0;
   for (Operation *candidate : candidates) {
     auto op = dyn_cast<linalg::LinalgOp>(candidate);
     if (auto ggml = dyn_cast<GGMLMatmulOp>(candidate)) {
-      if (isSkippedWeight(getWeightName(ggml), filter.skip) ||
-          !(op = expandFloatGGMLMatmul(ggml))) {
+      std::string name = getWeightName(ggml);
+      if (const std::string *pattern = findSkipPattern(name, filter.skip)) {
+        if (explain)
+          leftInFloat(ggml, name)
+              << "it matches the skip pattern '" << *pattern << "'";
+        ++ordinal;
+        continue;
+      }
+      if (!(op = expandFloatGGMLMatmul(ggml))) {
         ++ordinal;
         continue;
       }
@@ -396,25 +687,36 @@ LogicalResult mlir::qtensor::forEachConstantWeightMatmul(
     FailureOr<ConstantWeightMatmul> match =
         matchConstantWeightMatmul(op, reason, ordinal++);
     if (failed(match)) {
-      if (remarks && filter.remarkUnmatched && !reason.empty())
+      if (explain && !reason.empty())
         emitRemark(op->getLoc())
             << filter.passName << ": not quantized: " << reason;
       continue;
     }
-    if (isSkippedWeight(match->name, filter.skip))
+    if (const std::string *pattern =
+            findSkipPattern(match->name, filter.skip)) {
+      if (explain)
+        leftInFloat(op, match->name)
+            << "it matches the skip pattern '" << *pattern << "'";
       continue;
+    }
     if (filter.skipBatched && match->batch) {
-      if (remarks)
-        emitRemark(op->getLoc()) << filter.passName << ": batched weight '"
-                                 << match->name << "' is left in float";
+      if (explain)
+        leftInFloat(op, match->name)
+            << "batched weights are not supported by this pass";
       continue;
     }
     if (filter.skipNonF32Input &&
         !cast<ShapedType>(match->input.getType()).getElementType().isF32()) {
-      if (remarks)
-        emitRemark(op->getLoc())
-            << filter.passName << ": weight '" << match->name
-            << "' is left in float: its activations are not f32";
+      if (explain)
+        leftInFloat(op, match->name) << "its activations are not f32";
+      continue;
+    }
+    if (filter.skipNonF32Weight &&
+        !cast<ShapedType>(op->getOperand(match->weightOperand).getType())
+             .getElementType()
+             .isF32()) {
+      if (explain)
+        leftInFloat(op, match->name) << "its weight operand is not f32";
       continue;
     }
     if (filter.requireFinite && failed(checkFiniteWeight(*match)))
@@ -466,33 +768,47 @@ Value mlir::qtensor::createF32Constant(OpBuilder &builder, Location loc,
   return createRawConstant(builder, loc, type, bytes, asResource, name);
 }
 
+/// Erases the view ops and the constant behind a weight operand that the
+/// product no longer uses, nearest first, while they have no other user.
+static void eraseDeadWeightChain(Value old, ArrayRef<Operation *> chain) {
+  for (Operation *op : chain) {
+    if (!op->use_empty())
+      return;
+    old = op->getOperand(0);
+    op->erase();
+  }
+  eraseIfDeadConstant(old);
+}
+
 void mlir::qtensor::updateFloatWeight(OpBuilder &builder,
                                       const ConstantWeightMatmul &match) {
-  int64_t batches = match.batch ? match.batch : 1;
-  int64_t rows = match.rows, cols = match.cols;
-  std::vector<float> stored = match.weight;
-  SmallVector<int64_t> shape;
-  if (match.batch)
-    shape.push_back(match.batch);
-  if (match.transposed) {
-    shape.append({cols, rows});
-    for (int64_t b = 0; b < batches; ++b)
-      for (int64_t r = 0; r < rows; ++r)
-        for (int64_t c = 0; c < cols; ++c)
-          stored[b * rows * cols + c * rows + r] =
-              match.weight[b * rows * cols + r * cols + c];
-  } else {
-    shape.append({rows, cols});
-  }
   OpOperand &operand = match.op->getOpOperand(match.weightOperand);
+  auto type = cast<RankedTensorType>(operand.get().getType());
+  std::vector<float> values = weightInOperandLayout(match, match.weight);
+  std::vector<char> bytes;
+  for (float v : values) {
+    if (type.getElementType().isF32()) {
+      const char *p = reinterpret_cast<const char *>(&v);
+      bytes.insert(bytes.end(), p, p + 4);
+      continue;
+    }
+    uint16_t bits = type.getElementType().isF16()
+                        ? quantopt::numerics::toF16Bits(v)
+                        : quantopt::numerics::toBF16Bits(v);
+    const char *p = reinterpret_cast<const char *>(&bits);
+    bytes.insert(bytes.end(), p, p + 2);
+  }
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPoint(match.op);
   Location loc =
       NameLoc::get(builder.getStringAttr(match.name), match.op->getLoc());
   Value old = operand.get();
-  operand.set(createF32Constant(builder, loc, shape, stored, match.fromResource,
+  operand.set(createRawConstant(builder, loc, type, bytes, match.fromResource,
                                 match.name));
-  eraseIfDeadConstant(old);
+  if (match.weightChain.empty())
+    eraseIfDeadConstant(old);
+  else
+    eraseDeadWeightChain(old, match.weightChain);
 }
 
 void mlir::qtensor::eraseIfDeadConstant(Value value) {
@@ -565,12 +881,102 @@ mlir::qtensor::replaceWithDequantMatmul(OpBuilder &builder,
         ArrayRef<char>(reinterpret_cast<const char *>(weight.groupIndex.data()),
                        weight.groupIndex.size() * sizeof(int32_t)),
         asResource, match.name + ".g_idx");
-  auto op = DequantMatmulOp::create(builder, loc, match.init.getType(),
-                                    match.input, storage, scales, zeros,
-                                    groupIndex, match.init, weight.layout);
-  // Printed IR drops locations by default; the attribute keeps the name.
-  op->setAttr(kWeightNameAttr, builder.getStringAttr(match.name));
-  match.op->getResult(0).replaceAllUsesWith(op.getResult());
-  match.op->erase();
+  DequantMatmulOp op;
+  replaceMatchedProduct(
+      builder, match, /*f32Input=*/false,
+      [&](OpBuilder &b, Location, Value input, Value init) {
+        op = DequantMatmulOp::create(b, loc, init.getType(), input, storage,
+                                     scales, zeros, groupIndex, init,
+                                     weight.layout);
+        // Printed IR drops locations by default; the attribute keeps the
+        // name.
+        op->setAttr(kWeightNameAttr, b.getStringAttr(match.name));
+        return op.getResult();
+      });
   return op;
+}
+
+/// An elementwise linalg.generic converting `value` to `elementType`.
+static Value convertElements(OpBuilder &builder, Location loc, Value value,
+                             Type elementType) {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (type.getElementType() == elementType)
+    return value;
+  auto resultType = type.clone(elementType);
+  Value empty =
+      tensor::EmptyOp::create(builder, loc, resultType.getShape(), elementType);
+  AffineMap id = builder.getMultiDimIdentityMap(type.getRank());
+  SmallVector<utils::IteratorType> iterators(type.getRank(),
+                                             utils::IteratorType::parallel);
+  bool widen = elementType.getIntOrFloatBitWidth() >
+               type.getElementType().getIntOrFloatBitWidth();
+  return linalg::GenericOp::create(
+             builder, loc, TypeRange{resultType}, ValueRange{value},
+             ValueRange{empty}, ArrayRef<AffineMap>{id, id}, iterators,
+             [&](OpBuilder &b, Location l, ValueRange args) {
+               Value converted = widen ? Value(arith::ExtFOp::create(
+                                             b, l, elementType, args[0]))
+                                       : Value(arith::TruncFOp::create(
+                                             b, l, elementType, args[0]));
+               linalg::YieldOp::create(b, l, converted);
+             })
+      .getResult(0);
+}
+
+void mlir::qtensor::replaceMatchedProduct(
+    OpBuilder &builder, const ConstantWeightMatmul &match, bool f32Input,
+    function_ref<Value(OpBuilder &, Location, Value, Value)> create) {
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPoint(match.op);
+  Location loc = match.op->getLoc();
+  Type f32 = builder.getF32Type();
+  Value input = match.input;
+  if (f32Input)
+    input = convertElements(builder, loc, input, f32);
+  // The quantized products accumulate in f32; an f16/bf16 result is
+  // rounded once at the end.
+  Value init = convertElements(builder, loc, match.init, f32);
+  Value result = create(builder, loc, input, init);
+  Type resultElement =
+      cast<RankedTensorType>(match.op->getResult(0).getType()).getElementType();
+  result = convertElements(builder, loc, result, resultElement);
+  Value oldWeight = match.op->getOperand(match.weightOperand);
+  match.op->getResult(0).replaceAllUsesWith(result);
+  match.op->erase();
+  eraseDeadWeightChain(oldWeight, match.weightChain);
+}
+
+//===----------------------------------------------------------------------===//
+// Census
+//===----------------------------------------------------------------------===//
+
+/// The number of weight-carrying products in each function under `root`.
+static SmallVector<std::pair<Operation *, unsigned>>
+countWeightProducts(Operation *root) {
+  SmallVector<std::pair<Operation *, unsigned>> counts;
+  root->walk([&](FunctionOpInterface func) {
+    unsigned n = 0;
+    func->walk([&](Operation *op) { n += isWeightCarryingProduct(op); });
+    counts.emplace_back(func, n);
+  });
+  return counts;
+}
+
+WeightProductCensus::WeightProductCensus(Operation *root)
+    : root(root), before(countWeightProducts(root)) {}
+
+std::pair<unsigned, unsigned> WeightProductCensus::report(StringRef passName) {
+  unsigned quantized = 0, total = 0;
+  for (auto [func, remaining] : countWeightProducts(root)) {
+    auto it = llvm::find_if(before, [&](auto &p) { return p.first == func; });
+    if (it == before.end() || it->second == 0)
+      continue;
+    unsigned done = it->second > remaining ? it->second - remaining : 0;
+    emitRemark(func->getLoc())
+        << passName << ": quantized " << done << " of " << it->second
+        << " weight-carrying matrix products";
+    quantized += done;
+    total += it->second;
+  }
+  return {quantized, total};
 }

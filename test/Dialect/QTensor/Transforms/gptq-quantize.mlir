@@ -1,5 +1,7 @@
 // RUN: quant-opt %s --gptq-quantize="bits=4 group-size=8 calibration=%S/Inputs/gptq-x.npy report=%t.json" 2>%t.log | FileCheck %s
 // RUN: FileCheck %s --input-file=%t.json --check-prefix=REPORT
+// --quant-gptq is the same pass under the quant-* naming.
+// RUN: quant-opt %s --quant-gptq="bits=4 group-size=8 calibration=%S/Inputs/gptq-x.npy" 2>/dev/null | FileCheck %s
 // RUN: FileCheck %s --input-file=%t.log --check-prefix=LOG
 // RUN: quant-opt %s --gptq-quantize="bits=3 group-size=8 act-order=true calibration=%S/Inputs/gptq-x.npy" 2>/dev/null | FileCheck %s --check-prefix=ACT
 // RUN: quant-opt %s --gptq-quantize="bits=4 act-order=true static-groups=true group-size=8 sym=true calibration=%S/Inputs/gptq-x.npy" 2>/dev/null | FileCheck %s --check-prefix=STATIC

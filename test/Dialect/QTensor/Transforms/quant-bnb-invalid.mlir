@@ -1,4 +1,4 @@
-// RUN: quant-opt %s -split-input-file --quant-bnb -verify-diagnostics
+// RUN: quant-opt %s -split-input-file --quant-bnb="report-skipped=true" -verify-diagnostics
 // RUN: not quant-opt %s --quant-bnb="format=int4" 2>&1 | FileCheck %s --check-prefix=FORMAT
 // RUN: not quant-opt %s --quant-bnb="blocksize=48" 2>&1 | FileCheck %s --check-prefix=BLOCK
 // RUN: not quant-opt %s --quant-bnb="blocksize=8192" 2>&1 | FileCheck %s --check-prefix=BLOCK2
@@ -23,10 +23,11 @@ func.func @nan_weight(%x: tensor<1x4xf32>) -> tensor<1x2xf32> {
 // Batched products stay in float.
 // SKIP-LABEL: func.func @batched
 // SKIP: linalg.batch_matmul
+// expected-remark@+1 {{quant-bnb: quantized 0 of 1 weight-carrying matrix products}}
 func.func @batched(%x: tensor<2x3x4xf32>) -> tensor<2x3x2xf32> {
   %w = arith.constant dense<1.0> : tensor<2x4x2xf32>
   %init = arith.constant dense<0.0> : tensor<2x3x2xf32>
-  // expected-remark@+1 {{quant-bnb: batched weight}}
+  // expected-remark@+1 {{quant-bnb: weight 'matmul_0' is left in float: batched weights are not supported by this pass}}
   %y = linalg.batch_matmul ins(%x, %w : tensor<2x3x4xf32>, tensor<2x4x2xf32>) outs(%init : tensor<2x3x2xf32>) -> tensor<2x3x2xf32>
   return %y : tensor<2x3x2xf32>
 }

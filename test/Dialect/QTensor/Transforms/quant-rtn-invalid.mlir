@@ -30,21 +30,36 @@ func.func @inf_weight(%x: tensor<1x4xf32>) -> tensor<1x2xf32> {
 // -----
 
 // A product whose weight cannot be read as a quantizable [N, K] matrix is
-// left alone with a remark naming the reason.
+// left alone with a remark naming the reason, and counted.
+// expected-remark@+1 {{quant-rtn: quantized 0 of 1 weight-carrying matrix products}}
 func.func @f64_accumulator(%x: tensor<1x4xf64>) -> tensor<1x2xf64> {
   %w = arith.constant dense<1.0> : tensor<4x2xf64>
   %init = arith.constant dense<0.0> : tensor<1x2xf64>
-  // expected-remark@+1 {{quant-rtn: not quantized: only f32 accumulation with f32/f16/bf16 activations is supported}}
+  // expected-remark@+1 {{quant-rtn: not quantized: only f32, f16 and bf16 products are supported}}
   %y = linalg.matmul ins(%x, %w : tensor<1x4xf64>, tensor<4x2xf64>) outs(%init : tensor<1x2xf64>) -> tensor<1x2xf64>
   return %y : tensor<1x2xf64>
 }
 
 // -----
 
+// A product of two activations carries no weight: it is neither quantized
+// nor counted.
 func.func @non_constant(%x: tensor<1x4xf32>, %w: tensor<4x2xf32>) -> tensor<1x2xf32> {
   %init = arith.constant dense<0.0> : tensor<1x2xf32>
-  // expected-remark@+1 {{quant-rtn: not quantized: weight operand is not a constant}}
   %y = linalg.matmul ins(%x, %w : tensor<1x4xf32>, tensor<4x2xf32>) outs(%init : tensor<1x2xf32>) -> tensor<1x2xf32>
   return %y : tensor<1x2xf32>
 }
 
+
+// -----
+
+// A constant on the left (rows of the result) is not a weight applied to
+// activations.
+// expected-remark@+1 {{quant-rtn: quantized 0 of 1 weight-carrying matrix products}}
+func.func @constant_lhs(%x: tensor<4x2xf32>) -> tensor<3x2xf32> {
+  %w = arith.constant dense<1.0> : tensor<3x4xf32>
+  %init = arith.constant dense<0.0> : tensor<3x2xf32>
+  // expected-remark@+1 {{quant-rtn: not quantized: the constant is the left-hand side (indexed by the rows of the result), not a weight applied to activations}}
+  %y = linalg.matmul ins(%w, %x : tensor<3x4xf32>, tensor<4x2xf32>) outs(%init : tensor<3x2xf32>) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}

@@ -1,4 +1,10 @@
 // RUN: quant-opt %s --quant-rtn="bits=8 skip=lm_head,wk" | FileCheck %s
+// RUN: quant-opt %s --quant-rtn="bits=8 skip=lm_head,wk report-skipped=true" -o /dev/null 2>&1 | FileCheck %s --check-prefix=REPORT
+
+// Each skip is explained on request, the count always.
+// REPORT-DAG: remark: quant-rtn: weight 'layers.0.wk' is left in float: it matches the skip pattern 'wk'
+// REPORT-DAG: remark: quant-rtn: weight 'lm_head' is left in float: it matches the skip pattern 'lm_head'
+// REPORT-DAG: remark: quant-rtn: quantized 1 of 3 weight-carrying matrix products
 
 // Weights whose name contains a skip string stay in float.
 // CHECK-LABEL: func.func @skip

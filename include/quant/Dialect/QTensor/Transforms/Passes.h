@@ -27,6 +27,10 @@ namespace qtensor {
 #define GEN_PASS_REGISTRATION
 #include "quant/Dialect/QTensor/Transforms/Passes.h.inc"
 
+/// Registers `--quant-gptq` as another name of `--gptq-quantize` (the flag
+/// users know), taking the same options.
+void registerQuantGPTQAlias();
+
 } // namespace qtensor
 } // namespace mlir
 

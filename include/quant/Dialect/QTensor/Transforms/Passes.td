@@ -26,6 +26,18 @@ defvar calibrationDataOptions = [
            "if >= 0, windows start at seeded random positions instead">
 ];
 
+// Every weight pass says why it left a weight-carrying product in float
+// when asked, and counts what it did.
+defvar reportSkippedOption = Option<"reportSkipped", "report-skipped", "bool",
+    /*default=*/"false",
+    "emit a remark for every weight-carrying matrix product left in float, "
+    "with the reason">;
+defvar weightPassStatistics = [
+    Statistic<"numQuantized", "quantized-products",
+              "Weight-carrying matrix products quantized">,
+    Statistic<"numLeftInFloat", "float-products",
+              "Weight-carrying matrix products left in float">];
+
 // Dialects the calibrated passes create. qtensor is among them also because
 // a registered module executor (Executor.h) is attached to it: loading it
 // loads the dialects the executor's lowering needs.
@@ -92,9 +104,7 @@ def QuantRTNPass : Pass<"quant-rtn", "ModuleOp"> {
            "element type of stored scales: f32, f16 or bf16">,
     Option<"pack", "pack", "bool", /*default=*/"true",
            "pack sub-byte codes LSB-first (otherwise one code per byte)">,
-    Option<"reportSkipped", "report-skipped", "bool", /*default=*/"false",
-           "emit a remark for every matrix product left unquantized, with "
-           "the reason">,
+    reportSkippedOption,
     ListOption<"skip", "skip", "std::string",
                "weights whose name contains one of these strings are left "
                "in float">
@@ -102,6 +112,7 @@ def QuantRTNPass : Pass<"quant-rtn", "ModuleOp"> {
   let dependentDialects = ["::mlir::qtensor::QTensorDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::tensor::TensorDialect"];
+  let statistics = weightPassStatistics;
 }
 
 def QuantGPTQPass : Pass<"gptq-quantize", "ModuleOp"> {
@@ -158,6 +169,7 @@ def QuantGPTQPass : Pass<"gptq-quantize", "ModuleOp"> {
     Option<"mse", "mse", "bool", /*default=*/"false",
            "search the quantizer's clipping range (norm 2.4, grid 100, "
            "max shrink 0.8)">,
+    reportSkippedOption,
     ListOption<"skip", "skip", "std::string",
                "weights whose name contains one of these stay in float">,
     Option<"statistics", "statistics", "std::string", /*default=*/"\"\"",
@@ -168,6 +180,7 @@ def QuantGPTQPass : Pass<"gptq-quantize", "ModuleOp"> {
            "write the per-layer report as JSON to this file">
   ]);
   let dependentDialects = calibratedPassDialects;
+  let statistics = weightPassStatistics;
 }
 
 def QuantCalibratePass : Pass<"quant-calibrate", "ModuleOp"> {
@@ -250,10 +263,12 @@ def QuantAWQPass : Pass<"quant-awq", "ModuleOp"> {
            "search clipping bounds">,
     Option<"maxShrink", "max-shrink", "double", /*default=*/"0.5",
            "largest relative shrink of the clipping search">,
+    reportSkippedOption,
     ListOption<"skip", "skip", "std::string",
                "weights whose name contains one of these stay in float">
   ]);
   let dependentDialects = calibratedPassDialects;
+  let statistics = weightPassStatistics;
 }
 
 def QuantLLMInt8Pass : Pass<"quant-llm-int8", "ModuleOp"> {
@@ -286,6 +301,7 @@ def QuantLLMInt8Pass : Pass<"quant-llm-int8", "ModuleOp"> {
            "activation magnitude that makes a column an outlier column">,
     Option<"quantizeHead", "quantize-head", "bool", /*default=*/"false",
            "also convert products whose result the function returns">,
+    reportSkippedOption,
     ListOption<"skip", "skip", "std::string",
                "weights whose name contains one of these stay in float">
   ];
@@ -294,6 +310,7 @@ def QuantLLMInt8Pass : Pass<"quant-llm-int8", "ModuleOp"> {
                            "::mlir::linalg::LinalgDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::tensor::TensorDialect"];
+  let statistics = weightPassStatistics;
 }
 
 def QuantSmoothQuantPass : Pass<"quant-smoothquant", "ModuleOp"> {
@@ -353,10 +370,12 @@ def QuantSmoothQuantPass : Pass<"quant-smoothquant", "ModuleOp"> {
            "(ZeroQuant); must divide every K">,
     Option<"quantizeHead", "quantize-head", "bool", /*default=*/"false",
            "also quantize products whose result the function returns">,
+    reportSkippedOption,
     ListOption<"skip", "skip", "std::string",
                "weights whose name contains one of these stay in float">
   ]);
   let dependentDialects = calibratedPassDialects;
+  let statistics = weightPassStatistics;
 }
 
 def QuantGGUFPass : Pass<"quant-gguf", "ModuleOp"> {
@@ -461,10 +480,12 @@ def QuantGGUFPass : Pass<"quant-gguf", "ModuleOp"> {
                "PATTERN=TYPE: weights whose name (or llama.cpp name) "
                "matches the regular expression PATTERN get TYPE; the last "
                "match wins">,
+    reportSkippedOption,
     ListOption<"skip", "skip", "std::string",
                "weights whose name contains one of these stay in float">
   ]);
   let dependentDialects = calibratedPassDialects;
+  let statistics = weightPassStatistics;
 }
 
 def QuantBnbPass : Pass<"quant-bnb", "ModuleOp"> {
@@ -522,6 +543,7 @@ def QuantBnbPass : Pass<"quant-bnb", "ModuleOp"> {
     Option<"doubleQuant", "double-quant", "bool", /*default=*/"false",
            "code the absmax with the 8-bit dynamic map in blocks of 256 "
            "(compress_statistics)">,
+    reportSkippedOption,
     ListOption<"skip", "skip", "std::string",
                "weights whose name contains one of these strings are left "
                "in float">
@@ -530,6 +552,7 @@ def QuantBnbPass : Pass<"quant-bnb", "ModuleOp"> {
                            "::mlir::arith::ArithDialect",
                            "::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect"];
+  let statistics = weightPassStatistics;
 }
 
 #endif // QUANT_DIALECT_QTENSOR_TRANSFORMS_PASSES_TD

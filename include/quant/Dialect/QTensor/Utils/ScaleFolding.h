@@ -46,18 +46,20 @@ namespace qtensor {
 /// order.
 struct InputGroup {
   Value input;
-  SmallVector<ConstantWeightMatmul> linears;
+  SmallVector<ConstantWeightMatmul, 0> linears;
   /// Input channels (K).
   int64_t channels() const { return linears.front().cols; }
   /// "a, b, c": the weight names.
   std::string names() const;
 };
 
-/// Groups the constant-weight products under `root` (f32 weights, no batch
-/// dimension) by their input. Weights whose name contains a string of
-/// `skip` are left out.
-SmallVector<InputGroup> collectInputGroups(Operation *root,
-                                           ArrayRef<std::string> skip);
+/// Groups the constant-weight products under `root` (f32 weights and
+/// activations, no batch dimension) by their input. Weights whose name
+/// contains a string of `skip` are left out; with `explainSkips`, a remark
+/// prefixed by `passName` says why each product left out is.
+SmallVector<InputGroup> collectInputGroups(Operation *root, StringRef passName,
+                                           ArrayRef<std::string> skip,
+                                           bool explainSkips);
 
 /// True when `op`'s result goes straight to a function's return: the output
 /// head, which the W8A8 and AWQ references keep in float / unscaled.

@@ -25,7 +25,11 @@
 namespace mlir {
 namespace qtensor {
 
-/// A matrix product `init + input · Wᵀ` whose weight W is a constant.
+/// A matrix product `init + input · Wᵀ` whose weight W is a constant, or a
+/// view of one: the chain of transposes, broadcasts, reshapes and element
+/// type conversions that frontends put between a parameter and its product
+/// (torch-mlir's `linalg.transpose` of an nn.Linear weight, a broadcast into
+/// `linalg.batch_matmul`, TOSA's reshapes, a bf16 -> f32 `linalg.generic`).
 struct ConstantWeightMatmul {
   linalg::LinalgOp op;
   Value input;
@@ -34,39 +38,58 @@ struct ConstantWeightMatmul {
   /// or the constant's name location; else "matmul_<n>".
   std::string name;
   /// Batch of weights (0 when unbatched), output channels, reduction size.
+  /// A weight broadcast along the product's batch dimension is unbatched.
   int64_t batch = 0, rows = 0, cols = 0;
-  /// The weight in [B,] N, K row-major order, as f32.
+  /// The weight in [B,] N, K row-major order, as f32: the values the
+  /// product multiplies (rounded to the operand's f16/bf16 type if it has
+  /// one).
   std::vector<float> weight;
   /// True when the weight came from a dense_resource blob.
   bool fromResource = false;
-  /// Which input of `op` is the weight, and whether it is stored [K, N].
+  /// Which input of `op` is the weight, and what each of that operand's
+  /// dimensions is: 'b' (batch), 'n' (output channel) or 'k' (reduction).
   unsigned weightOperand = 1;
-  bool transposed = false;
+  SmallVector<char> operandDims;
+  /// The view ops between the constant and `op`, nearest to `op` first.
+  SmallVector<Operation *> weightChain;
 };
 
 /// Recognises `op` as a product with a constant weight. On failure, `reason`
-/// says why (empty when `op` is not a contraction at all).
+/// says why (empty when `op` is not a contraction with a constant-derived
+/// operand at all: not a weight-carrying product).
 FailureOr<ConstantWeightMatmul> matchConstantWeightMatmul(linalg::LinalgOp op,
                                                           std::string &reason,
                                                           unsigned ordinal);
 
-/// True when `name` contains one of the `skip` strings (the passes' `skip`
-/// option).
-bool isSkippedWeight(StringRef name, ArrayRef<std::string> skip);
+/// True when `op` is a matrix product one of whose inputs is a constant or
+/// a view of one: a product that weight passes are asked to quantize.
+bool isWeightCarryingProduct(Operation *op);
+
+/// The values of `weight` ([B,] N, K, as in ConstantWeightMatmul::weight)
+/// laid out as the product's weight operand (transposed, or repeated along
+/// a broadcast batch dimension).
+std::vector<float> weightInOperandLayout(const ConstantWeightMatmul &match,
+                                         ArrayRef<float> weight);
+
+/// The first of the `skip` strings (the passes' `skip` option) that `name`
+/// contains, or null.
+const std::string *findSkipPattern(StringRef name, ArrayRef<std::string> skip);
 
 /// Which products forEachConstantWeightMatmul passes over.
 struct WeightFilter {
-  /// Prefix of the remarks on the products passed over; no remarks when
-  /// empty.
+  /// Prefix of the remarks on the products passed over.
   StringRef passName;
+  /// Emit a remark saying why each weight-carrying product passed over is
+  /// not quantized (the passes' `report-skipped`).
+  bool explainSkips = false;
   /// Weights whose name contains one of these strings.
   ArrayRef<std::string> skip;
   /// Batched weights (`[B, N, K]`).
   bool skipBatched = false;
   /// Products whose activations are not f32.
   bool skipNonF32Input = false;
-  /// Remark why each contraction without a constant weight is not matched.
-  bool remarkUnmatched = false;
+  /// Products whose weight operand is not f32.
+  bool skipNonF32Weight = false;
   /// A weight holding NaN or Inf is an error (checkFiniteWeight).
   bool requireFinite = true;
   /// Treat f16/bf16 qtensor.ggml_matmul ops (GGUF's float matrices) as
@@ -111,6 +134,32 @@ DequantMatmulOp replaceWithDequantMatmul(OpBuilder &builder,
                                          const ConstantWeightMatmul &match,
                                          const QuantizedWeight &weight);
 
+/// Replaces the matched product by what `create(builder, input, init)`
+/// builds (an f32 [..., N] value), converting the activations to f32 first
+/// when `f32Input`, an f16/bf16 accumulator to f32 and the result back to
+/// the product's type; then erases the product and the weight's view chain
+/// and constant when nothing else uses them.
+void replaceMatchedProduct(
+    OpBuilder &builder, const ConstantWeightMatmul &match, bool f32Input,
+    function_ref<Value(OpBuilder &, Location, Value input, Value init)> create);
+
+/// Counts the weight-carrying products (isWeightCarryingProduct) of each
+/// function when constructed; report() then says how many of them a pass
+/// quantized, as a remark on each function that had any.
+class WeightProductCensus {
+public:
+  explicit WeightProductCensus(Operation *root);
+
+  /// Emits "<pass>: quantized N of M weight-carrying matrix products" on
+  /// every function that had M > 0 products, N being those no longer
+  /// there. Returns the totals.
+  std::pair<unsigned, unsigned> report(StringRef passName);
+
+private:
+  Operation *root;
+  SmallVector<std::pair<Operation *, unsigned>> before;
+};
+
 /// A float constant (arith.constant of dense or dense_resource elements, or
 /// a constant ml_program global) read as f32 in row-major order.
 struct FloatConstant {
@@ -139,8 +188,9 @@ Value createF32Constant(OpBuilder &builder, Location loc,
                         ArrayRef<int64_t> shape, ArrayRef<float> values,
                         bool asResource, StringRef name);
 
-/// Replaces the weight operand of `match.op` with a new f32 constant holding
-/// `match.weight` (in the operand's original [N, K] or [K, N] order).
+/// Replaces the weight operand of `match.op` with a new constant of the
+/// operand's type holding `match.weight` in the operand's layout, and erases
+/// the old view chain and constant when unused.
 void updateFloatWeight(OpBuilder &builder, const ConstantWeightMatmul &match);
 
 /// Erases the arith.constant defining `value` once nothing uses it.
