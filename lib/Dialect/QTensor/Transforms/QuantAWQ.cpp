@@ -312,12 +312,10 @@ double BlockInspector::loss(const std::vector<std::vector<float>> &weights) {
 }
 
 void QuantAWQPass::runOnOperation() {
-  WeightProductCensus census(getOperation());
-  if (failed(quantize()))
-    return signalPassFailure();
-  auto [quantized, total] = census.report("quant-awq");
-  numQuantized += quantized;
-  numLeftInFloat += total - quantized;
+  if (failed(runWeightPass(
+          getOperation(), getArgument(), [&] { return quantize(); },
+          numQuantized, numLeftInFloat)))
+    signalPassFailure();
 }
 
 LogicalResult QuantAWQPass::quantize() {

@@ -450,12 +450,10 @@ void QuantGGUFPass::convert(OpBuilder &builder, const Planned &p,
 }
 
 void QuantGGUFPass::runOnOperation() {
-  WeightProductCensus census(getOperation());
-  if (failed(quantize()))
-    return signalPassFailure();
-  auto [quantized, total] = census.report("quant-gguf");
-  numQuantized += quantized;
-  numLeftInFloat += total - quantized;
+  if (failed(runWeightPass(
+          getOperation(), getArgument(), [&] { return quantize(); },
+          numQuantized, numLeftInFloat)))
+    signalPassFailure();
 }
 
 LogicalResult QuantGGUFPass::quantize() {

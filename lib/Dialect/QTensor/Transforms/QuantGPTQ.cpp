@@ -125,12 +125,10 @@ LogicalResult QuantGPTQPass::quantizeGroup(InputGroup &group,
 }
 
 void QuantGPTQPass::runOnOperation() {
-  WeightProductCensus census(getOperation());
-  if (failed(quantize()))
-    return signalPassFailure();
-  auto [quantized, total] = census.report("gptq-quantize");
-  numQuantized += quantized;
-  numLeftInFloat += total - quantized;
+  if (failed(runWeightPass(
+          getOperation(), getArgument(), [&] { return quantize(); },
+          numQuantized, numLeftInFloat)))
+    signalPassFailure();
 }
 
 LogicalResult QuantGPTQPass::quantize() {

@@ -155,12 +155,10 @@ static OutlierSplit splitOutliers(OpBuilder &b, Location loc, Value input,
 }
 
 void QuantLLMInt8Pass::runOnOperation() {
-  WeightProductCensus census(getOperation());
-  if (failed(quantize()))
-    return signalPassFailure();
-  auto [quantized, total] = census.report("quant-llm-int8");
-  numQuantized += quantized;
-  numLeftInFloat += total - quantized;
+  if (failed(runWeightPass(
+          getOperation(), getArgument(), [&] { return quantize(); },
+          numQuantized, numLeftInFloat)))
+    signalPassFailure();
 }
 
 LogicalResult QuantLLMInt8Pass::quantize() {

@@ -84,12 +84,10 @@ LogicalResult QuantRTNPass::parseOptions(num::RTNOptions &rtn,
 }
 
 void QuantRTNPass::runOnOperation() {
-  WeightProductCensus census(getOperation());
-  if (failed(quantize()))
-    return signalPassFailure();
-  auto [quantized, total] = census.report("quant-rtn");
-  numQuantized += quantized;
-  numLeftInFloat += total - quantized;
+  if (failed(runWeightPass(
+          getOperation(), getArgument(), [&] { return quantize(); },
+          numQuantized, numLeftInFloat)))
+    signalPassFailure();
 }
 
 LogicalResult QuantRTNPass::quantize() {

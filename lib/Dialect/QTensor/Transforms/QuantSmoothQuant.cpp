@@ -175,12 +175,10 @@ void QuantSmoothQuantPass::quantizeGroup(InputGroup &group,
 }
 
 void QuantSmoothQuantPass::runOnOperation() {
-  WeightProductCensus census(getOperation());
-  if (failed(quantize()))
-    return signalPassFailure();
-  auto [quantized, total] = census.report("quant-smoothquant");
-  numQuantized += quantized;
-  numLeftInFloat += total - quantized;
+  if (failed(runWeightPass(
+          getOperation(), getArgument(), [&] { return quantize(); },
+          numQuantized, numLeftInFloat)))
+    signalPassFailure();
 }
 
 LogicalResult QuantSmoothQuantPass::quantize() {

@@ -980,3 +980,15 @@ std::pair<unsigned, unsigned> WeightProductCensus::report(StringRef passName) {
   }
   return {quantized, total};
 }
+
+LogicalResult mlir::qtensor::runWeightPass(
+    Operation *root, StringRef passName, function_ref<LogicalResult()> quantize,
+    Pass::Statistic &numQuantized, Pass::Statistic &numLeftInFloat) {
+  WeightProductCensus census(root);
+  if (failed(quantize()))
+    return failure();
+  auto [quantized, total] = census.report(passName);
+  numQuantized += quantized;
+  numLeftInFloat += total - quantized;
+  return success();
+}

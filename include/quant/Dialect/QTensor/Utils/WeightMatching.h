@@ -17,6 +17,7 @@
 #include "quant/Dialect/QTensor/IR/QTensorOps.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Pass/Pass.h"
 
 #include <optional>
 #include <string>
@@ -142,6 +143,14 @@ DequantMatmulOp replaceWithDequantMatmul(OpBuilder &builder,
 void replaceMatchedProduct(
     OpBuilder &builder, const ConstantWeightMatmul &match, bool f32Input,
     function_ref<Value(OpBuilder &, Location, Value input, Value init)> create);
+
+/// Runs a weight pass's `quantize` on `root` and reports what it did: the
+/// census remark (WeightProductCensus) under `passName` and the pass's
+/// statistics.
+LogicalResult runWeightPass(Operation *root, StringRef passName,
+                            function_ref<LogicalResult()> quantize,
+                            Pass::Statistic &numQuantized,
+                            Pass::Statistic &numLeftInFloat);
 
 /// Counts the weight-carrying products (isWeightCarryingProduct) of each
 /// function when constructed; report() then says how many of them a pass
