@@ -19,11 +19,18 @@ namespace quantopt {
 void registerAllDialects(mlir::DialectRegistry &registry);
 
 /// The upstream dialects that quant-opt parses: func, arith, math, tensor,
-/// linalg, ml_program, quant, plus the dialects of the lowering pipeline.
+/// linalg, ml_program, quant, tosa, plus the dialects of the lowering
+/// pipeline.
 void registerUpstreamDialects(mlir::DialectRegistry &registry);
 
 /// The project's passes and pipelines.
 void registerAllPasses();
+
+/// The passes that bring frontend IR to linalg on tensors before the
+/// quantization passes: `quant-tosa-to-linalg` (upstream's
+/// `tosa-to-linalg-named`, `tosa-to-linalg`, `tosa-to-arith` and
+/// `tosa-to-tensor`, also registered alone, and `tosa-to-linalg-pipeline`).
+void registerFrontendLoweringPasses();
 
 } // namespace quantopt
 

@@ -44,6 +44,7 @@ using namespace mlir;
 
 void mlir::qtensor::buildLowerToLLVMPipeline(OpPassManager &pm,
                                              const LowerToLLVMOptions &) {
+  pm.addPass(createInlineConstantGlobalsPass());
   pm.addPass(createConvertQTensorToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   // Fusing elementwise producers into their consumers removes temporaries

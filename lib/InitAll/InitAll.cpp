@@ -10,10 +10,18 @@
 #include "quant/Dialect/QTensor/IR/QTensorDialect.h"
 #include "quant/Dialect/QTensor/Transforms/Passes.h"
 
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Conversion/TosaToArith/TosaToArith.h"
+#include "mlir/Conversion/TosaToLinalg/TosaToLinalg.h"
+#include "mlir/Conversion/TosaToTensor/TosaToTensor.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MLProgram/IR/MLProgram.h"
 #include "mlir/Dialect/Quant/IR/Quant.h"
+#include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/DialectRegistry.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
 
 void quantopt::registerAllDialects(mlir::DialectRegistry &registry) {
   registry.insert<mlir::qtensor::QTensorDialect>();
@@ -22,7 +30,7 @@ void quantopt::registerAllDialects(mlir::DialectRegistry &registry) {
 void quantopt::registerUpstreamDialects(mlir::DialectRegistry &registry) {
   using namespace mlir;
   registry.insert<ml_program::MLProgramDialect, mlir::quant::QuantDialect,
-                  vector::VectorDialect>();
+                  tosa::TosaDialect, vector::VectorDialect>();
   qtensor::registerLowerToLLVMDialects(registry);
 }
 
@@ -31,4 +39,26 @@ void quantopt::registerAllPasses() {
   mlir::qtensor::registerQuantGPTQAlias();
   mlir::qtensor::registerQuantConversionPasses();
   mlir::qtensor::registerLowerToLLVMPipeline();
+}
+
+void quantopt::registerFrontendLoweringPasses() {
+  // The conversions torch-mlir's TOSA backend applies before handing TOSA
+  // to a linalg compiler, in its order.
+  mlir::PassPipelineRegistration<>(
+      "quant-tosa-to-linalg",
+      "Lower TOSA (as torch-mlir's TOSA backend writes it) to linalg on "
+      "tensors for the quantization passes: tosa-to-linalg-named, "
+      "tosa-to-linalg, tosa-to-arith and tosa-to-tensor on every function",
+      [](mlir::OpPassManager &pm) {
+        mlir::OpPassManager &funcs = pm.nest<mlir::func::FuncOp>();
+        funcs.addPass(mlir::tosa::createTosaToLinalgNamed());
+        funcs.addPass(mlir::tosa::createTosaToLinalg());
+        funcs.addPass(mlir::createTosaToArithPass());
+        funcs.addPass(mlir::createTosaToTensorPass());
+      });
+  mlir::tosa::registerTosaToLinalgPipelines();
+  mlir::registerTosaToLinalg();
+  mlir::registerTosaToLinalgNamed();
+  mlir::registerTosaToArithPass();
+  mlir::registerTosaToTensorPass();
 }

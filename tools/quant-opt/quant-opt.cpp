@@ -15,6 +15,7 @@
 int main(int argc, char **argv) {
   mlir::registerTransformsPasses();
   quantopt::registerAllPasses();
+  quantopt::registerFrontendLoweringPasses();
   mlir::DialectRegistry registry;
   quantopt::registerAllDialects(registry);
   quantopt::registerUpstreamDialects(registry);

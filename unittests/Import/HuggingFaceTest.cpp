@@ -363,7 +363,7 @@ std::vector<std::string> foldAndCompare(const TinyConfig &c, double &worst) {
 
   std::vector<std::string> folds;
   std::uniform_real_distribution<float> factor(0.25f, 4.0f);
-  auto groups = mlir::qtensor::collectInputGroups(*module, "test", {}, false);
+  auto groups = mlir::qtensor::collectInputGroups(*module, {});
   for (auto &group : groups) {
     std::string reason;
     auto fold = mlir::qtensor::ChannelScaleFold::find(group, reason);

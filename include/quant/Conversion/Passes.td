@@ -62,6 +62,33 @@ def ConvertQuantToQTensorPass : Pass<"convert-quant-to-qtensor"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def InlineConstantGlobalsPass
+    : Pass<"quant-inline-constant-globals", "ModuleOp"> {
+  let summary = "Read constant ml_program globals in place and drop unused "
+                "private globals";
+  let description = [{
+    Frontends keep parameters in `ml_program.global` ops (torch-mlir with
+    its `--ml-program` option) and emit globals nothing reads (torch-mlir's
+    `@global_seed`). This pass replaces every `ml_program.global_load_const`
+    of a constant global with an `arith.constant` of its value and erases
+    the private globals no longer used, so that the module can be lowered
+    and run without ml_program support. The weight passes read constant
+    globals directly and do not need it; `quant-lower-to-llvm` runs it
+    first. A load of a global without a constant value of the loaded type is
+    an error; mutable globals are left alone.
+
+    ```mlir
+    ml_program.global private @w(dense<1.0> : tensor<2xf32>) : tensor<2xf32>
+    %w = ml_program.global_load_const @w : tensor<2xf32>
+    ```
+    becomes
+    ```mlir
+    %w = arith.constant dense<1.0> : tensor<2xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def ApproximateMathPass : Pass<"quant-approximate-math"> {
   let summary = "Replace math.exp with a vectorisable polynomial";
   let description = [{

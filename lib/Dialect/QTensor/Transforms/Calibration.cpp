@@ -9,8 +9,14 @@
 #include "quant/Dialect/QTensor/Transforms/Executor.h"
 #include "quant/Formats/Npy.h"
 
+#include "quant/Dialect/QTensor/Utils/ConstantGlobals.h"
+#include "quant/Dialect/QTensor/Utils/WeightMatching.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MLProgram/IR/MLProgram.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -39,6 +45,16 @@ static func::FuncOp findFunction(ModuleOp module, StringRef name) {
   return module.lookupSymbol<func::FuncOp>("forward");
 }
 
+func::FuncOp
+mlir::qtensor::findCalibrationFunction(ModuleOp module,
+                                       const CalibrationOptions &options) {
+  func::FuncOp func = findFunction(module, options.function);
+  if (!func)
+    module.emitError("calibration: no function to run (give the function "
+                     "name, or keep one public function or @forward)");
+  return func;
+}
+
 namespace {
 /// The watched values of every calibration call, in call order.
 struct WatchedOutputs {
@@ -47,6 +63,50 @@ struct WatchedOutputs {
   int64_t sequencesPerCall = 1;
 };
 } // namespace
+
+/// Makes a clone runnable by executors that know no ml_program (constant
+/// globals read in place, unused ones dropped); mutable state the function
+/// still uses is an error naming it.
+static LogicalResult prepareForExecution(ModuleOp module, func::FuncOp original,
+                                         func::FuncOp calibrated) {
+  // Only the calibrated function and what it calls are compiled; callers
+  // of its old signature go.
+  llvm::SmallPtrSet<Operation *, 8> reachable{calibrated};
+  SmallVector<Operation *> work{calibrated};
+  while (!work.empty()) {
+    Operation *op = work.pop_back_val();
+    op->walk([&](Operation *nested) {
+      for (NamedAttribute attr : nested->getAttrs()) {
+        auto ref = dyn_cast<FlatSymbolRefAttr>(attr.getValue());
+        Operation *callee =
+            ref ? SymbolTable::lookupSymbolIn(module, ref.getAttr()) : nullptr;
+        if (isa_and_nonnull<func::FuncOp>(callee) &&
+            reachable.insert(callee).second)
+          work.push_back(callee);
+      }
+    });
+  }
+  for (auto func : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
+    if (!reachable.contains(func))
+      func.erase();
+  if (failed(inlineConstantGlobals(module)))
+    return failure();
+  Operation *remaining = nullptr;
+  module.walk([&](Operation *op) {
+    if (isa_and_nonnull<ml_program::MLProgramDialect>(op->getDialect()) &&
+        !(isa<ml_program::GlobalOp>(op) &&
+          SymbolTable::symbolKnownUseEmpty(op, module)))
+      remaining = op;
+  });
+  if (remaining) {
+    original.emitError("calibration: @")
+        << original.getSymName() << " uses '"
+        << remaining->getName().getStringRef()
+        << "' (mutable state), which calibration cannot run";
+    return failure();
+  }
+  return success();
+}
 
 /// The calls to make: token windows for a function of `[B, S] i32` ids, or
 /// the copies of a .npy f32 array for a function of one f32 tensor.
@@ -136,12 +196,9 @@ loadCalibrationCalls(ModuleOp module, func::FuncOp func,
 static FailureOr<WatchedOutputs> runWatched(ModuleOp module,
                                             ArrayRef<Value> values,
                                             const CalibrationOptions &options) {
-  func::FuncOp func = findFunction(module, options.function);
-  if (!func) {
-    module.emitError("calibration: no function to run (give the function "
-                     "name, or keep one public function or @forward)");
+  func::FuncOp func = findCalibrationFunction(module, options);
+  if (!func)
     return failure();
-  }
   FunctionType type = func.getFunctionType();
   if (type.getNumInputs() != 1 || type.getNumResults() == 0) {
     func.emitError("calibration: the function must take one tensor and "
@@ -157,9 +214,11 @@ static FailureOr<WatchedOutputs> runWatched(ModuleOp module,
   std::vector<int64_t> channels;
   for (Value v : values) {
     auto ranked = dyn_cast<RankedTensorType>(v.getType());
-    if (!ranked || !ranked.getElementType().isF32() || ranked.getRank() < 1 ||
-        !ranked.hasStaticShape()) {
-      func.emitError("calibration: watched values must be static f32 tensors");
+    if (!ranked ||
+        !isa<Float32Type, Float16Type, BFloat16Type>(ranked.getElementType()) ||
+        ranked.getRank() < 1 || !ranked.hasStaticShape()) {
+      func.emitError("calibration: watched values must be static f32, f16 "
+                     "or bf16 tensors");
       return failure();
     }
     if (v.getParentRegion() != &func.getBody() &&
@@ -221,11 +280,15 @@ static FailureOr<WatchedOutputs> runWatched(ModuleOp module,
   auto clonedFunc = cast<func::FuncOp>(mapping.lookup(func.getOperation()));
   auto ret = cast<func::ReturnOp>(clonedFunc.getBody().back().getTerminator());
   SmallVector<Value> returned;
+  OpBuilder builder(ret);
   for (Value v : values)
-    returned.push_back(mapping.lookup(v));
+    returned.push_back(convertFloatElements(
+        builder, ret.getLoc(), mapping.lookup(v), builder.getF32Type()));
   ret->setOperands(returned);
   clonedFunc.setFunctionType(FunctionType::get(
       module.getContext(), type.getInputs(), ValueRange(returned).getTypes()));
+  if (failed(prepareForExecution(*clone, func, clonedFunc)))
+    return failure();
 
   auto compiled = executor->compile(*clone);
   if (!compiled) {

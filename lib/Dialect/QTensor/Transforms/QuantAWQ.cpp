@@ -13,8 +13,10 @@
 #include "quant/Numerics/Numerics.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MLProgram/IR/MLProgram.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/RegionUtils.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -214,9 +216,26 @@ BlockInspector::create(const InputGroup &group, Operation *inspected,
   for (auto [value, index] : arguments)
     mapping.map(value, entry->getArgument(index));
   builder.setInsertionPointToEnd(entry);
-  for (Operation &op : *block)
-    if (slice.contains(&op))
-      builder.clone(op, mapping);
+  for (Operation &op : *block) {
+    if (!slice.contains(&op))
+      continue;
+    // The block's module has no globals: read constant ones in place.
+    if (auto load = dyn_cast<ml_program::GlobalLoadConstOp>(op)) {
+      auto global = SymbolTable::lookupNearestSymbolFrom<ml_program::GlobalOp>(
+          load, load.getGlobal());
+      auto value = global && global.getValue()
+                       ? dyn_cast<TypedAttr>(*global.getValue())
+                       : TypedAttr();
+      if (!value) {
+        reason = "the inspected block reads a global without a value";
+        return failure();
+      }
+      mapping.map(load.getResult(),
+                  arith::ConstantOp::create(builder, load.getLoc(), value));
+      continue;
+    }
+    builder.clone(op, mapping);
+  }
   func::ReturnOp::create(builder, inspected->getLoc(), mapping.lookup(output));
 
   ModuleExecutor *executor = getModuleExecutor(ctx);
@@ -335,8 +354,17 @@ LogicalResult QuantAWQPass::quantize() {
                      "calibration=FILE (token ids or a .npy of activations)");
     return failure();
   }
-  SmallVector<InputGroup> groups =
-      collectInputGroups(module, "quant-awq", skip, reportSkipped);
+  CalibrationOptions calib = CalibrationOptions::fromPassOptions(
+      calibration, calibrationFunction, calibrationWindows, calibrationOffset,
+      calibrationSeed);
+  WeightFilter filter;
+  filter.passName = "quant-awq";
+  filter.explainSkips = reportSkipped;
+  filter.skip = skip;
+  filter.scope = findCalibrationFunction(module, calib);
+  if (!filter.scope)
+    return failure();
+  SmallVector<InputGroup> groups = collectInputGroups(module, filter);
   if (groups.empty())
     return success();
   for (InputGroup &group : groups)
@@ -345,9 +373,6 @@ LogicalResult QuantAWQPass::quantize() {
         return failure();
 
   // Every group input of the float model, in one run.
-  CalibrationOptions calib = CalibrationOptions::fromPassOptions(
-      calibration, calibrationFunction, calibrationWindows, calibrationOffset,
-      calibrationSeed);
   SmallVector<Value> inputs;
   for (const InputGroup &group : groups)
     inputs.push_back(group.input);

@@ -37,9 +37,15 @@ void QuantCalibratePass::runOnOperation() {
   // set of statistics.
   SmallVector<Value> inputs;
   std::vector<std::pair<std::string, unsigned>> names;
+  CalibrationOptions options = CalibrationOptions::fromPassOptions(
+      calibration, calibrationFunction, calibrationWindows, calibrationOffset,
+      calibrationSeed);
   WeightFilter filter;
   filter.skipBatched = true;
   filter.requireFinite = false;
+  filter.scope = findCalibrationFunction(module, options);
+  if (!filter.scope)
+    return signalPassFailure();
   (void)forEachConstantWeightMatmul(module, filter,
                                     [&](ConstantWeightMatmul &match) {
                                       auto it = llvm::find(inputs, match.input);
@@ -54,9 +60,6 @@ void QuantCalibratePass::runOnOperation() {
                       "weight; nothing to record");
     return;
   }
-  CalibrationOptions options = CalibrationOptions::fromPassOptions(
-      calibration, calibrationFunction, calibrationWindows, calibrationOffset,
-      calibrationSeed);
   auto stats = collectActivationStatistics(module, inputs, options);
   if (failed(stats))
     return signalPassFailure();

@@ -484,6 +484,12 @@ LogicalResult QuantGGUFPass::quantize() {
   filter.explainSkips = reportSkipped;
   filter.skip = skip;
   filter.skipBatched = true;
+  if (!calibration.empty() &&
+      !(filter.scope = findCalibrationFunction(
+            module, CalibrationOptions::fromPassOptions(
+                        calibration, calibrationFunction, calibrationWindows,
+                        calibrationOffset, calibrationSeed))))
+    return failure();
   auto collect = [&](ConstantWeightMatmul &match) -> LogicalResult {
     TensorRole role = classifyWeight(match.name);
     model.layers = std::max(model.layers, role.layer + 1);

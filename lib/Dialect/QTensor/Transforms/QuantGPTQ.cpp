@@ -167,6 +167,13 @@ LogicalResult QuantGPTQPass::quantize() {
   filter.explainSkips = reportSkipped;
   filter.skip = skip;
   filter.skipBatched = true;
+  CalibrationOptions calib = CalibrationOptions::fromPassOptions(
+      calibration, calibrationFunction, calibrationWindows, calibrationOffset,
+      calibrationSeed);
+  // Running the model calibrates only the products of the function it runs.
+  if (statistics.empty() &&
+      !(filter.scope = findCalibrationFunction(module, calib)))
+    return failure();
   auto collect = [&](ConstantWeightMatmul &match) -> LogicalResult {
     if (groupSize > match.cols)
       return match.op->emitError("gptq-quantize: group-size ")
@@ -187,10 +194,6 @@ LogicalResult QuantGPTQPass::quantize() {
     return failure();
   if (groups.empty())
     return success();
-
-  CalibrationOptions calib = CalibrationOptions::fromPassOptions(
-      calibration, calibrationFunction, calibrationWindows, calibrationOffset,
-      calibrationSeed);
 
   llvm::json::Array report;
   unsigned done = 0;
@@ -223,6 +226,9 @@ LogicalResult QuantGPTQPass::quantize() {
   } else {
     for (InputGroup &g : groups) {
       // The earlier groups are already quantized in `module`.
+      // Earlier groups' replacements may have replaced the recorded input.
+      const ConstantWeightMatmul &first = g.matmuls.front();
+      g.input = first.op->getOperand(1 - first.weightOperand);
       auto stats = collectActivationStatistics(module, {g.input}, calib);
       if (failed(stats))
         return failure();

@@ -169,8 +169,11 @@ LogicalResult QuantLLMInt8Pass::quantize() {
     return failure();
   }
   MLIRContext *ctx = &getContext();
-  SmallVector<InputGroup> groups =
-      collectInputGroups(module, "quant-llm-int8", skip, reportSkipped);
+  WeightFilter filter;
+  filter.passName = "quant-llm-int8";
+  filter.explainSkips = reportSkipped;
+  filter.skip = skip;
+  SmallVector<InputGroup> groups = collectInputGroups(module, filter);
   for (InputGroup &group : groups) {
     SmallVector<ConstantWeightMatmul *> targets;
     for (ConstantWeightMatmul &linear : group.linears) {

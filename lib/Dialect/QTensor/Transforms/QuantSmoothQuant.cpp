@@ -195,15 +195,26 @@ LogicalResult QuantSmoothQuantPass::quantize() {
     return failure();
   }
 
-  SmallVector<InputGroup> groups =
-      collectInputGroups(module, "quant-smoothquant", skip, reportSkipped);
+  bool needStats = smooth || mode == ActivationQuantization::Static;
+  WeightFilter filter;
+  filter.passName = "quant-smoothquant";
+  filter.explainSkips = reportSkipped;
+  filter.skip = skip;
+  if (needStats && statistics.empty()) {
+    filter.scope = findCalibrationFunction(
+        module, CalibrationOptions::fromPassOptions(
+                    calibration, calibrationFunction, calibrationWindows,
+                    calibrationOffset, calibrationSeed));
+    if (!filter.scope)
+      return failure();
+  }
+  SmallVector<InputGroup> groups = collectInputGroups(module, filter);
   if (groups.empty())
     return success();
   for (InputGroup &group : groups)
     for (const ConstantWeightMatmul &linear : group.linears)
       if (failed(checkFiniteWeight(linear)))
         return failure();
-  bool needStats = smooth || mode == ActivationQuantization::Static;
   std::vector<std::vector<double>> maxima;
   if (needStats) {
     auto collected = activationMaxima(groups);

@@ -31,16 +31,10 @@ bool mlir::qtensor::isOutputHead(Operation *op) {
   });
 }
 
-SmallVector<InputGroup>
-mlir::qtensor::collectInputGroups(Operation *root, StringRef passName,
-                                  ArrayRef<std::string> skip,
-                                  bool explainSkips) {
+SmallVector<InputGroup> mlir::qtensor::collectInputGroups(Operation *root,
+                                                          WeightFilter filter) {
   SmallVector<InputGroup> groups;
   DenseMap<Value, unsigned> groupOf;
-  WeightFilter filter;
-  filter.passName = passName;
-  filter.explainSkips = explainSkips;
-  filter.skip = skip;
   filter.skipBatched = true;
   filter.skipNonF32Input = true;
   filter.skipNonF32Weight = true;

@@ -455,11 +455,19 @@ FailureOr<ConstantWeightMatmul> mlir::qtensor::matchConstantWeightMatmul(
 
   // Constant index of each weight element, from the product's loops.
   AffineMap toConstant = view->toConstant.compose(wMap);
+  MLIRContext *ctx = op->getContext();
   SmallVector<int64_t> loopSizes = op.getStaticLoopRanges();
   if (llvm::any_of(loopSizes, ShapedType::isDynamic)) {
     reason = "the product has dynamic sizes";
     return failure();
   }
+  // A loop of one iteration (TOSA's [1, M, K] batch) indexes nothing.
+  SmallVector<AffineExpr> unitLoopsAtZero;
+  for (auto [d, size] : llvm::enumerate(loopSizes))
+    unitLoopsAtZero.push_back(size == 1 ? getAffineConstantExpr(0, ctx)
+                                        : getAffineDimExpr(d, ctx));
+  toConstant = simplifyAffineMap(toConstant.replaceDimsAndSymbols(
+      unitLoopsAtZero, {}, loopSizes.size(), 0));
   for (unsigned d = 0; d < loopSizes.size(); ++d)
     if (d != kDim && d != nDim && (!bDim || d != *bDim) &&
         toConstant.isFunctionOfDim(d)) {
@@ -705,6 +713,15 @@ LogicalResult mlir::qtensor::forEachConstantWeightMatmul(
             << "batched weights are not supported by this pass";
       continue;
     }
+    if (filter.scope && !filter.scope->isAncestor(op)) {
+      if (explain) {
+        auto diag = leftInFloat(op, match->name) << "it is outside ";
+        if (auto symbol = dyn_cast<SymbolOpInterface>(filter.scope))
+          diag << "@" << symbol.getName() << ", ";
+        diag << "the function calibration runs";
+      }
+      continue;
+    }
     if (filter.skipNonF32Input &&
         !cast<ShapedType>(match->input.getType()).getElementType().isF32()) {
       if (explain)
@@ -813,7 +830,8 @@ void mlir::qtensor::updateFloatWeight(OpBuilder &builder,
 
 void mlir::qtensor::eraseIfDeadConstant(Value value) {
   Operation *def = value.getDefiningOp();
-  if (def && value.use_empty() && isa<arith::ConstantOp>(def))
+  if (def && value.use_empty() &&
+      isa<arith::ConstantOp, ml_program::GlobalLoadConstOp>(def))
     def->erase();
 }
 
@@ -896,9 +914,8 @@ mlir::qtensor::replaceWithDequantMatmul(OpBuilder &builder,
   return op;
 }
 
-/// An elementwise linalg.generic converting `value` to `elementType`.
-static Value convertElements(OpBuilder &builder, Location loc, Value value,
-                             Type elementType) {
+Value mlir::qtensor::convertFloatElements(OpBuilder &builder, Location loc,
+                                          Value value, Type elementType) {
   auto type = cast<RankedTensorType>(value.getType());
   if (type.getElementType() == elementType)
     return value;
@@ -930,16 +947,18 @@ void mlir::qtensor::replaceMatchedProduct(
   builder.setInsertionPoint(match.op);
   Location loc = match.op->getLoc();
   Type f32 = builder.getF32Type();
-  Value input = match.input;
+  // The activation as it is now: an earlier replacement may have replaced
+  // the value recorded when the product was matched.
+  Value input = match.op->getOperand(1 - match.weightOperand);
   if (f32Input)
-    input = convertElements(builder, loc, input, f32);
+    input = convertFloatElements(builder, loc, input, f32);
   // The quantized products accumulate in f32; an f16/bf16 result is
   // rounded once at the end.
-  Value init = convertElements(builder, loc, match.init, f32);
+  Value init = convertFloatElements(builder, loc, match.op->getOperand(2), f32);
   Value result = create(builder, loc, input, init);
   Type resultElement =
       cast<RankedTensorType>(match.op->getResult(0).getType()).getElementType();
-  result = convertElements(builder, loc, result, resultElement);
+  result = convertFloatElements(builder, loc, result, resultElement);
   Value oldWeight = match.op->getOperand(match.weightOperand);
   match.op->getResult(0).replaceAllUsesWith(result);
   match.op->erase();

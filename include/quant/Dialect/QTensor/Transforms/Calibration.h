@@ -28,6 +28,7 @@
 #include "quant/Formats/CalibrationStatistics.h"
 #include "quant/Numerics/GPTQ.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/LLVM.h"
 
@@ -62,6 +63,12 @@ struct CalibrationOptions {
     return options;
   }
 };
+
+/// The function calibration runs: `options.function`, else the module's
+/// only public function, else @forward. Emits an error on `module` and
+/// returns null when there is none.
+func::FuncOp findCalibrationFunction(ModuleOp module,
+                                     const CalibrationOptions &options);
 
 /// Runs the module and accumulates statistics of each value in `values`
 /// (all in the module, all ranked f32 tensors whose last dimension is the

@@ -53,13 +53,10 @@ struct InputGroup {
   std::string names() const;
 };
 
-/// Groups the constant-weight products under `root` (f32 weights and
-/// activations, no batch dimension) by their input. Weights whose name
-/// contains a string of `skip` are left out; with `explainSkips`, a remark
-/// prefixed by `passName` says why each product left out is.
-SmallVector<InputGroup> collectInputGroups(Operation *root, StringRef passName,
-                                           ArrayRef<std::string> skip,
-                                           bool explainSkips);
+/// Groups the constant-weight products under `root` that `filter` keeps and
+/// that are unbatched with f32 weights and activations by their input.
+SmallVector<InputGroup> collectInputGroups(Operation *root,
+                                           WeightFilter filter);
 
 /// True when `op`'s result goes straight to a function's return: the output
 /// head, which the W8A8 and AWQ references keep in float / unscaled.

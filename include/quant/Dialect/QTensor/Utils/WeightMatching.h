@@ -33,6 +33,8 @@ namespace qtensor {
 /// `linalg.batch_matmul`, TOSA's reshapes, a bf16 -> f32 `linalg.generic`).
 struct ConstantWeightMatmul {
   linalg::LinalgOp op;
+  /// The activation and accumulator when matched (replacing an earlier
+  /// product may replace them; `op`'s operands are current).
   Value input;
   Value init;
   /// Stable name of the weight: the global's symbol, the dense_resource key,
@@ -91,6 +93,9 @@ struct WeightFilter {
   bool skipNonF32Input = false;
   /// Products whose weight operand is not f32.
   bool skipNonF32Weight = false;
+  /// When set, products outside this op (the function a calibrated pass
+  /// runs) are passed over.
+  Operation *scope = nullptr;
   /// A weight holding NaN or Inf is an error (checkFiniteWeight).
   bool requireFinite = true;
   /// Treat f16/bf16 qtensor.ggml_matmul ops (GGUF's float matrices) as
@@ -152,6 +157,12 @@ LogicalResult runWeightPass(Operation *root, StringRef passName,
                             Pass::Statistic &numQuantized,
                             Pass::Statistic &numLeftInFloat);
 
+/// `value` (a float tensor) converted elementwise to `elementType` by a
+/// linalg.generic of arith.extf / arith.truncf; `value` itself when it has
+/// that type already.
+Value convertFloatElements(OpBuilder &builder, Location loc, Value value,
+                           Type elementType);
+
 /// Counts the weight-carrying products (isWeightCarryingProduct) of each
 /// function when constructed; report() then says how many of them a pass
 /// quantized, as a remark on each function that had any.
@@ -202,7 +213,8 @@ Value createF32Constant(OpBuilder &builder, Location loc,
 /// the old view chain and constant when unused.
 void updateFloatWeight(OpBuilder &builder, const ConstantWeightMatmul &match);
 
-/// Erases the arith.constant defining `value` once nothing uses it.
+/// Erases the arith.constant or ml_program.global_load_const defining
+/// `value` once nothing uses it.
 void eraseIfDeadConstant(Value value);
 
 /// Emits an error naming the weight if it holds NaN or Inf.
