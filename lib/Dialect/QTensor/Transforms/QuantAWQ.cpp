@@ -442,7 +442,7 @@ LogicalResult QuantAWQPass::quantize() {
   }
 
   // Clipping and quantization.
-  OpBuilder builder(&getContext());
+  IRRewriter builder(&getContext());
   MLIRContext *ctx = &getContext();
   auto format = num::getIntegerFormat(bits, /*isSigned=*/false);
   PackOrder packing = bits < 8 ? PackOrder::lsb_first : PackOrder::none;

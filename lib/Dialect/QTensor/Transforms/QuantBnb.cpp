@@ -108,7 +108,7 @@ LogicalResult QuantBnbPass::quantize() {
     return failure();
   }
 
-  OpBuilder builder(ctx);
+  IRRewriter builder(ctx);
   WeightFilter filter;
   filter.passName = "quant-bnb";
   filter.explainSkips = reportSkipped;

@@ -269,7 +269,8 @@ private:
   /// without an importance matrix).
   FailureOr<std::vector<std::vector<float>>> importance(ArrayRef<Planned> plan,
                                                         ArrayRef<Value> inputs);
-  void convert(OpBuilder &builder, const Planned &p, ArrayRef<float> imatrix);
+  void convert(RewriterBase &rewriter, const Planned &p,
+               ArrayRef<float> imatrix);
 
   std::vector<TypeOverride> overrides;
 };
@@ -415,7 +416,7 @@ QuantGGUFPass::importance(ArrayRef<Planned> plan, ArrayRef<Value> inputs) {
   return result;
 }
 
-void QuantGGUFPass::convert(OpBuilder &builder, const Planned &p,
+void QuantGGUFPass::convert(RewriterBase &builder, const Planned &p,
                             ArrayRef<float> imatrix) {
   const ConstantWeightMatmul &match = p.match;
   int64_t rowBytes = num::ggmlRowBytes(p.type, match.cols);
@@ -536,7 +537,7 @@ LogicalResult QuantGGUFPass::quantize() {
   auto imatrix = importance(plan, inputs);
   if (failed(imatrix))
     return failure();
-  OpBuilder builder(&getContext());
+  IRRewriter builder(&getContext());
   for (auto [p, w] : llvm::zip_equal(plan, *imatrix))
     convert(builder, p, w);
   return success();

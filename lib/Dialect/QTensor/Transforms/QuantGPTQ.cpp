@@ -7,6 +7,7 @@
 
 #include "quant/Dialect/QTensor/Transforms/Calibration.h"
 #include "quant/Dialect/QTensor/Transforms/Passes.h"
+#include "quant/Dialect/QTensor/Transforms/Transforms.h"
 #include "quant/Dialect/QTensor/Utils/WeightMatching.h"
 #include "quant/Numerics/GPTQ.h"
 #include "quant/Numerics/Numerics.h"
@@ -39,45 +40,59 @@ struct InputGroup {
   std::vector<ConstantWeightMatmul> matmuls;
 };
 
-struct QuantGPTQPass : qtensor::impl::QuantGPTQPassBase<QuantGPTQPass> {
-  using Base::Base;
-  void runOnOperation() override;
+/// One run of gptqQuantize.
+class GPTQRun {
+public:
+  GPTQRun(ModuleOp module, const GPTQQuantization &options)
+      : module(module), options(options), rewriter(module.getContext()) {}
+
+  FailureOr<std::vector<GPTQLayerReport>>
+  run(const NamedStatistics *statistics);
 
 private:
-  /// The pass proper; runOnOperation reports what it quantized.
-  LogicalResult quantize();
+  LogicalResult checkOptions();
   LogicalResult quantizeGroup(InputGroup &group,
-                              const num::HessianAccumulator &stats,
-                              llvm::json::Array &report, unsigned &done,
-                              unsigned total);
+                              const num::HessianAccumulator &stats);
+
+  ModuleOp module;
+  const GPTQQuantization &options;
+  IRRewriter rewriter;
+  std::vector<InputGroup> groups;
+  unsigned total = 0;
+  std::vector<GPTQLayerReport> report;
 };
 } // namespace
 
-LogicalResult QuantGPTQPass::quantizeGroup(InputGroup &group,
-                                           const num::HessianAccumulator &stats,
-                                           llvm::json::Array &report,
-                                           unsigned &done, unsigned total) {
-  MLIRContext *ctx = &getContext();
-  num::GPTQOptions opts;
-  opts.bits = bits;
-  opts.groupSize = groupSize;
-  opts.symmetric = symmetric;
-  opts.actOrder = actOrder;
-  opts.staticGroups = staticGroups;
-  opts.percDamp = float(damp);
-  opts.blockSize = blockSize;
-  opts.mse = mse;
-  OpBuilder builder(ctx);
+LogicalResult GPTQRun::checkOptions() {
+  const num::GPTQOptions &o = options.numerics;
+  if (o.bits != 2 && o.bits != 3 && o.bits != 4 && o.bits != 8)
+    return module.emitError("gptq-quantize: bits must be 2, 3, 4 or 8, got ")
+           << o.bits;
+  if (o.groupSize == 0 || o.groupSize < -1)
+    return module.emitError(
+               "gptq-quantize: group-size must be -1 or positive, got ")
+           << o.groupSize;
+  if (!(o.percDamp > 0.0f && o.percDamp < 1.0f))
+    return module.emitError("gptq-quantize: damp must be in (0, 1), got ")
+           << o.percDamp;
+  if (o.blockSize < 1)
+    return module.emitError("gptq-quantize: block-size must be positive");
+  return success();
+}
+
+LogicalResult GPTQRun::quantizeGroup(InputGroup &group,
+                                     const num::HessianAccumulator &stats) {
+  MLIRContext *ctx = module.getContext();
+  const num::GPTQOptions &opts = options.numerics;
+  unsigned bits = opts.bits;
   for (ConstantWeightMatmul &match : group.matmuls) {
     auto start = std::chrono::steady_clock::now();
     num::GPTQResult result;
     std::string error;
     if (!num::gptqQuantize(match.weight.data(), match.rows, match.cols,
-                           stats.hessian(), opts, result, error)) {
-      match.op->emitError("gptq-quantize: weight '")
-          << match.name << "': " << error;
-      return failure();
-    }
+                           stats.hessian(), opts, result, error))
+      return match.op->emitError("gptq-quantize: weight '")
+             << match.name << "': " << error;
     for (const std::string &warning : result.warnings)
       match.op->emitWarning("gptq-quantize: weight '")
           << match.name << "': " << warning;
@@ -90,8 +105,8 @@ LogicalResult QuantGPTQPass::quantizeGroup(InputGroup &group,
     PackOrder packing = bits < 8 ? PackOrder::lsb_first : PackOrder::none;
     int64_t rowBytes = num::packedSize(match.cols, bits, packing);
     q.layout = LayoutAttr::get(
-        ctx, format, ArrayRef<int64_t>{1, groupSize > 0 ? groupSize : 0},
-        packing);
+        ctx, format,
+        ArrayRef<int64_t>{1, opts.groupSize > 0 ? opts.groupSize : 0}, packing);
     q.storage.resize(match.rows * rowBytes);
     for (int64_t r = 0; r < match.rows; ++r)
       num::packCodes(result.codes.data() + r * match.cols, match.cols, bits,
@@ -104,82 +119,39 @@ LogicalResult QuantGPTQPass::quantizeGroup(InputGroup &group,
     q.groupIndex = result.groupIndex;
 
     // Progress, one remark per layer as it is done.
-    ++done;
+    report.push_back({match.name, match.rows, match.cols, result.loss,
+                      result.relativeOutputError, result.damping, seconds,
+                      stats.tokens()});
     match.op->emitRemark(llvm::formatv(
         "gptq-quantize: [{0}/{1}] {2} {3}x{4}: loss {5:e3}, relative output "
         "error {6:e3}, damping {7:f3}, {8:f2} s",
-        done, total, match.name, match.rows, match.cols, result.loss,
+        report.size(), total, match.name, match.rows, match.cols, result.loss,
         result.relativeOutputError, result.damping, seconds));
-    replaceWithDequantMatmul(builder, match, q);
-    report.push_back(llvm::json::Object{
-        {"name", match.name},
-        {"rows", match.rows},
-        {"cols", match.cols},
-        {"loss", result.loss},
-        {"relative_output_error", result.relativeOutputError},
-        {"damping", result.damping},
-        {"calibration_tokens", stats.tokens()},
-        {"seconds", seconds}});
+    replaceWithDequantMatmul(rewriter, match, q);
   }
   return success();
 }
 
-void QuantGPTQPass::runOnOperation() {
-  if (failed(runWeightPass(
-          getOperation(), getArgument(), [&] { return quantize(); },
-          numQuantized, numLeftInFloat)))
-    signalPassFailure();
-}
-
-LogicalResult QuantGPTQPass::quantize() {
-  ModuleOp module = getOperation();
-  if (bits != 2 && bits != 3 && bits != 4 && bits != 8) {
-    module.emitError("gptq-quantize: bits must be 2, 3, 4 or 8, got ")
-        << static_cast<int64_t>(bits);
+FailureOr<std::vector<GPTQLayerReport>>
+GPTQRun::run(const NamedStatistics *statistics) {
+  if (failed(checkOptions()))
     return failure();
-  }
-  if (groupSize == 0 || groupSize < -1) {
-    module.emitError("gptq-quantize: group-size must be -1 or positive, got ")
-        << static_cast<int64_t>(groupSize);
-    return failure();
-  }
-  if (!(damp > 0.0 && damp < 1.0)) {
-    module.emitError("gptq-quantize: damp must be in (0, 1), got ")
-        << static_cast<double>(damp);
-    return failure();
-  }
-  if (blockSize < 1) {
-    module.emitError("gptq-quantize: block-size must be positive");
-    return failure();
-  }
-  if (calibration.empty() == statistics.empty()) {
-    module.emitError("gptq-quantize: give calibration data with "
-                     "calibration=FILE (token ids or a .npy of activations), "
-                     "or saved statistics with statistics=FILE");
-    return failure();
-  }
-
   // The products to quantize, grouped by input, in program order.
-  std::vector<InputGroup> groups;
-  unsigned total = 0;
   WeightFilter filter;
   filter.passName = "gptq-quantize";
-  filter.explainSkips = reportSkipped;
-  filter.skip = skip;
+  filter.explainSkips = options.selection.explainSkips;
+  filter.skip = options.selection.skip;
+  filter.select = options.selection.select;
   filter.skipBatched = true;
-  CalibrationOptions calib = CalibrationOptions::fromPassOptions(
-      calibration, calibrationFunction, calibrationWindows, calibrationOffset,
-      calibrationSeed);
   // Running the model calibrates only the products of the function it runs.
-  if (statistics.empty() &&
-      !(filter.scope = findCalibrationFunction(module, calib)))
+  if (!statistics &&
+      !(filter.scope = findCalibrationFunction(module, options.calibration)))
     return failure();
   auto collect = [&](ConstantWeightMatmul &match) -> LogicalResult {
-    if (groupSize > match.cols)
+    if (options.numerics.groupSize > match.cols)
       return match.op->emitError("gptq-quantize: group-size ")
-             << static_cast<int64_t>(groupSize)
-             << " exceeds the reduction size " << match.cols << " of weight '"
-             << match.name << "'";
+             << options.numerics.groupSize << " exceeds the reduction size "
+             << match.cols << " of weight '" << match.name << "'";
     auto it = llvm::find_if(
         groups, [&](const InputGroup &g) { return g.input == match.input; });
     if (it == groups.end()) {
@@ -192,61 +164,122 @@ LogicalResult QuantGPTQPass::quantize() {
   };
   if (failed(forEachConstantWeightMatmul(module, filter, collect)))
     return failure();
-  if (groups.empty())
-    return success();
 
-  llvm::json::Array report;
-  unsigned done = 0;
-  if (!statistics.empty()) {
-    auto named = readStatistics(statistics, module);
-    if (failed(named))
-      return failure();
+  if (statistics) {
     for (InputGroup &g : groups) {
       const ConstantWeightMatmul &first = g.matmuls.front();
-      auto it = named->find(first.name);
-      if (it == named->end() || it->second.columns() != first.cols) {
-        first.op->emitError("gptq-quantize: ")
-            << statistics << " has no statistics of " << first.cols
-            << " channels for weight '" << first.name << "'";
-        return failure();
-      }
-      if (failed(quantizeGroup(g, it->second, report, done, total)))
+      auto it = statistics->find(first.name);
+      if (it == statistics->end() || it->second.columns() != first.cols)
+        return first.op->emitError("gptq-quantize: no statistics of ")
+               << first.cols << " channels for weight '" << first.name
+               << "' were given";
+      if (failed(quantizeGroup(g, it->second)))
         return failure();
     }
-  } else if (!trueSequential) {
+  } else if (!options.trueSequential) {
     SmallVector<Value> inputs;
     for (const InputGroup &g : groups)
       inputs.push_back(g.input);
-    auto stats = collectActivationStatistics(module, inputs, calib);
+    auto stats =
+        collectActivationStatistics(module, inputs, options.calibration);
     if (failed(stats))
       return failure();
     for (size_t i = 0; i < groups.size(); ++i)
-      if (failed(quantizeGroup(groups[i], (*stats)[i], report, done, total)))
+      if (failed(quantizeGroup(groups[i], (*stats)[i])))
         return failure();
   } else {
     for (InputGroup &g : groups) {
-      // The earlier groups are already quantized in `module`.
-      // Earlier groups' replacements may have replaced the recorded input.
+      // The earlier groups are already quantized in `module`, and their
+      // replacements may have replaced the recorded input.
       const ConstantWeightMatmul &first = g.matmuls.front();
       g.input = first.op->getOperand(1 - first.weightOperand);
-      auto stats = collectActivationStatistics(module, {g.input}, calib);
+      auto stats =
+          collectActivationStatistics(module, {g.input}, options.calibration);
       if (failed(stats))
         return failure();
-      if (failed(quantizeGroup(g, stats->front(), report, done, total)))
+      if (failed(quantizeGroup(g, stats->front())))
         return failure();
     }
   }
+  return std::move(report);
+}
 
-  if (!report.empty() && !std::string(this->report).empty()) {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(std::string(this->report), ec);
-    if (ec) {
-      module.emitError("gptq-quantize: cannot write the report to ")
-          << std::string(this->report) << ": " << ec.message();
-      return failure();
-    }
-    os << llvm::formatv("{0:2}", llvm::json::Value(std::move(report))) << "\n";
-  }
+FailureOr<std::vector<GPTQLayerReport>>
+mlir::qtensor::gptqQuantize(ModuleOp module, const GPTQQuantization &options,
+                            const NamedStatistics *statistics) {
+  return GPTQRun(module, options).run(statistics);
+}
+
+//===----------------------------------------------------------------------===//
+// The pass
+//===----------------------------------------------------------------------===//
+
+namespace {
+struct QuantGPTQPass : qtensor::impl::QuantGPTQPassBase<QuantGPTQPass> {
+  using Base::Base;
+  void runOnOperation() override;
+
+private:
+  LogicalResult quantize();
+};
+} // namespace
+
+void QuantGPTQPass::runOnOperation() {
+  if (failed(runWeightPass(
+          getOperation(), getArgument(), [&] { return quantize(); },
+          numQuantized, numLeftInFloat)))
+    signalPassFailure();
+}
+
+LogicalResult QuantGPTQPass::quantize() {
+  ModuleOp module = getOperation();
+  if (calibration.empty() == statistics.empty())
+    return module.emitError("gptq-quantize: give calibration data with "
+                            "calibration=FILE (token ids or a .npy of "
+                            "activations), or saved statistics with "
+                            "statistics=FILE");
+  GPTQQuantization options;
+  options.numerics.bits = bits;
+  options.numerics.groupSize = groupSize;
+  options.numerics.symmetric = symmetric;
+  options.numerics.actOrder = actOrder;
+  options.numerics.staticGroups = staticGroups;
+  options.numerics.percDamp = float(damp);
+  options.numerics.blockSize = blockSize;
+  options.numerics.mse = mse;
+  options.trueSequential = trueSequential;
+  options.calibration = CalibrationOptions::fromPassOptions(
+      calibration, calibrationFunction, calibrationWindows, calibrationOffset,
+      calibrationSeed);
+  options.selection.skip.assign(skip.begin(), skip.end());
+  options.selection.explainSkips = reportSkipped;
+
+  FailureOr<NamedStatistics> named;
+  if (!statistics.empty() && failed(named = readStatistics(statistics, module)))
+    return failure();
+  FailureOr<std::vector<GPTQLayerReport>> layers =
+      gptqQuantize(module, options, statistics.empty() ? nullptr : &*named);
+  if (failed(layers))
+    return failure();
+  if (layers->empty() || std::string(report).empty())
+    return success();
+  llvm::json::Array json;
+  for (const GPTQLayerReport &layer : *layers)
+    json.push_back(
+        llvm::json::Object{{"name", layer.name},
+                           {"rows", layer.rows},
+                           {"cols", layer.cols},
+                           {"loss", layer.loss},
+                           {"relative_output_error", layer.relativeOutputError},
+                           {"damping", layer.damping},
+                           {"calibration_tokens", layer.calibrationTokens},
+                           {"seconds", layer.seconds}});
+  std::error_code ec;
+  llvm::raw_fd_ostream os(std::string(report), ec);
+  if (ec)
+    return module.emitError("gptq-quantize: cannot write the report to ")
+           << std::string(report) << ": " << ec.message();
+  os << llvm::formatv("{0:2}", llvm::json::Value(std::move(json))) << "\n";
   return success();
 }
 

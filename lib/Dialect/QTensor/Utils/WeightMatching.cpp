@@ -707,6 +707,11 @@ LogicalResult mlir::qtensor::forEachConstantWeightMatmul(
             << "it matches the skip pattern '" << *pattern << "'";
       continue;
     }
+    if (filter.select && !filter.select(*match)) {
+      if (explain)
+        leftInFloat(op, match->name) << "the host's selector declined it";
+      continue;
+    }
     if (filter.skipBatched && match->batch) {
       if (explain)
         leftInFloat(op, match->name)
@@ -787,14 +792,18 @@ Value mlir::qtensor::createF32Constant(OpBuilder &builder, Location loc,
 
 /// Erases the view ops and the constant behind a weight operand that the
 /// product no longer uses, nearest first, while they have no other user.
-static void eraseDeadWeightChain(Value old, ArrayRef<Operation *> chain) {
+static void eraseDeadWeightChain(RewriterBase &rewriter, Value old,
+                                 ArrayRef<Operation *> chain) {
   for (Operation *op : chain) {
     if (!op->use_empty())
       return;
     old = op->getOperand(0);
-    op->erase();
+    rewriter.eraseOp(op);
   }
-  eraseIfDeadConstant(old);
+  Operation *def = old.getDefiningOp();
+  if (def && old.use_empty() &&
+      isa<arith::ConstantOp, ml_program::GlobalLoadConstOp>(def))
+    rewriter.eraseOp(def);
 }
 
 void mlir::qtensor::updateFloatWeight(OpBuilder &builder,
@@ -822,10 +831,8 @@ void mlir::qtensor::updateFloatWeight(OpBuilder &builder,
   Value old = operand.get();
   operand.set(createRawConstant(builder, loc, type, bytes, match.fromResource,
                                 match.name));
-  if (match.weightChain.empty())
-    eraseIfDeadConstant(old);
-  else
-    eraseDeadWeightChain(old, match.weightChain);
+  IRRewriter rewriter(builder);
+  eraseDeadWeightChain(rewriter, old, match.weightChain);
 }
 
 void mlir::qtensor::eraseIfDeadConstant(Value value) {
@@ -836,7 +843,7 @@ void mlir::qtensor::eraseIfDeadConstant(Value value) {
 }
 
 DequantMatmulOp
-mlir::qtensor::replaceWithDequantMatmul(OpBuilder &builder,
+mlir::qtensor::replaceWithDequantMatmul(RewriterBase &builder,
                                         const ConstantWeightMatmul &match,
                                         const QuantizedWeight &weight) {
   MLIRContext *ctx = builder.getContext();
@@ -941,7 +948,7 @@ Value mlir::qtensor::convertFloatElements(OpBuilder &builder, Location loc,
 }
 
 void mlir::qtensor::replaceMatchedProduct(
-    OpBuilder &builder, const ConstantWeightMatmul &match, bool f32Input,
+    RewriterBase &builder, const ConstantWeightMatmul &match, bool f32Input,
     function_ref<Value(OpBuilder &, Location, Value, Value)> create) {
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPoint(match.op);
@@ -960,9 +967,8 @@ void mlir::qtensor::replaceMatchedProduct(
       cast<RankedTensorType>(match.op->getResult(0).getType()).getElementType();
   result = convertFloatElements(builder, loc, result, resultElement);
   Value oldWeight = match.op->getOperand(match.weightOperand);
-  match.op->getResult(0).replaceAllUsesWith(result);
-  match.op->erase();
-  eraseDeadWeightChain(oldWeight, match.weightChain);
+  builder.replaceOp(match.op, result);
+  eraseDeadWeightChain(builder, oldWeight, match.weightChain);
 }
 
 //===----------------------------------------------------------------------===//

@@ -16,7 +16,7 @@
 // FORMAT: 1
 // NOOUT: quant-calibrate: give calibration=FILE and output=FILE
 // TRUNC: calibration statistics: {{.*}}truncated: the header runs past the end of the file
-// MISSING: has no statistics of 32 channels for weight 'other.weight'
+// MISSING: gptq-quantize: no statistics of 32 channels for weight 'other.weight' were given
 
 func.func @linear(%x: tensor<64x32xf32>) -> tensor<64x16xf32> {
   %w = arith.constant dense<0.25> : tensor<16x32xf32> loc("fc.weight")

@@ -17,8 +17,10 @@
 #include "quant/Dialect/QTensor/IR/QTensorOps.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/Pass/Pass.h"
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -78,6 +80,9 @@ std::vector<float> weightInOperandLayout(const ConstantWeightMatmul &match,
 /// contains, or null.
 const std::string *findSkipPattern(StringRef name, ArrayRef<std::string> skip);
 
+/// A host's choice of the products to quantize (Transforms.h).
+using WeightSelector = std::function<bool(const ConstantWeightMatmul &)>;
+
 /// Which products forEachConstantWeightMatmul passes over.
 struct WeightFilter {
   /// Prefix of the remarks on the products passed over.
@@ -87,6 +92,8 @@ struct WeightFilter {
   bool explainSkips = false;
   /// Weights whose name contains one of these strings.
   ArrayRef<std::string> skip;
+  /// Products the host's selector declines (when set).
+  WeightSelector select;
   /// Batched weights (`[B, N, K]`).
   bool skipBatched = false;
   /// Products whose activations are not f32.
@@ -136,7 +143,7 @@ std::string getWeightName(Operation *op);
 /// Creates the constants and the qtensor.dequant_matmul, and replaces the
 /// matched op. Large weights become dense_resource blobs named after the
 /// weight when the source was a resource.
-DequantMatmulOp replaceWithDequantMatmul(OpBuilder &builder,
+DequantMatmulOp replaceWithDequantMatmul(RewriterBase &rewriter,
                                          const ConstantWeightMatmul &match,
                                          const QuantizedWeight &weight);
 
@@ -146,7 +153,7 @@ DequantMatmulOp replaceWithDequantMatmul(OpBuilder &builder,
 /// the product's type; then erases the product and the weight's view chain
 /// and constant when nothing else uses them.
 void replaceMatchedProduct(
-    OpBuilder &builder, const ConstantWeightMatmul &match, bool f32Input,
+    RewriterBase &rewriter, const ConstantWeightMatmul &match, bool f32Input,
     function_ref<Value(OpBuilder &, Location, Value input, Value init)> create);
 
 /// Runs a weight pass's `quantize` on `root` and reports what it did: the
