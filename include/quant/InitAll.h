@@ -26,6 +26,10 @@ void registerUpstreamDialects(mlir::DialectRegistry &registry);
 /// The project's passes and pipelines.
 void registerAllPasses();
 
+/// Makes `--version` print the project's version (quant/Version.h) after
+/// LLVM's.
+void registerVersionPrinter();
+
 /// The passes that bring frontend IR to linalg on tensors before the
 /// quantization passes: `quant-tosa-to-linalg` (upstream's
 /// `tosa-to-linalg-named`, `tosa-to-linalg`, `tosa-to-arith` and

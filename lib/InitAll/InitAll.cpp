@@ -9,6 +9,7 @@
 #include "quant/Conversion/Passes.h"
 #include "quant/Dialect/QTensor/IR/QTensorDialect.h"
 #include "quant/Dialect/QTensor/Transforms/Passes.h"
+#include "quant/Version.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Conversion/TosaToArith/TosaToArith.h"
@@ -22,6 +23,8 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/raw_ostream.h"
 
 void quantopt::registerAllDialects(mlir::DialectRegistry &registry) {
   registry.insert<mlir::qtensor::QTensorDialect>();
@@ -61,4 +64,11 @@ void quantopt::registerFrontendLoweringPasses() {
   mlir::registerTosaToLinalgNamed();
   mlir::registerTosaToArithPass();
   mlir::registerTosaToTensorPass();
+}
+
+void quantopt::registerVersionPrinter() {
+  llvm::cl::AddExtraVersionPrinter([](llvm::raw_ostream &os) {
+    os << "quant-opt " << QUANT_VERSION_STRING
+       << ": post-training quantization of LLMs on MLIR\n";
+  });
 }

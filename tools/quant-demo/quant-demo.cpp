@@ -687,6 +687,7 @@ static int runModelTable() {
 }
 
 int main(int argc, char **argv) {
+  quantopt::registerVersionPrinter();
   llvm::cl::ParseCommandLineOptions(
       argc, argv,
       "quant-demo: import the bundled llama2.c model, quantize it with each "

@@ -154,6 +154,7 @@ static int exportGGUF(ModuleOp module) {
 }
 
 int main(int argc, char **argv) {
+  quantopt::registerVersionPrinter();
   llvm::InitLLVM init(argc, argv);
   llvm::cl::HideUnrelatedOptions(category);
   llvm::cl::ParseCommandLineOptions(

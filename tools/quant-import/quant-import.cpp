@@ -58,6 +58,7 @@ static llvm::cl::opt<bool> emitBytecode("emit-bytecode",
                                         llvm::cl::cat(category));
 
 int main(int argc, char **argv) {
+  quantopt::registerVersionPrinter();
   llvm::InitLLVM init(argc, argv);
   llvm::cl::HideUnrelatedOptions(category);
   llvm::cl::ParseCommandLineOptions(

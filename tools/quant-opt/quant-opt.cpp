@@ -13,6 +13,7 @@
 #include "mlir/Transforms/Passes.h"
 
 int main(int argc, char **argv) {
+  quantopt::registerVersionPrinter();
   mlir::registerTransformsPasses();
   quantopt::registerAllPasses();
   quantopt::registerFrontendLoweringPasses();

@@ -134,6 +134,7 @@ static void printPiece(llvm::raw_ostream &os, const std::string &piece) {
 }
 
 int main(int argc, char **argv) {
+  quantopt::registerVersionPrinter();
   llvm::InitLLVM init(argc, argv);
   llvm::cl::HideUnrelatedOptions(category);
   llvm::cl::ParseCommandLineOptions(
