@@ -1,4 +1,4 @@
-"""The reference GPTQ layer solve (ptq-algorithms.md §1.3, the IST-DASLab
+"""The reference GPTQ layer solve (docs/Numerics.md §3, the IST-DASLab
 algorithm) in PyTorch, f32, timed on the W and H that gptq-bench writes.
 Used only as the benchmark's baseline; skipped when torch is absent."""
 import sys

@@ -6,7 +6,7 @@
 //===----------------------------------------------------------------------===//
 //
 // Reproduces ggml's reference block quantizers (ggml-org/ggml
-// `src/ggml-quants.c`; ../shared/reference/ptq-algorithms.md §0, §6) byte
+// `src/ggml-quants.c`; docs/Numerics.md §0, §8) byte
 // for byte. Bit-exactness depends on details that look incidental, so the
 // code keeps them all: every sum is an f32 sum in element order, operands
 // are combined in ggml's order, multiplies and adds stay separate (ggml's

@@ -12,7 +12,7 @@
 // imatrix, and `dequantize_row_<type>`, on these inputs and on ~300k random
 // and edge-case rows, ±inf and NaN included). Inside the suite every golden row
 // is also checked without the library's decoder: `decodeBlock` below reads the
-// bytes straight from the layout table (ptq-algorithms.md §6), and verifyRow
+// bytes straight from the layout table (docs/Numerics.md §8), and verifyRow
 // checks that (a) its values equal dequantizeGGMLRows bit for bit, (b) the
 // codes are the nearest grid points of the stored f16 scales wherever ggml
 // requantizes, (c) the scales obey ggml's selection rules, and (d) the error

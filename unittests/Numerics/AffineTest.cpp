@@ -135,7 +135,7 @@ TEST(QuantizeAffineFloatZero, ClampAndNonFinite) {
 }
 
 //===----------------------------------------------------------------------===//
-// gptqFindParams (ptq-algorithms.md 1.2)
+// gptqFindParams (docs/Numerics.md §2)
 //===----------------------------------------------------------------------===//
 
 AffineParams params(std::vector<float> x, unsigned bits, bool sym) {

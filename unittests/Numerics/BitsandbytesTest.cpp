@@ -5,7 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Golden values follow ptq-algorithms.md §5 and bitsandbytes' CUDA kernels.
+// Golden values follow docs/Numerics.md §7 and bitsandbytes' CUDA kernels.
 // Checked once against a throwaway Python re-implementation of the CUDA
 // semantics written independently with torch 1.13 (torch.bucketize on the
 // NF4 / FP4 thresholds, bucketize on the map plus the even-index tie rule for

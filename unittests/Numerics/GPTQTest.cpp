@@ -7,7 +7,7 @@
 //
 // The solver in lib/Numerics/GPTQ.cpp against a second implementation
 // written here directly from the reference pseudocode
-// (ptq-algorithms.md §1.2-1.3) with different linear algebra: the inverse
+// (docs/Numerics.md §2-§3) with different linear algebra: the inverse
 // Hessian by Gauss-Jordan elimination in f64 and its upper Cholesky factor
 // by the outer-product algorithm. Synthetic layers have correlated
 // activations with outlier channels, a dead input channel and ragged

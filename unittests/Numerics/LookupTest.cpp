@@ -6,7 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Expected values are copied from ptq-algorithms.md section 5 (bitsandbytes).
+// Expected values are the code tables of docs/Numerics.md §1 and §7
+// (bitsandbytes).
 //
 //===----------------------------------------------------------------------===//
 

@@ -9,7 +9,7 @@
 // Quantizes real weights of the bundled llama2.c stories260K checkpoint with
 // quantizeRTN (uint4, groups of 32, asymmetric) and compares against an
 // independent, literal transcription of the GPTQ reference quantizer
-// (ptq-algorithms.md 1.2, quant.py find_params + quantize) in f32.
+// (docs/Numerics.md §2, quant.py find_params + quantize) in f32.
 //
 //===----------------------------------------------------------------------===//
 

@@ -6,7 +6,7 @@
 //===----------------------------------------------------------------------===//
 //
 // The numerics of AWQ (Lin et al. 2024) as llm-awq / AutoAWQ implement them
-// (../shared/reference/ptq-algorithms.md §2): the group quantizer whose
+// (docs/Numerics.md §4): the group quantizer whose
 // range is not forced through zero, the per-channel scale grid search and
 // the clipping search. Weights are [N, K] row-major, activations [T, K].
 //

@@ -8,7 +8,7 @@
 // bitsandbytes' blockwise quantization (bitsandbytes-foundation/bitsandbytes
 // `functional.py` quantize_4bit / dequantize_4bit / quantize_blockwise /
 // create_dynamic_map with the CUDA kernels of `csrc/kernels.cu`; see
-// ../shared/reference/ptq-algorithms.md §0 and §5): NF4 / FP4 codes over
+// docs/Numerics.md §0 and §7): NF4 / FP4 codes over
 // blocks of the flattened tensor with an f32 absmax per block, optionally
 // with double quantization of the absmax (compress_statistics=True): the
 // mean is subtracted and the rest is coded with the 8-bit signed dynamic map

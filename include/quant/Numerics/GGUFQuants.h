@@ -8,7 +8,7 @@
 // Row quantization to the ggml block formats that GGUF files store, and the
 // inverse. The encoders reproduce ggml's reference quantizers byte for byte
 // (ggml-org/ggml `src/ggml-quants.c`, layouts in `src/ggml-common.h`; see
-// ../shared/reference/ptq-algorithms.md §0 and §6): without an importance
+// docs/Numerics.md §0 and §8): without an importance
 // matrix the `quantize_row_*_ref` path, with one the `quantize_*` imatrix
 // path. F32, F16 and BF16 are supported as plain element conversions.
 //

@@ -7,7 +7,7 @@
 //
 // GPTQ (Frantar et al. 2022) for one weight matrix, reproducing the
 // reference implementation (IST-DASLab/gptq `gptq.py` `fasterquant` with
-// `quant.py`'s quantizer; see ../shared/reference/ptq-algorithms.md §1):
+// `quant.py`'s quantizer; see docs/Numerics.md §3):
 // f32 column updates, lazy batches of `blockSize` columns, group parameters
 // computed from the globally updated weights (stale inside a block, as the
 // reference), dead columns, act-order with a stable sort, static groups.

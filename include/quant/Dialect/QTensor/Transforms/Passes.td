@@ -120,8 +120,8 @@ def QuantGPTQPass : Pass<"gptq-quantize", "ModuleOp"> {
   let description = [{
     Quantizes the constant weights of matrix products (the same products as
     `--quant-rtn` finds) with GPTQ, reproducing the reference implementation
-    (IST-DASLab/gptq `fasterquant`; ../shared/reference/ptq-algorithms.md
-    §1): the quantizer's range is forced through zero, codes round half to
+    (IST-DASLab/gptq `fasterquant`; docs/Numerics.md
+    §3): the quantizer's range is forced through zero, codes round half to
     even, columns are processed in lazy batches of `block-size` with the
     inverse-Hessian error feedback, group parameters come from the globally
     updated weights (stale inside a block, as in the reference), dead input
@@ -214,7 +214,7 @@ def QuantAWQPass : Pass<"quant-awq", "ModuleOp"> {
                 "group quantization";
   let description = [{
     Activation-aware weight quantization (Lin et al. 2024) as llm-awq and
-    AutoAWQ do it (../shared/reference/ptq-algorithms.md §2), on the
+    AutoAWQ do it (docs/Numerics.md §4), on the
     constant-weight products grouped by shared input:
 
     1. One calibration run of the float model records every group's input
@@ -276,7 +276,7 @@ def QuantLLMInt8Pass : Pass<"quant-llm-int8", "ModuleOp"> {
                 "decomposition";
   let description = [{
     LLM.int8() (Dettmers et al. 2022) as bitsandbytes' `Linear8bitLt` runs
-    it by default (../shared/reference/ptq-algorithms.md §4). Each
+    it by default (docs/Numerics.md §6). Each
     constant-weight product becomes, at run time:
 
     ```
@@ -318,7 +318,7 @@ def QuantSmoothQuantPass : Pass<"quant-smoothquant", "ModuleOp"> {
                 "then W8A8";
   let description = [{
     SmoothQuant (Xiao et al. 2023), as the reference `smooth_ln_fcs` and
-    `fake_quant.py` do it (../shared/reference/ptq-algorithms.md §3).
+    `fake_quant.py` do it (docs/Numerics.md §5).
 
     **Smoothing.** The constant-weight products are grouped by their shared
     input x. With the per-channel calibration maximum `a_j = max |x_j|` and
