@@ -125,20 +125,9 @@ RowParams findParams(const std::vector<float> &w, int64_t rows, int64_t cols,
   for (int64_t r = 0; r < rows; ++r) {
     std::copy(w.begin() + r * cols + c0, w.begin() + r * cols + c1,
               slice.begin());
-    float xmin = 0.0f, xmax = 0.0f;
-    for (float v : slice) {
-      xmin = std::min(xmin, v);
-      xmax = std::max(xmax, v);
-    }
-    if (o.symmetric) {
-      xmax = std::max(std::fabs(xmin), xmax);
-      if (xmin < 0.0f)
-        xmin = -xmax;
-    }
-    if (xmin == 0.0f && xmax == 0.0f) {
-      xmin = -1.0f;
-      xmax = 1.0f;
-    }
+    GPTQRange range =
+        gptqRange(slice.data(), int64_t(slice.size()), o.symmetric);
+    float xmin = range.min, xmax = range.max;
     float scale = (xmax - xmin) / maxq;
     float zero =
         o.symmetric ? (maxq + 1.0f) / 2.0f : roundHalfEven(-xmin / scale);

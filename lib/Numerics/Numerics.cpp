@@ -202,9 +202,8 @@ int32_t quantopt::numerics::quantizeAffineFloatZero(float x, float scale,
   return clampToCode(roundHalfEven(x / scale + zero), qmin, qmax);
 }
 
-AffineParams quantopt::numerics::gptqFindParams(const float *x, int64_t count,
-                                                unsigned bits, bool sym) {
-  float maxq = static_cast<float>((1 << bits) - 1);
+GPTQRange quantopt::numerics::gptqRange(const float *x, int64_t count,
+                                        bool sym) {
   float xmin = 0.0f, xmax = 0.0f;
   for (int64_t i = 0; i < count; ++i) {
     xmin = std::min(xmin, x[i]);
@@ -219,12 +218,20 @@ AffineParams quantopt::numerics::gptqFindParams(const float *x, int64_t count,
     xmin = -1.0f;
     xmax = 1.0f;
   }
+  return {xmin, xmax};
+}
+
+AffineParams quantopt::numerics::gptqFindParams(const float *x, int64_t count,
+                                                unsigned bits, bool sym) {
+  float maxq = static_cast<float>((1 << bits) - 1);
+  GPTQRange range = gptqRange(x, count, sym);
   AffineParams params;
-  params.scale = (xmax - xmin) / maxq;
+  params.scale = (range.max - range.min) / maxq;
   if (sym)
     params.zero = 1 << (bits - 1);
   else
-    params.zero = static_cast<int32_t>(roundHalfEven(-xmin / params.scale));
+    params.zero =
+        static_cast<int32_t>(roundHalfEven(-range.min / params.scale));
   return params;
 }
 

@@ -60,6 +60,13 @@ struct AffineParams {
   float scale;
   int32_t zero;
 };
+/// The range that quantizer fits to a slice, before the scale: [min, max]
+/// widened to contain 0, mirrored to [-max|x|, max|x|] when symmetric and
+/// the slice has a negative value, [-1, 1] when both ends are 0.
+struct GPTQRange {
+  float min, max;
+};
+GPTQRange gptqRange(const float *x, int64_t count, bool sym);
 AffineParams gptqFindParams(const float *x, int64_t count, unsigned bits,
                             bool sym);
 
