@@ -13,6 +13,7 @@
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
 
+#include <cmath>
 #include <cstring>
 
 using namespace quantopt;
@@ -66,8 +67,22 @@ static llvm::Error readConfig(llvm::StringRef path, LlamaConfig &config,
     return e;
   if (auto e = integer("max_position_embeddings", config.maxSeqLen, 2048))
     return e;
-  config.rmsNormEps = float(o->getNumber("rms_norm_eps").value_or(1e-6));
-  config.ropeTheta = float(o->getNumber("rope_theta").value_or(10000.0));
+  // As f32, as the model computes with them; an epsilon of 0 is allowed.
+  auto real = [&](llvm::StringRef key, float &out, double fallback,
+                  bool allowZero) -> llvm::Error {
+    double value = o->getNumber(key).value_or(fallback);
+    out = float(value);
+    if (!std::isfinite(out) || out < 0 || (out == 0 && !allowZero))
+      return fail(path,
+                  llvm::formatv("'{0}' = {1:e} is out of range", key, value));
+    return llvm::Error::success();
+  };
+  if (auto e = real("rms_norm_eps", config.rmsNormEps, 1e-6,
+                    /*allowZero=*/true))
+    return e;
+  if (auto e = real("rope_theta", config.ropeTheta, 10000.0,
+                    /*allowZero=*/false))
+    return e;
   config.ropeAdjacentPairs = false;
   tied = o->getBoolean("tie_word_embeddings").value_or(false);
   if (config.dim % config.numHeads != 0 ||

@@ -137,7 +137,7 @@ std::string configJson(const TinyConfig &c) {
              "\"intermediate_size\": {1}, \"num_hidden_layers\": {2}, "
              "\"num_attention_heads\": {3}, \"num_key_value_heads\": {4}, "
              "\"vocab_size\": {5}, \"max_position_embeddings\": {6}, "
-             "\"rms_norm_eps\": {7}, \"rope_theta\": {8}, "
+             "\"rms_norm_eps\": {7:e}, \"rope_theta\": {8:e}, "
              "\"tie_word_embeddings\": {9}}",
              c.dim, c.hidden, c.layers, c.heads, c.kvHeads, c.vocab, c.maxPos,
              c.eps, c.theta, c.tied ? "true" : "false")
@@ -492,5 +492,23 @@ TEST(HuggingFaceErrors, CorruptFiles) {
               c.replace(c.find("\"vocab_size\": 64"), 16, "\"vocab_size\": -4");
             }).find("'vocab_size' = -4 is out of range"),
             std::string::npos);
+  // Real-valued keys, checked as the f32 the model computes with.
+  auto withValue = [](const char *key, const char *value) {
+    return errorAfter([=](std::string &c, std::string &) {
+      std::string field = "\"" + std::string(key) + "\": ";
+      size_t at = c.find(field) + field.size();
+      c.replace(at, c.find(',', at) - at, value);
+    });
+  };
+  EXPECT_NE(withValue("rope_theta", "0")
+                .find("'rope_theta' = 0.000000e+00 is out of range"),
+            std::string::npos);
+  EXPECT_NE(withValue("rms_norm_eps", "-1e-5")
+                .find("'rms_norm_eps' = -1.000000e-05 is out of range"),
+            std::string::npos);
+  EXPECT_NE(withValue("rope_theta", "1e300")
+                .find("'rope_theta' = 1.000000e+300 is out of range"),
+            std::string::npos);
+  EXPECT_EQ(withValue("rms_norm_eps", "0"), "");
 }
 } // namespace

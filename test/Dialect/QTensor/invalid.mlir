@@ -997,8 +997,13 @@ module attributes {qtensor.llama = #qtensor.llama<dim = 64, hidden_dim = 172, n_
 
 // -----
 
-// expected-error@+1 {{llama config: rope_theta and norm_eps must be positive}}
-module attributes {qtensor.llama = #qtensor.llama<dim = 64, hidden_dim = 172, n_layers = 5, n_heads = 8, n_kv_heads = 4, vocab_size = 512, seq_len = 512, rope_theta = 1.0e+04 : f32, norm_eps = 0.0 : f32, rope = "adjacent", tied_embeddings = true>} {}
+// expected-error@+1 {{llama config: rope_theta must be positive and finite, got 0}}
+module attributes {qtensor.llama = #qtensor.llama<dim = 64, hidden_dim = 172, n_layers = 5, n_heads = 8, n_kv_heads = 4, vocab_size = 512, seq_len = 512, rope_theta = 0.0 : f32, norm_eps = 1.0e-05 : f32, rope = "adjacent", tied_embeddings = true>} {}
+
+// -----
+
+// expected-error@+1 {{llama config: norm_eps must be non-negative and finite, got -1}}
+module attributes {qtensor.llama = #qtensor.llama<dim = 64, hidden_dim = 172, n_layers = 5, n_heads = 8, n_kv_heads = 4, vocab_size = 512, seq_len = 512, rope_theta = 1.0e+04 : f32, norm_eps = -1.0 : f32, rope = "adjacent", tied_embeddings = true>} {}
 
 // -----
 

@@ -12,6 +12,8 @@
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::qtensor;
 
@@ -160,9 +162,16 @@ LlamaConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "llama config: dim (" << dim
                        << ") must be a multiple of n_heads (" << nHeads
                        << "), and n_heads of n_kv_heads (" << nKvHeads << ")";
-  if (!(ropeTheta.getValueAsDouble() > 0) || !(normEps.getValueAsDouble() > 0))
-    return emitError() << "llama config: rope_theta and norm_eps must be "
-                          "positive";
+  // An epsilon of 0 is a valid RMSNorm (GGUF files may carry it).
+  double theta = ropeTheta.getValueAsDouble(), eps = normEps.getValueAsDouble();
+  if (!std::isfinite(theta) || theta <= 0)
+    return emitError() << "llama config: rope_theta must be positive and "
+                          "finite, got "
+                       << theta;
+  if (!std::isfinite(eps) || eps < 0)
+    return emitError() << "llama config: norm_eps must be non-negative and "
+                          "finite, got "
+                       << eps;
   if (rope.getValue() != "adjacent" && rope.getValue() != "rotate_half")
     return emitError() << "llama config: rope must be \"adjacent\" or "
                           "\"rotate_half\", got \""
