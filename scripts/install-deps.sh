@@ -7,6 +7,7 @@ packages=(
   cmake ninja-build g++ python3
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
   clang-format-22 libgtest-dev libopenblas-dev liblapacke-dev
+  libomp-22-dev libdnnl-dev
 )
 
 missing=()

@@ -5,8 +5,9 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// The reference CPU pipeline: qtensor -> linalg on tensors -> buffers ->
-// loops -> LLVM dialect, ready for mlir-runner or the ExecutionEngine.
+// The CPU pipeline: quantized products with a kernel -> kernel calls, the
+// rest of qtensor -> linalg on tensors -> buffers -> loops -> LLVM dialect,
+// ready for mlir-runner or the ExecutionEngine.
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,21 +31,30 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/OpenMP/OpenMPDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
 
-void mlir::qtensor::buildLowerToLLVMPipeline(OpPassManager &pm,
-                                             const LowerToLLVMOptions &) {
+void mlir::qtensor::buildLowerToLLVMPipeline(
+    OpPassManager &pm, const LowerToLLVMOptions &options) {
   pm.addPass(createInlineConstantGlobalsPass());
+  // threads=0 is rejected by the kernel pass, whatever the mode.
+  if (options.mode == ProductLowering::CPUKernels || options.threads == 0) {
+    ConvertQTensorToCPUKernelsPassOptions kernelOptions;
+    kernelOptions.threads = options.threads;
+    pm.addPass(createConvertQTensorToCPUKernelsPass(kernelOptions));
+  }
   pm.addPass(createConvertQTensorToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   // Fusing elementwise producers into their consumers removes temporaries
@@ -64,33 +74,41 @@ void mlir::qtensor::buildLowerToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
+  // The kernels' task loops (scf.parallel) become OpenMP parallel regions.
+  if (options.threads > 1)
+    pm.addPass(createConvertSCFToOpenMPPass(
+        ConvertSCFToOpenMPPassOptions{options.threads}));
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
+  pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createConvertFuncToLLVMPass());
+  if (options.threads > 1)
+    pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
 void mlir::qtensor::registerLowerToLLVMPipeline() {
   PassPipelineRegistration<LowerToLLVMOptions>(
       "quant-lower-to-llvm",
-      "Lower qtensor and linalg-on-tensors code to the LLVM dialect (the "
-      "reference CPU path)",
+      "Lower qtensor and linalg-on-tensors code to the LLVM dialect for CPUs "
+      "(vectorised kernels for quantized products, mode=reference for the "
+      "reference lowering only)",
       buildLowerToLLVMPipeline);
 }
 
 void mlir::qtensor::registerLowerToLLVMDialects(DialectRegistry &registry) {
-  registry
-      .insert<affine::AffineDialect, arith::ArithDialect,
-              bufferization::BufferizationDialect, cf::ControlFlowDialect,
-              func::FuncDialect, index::IndexDialect, LLVM::LLVMDialect,
-              linalg::LinalgDialect, math::MathDialect, memref::MemRefDialect,
-              scf::SCFDialect, tensor::TensorDialect>();
+  registry.insert<affine::AffineDialect, arith::ArithDialect,
+                  bufferization::BufferizationDialect, cf::ControlFlowDialect,
+                  func::FuncDialect, index::IndexDialect, LLVM::LLVMDialect,
+                  linalg::LinalgDialect, math::MathDialect,
+                  memref::MemRefDialect, omp::OpenMPDialect, scf::SCFDialect,
+                  tensor::TensorDialect, vector::VectorDialect>();
   arith::registerBufferizableOpInterfaceExternalModels(registry);
   linalg::registerBufferizableOpInterfaceExternalModels(registry);
   tensor::registerBufferizableOpInterfaceExternalModels(registry);
@@ -98,4 +116,5 @@ void mlir::qtensor::registerLowerToLLVMDialects(DialectRegistry &registry) {
       registry);
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
+  registerOpenMPDialectTranslation(registry);
 }

@@ -15,6 +15,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Passes/PassBuilder.h"
@@ -77,12 +78,17 @@ static llvm::Error optimizeModule(llvm::Module &module,
 }
 
 llvm::Expected<std::unique_ptr<JitModule>>
-JitModule::compile(ModuleOp module, unsigned optLevel) {
+JitModule::compile(ModuleOp module, const JitOptions &jitOptions) {
+  unsigned optLevel = jitOptions.optLevel;
+  if (jitOptions.threads == 0)
+    return llvm::createStringError("the JIT's thread count must be at least "
+                                   "1, got 0");
   initializeNativeTarget();
   MLIRContext *ctx = module.getContext();
   DialectRegistry registry;
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
+  registerOpenMPDialectTranslation(registry);
   ctx->appendDialectRegistry(registry);
 
   OwningOpRef<ModuleOp> lowered(cast<ModuleOp>(module->clone()));
@@ -104,7 +110,10 @@ JitModule::compile(ModuleOp module, unsigned optLevel) {
     resultRanks[func.getSymName()] = std::move(ranks);
   });
   PassManager pm(ctx);
-  qtensor::buildLowerToLLVMPipeline(pm, qtensor::LowerToLLVMOptions());
+  qtensor::LowerToLLVMOptions lowering;
+  lowering.mode = jitOptions.products;
+  lowering.threads = jitOptions.threads;
+  qtensor::buildLowerToLLVMPipeline(pm, lowering);
   if (failed(pm.run(*lowered)))
     return llvm::createStringError("lowering to the LLVM dialect failed");
 
@@ -124,6 +133,17 @@ JitModule::compile(ModuleOp module, unsigned optLevel) {
     return optimizeModule(*m, targetMachine, optLevel);
   };
   options.transformer = transformer;
+  // Kernels written for several threads call the OpenMP runtime.
+  SmallVector<StringRef, 1> sharedLibraries;
+  if (jitOptions.threads > 1) {
+#ifdef QUANT_LIBOMP_PATH
+    sharedLibraries.push_back(QUANT_LIBOMP_PATH);
+#else
+    return llvm::createStringError("threads > 1 needs the OpenMP runtime "
+                                   "(libomp), which this build did not find");
+#endif
+  }
+  options.sharedLibPaths = sharedLibraries;
   options.jitCodeGenOptLevel =
       static_cast<llvm::CodeGenOptLevel>(std::min(optLevel, 3u));
   auto engine = ExecutionEngine::create(*lowered, options, std::move(*machine));
@@ -173,10 +193,18 @@ JitModule::call(llvm::StringRef name, llvm::ArrayRef<const HostArray *> args) {
   std::vector<Descriptor> inputs;
   inputs.reserve(args.size());
   for (const HostArray *arg : args) {
-    void *data =
-        arg->kind == HostArray::Kind::F32
-            ? const_cast<float *>(arg->f32.data())
-            : static_cast<void *>(const_cast<int32_t *>(arg->i32.data()));
+    void *data = nullptr;
+    switch (arg->kind) {
+    case HostArray::Kind::F32:
+      data = const_cast<float *>(arg->f32.data());
+      break;
+    case HostArray::Kind::I32:
+      data = const_cast<int32_t *>(arg->i32.data());
+      break;
+    case HostArray::Kind::I8:
+      data = const_cast<int8_t *>(arg->i8.data());
+      break;
+    }
     inputs.emplace_back(data, arg->shape);
   }
   // One result: a descriptor. Several: a struct of descriptors, which the

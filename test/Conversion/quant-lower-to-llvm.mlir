@@ -1,4 +1,10 @@
 // RUN: quant-opt %s --quant-rtn="bits=4 group-size=2" --quant-lower-to-llvm | FileCheck %s
+// RUN: quant-opt %s --quant-rtn="bits=4 group-size=2" --quant-lower-to-llvm="mode=reference threads=2" | FileCheck %s
+// RUN: not quant-opt %s --quant-lower-to-llvm="threads=0" 2>&1 | FileCheck %s --check-prefix=THREADS
+// RUN: not quant-opt %s --quant-lower-to-llvm="mode=fast" 2>&1 | FileCheck %s --check-prefix=MODE
+
+// THREADS: threads must be at least 1, got 0
+// MODE: for the --mode option: Cannot find option named 'fast'
 
 // The whole pipeline leaves only LLVM dialect ops; the packed weights remain
 // i8 globals (4 codes x 2 rows -> 2x2 bytes) and no f32 copy of the weight

@@ -80,6 +80,20 @@ static llvm::cl::opt<int64_t>
 static llvm::cl::opt<unsigned>
     threads("jobs", llvm::cl::desc("worker threads (default 2)"),
             llvm::cl::init(2), llvm::cl::cat(category));
+static llvm::cl::opt<mlir::qtensor::ProductLowering> lowering(
+    "lowering", llvm::cl::desc("how quantized products are compiled"),
+    llvm::cl::init(mlir::qtensor::ProductLowering::CPUKernels),
+    llvm::cl::values(clEnumValN(mlir::qtensor::ProductLowering::CPUKernels,
+                                "cpu-kernels",
+                                "vectorised CPU kernels (default)"),
+                     clEnumValN(mlir::qtensor::ProductLowering::Reference,
+                                "reference", "the reference lowering")),
+    llvm::cl::cat(category));
+static llvm::cl::opt<unsigned> kernelThreads(
+    "kernel-threads",
+    llvm::cl::desc("threads inside each product kernel (default 1; "
+                   "evaluation already runs --jobs windows at once)"),
+    llvm::cl::init(1), llvm::cl::cat(category));
 static llvm::cl::opt<std::string> referenceFile(
     "reference",
     llvm::cl::desc("reference module for KL divergence (same signature)"),
@@ -220,7 +234,14 @@ int main(int argc, char **argv) {
   if (!signature)
     return failWith(llvm::toString(signature.takeError()));
 
-  auto compiled = JitModule::compile(*module);
+  if (kernelThreads == 0)
+    return failWith("--kernel-threads must be at least 1, got 0");
+  if (threads == 0)
+    return failWith("--jobs must be at least 1, got 0");
+  JitOptions jitOptions;
+  jitOptions.products = lowering;
+  jitOptions.threads = kernelThreads;
+  auto compiled = JitModule::compile(*module, jitOptions);
   if (!compiled)
     return failWith("JIT compilation failed: " +
                     llvm::toString(compiled.takeError()));
@@ -279,7 +300,7 @@ int main(int argc, char **argv) {
         refSignature->vocabSize != signature->vocabSize)
       return failWith("the reference module's signature differs from the "
                       "model's");
-    auto ref = JitModule::compile(*reference);
+    auto ref = JitModule::compile(*reference, jitOptions);
     if (!ref)
       return failWith("JIT compilation of the reference failed: " +
                       llvm::toString(ref.takeError()));

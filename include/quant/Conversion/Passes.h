@@ -32,7 +32,29 @@ void populateQTensorToLinalgPatterns(RewritePatternSet &patterns);
 void populateGGMLToLinalgPatterns(RewritePatternSet &patterns);
 
 /// Options of the `quant-lower-to-llvm` pipeline.
-struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {};
+/// How `quant-lower-to-llvm` computes quantized products.
+enum class ProductLowering {
+  /// Vectorised kernels where a kernel exists, the reference elsewhere.
+  CPUKernels,
+  /// Only the reference lowering (one scalar linalg.generic per product).
+  Reference,
+};
+
+struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
+  PassOptions::Option<ProductLowering> mode{
+      *this, "mode", llvm::cl::desc("How quantized products are lowered"),
+      llvm::cl::init(ProductLowering::CPUKernels),
+      llvm::cl::values(
+          clEnumValN(ProductLowering::CPUKernels, "cpu-kernels",
+                     "vectorised CPU kernels (the reference lowering for "
+                     "layouts without one)"),
+          clEnumValN(ProductLowering::Reference, "reference",
+                     "the reference lowering only"))};
+  PassOptions::Option<unsigned> threads{
+      *this, "threads",
+      llvm::cl::desc("Threads of the CPU kernels (OpenMP when above 1)"),
+      llvm::cl::init(1)};
+};
 
 /// Lowers a module with qtensor ops on tensors all the way to the LLVM
 /// dialect: qtensor -> linalg, bufferization, loops, LLVM.

@@ -33,6 +33,64 @@ def ConvertQTensorToLinalgPass : Pass<"convert-qtensor-to-linalg"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def ConvertQTensorToCPUKernelsPass
+    : Pass<"convert-qtensor-to-cpu-kernels", "ModuleOp"> {
+  let summary = "Lower quantized matrix products to vectorised CPU kernels";
+  let description = [{
+    Replaces each `qtensor.dequant_matmul` whose layout a kernel exists for
+    with a call to a private kernel function on buffers, generated once per
+    shape and layout. The kernel is `vector` dialect code: 16-byte loads of
+    the packed codes, the bit fields of each byte widened to 16 `i32` lanes
+    and converted to `f32`, `vector.fma` against the activations, and
+    `vector.reduction` at the end of each output. Everything below is part
+    of its numerics contract (docs/Numerics.md, "CPU kernels"):
+
+    * **Group factoring.** Within one group of `G` codes the kernel sums
+      `x * c` and applies the scale once:
+      `sum_k x_k * s * (c_k - z) = s * (sum_k x_k * c_k - z * sum_k x_k)`.
+      The sums of `x` per group are computed once per call. Products are
+      f32 with reassociated sums, so results match the reference lowering
+      to summation order (relative error well under 1e-5), not bit for bit.
+    * **Activation packing.** For 2- and 4-bit codes the kernel reorders
+      each row of activations once per call so that the `j`-th bit field of
+      16 consecutive bytes meets 16 consecutive activations.
+    * **Signed packed codes** are flipped to unsigned (`c xor 2^(b-1)`)
+      and the offset `2^(b-1)` joins the zero-point.
+    * **Tiling.** Output channels are split into tasks of 16; inside a
+      task, blocks of 32 activation rows; register tiles of 2 channels x 4
+      rows, and for the remaining rows (all of them when decoding) one
+      channel at a time with the K loop unrolled into 4 accumulators, so
+      that each weight row is one sequential stream.
+    * **Threads.** With `threads` > 1 the tasks form an `scf.parallel`
+      loop, which the pipeline lowers to OpenMP with that many threads.
+
+    * **Ragged K.** The activations are packed with zeros up to a whole
+      load; the last load of each weight row is a masked
+      `vector.transfer_read` that stops at the row's end.
+
+    Supported today: `[N, K]` weights, f32 activations, integer formats of
+    2, 4 (packed) and 8 bits, per-tensor, per-channel or grouped scales
+    (f32/f16/bf16) with optional zero-points, groups a multiple of one load
+    (32 4-bit, 64 2-bit or 16 8-bit codes) or the whole row. Other products
+    are left to `convert-qtensor-to-linalg`, with a remark when
+    `report-fallback` is set.
+  }];
+  let options = [
+    Option<"threads", "threads", "unsigned", "1",
+           "Threads the kernels' task loops are written for (1: no "
+           "scf.parallel)">,
+    Option<"reportFallback", "report-fallback", "bool", "false",
+           "Emit a remark for each product left to the reference lowering">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def ConvertQuantToQTensorPass : Pass<"convert-quant-to-qtensor"> {
   let summary = "Import upstream !quant.uniform weights as qtensor ops";
   let description = [{

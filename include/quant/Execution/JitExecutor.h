@@ -16,6 +16,7 @@
 #ifndef QUANT_EXECUTION_JITEXECUTOR_H
 #define QUANT_EXECUTION_JITEXECUTOR_H
 
+#include "quant/Conversion/Passes.h"
 #include "quant/Dialect/QTensor/Transforms/Executor.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -37,14 +38,32 @@ namespace quantopt {
 using mlir::qtensor::HostArray;
 
 /// A module compiled to machine code for this host.
+/// How JitModule::compile lowers and optimises a module.
+struct JitOptions {
+  /// LLVM optimisation level, 0..3.
+  unsigned optLevel = 3;
+  /// The `mode` of `quant-lower-to-llvm`.
+  mlir::qtensor::ProductLowering products =
+      mlir::qtensor::ProductLowering::CPUKernels;
+  /// Threads of the CPU kernels (OpenMP, from the LLVM toolchain's libomp,
+  /// when above 1).
+  unsigned threads = 1;
+};
+
 class JitModule : public mlir::qtensor::ExecutableModule {
 public:
   ~JitModule() override;
 
   /// Lowers a clone of `module` with the `quant-lower-to-llvm` pipeline and
-  /// JIT-compiles it at LLVM -O`optLevel`.
+  /// JIT-compiles it.
   static llvm::Expected<std::unique_ptr<JitModule>>
-  compile(mlir::ModuleOp module, unsigned optLevel = 3);
+  compile(mlir::ModuleOp module, const JitOptions &options);
+  static llvm::Expected<std::unique_ptr<JitModule>>
+  compile(mlir::ModuleOp module, unsigned optLevel = 3) {
+    JitOptions options;
+    options.optLevel = optLevel;
+    return compile(module, options);
+  }
 
   /// Calls public function `name` (thread-safe), whose arguments are ranked
   /// tensors matching `args` and whose results are ranked f32 tensors.

@@ -40,12 +40,15 @@ class DialectRegistry;
 namespace qtensor {
 
 /// A dense row-major host array passed to or returned from a compiled
-/// function: f32 or i32 elements.
+/// function: f32, i32 or i8 elements.
 struct HostArray {
-  enum class Kind { F32, I32 } kind = Kind::F32;
+  /// I8 arguments carry packed quantized storage (benchmarks, kernels
+  /// called with weights as arguments).
+  enum class Kind { F32, I32, I8 } kind = Kind::F32;
   std::vector<int64_t> shape;
   std::vector<float> f32;
   std::vector<int32_t> i32;
+  std::vector<int8_t> i8;
 
   int64_t numElements() const;
 };

@@ -1,0 +1,618 @@
+//===- quant-bench-matmul.cpp - Quantized matmul kernels vs baselines -----===//
+//
+// Part of the quant-opt project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// Times qtensor.dequant_matmul compiled by the project (mode=cpu-kernels and
+// mode=reference) against, in the same run, the machine's streaming read
+// bandwidth and oneDNN's f32, bf16 and s8 matmuls of the same shape. Weights
+// are function arguments rotated over copies larger than the last-level
+// cache, so every call streams its weights from memory. Prints minimum and
+// median times, weight GB/s, GFLOP/s and the ratios; --json for machines.
+// Not a test: nothing is asserted.
+//
+//===----------------------------------------------------------------------===//
+
+#include "quant/Execution/JitExecutor.h"
+#include "quant/InitAll.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/raw_ostream.h"
+
+#ifdef QUANT_BENCH_HAVE_DNNL
+#include "oneapi/dnnl/dnnl.h"
+extern "C" void omp_set_num_threads(int);
+#endif
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace quantopt;
+
+namespace {
+
+struct Options {
+  std::vector<std::pair<int64_t, int64_t>> shapes{{4096, 4096}};
+  std::vector<int64_t> rows{1, 4, 16, 128, 512};
+  std::vector<std::string> formats{"int4-g32", "int4-g128", "int8"};
+  std::vector<unsigned> threads{1, 2};
+  /// Largest M the (slow) reference lowering is timed at.
+  int64_t referenceMaxRows = 4;
+  /// Bytes of weight copies rotated through, per operand set.
+  int64_t rotateBytes = 1024ll << 20;
+  double secondsPerCase = 0.4;
+  bool json = false;
+};
+
+/// A weight format of the benchmark and its qtensor layout.
+struct Format {
+  std::string name, layout, element;
+  int64_t bits, group;
+  bool zeroPoints;
+};
+
+std::optional<Format> lookupFormat(const std::string &name) {
+  if (name == "int4-g32")
+    return Format{
+        name, "ui4, block = [1, 32], packing = lsb_first", "ui4", 4, 32, true};
+  if (name == "int4-g128")
+    return Format{name,  "ui4, block = [1, 128], packing = lsb_first",
+                  "ui4", 4,
+                  128,   true};
+  if (name == "int4-sym-g128")
+    return Format{name,  "si4, block = [1, 128], packing = lsb_first",
+                  "si4", 4,
+                  128,   false};
+  if (name == "int8")
+    return Format{name, "si8, block = [1, 0]", "si8", 8, 0, false};
+  if (name == "int2-g64")
+    return Format{
+        name, "ui2, block = [1, 64], packing = lsb_first", "ui2", 2, 64, true};
+  return std::nullopt;
+}
+
+struct Timing {
+  double minUs = 0, medianUs = 0;
+};
+
+/// Calls `run(i)` with a rotating copy index until `seconds` have passed
+/// (at least 3 and at most 200 timed calls, after one warm-up call).
+Timing measure(double seconds, int copies,
+               const std::function<void(int)> &run) {
+  using clock = std::chrono::steady_clock;
+  run(0);
+  std::vector<double> samples;
+  auto start = clock::now();
+  int i = 1;
+  while (
+      samples.size() < 3 ||
+      (samples.size() < 200 &&
+       std::chrono::duration<double>(clock::now() - start).count() < seconds)) {
+    auto t0 = clock::now();
+    run(i++ % copies);
+    samples.push_back(
+        std::chrono::duration<double, std::micro>(clock::now() - t0).count());
+  }
+  std::sort(samples.begin(), samples.end());
+  return {samples.front(), samples[samples.size() / 2]};
+}
+
+typedef long long Vector64 __attribute__((vector_size(64)));
+
+/// Sums `count` 64-byte vectors read as `Streams` interleaved sequential
+/// streams (several streams keep more cache-line requests in flight).
+template <int Streams>
+long long readStreams(const Vector64 *data, int64_t count) {
+  Vector64 acc[Streams] = {};
+  int64_t part = count / Streams;
+  for (int64_t i = 0; i < part; ++i)
+    for (int s = 0; s < Streams; ++s)
+      acc[s] += data[s * part + i];
+  long long total = 0;
+  for (int s = 0; s < Streams; ++s)
+    for (int l = 0; l < 8; ++l)
+      total += acc[s][l];
+  return total;
+}
+template <int Streams>
+__attribute__((target("avx512f"))) long long
+readStreamsAVX512(const Vector64 *data, int64_t count) {
+  return readStreams<Streams>(data, count);
+}
+
+/// Streaming read bandwidth in GB/s over `bytes` with `threads` threads:
+/// the best of 1 and 4 streams per thread, with 512-bit loads where the
+/// CPU has them, over 5 repetitions.
+double readBandwidth(int64_t bytes, unsigned threads) {
+  int64_t count = bytes / sizeof(Vector64);
+  std::vector<Vector64> buffer(count);
+  std::memset(static_cast<void *>(buffer.data()), 1, count * sizeof(Vector64));
+  bool avx512 = __builtin_cpu_supports("avx512f");
+  std::atomic<long long> sink{0};
+  double best = 1e30;
+  for (int streams : {1, 4}) {
+    for (int rep = 0; rep < 5; ++rep) {
+      auto t0 = std::chrono::steady_clock::now();
+      std::vector<std::thread> pool;
+      int64_t part = count / threads;
+      for (unsigned t = 0; t < threads; ++t)
+        pool.emplace_back([&, t] {
+          const Vector64 *data = buffer.data() + t * part;
+          long long r = streams == 1
+                            ? (avx512 ? readStreamsAVX512<1>(data, part)
+                                      : readStreams<1>(data, part))
+                            : (avx512 ? readStreamsAVX512<4>(data, part)
+                                      : readStreams<4>(data, part));
+          sink += r;
+        });
+      for (std::thread &th : pool)
+        th.join();
+      best = std::min(best, std::chrono::duration<double>(
+                                std::chrono::steady_clock::now() - t0)
+                                .count());
+    }
+  }
+  return double((count / threads) * threads * sizeof(Vector64)) / best / 1e9;
+}
+
+/// The benchmarked function: @f(x [?, K], storage, scales[, zeros]).
+std::string buildModule(const Format &format, int64_t n, int64_t k) {
+  int64_t storageCols = k * format.bits / 8;
+  int64_t groups = format.group ? (k + format.group - 1) / format.group : 1;
+  std::string zeroArg, zeroOperand;
+  if (format.zeroPoints) {
+    zeroArg = llvm::formatv(", %z: tensor<{0}x{1}xi8>", n, groups);
+    zeroOperand =
+        llvm::formatv("zero_points(%z : tensor<{0}x{1}xi8>)", n, groups);
+  }
+  return llvm::formatv(R"(
+func.func @f(%x: tensor<?x{1}xf32>, %q: tensor<{0}x{2}xi8>,
+             %s: tensor<{0}x{3}xf32>{4}) -> tensor<?x{0}xf32> {
+  %c0 = arith.constant 0 : index
+  %m = tensor.dim %x, %c0 : tensor<?x{1}xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty(%m) : tensor<?x{0}xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<?x{0}xf32>)
+            -> tensor<?x{0}xf32>
+  %y = qtensor.dequant_matmul %x, %q scales(%s : tensor<{0}x{3}xf32>) {5}
+         layout <{6}> outs(%init : tensor<?x{0}xf32>)
+         : tensor<?x{1}xf32>, tensor<{0}x{2}xi8> -> tensor<?x{0}xf32>
+  return %y : tensor<?x{0}xf32>
+}
+)",
+                       n, k, storageCols, groups, zeroArg, zeroOperand,
+                       format.layout)
+      .str();
+}
+
+struct WeightCopy {
+  HostArray storage, scales, zeros;
+};
+
+std::vector<WeightCopy> makeWeights(const Format &format, int64_t n, int64_t k,
+                                    int copies) {
+  std::mt19937 rng(42);
+  int64_t storageCols = k * format.bits / 8;
+  int64_t groups = format.group ? (k + format.group - 1) / format.group : 1;
+  std::vector<WeightCopy> result(copies);
+  for (WeightCopy &copy : result) {
+    copy.storage.kind = HostArray::Kind::I8;
+    copy.storage.shape = {n, storageCols};
+    copy.storage.i8.resize(n * storageCols);
+    for (int8_t &b : copy.storage.i8)
+      b = int8_t(rng());
+    copy.scales.shape = {n, groups};
+    copy.scales.f32.assign(n * groups, 0.01f);
+    for (float &s : copy.scales.f32)
+      s = 0.005f + float(rng() % 1000) * 1e-5f;
+    if (format.zeroPoints) {
+      copy.zeros.kind = HostArray::Kind::I8;
+      copy.zeros.shape = {n, groups};
+      copy.zeros.i8.resize(n * groups);
+      for (int8_t &z : copy.zeros.i8)
+        z = int8_t(rng() % (1u << format.bits));
+    }
+  }
+  return result;
+}
+
+int64_t weightBytes(const Format &format, int64_t n, int64_t k) {
+  int64_t groups = format.group ? (k + format.group - 1) / format.group : 1;
+  return n * k * format.bits / 8 + n * groups * 4 +
+         (format.zeroPoints ? n * groups : 0);
+}
+
+#ifdef QUANT_BENCH_HAVE_DNNL
+/// oneDNN's matmul of [M, K] x [K, N] -> f32 with `src`/`wei` element types,
+/// weights in oneDNN's preferred layout (reordered once, outside timing).
+class DnnlMatmul {
+public:
+  DnnlMatmul(int64_t m, int64_t n, int64_t k, dnnl_data_type_t src,
+             dnnl_data_type_t wei, int copies) {
+    dnnl_engine_create(&engine, dnnl_cpu, 0);
+    dnnl_stream_create(&stream, engine, dnnl_stream_default_flags);
+    dnnl_dims_t srcDims = {m, k}, weiDims = {k, n}, dstDims = {m, n};
+    dnnl_memory_desc_t srcMd, weiAnyMd, dstMd, weiPlainMd;
+    dnnl_memory_desc_init_by_tag(&srcMd, 2, srcDims, src, dnnl_ab);
+    dnnl_memory_desc_init_by_tag(&weiAnyMd, 2, weiDims, wei,
+                                 dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&weiPlainMd, 2, weiDims, wei, dnnl_ba);
+    dnnl_memory_desc_init_by_tag(&dstMd, 2, dstDims, dnnl_f32, dnnl_ab);
+    dnnl_matmul_desc_t desc;
+    dnnl_matmul_desc_init(&desc, &srcMd, &weiAnyMd, nullptr, &dstMd);
+    if (dnnl_primitive_desc_create(&pd, &desc, nullptr, engine, nullptr) !=
+        dnnl_success) {
+      pd = nullptr;
+      return;
+    }
+    dnnl_primitive_create(&primitive, pd);
+    const dnnl_memory_desc_t *weiMd =
+        dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    dnnl_memory_create(&srcMem, &srcMd, engine, DNNL_MEMORY_ALLOCATE);
+    dnnl_memory_create(&dstMem, &dstMd, engine, DNNL_MEMORY_ALLOCATE);
+    fill(srcMem, dnnl_memory_desc_get_size(&srcMd));
+    dnnl_primitive_desc_t reorderPd;
+    dnnl_reorder_primitive_desc_create(&reorderPd, &weiPlainMd, engine, weiMd,
+                                       engine, nullptr);
+    dnnl_primitive_t reorder;
+    dnnl_primitive_create(&reorder, reorderPd);
+    dnnl_memory_t plain;
+    dnnl_memory_create(&plain, &weiPlainMd, engine, DNNL_MEMORY_ALLOCATE);
+    fill(plain, dnnl_memory_desc_get_size(&weiPlainMd));
+    for (int c = 0; c < copies; ++c) {
+      dnnl_memory_t w;
+      dnnl_memory_create(&w, weiMd, engine, DNNL_MEMORY_ALLOCATE);
+      dnnl_exec_arg_t args[] = {{DNNL_ARG_FROM, plain}, {DNNL_ARG_TO, w}};
+      dnnl_primitive_execute(reorder, stream, 2, args);
+      weights.push_back(w);
+    }
+    dnnl_stream_wait(stream);
+    dnnl_memory_destroy(plain);
+    dnnl_primitive_destroy(reorder);
+    dnnl_primitive_desc_destroy(reorderPd);
+  }
+  ~DnnlMatmul() {
+    for (dnnl_memory_t w : weights)
+      dnnl_memory_destroy(w);
+    if (srcMem)
+      dnnl_memory_destroy(srcMem);
+    if (dstMem)
+      dnnl_memory_destroy(dstMem);
+    if (primitive)
+      dnnl_primitive_destroy(primitive);
+    if (pd)
+      dnnl_primitive_desc_destroy(pd);
+    dnnl_stream_destroy(stream);
+    dnnl_engine_destroy(engine);
+  }
+  bool valid() const { return primitive != nullptr; }
+  void run(int copy) {
+    dnnl_exec_arg_t args[] = {{DNNL_ARG_SRC, srcMem},
+                              {DNNL_ARG_WEIGHTS, weights[copy]},
+                              {DNNL_ARG_DST, dstMem}};
+    dnnl_primitive_execute(primitive, stream, 3, args);
+    dnnl_stream_wait(stream);
+  }
+
+private:
+  static void fill(dnnl_memory_t mem, size_t bytes) {
+    void *data = nullptr;
+    dnnl_memory_get_data_handle(mem, &data);
+    // Small positive bytes are valid values of every element type used.
+    std::memset(data, 0x11, bytes);
+  }
+  dnnl_engine_t engine = nullptr;
+  dnnl_stream_t stream = nullptr;
+  dnnl_primitive_desc_t pd = nullptr;
+  dnnl_primitive_t primitive = nullptr;
+  dnnl_memory_t srcMem = nullptr, dstMem = nullptr;
+  std::vector<dnnl_memory_t> weights;
+};
+#endif
+
+struct Row {
+  int64_t n, k, m;
+  std::string format;
+  unsigned threads;
+  Timing kernel, reference;
+  bool haveReference = false;
+  double dnnlF32 = 0, dnnlBf16 = 0, dnnlS8 = 0; // min µs, 0 = not measured
+  int64_t bytes;
+  double bandwidth; // GB/s of the same thread count
+};
+
+std::vector<int64_t> parseList(const std::string &text) {
+  std::vector<int64_t> values;
+  for (llvm::StringRef item : llvm::split(text, ','))
+    values.push_back(std::atoll(item.str().c_str()));
+  return values;
+}
+
+void usage() {
+  std::fprintf(
+      stderr,
+      "usage: quant-bench-matmul [options]\n"
+      "  --shapes NxK,...     weight shapes (default 4096x4096)\n"
+      "  --m 1,4,...          activation rows (default 1,4,16,128,512)\n"
+      "  --formats a,b        int4-g32, int4-g128, int4-sym-g128, int8, "
+      "int2-g64\n"
+      "  --threads 1,2        thread counts (default 1,2)\n"
+      "  --reference-max-m M  largest M the reference lowering is timed at "
+      "(default 4)\n"
+      "  --rotate-mb MB       weight copies rotated per case, and the "
+      "bandwidth\n"
+      "                       buffer (default 1024: larger than this\n"
+      "                       machine's last-level cache)\n"
+      "  --seconds S          time per measurement (default 0.4)\n"
+      "  --json               one JSON object instead of the table\n");
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  Options options;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "quant-bench-matmul: %s needs a value\n",
+                     a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--shapes") {
+      options.shapes.clear();
+      std::string list = next();
+      for (llvm::StringRef item : llvm::split(list, ',')) {
+        auto [n, k] = item.split('x');
+        options.shapes.push_back(
+            {std::atoll(n.str().c_str()), std::atoll(k.str().c_str())});
+      }
+    } else if (a == "--m") {
+      options.rows = parseList(next());
+    } else if (a == "--formats") {
+      options.formats.clear();
+      std::string list = next();
+      for (llvm::StringRef item : llvm::split(list, ','))
+        options.formats.push_back(item.str());
+    } else if (a == "--threads") {
+      options.threads.clear();
+      for (int64_t t : parseList(next()))
+        options.threads.push_back(unsigned(t));
+    } else if (a == "--reference-max-m") {
+      options.referenceMaxRows = std::atoll(next().c_str());
+    } else if (a == "--rotate-mb") {
+      options.rotateBytes = std::atoll(next().c_str()) << 20;
+    } else if (a == "--seconds") {
+      options.secondsPerCase = std::atof(next().c_str());
+    } else if (a == "--json") {
+      options.json = true;
+    } else if (a == "--help" || a == "-h") {
+      usage();
+      return 0;
+    } else {
+      std::fprintf(stderr, "quant-bench-matmul: unknown option '%s'\n",
+                   a.c_str());
+      usage();
+      return 2;
+    }
+  }
+  for (unsigned t : options.threads)
+    if (t == 0) {
+      std::fprintf(stderr, "quant-bench-matmul: --threads: a thread count "
+                           "must be at least 1, got 0\n");
+      return 2;
+    }
+  for (const std::string &name : options.formats)
+    if (!lookupFormat(name)) {
+      std::fprintf(stderr, "quant-bench-matmul: unknown format '%s'\n",
+                   name.c_str());
+      return 2;
+    }
+  for (auto [n, k] : options.shapes)
+    if (n <= 0 || k <= 0 || k % 64 != 0) {
+      std::fprintf(stderr,
+                   "quant-bench-matmul: shape %lldx%lld: N must be positive "
+                   "and K a positive multiple of 64\n",
+                   (long long)n, (long long)k);
+      return 2;
+    }
+  for (int64_t m : options.rows)
+    if (m <= 0) {
+      std::fprintf(stderr, "quant-bench-matmul: --m: rows must be positive\n");
+      return 2;
+    }
+
+  mlir::DialectRegistry registry;
+  registerAllDialects(registry);
+  registerUpstreamDialects(registry);
+  mlir::MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+
+  std::map<unsigned, double> bandwidth;
+  for (unsigned t : options.threads) {
+    bandwidth[t] = readBandwidth(options.rotateBytes, t);
+    std::fprintf(stderr, "read bandwidth, %u thread(s): %.1f GB/s\n", t,
+                 bandwidth[t]);
+  }
+
+  std::vector<Row> rows;
+  for (auto [n, k] : options.shapes) {
+    for (const std::string &name : options.formats) {
+      Format format = *lookupFormat(name);
+      int64_t bytes = weightBytes(format, n, k);
+      int copies =
+          int(std::max<int64_t>(2, (options.rotateBytes + bytes - 1) / bytes));
+      std::vector<WeightCopy> weights = makeWeights(format, n, k, copies);
+      auto module = mlir::parseSourceString<mlir::ModuleOp>(
+          buildModule(format, n, k), &context);
+      if (!module) {
+        std::fprintf(stderr, "quant-bench-matmul: internal IR error\n");
+        return 1;
+      }
+      JitOptions referenceOptions;
+      referenceOptions.products = mlir::qtensor::ProductLowering::Reference;
+      std::unique_ptr<JitModule> reference;
+      for (unsigned threads : options.threads) {
+        JitOptions kernelOptions;
+        kernelOptions.threads = threads;
+        auto kernel = JitModule::compile(*module, kernelOptions);
+        if (!kernel) {
+          std::fprintf(stderr, "quant-bench-matmul: %s\n",
+                       llvm::toString(kernel.takeError()).c_str());
+          return 1;
+        }
+        for (int64_t m : options.rows) {
+          std::fprintf(stderr, "%lldx%lld %s M=%lld threads=%u\n", (long long)n,
+                       (long long)k, name.c_str(), (long long)m, threads);
+          HostArray x;
+          x.shape = {m, k};
+          x.f32.resize(m * k);
+          std::mt19937 rng(7);
+          std::normal_distribution<float> normal(0.0f, 1.0f);
+          for (float &v : x.f32)
+            v = normal(rng);
+          auto callWith = [&](JitModule &jit, int copy) {
+            const WeightCopy &w = weights[copy];
+            std::vector<const HostArray *> args{&x, &w.storage, &w.scales};
+            if (format.zeroPoints)
+              args.push_back(&w.zeros);
+            auto result = jit.call("f", args);
+            if (!result) {
+              std::fprintf(stderr, "quant-bench-matmul: %s\n",
+                           llvm::toString(result.takeError()).c_str());
+              std::exit(1);
+            }
+          };
+          Row row{n, k, m, name,  threads,           {}, {}, false,
+                  0, 0, 0, bytes, bandwidth[threads]};
+          row.kernel = measure(options.secondsPerCase, copies,
+                               [&](int c) { callWith(**kernel, c); });
+          // The reference lowering is single-threaded: time it once.
+          if (m <= options.referenceMaxRows && threads == options.threads[0]) {
+            if (!reference) {
+              auto compiled = JitModule::compile(*module, referenceOptions);
+              if (!compiled) {
+                std::fprintf(stderr, "quant-bench-matmul: %s\n",
+                             llvm::toString(compiled.takeError()).c_str());
+                return 1;
+              }
+              reference = std::move(*compiled);
+            }
+            row.reference = measure(options.secondsPerCase, copies,
+                                    [&](int c) { callWith(*reference, c); });
+            row.haveReference = true;
+          }
+#ifdef QUANT_BENCH_HAVE_DNNL
+          omp_set_num_threads(int(threads));
+          auto timeDnnl = [&](dnnl_data_type_t src, dnnl_data_type_t wei,
+                              int64_t elementBytes) {
+            int dnnlCopies = int(std::max<int64_t>(
+                2, (options.rotateBytes + n * k * elementBytes - 1) /
+                       (n * k * elementBytes)));
+            DnnlMatmul matmul(m, n, k, src, wei, dnnlCopies);
+            if (!matmul.valid())
+              return 0.0;
+            return measure(options.secondsPerCase, dnnlCopies,
+                           [&](int c) { matmul.run(c); })
+                .minUs;
+          };
+          row.dnnlF32 = timeDnnl(dnnl_f32, dnnl_f32, 4);
+          row.dnnlBf16 = timeDnnl(dnnl_bf16, dnnl_bf16, 2);
+          row.dnnlS8 = timeDnnl(dnnl_u8, dnnl_s8, 1);
+#endif
+          rows.push_back(row);
+        }
+      }
+    }
+  }
+
+  auto gflops = [](const Row &r, double us) {
+    return 2.0 * r.m * r.n * r.k / (us * 1e3);
+  };
+  if (options.json) {
+    llvm::outs() << "{\"bandwidth_gbps\": {";
+    bool first = true;
+    for (auto [t, bw] : bandwidth) {
+      llvm::outs() << (first ? "" : ", ") << "\"" << t
+                   << "\": " << llvm::formatv("{0:f2}", bw);
+      first = false;
+    }
+    llvm::outs() << "}, \"results\": [\n";
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const Row &r = rows[i];
+      llvm::outs() << llvm::formatv(
+          "  {{\"n\": {0}, \"k\": {1}, \"m\": {2}, \"format\": \"{3}\", "
+          "\"threads\": {4}, \"weight_bytes\": {5}, \"kernel_min_us\": "
+          "{6:f1}, \"kernel_median_us\": {7:f1}, \"weight_gbps\": {8:f2}, "
+          "\"fraction_of_bandwidth\": {9:f3}, \"gflops\": {10:f2}",
+          r.n, r.k, r.m, r.format, r.threads, r.bytes, r.kernel.minUs,
+          r.kernel.medianUs, r.bytes / (r.kernel.minUs * 1e3),
+          r.bytes / (r.kernel.minUs * 1e3) / r.bandwidth,
+          gflops(r, r.kernel.minUs));
+      if (r.haveReference)
+        llvm::outs() << llvm::formatv(", \"reference_min_us\": {0:f1}",
+                                      r.reference.minUs);
+      if (r.dnnlF32 > 0)
+        llvm::outs() << llvm::formatv(", \"onednn_f32_min_us\": {0:f1}",
+                                      r.dnnlF32);
+      if (r.dnnlBf16 > 0)
+        llvm::outs() << llvm::formatv(", \"onednn_bf16_min_us\": {0:f1}",
+                                      r.dnnlBf16);
+      if (r.dnnlS8 > 0)
+        llvm::outs() << llvm::formatv(", \"onednn_s8_min_us\": {0:f1}",
+                                      r.dnnlS8);
+      llvm::outs() << "}" << (i + 1 < rows.size() ? "," : "") << "\n";
+    }
+    llvm::outs() << "]}\n";
+    return 0;
+  }
+
+  llvm::outs() << llvm::formatv(
+      "{0,-10} {1,-10} {2,4} {3,2} | {4,9} {5,9} {6,7} {7,6} {8,8} | {9,10} "
+      "{10,7} | {11,9} {12,9} {13,9} {14,6} {15,6}\n",
+      "shape", "format", "M", "t", "min us", "med us", "GB/s", "of BW",
+      "GFLOP/s", "ref us", "x ref", "dnnl f32", "dnnl bf16", "dnnl s8", "/f32",
+      "/s8");
+  for (const Row &r : rows) {
+    double gbps = r.bytes / (r.kernel.minUs * 1e3);
+    auto ratio = [&](double us) {
+      return us > 0 ? llvm::formatv("{0:f2}", us / r.kernel.minUs).str()
+                    : std::string("-");
+    };
+    auto micro = [](double us) {
+      return us > 0 ? llvm::formatv("{0:f1}", us).str() : std::string("-");
+    };
+    llvm::outs() << llvm::formatv(
+        "{0,-10} {1,-10} {2,4} {3,2} | {4,9:f1} {5,9:f1} {6,7:f1} {7,6:f2} "
+        "{8,8:f1} | {9,10} {10,7} | {11,9} {12,9} {13,9} {14,6} {15,6}\n",
+        llvm::formatv("{0}x{1}", r.n, r.k).str(), r.format, r.m, r.threads,
+        r.kernel.minUs, r.kernel.medianUs, gbps, gbps / r.bandwidth,
+        gflops(r, r.kernel.minUs),
+        r.haveReference ? micro(r.reference.minUs) : std::string("-"),
+        r.haveReference ? ratio(r.reference.minUs) : std::string("-"),
+        micro(r.dnnlF32), micro(r.dnnlBf16), micro(r.dnnlS8), ratio(r.dnnlF32),
+        ratio(r.dnnlS8));
+  }
+  llvm::outs() << "GB/s counts weight bytes (codes, scales, zero-points); "
+                  "'of BW' is that over the streaming read bandwidth of the "
+                  "same thread count; '/f32' and '/s8' are oneDNN's time over "
+                  "the kernel's (above 1: the kernel is faster).\n";
+  return 0;
+}

@@ -1,0 +1,723 @@
+//===- DequantMatmulKernel.cpp - dequant_matmul CPU kernel ----------------===//
+//
+// Part of the quant-opt project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// A weight-streaming kernel for qtensor.dequant_matmul with integer codes of
+// 2, 4 or 8 bits. Each 16-byte load of packed codes is widened to 16 i32
+// lanes; bit field j of the 16 bytes is one vector<16xf32> of codes, which
+// meets 16 activations that a per-call packing step has put next to each
+// other. Scales and zero-points are applied once per group.
+//
+//===----------------------------------------------------------------------===//
+
+#include "CPUKernels.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/SymbolTable.h"
+
+#include "llvm/Support/FormatVariadic.h"
+
+using namespace mlir;
+using namespace mlir::qtensor;
+
+namespace {
+
+/// Lanes of one vector register of f32 (AVX-512).
+constexpr int64_t kLanes = 16;
+/// Output channels per task of the (parallel) task loop.
+constexpr int64_t kChannelsPerTask = 16;
+/// Activation rows per cache block.
+constexpr int64_t kRowsPerBlock = 32;
+
+/// What the kernel needs to know about one product's weight.
+struct DequantKernelPlan {
+  int64_t n = 0, k = 0;
+  unsigned bits = 0;
+  /// Codes per storage byte.
+  unsigned fields = 0;
+  /// Codes per 16-byte load.
+  int64_t chunk = 0;
+  /// Codes per scale along K, and the number of groups.
+  int64_t group = 0, numGroups = 0;
+  /// Scales indexed by channel (else one row of scales for all channels).
+  bool scalesPerChannel = false;
+  bool msbFirst = false, signedCodes = false;
+  /// Constant added to every zero-point (2^(bits-1) for flipped signed
+  /// packed codes).
+  int64_t offset = 0;
+  Type scaleType, zeroType;
+
+  bool needsActivationSums() const { return zeroType || offset != 0; }
+  /// K rounded up to whole loads: activations are packed with zeros up to
+  /// it, so that a last partial load multiplies its extra codes by zero.
+  int64_t paddedK() const { return llvm::alignTo(k, chunk); }
+  bool needsPacking() const { return fields > 1 || paddedK() != k; }
+  int64_t storageColumns() const { return llvm::divideCeil(k, fields); }
+  /// Codes of the last group (shorter than `group` when K is ragged).
+  int64_t lastGroupSize() const { return k - (numGroups - 1) * group; }
+  /// The code index of bit field `j` of lane `i` of the load at `kc`,
+  /// relative to `kc`.
+  int64_t codeOffset(int64_t lane, unsigned j) const {
+    return fields * lane + (msbFirst ? fields - 1 - j : j);
+  }
+};
+
+FailureOr<DequantKernelPlan> planKernel(DequantMatmulOp op,
+                                        std::string &whyNot) {
+  DequantKernelPlan plan;
+  SmallVector<int64_t> weightShape = op.getWeightShape();
+  LayoutAttr layout = op.getLayout();
+  auto fail = [&](const Twine &why) {
+    whyNot = why.str();
+    return failure();
+  };
+  if (weightShape.size() != 2)
+    return fail("batched [B, N, K] weights");
+  if (layout.hasFlatBlocks(2))
+    return fail("flat blocks");
+  if (op.getGroupIndex())
+    return fail("act-order group index");
+  if (!op.getInput().getType().getElementType().isF32() ||
+      !op.getInit().getType().getElementType().isF32())
+    return fail("activations that are not f32");
+  if (!layout.isInteger())
+    return fail(Twine("format ") + stringifyElementFormat(layout.getFormat()));
+  plan.n = weightShape[0];
+  plan.k = weightShape[1];
+  if (ShapedType::isDynamic(plan.n) || ShapedType::isDynamic(plan.k))
+    return fail("dynamic weight shape");
+  plan.bits = layout.getBitWidth();
+  if (plan.bits != 2 && plan.bits != 4 && plan.bits != 8)
+    return fail(Twine(plan.bits) + "-bit codes");
+  if (plan.bits < 8 && layout.getPacking() == PackOrder::none)
+    return fail("unpacked sub-byte codes");
+  plan.fields = 8 / plan.bits;
+  plan.chunk = kLanes * plan.fields;
+  if (op.getStorage().getType().getShape() !=
+      ArrayRef<int64_t>{plan.n, plan.storageColumns()})
+    return fail("storage shape");
+  int64_t rowBlock = layout.getBlockSize(0, plan.n);
+  if (rowBlock != 1 && rowBlock != plan.n)
+    return fail(Twine("blocks of ") + Twine(rowBlock) + " channels");
+  plan.scalesPerChannel = rowBlock == 1 && plan.n > 1;
+  plan.group = layout.getBlockSize(1, plan.k);
+  if (plan.group < plan.k && plan.group % plan.chunk != 0)
+    return fail(Twine("groups of ") + Twine(plan.group) +
+                " codes (a multiple of " + Twine(plan.chunk) + " is needed)");
+  plan.numGroups = llvm::divideCeil(plan.k, plan.group);
+  plan.msbFirst = layout.getPacking() == PackOrder::msb_first;
+  plan.signedCodes = layout.isSignedInteger();
+  if (plan.signedCodes && plan.fields > 1)
+    plan.offset = int64_t(1) << (plan.bits - 1);
+  plan.scaleType = op.getScales().getType().getElementType();
+  if (Value zeros = op.getZeroPoints())
+    plan.zeroType = cast<RankedTensorType>(zeros.getType()).getElementType();
+  return plan;
+}
+
+std::string typeName(Type type) {
+  std::string name;
+  llvm::raw_string_ostream os(name);
+  os << type;
+  return name;
+}
+
+std::string kernelName(const DequantKernelPlan &plan, unsigned threads) {
+  std::string name = llvm::formatv(
+      "__qtensor_kernel_dequant_matmul_{0}x{1}_{2}{3}{4}_g{5}{6}_s{7}", plan.n,
+      plan.k, plan.signedCodes ? "si" : "ui", plan.bits,
+      plan.msbFirst ? "msb" : "", plan.group,
+      plan.scalesPerChannel ? "" : "_pt", typeName(plan.scaleType));
+  if (plan.zeroType)
+    name += "_z" + typeName(plan.zeroType);
+  if (threads > 1)
+    name += llvm::formatv("_t{0}", threads).str();
+  return name;
+}
+
+/// Builds the kernel body. `b` is at the start of the entry block.
+class DequantKernelBuilder {
+public:
+  DequantKernelBuilder(OpBuilder &b, Location loc,
+                       const DequantKernelPlan &plan, ValueRange args)
+      : b(b), loc(loc), plan(plan) {
+    x = args[0];
+    storage = args[1];
+    scales = args[2];
+    zeros = plan.zeroType ? args[3] : Value();
+    out = args.back();
+    f32 = b.getF32Type();
+    vf32 = VectorType::get({kLanes}, f32);
+    vi32 = VectorType::get({kLanes}, b.getI32Type());
+    vi8 = VectorType::get({kLanes}, b.getI8Type());
+  }
+
+  /// Emits the kernel: the activation packing, then the task loop, whose
+  /// body is a call of `taskFunc` (created here) so that the OpenMP
+  /// conversion sees a single-block loop body.
+  void build(unsigned threads, ModuleOp module, StringRef taskName) {
+    rows = memref::DimOp::create(b, loc, x, 0);
+    packActivations();
+    SmallVector<Value> taskArgs{packed, storage, scales};
+    if (zeros)
+      taskArgs.push_back(zeros);
+    if (sums)
+      taskArgs.push_back(sums);
+    taskArgs.push_back(out);
+    func::FuncOp taskFunc = createTaskFunction(module, taskName, taskArgs);
+    int64_t numTasks = llvm::divideCeil(plan.n, kChannelsPerTask);
+    auto callTask = [&](OpBuilder &nested, Location l, Value task) {
+      SmallVector<Value> operands{task};
+      operands.append(taskArgs);
+      func::CallOp::create(nested, l, taskFunc, operands);
+    };
+    if (threads > 1) {
+      scf::ParallelOp::create(
+          b, loc, ValueRange{index(0)}, ValueRange{index(numTasks)},
+          ValueRange{index(1)},
+          [&](OpBuilder &nested, Location l, ValueRange ivs) {
+            callTask(nested, l, ivs[0]);
+          });
+    } else {
+      scf::ForOp::create(
+          b, loc, index(0), index(numTasks), index(1), ValueRange{},
+          [&](OpBuilder &nested, Location l, Value iv, ValueRange) {
+            callTask(nested, l, iv);
+            scf::YieldOp::create(nested, l);
+          });
+    }
+  }
+
+private:
+  OpBuilder &b;
+  Location loc;
+  const DequantKernelPlan &plan;
+  Value x, storage, scales, zeros, out, rows;
+  /// Activations in kernel order, and their sums per group.
+  Value packed, sums;
+  Type f32;
+  VectorType vf32, vi32, vi8;
+
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value add(Value l, Value r) { return arith::AddIOp::create(b, loc, l, r); }
+  Value mul(Value l, Value r) { return arith::MulIOp::create(b, loc, l, r); }
+  Value minIndex(Value l, Value r) {
+    return arith::MinSIOp::create(b, loc, l, r);
+  }
+  Value f32Const(double v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+  Value toF32(Value v) {
+    if (v.getType().isF32())
+      return v;
+    if (isa<FloatType>(v.getType()))
+      return arith::ExtFOp::create(b, loc, f32, v);
+    // Integer zero-points are signed, as in the reference lowering.
+    return arith::SIToFPOp::create(b, loc, f32, v);
+  }
+  Value splatI32(int64_t v) {
+    return arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(vi32, b.getI32IntegerAttr(v)));
+  }
+
+  /// Emits `for (iv = lb; iv < ub; iv += step)` with `body(iv, iterArgs)`
+  /// returning the next iteration's values.
+  SmallVector<Value>
+  forLoop(Value lb, Value ub, int64_t step, ValueRange inits,
+          function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+    auto loop = scf::ForOp::create(
+        b, loc, lb, ub, index(step), inits,
+        [&](OpBuilder &nested, Location, Value iv, ValueRange iterArgs) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPoint(nested.getInsertionBlock(),
+                              nested.getInsertionPoint());
+          SmallVector<Value> next = body(iv, iterArgs);
+          scf::YieldOp::create(b, loc, next);
+        });
+    return SmallVector<Value>(loop.getResults());
+  }
+
+  /// The task function: (task, packed activations, storage, scales,
+  /// [zero-points], [activation sums], output).
+  func::FuncOp createTaskFunction(ModuleOp module, StringRef name,
+                                  ValueRange taskArgs) {
+    SmallVector<Type> types{b.getIndexType()};
+    for (Value v : taskArgs)
+      types.push_back(v.getType());
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToEnd(module.getBody());
+    auto func = func::FuncOp::create(b, loc, name,
+                                     b.getFunctionType(types, TypeRange{}));
+    func.setPrivate();
+    for (unsigned i = 1; i < types.size(); ++i)
+      func.setArgAttr(i, "llvm.noalias", b.getUnitAttr());
+    Block *entry = func.addEntryBlock();
+    b.setInsertionPointToStart(entry);
+    // Inside the task function the buffers are its arguments.
+    Value savedPacked = packed, savedStorage = storage, savedScales = scales,
+          savedZeros = zeros, savedSums = sums, savedOut = out,
+          savedRows = rows;
+    unsigned next = 1;
+    packed = entry->getArgument(next++);
+    storage = entry->getArgument(next++);
+    scales = entry->getArgument(next++);
+    if (zeros)
+      zeros = entry->getArgument(next++);
+    if (sums)
+      sums = entry->getArgument(next++);
+    out = entry->getArgument(next++);
+    rows = memref::DimOp::create(b, loc, packed, 0);
+    emitTask(entry->getArgument(0));
+    func::ReturnOp::create(b, loc);
+    packed = savedPacked;
+    storage = savedStorage;
+    scales = savedScales;
+    zeros = savedZeros;
+    sums = savedSums;
+    out = savedOut;
+    rows = savedRows;
+    return func;
+  }
+
+  /// Reorders each row of activations so that field j of the bytes loaded
+  /// at `kc` meets packed[kc + 16 j .. kc + 16 j + 15], and sums each group.
+  void packActivations() {
+    if (!plan.needsPacking() && !plan.needsActivationSums()) {
+      packed = x;
+      return;
+    }
+    packed = x;
+    if (plan.needsPacking())
+      packed = memref::AllocOp::create(
+          b, loc, MemRefType::get({ShapedType::kDynamic, plan.paddedK()}, f32),
+          ValueRange{rows});
+    if (plan.needsActivationSums())
+      sums = memref::AllocOp::create(
+          b, loc, MemRefType::get({ShapedType::kDynamic, plan.numGroups}, f32),
+          ValueRange{rows});
+    forLoop(index(0), rows, 1, {}, [&](Value m, ValueRange) {
+      forLoop(
+          index(0), index(plan.numGroups), 1, {},
+          [&](Value g, ValueRange) -> SmallVector<Value> {
+            Value kBegin = mul(g, index(plan.group));
+            Value kEnd =
+                minIndex(add(kBegin, index(plan.group)), index(plan.paddedK()));
+            Value total = forLoop(
+                kBegin, kEnd, plan.chunk, {f32Const(0.0)},
+                [&](Value kc, ValueRange chunkSum) -> SmallVector<Value> {
+                  return forLoop(
+                      index(0), index(kLanes), 1, chunkSum,
+                      [&](Value lane,
+                          ValueRange laneSum) -> SmallVector<Value> {
+                        Value sum = laneSum[0];
+                        for (unsigned j = 0; j < plan.fields; ++j) {
+                          // Source code index: kc + fields*lane + field offset.
+                          int64_t fieldOffset = plan.codeOffset(0, j);
+                          Value src =
+                              add(add(kc, mul(lane, index(plan.fields))),
+                                  index(fieldOffset));
+                          Value v;
+                          if (plan.paddedK() == plan.k) {
+                            v = memref::LoadOp::create(b, loc, x,
+                                                       ValueRange{m, src});
+                          } else {
+                            // Codes past K meet zeros.
+                            Value inside = arith::CmpIOp::create(
+                                b, loc, arith::CmpIPredicate::ult, src,
+                                index(plan.k));
+                            Value clamped = minIndex(src, index(plan.k - 1));
+                            v = arith::SelectOp::create(
+                                b, loc, inside,
+                                memref::LoadOp::create(b, loc, x,
+                                                       ValueRange{m, clamped}),
+                                f32Const(0.0));
+                          }
+                          if (plan.needsPacking()) {
+                            Value dst = add(add(kc, index(kLanes * j)), lane);
+                            memref::StoreOp::create(b, loc, v, packed,
+                                                    ValueRange{m, dst});
+                          }
+                          sum = arith::AddFOp::create(b, loc, sum, v);
+                        }
+                        return {sum};
+                      });
+                })[0];
+            if (plan.needsActivationSums())
+              memref::StoreOp::create(b, loc, total, sums, ValueRange{m, g});
+            return {};
+          });
+      return SmallVector<Value>();
+    });
+  }
+
+  /// One task: output channels [task*16, min(task*16+16, N)) for all rows,
+  /// in blocks of 32 rows. Rows go in register tiles of 4 rows x 2
+  /// channels, whose 8 independent accumulators hide the FMA latency; the
+  /// remaining rows stream one channel at a time (a single sequential weight
+  /// stream, the decode case) with the K loop unrolled into several
+  /// accumulators instead.
+  void emitTask(Value task) {
+    Value nBegin = mul(task, index(kChannelsPerTask));
+    Value nEnd = minIndex(add(nBegin, index(kChannelsPerTask)), index(plan.n));
+    Value nPairs = add(nBegin, roundDown(sub(nEnd, nBegin), 2));
+    forLoop(index(0), rows, kRowsPerBlock, {}, [&](Value mBegin, ValueRange) {
+      Value mEnd = minIndex(add(mBegin, index(kRowsPerBlock)), rows);
+      Value mFull = add(mBegin, roundDown(sub(mEnd, mBegin), 4));
+      auto rowTiles = [&](Value n0, int64_t channels) {
+        forLoop(mBegin, mFull, 4, {}, [&](Value m0, ValueRange) {
+          emitMicroKernel(n0, channels, m0, 4, /*unroll=*/1);
+          return SmallVector<Value>();
+        });
+        return SmallVector<Value>();
+      };
+      forLoop(nBegin, nPairs, 2, {},
+              [&](Value n0, ValueRange) { return rowTiles(n0, 2); });
+      forLoop(nPairs, nEnd, 1, {},
+              [&](Value n0, ValueRange) { return rowTiles(n0, 1); });
+      forLoop(mFull, mEnd, 1, {}, [&](Value m0, ValueRange) {
+        forLoop(nBegin, nEnd, 1, {}, [&](Value n0, ValueRange) {
+          emitMicroKernel(n0, 1, m0, 1, decodeUnroll());
+          return SmallVector<Value>();
+        });
+        return SmallVector<Value>();
+      });
+      return SmallVector<Value>();
+    });
+  }
+
+  Value sub(Value l, Value r) { return arith::SubIOp::create(b, loc, l, r); }
+  /// `v` rounded down to a multiple of `step`.
+  Value roundDown(Value v, int64_t step) {
+    return mul(arith::DivUIOp::create(b, loc, v, index(step)), index(step));
+  }
+
+  /// Loads per K step of the single-row kernel: enough independent
+  /// accumulators (fields x unroll >= 4) to cover the FMA latency, dividing
+  /// the loads of a full group (a shorter last group is not unrolled).
+  int64_t decodeUnroll() const {
+    for (int64_t unroll = std::max<int64_t>(1, 4 / plan.fields); unroll > 1;
+         unroll /= 2)
+      if ((plan.group / plan.chunk) % unroll == 0)
+        return unroll;
+    return 1;
+  }
+
+  /// out[m0 .. m0+numRows, n0 .. n0+numChannels] += the products. Each
+  /// (channel, row) tile has its own accumulators in vector registers: one
+  /// when `unroll` is 1 (the fields of a load share it), else one per field
+  /// and unrolled load.
+  void emitMicroKernel(Value n0, int64_t numChannels, Value m0, int64_t numRows,
+                       int64_t unroll) {
+    int64_t tiles = numChannels * numRows;
+    int64_t slots = unroll == 1 ? 1 : unroll * plan.fields;
+    bool withSums = plan.needsActivationSums();
+    Value zeroVector = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(vf32, b.getF32FloatAttr(0.0)));
+    SmallVector<Value> inits(tiles, zeroVector);
+    if (withSums)
+      inits.append(tiles, f32Const(0.0));
+    SmallVector<Value> channel, row;
+    for (int64_t c = 0; c < numChannels; ++c)
+      channel.push_back(add(n0, index(c)));
+    for (int64_t r = 0; r < numRows; ++r)
+      row.push_back(add(m0, index(r)));
+
+    // Full groups in a loop; a shorter last group (ragged K) after it, with
+    // one masked load for a last partial load of codes.
+    int64_t fullGroups =
+        plan.lastGroupSize() == plan.group && plan.group % plan.chunk == 0
+            ? plan.numGroups
+            : plan.numGroups - 1;
+    auto groupBody = [&](Value g, ValueRange state,
+                         bool last) -> SmallVector<Value> {
+      Value kBegin = mul(g, index(plan.group));
+      SmallVector<Value> groupInits(tiles * slots, zeroVector);
+      SmallVector<Value> partial;
+      if (!last) {
+        partial =
+            forLoop(kBegin, add(kBegin, index(plan.group)), plan.chunk * unroll,
+                    groupInits, [&](Value kc, ValueRange acc) {
+                      SmallVector<Value> next(acc.begin(), acc.end());
+                      for (int64_t u = 0; u < unroll; ++u)
+                        emitChunk(add(kc, index(u * plan.chunk)), channel, row,
+                                  next, slots, u * plan.fields, false);
+                      return next;
+                    });
+      } else {
+        int64_t size = plan.lastGroupSize();
+        int64_t whole = size / plan.chunk * plan.chunk;
+        partial = forLoop(kBegin, add(kBegin, index(whole)), plan.chunk,
+                          groupInits, [&](Value kc, ValueRange acc) {
+                            SmallVector<Value> next(acc.begin(), acc.end());
+                            emitChunk(kc, channel, row, next, slots, 0, false);
+                            return next;
+                          });
+        if (whole != size)
+          emitChunk(add(kBegin, index(whole)), channel, row, partial, slots, 0,
+                    true);
+      }
+      // Fold each tile's slots into one group sum.
+      SmallVector<Value> groupSums;
+      for (int64_t t = 0; t < tiles; ++t) {
+        Value sum = partial[t * slots];
+        for (int64_t i = 1; i < slots; ++i)
+          sum = arith::AddFOp::create(b, loc, sum, partial[t * slots + i]);
+        groupSums.push_back(sum);
+      }
+      SmallVector<Value> next(state.begin(), state.end());
+      for (int64_t c = 0; c < numChannels; ++c) {
+        Value paramRow = plan.scalesPerChannel ? channel[c] : index(0);
+        Value scale = toF32(
+            memref::LoadOp::create(b, loc, scales, ValueRange{paramRow, g}));
+        Value scaleVector = vector::BroadcastOp::create(b, loc, vf32, scale);
+        Value scaledOffset;
+        if (withSums) {
+          Value offset = f32Const(double(plan.offset));
+          if (zeros)
+            offset = arith::AddFOp::create(
+                b, loc, offset,
+                toF32(memref::LoadOp::create(b, loc, zeros,
+                                             ValueRange{paramRow, g})));
+          scaledOffset = arith::MulFOp::create(b, loc, scale, offset);
+        }
+        for (int64_t r = 0; r < numRows; ++r) {
+          int64_t t = c * numRows + r;
+          next[t] =
+              vector::FMAOp::create(b, loc, scaleVector, groupSums[t], next[t]);
+          if (withSums) {
+            Value sum =
+                memref::LoadOp::create(b, loc, sums, ValueRange{row[r], g});
+            next[tiles + t] = arith::AddFOp::create(
+                b, loc, next[tiles + t],
+                arith::MulFOp::create(b, loc, scaledOffset, sum));
+          }
+        }
+      }
+      return next;
+    };
+    SmallVector<Value> results = forLoop(
+        index(0), index(fullGroups), 1, inits,
+        [&](Value g, ValueRange state) { return groupBody(g, state, false); });
+    if (fullGroups != plan.numGroups)
+      results = groupBody(index(fullGroups), results, true);
+
+    for (int64_t c = 0; c < numChannels; ++c) {
+      for (int64_t r = 0; r < numRows; ++r) {
+        int64_t t = c * numRows + r;
+        Value dot = vector::ReductionOp::create(
+            b, loc, vector::CombiningKind::ADD, results[t],
+            arith::FastMathFlags::reassoc);
+        if (withSums)
+          dot = arith::SubFOp::create(b, loc, dot, results[tiles + t]);
+        Value old =
+            memref::LoadOp::create(b, loc, out, ValueRange{row[r], channel[c]});
+        memref::StoreOp::create(b, loc, arith::AddFOp::create(b, loc, old, dot),
+                                out, ValueRange{row[r], channel[c]});
+      }
+    }
+  }
+
+  /// One 16-byte load per channel at code `kc`: its fields are decoded to
+  /// f32 lanes and multiplied into the accumulators of every row. Tile t's
+  /// field j goes to accumulator t * slots + (slots == 1 ? 0 : slot0 + j).
+  void emitChunk(Value kc, ArrayRef<Value> channel, ArrayRef<Value> row,
+                 SmallVectorImpl<Value> &acc, int64_t slots, int64_t slot0,
+                 bool masked) {
+    int64_t numRows = row.size();
+    // Activations of every field and row, shared by all channels.
+    SmallVector<SmallVector<Value>> xs(plan.fields);
+    for (unsigned j = 0; j < plan.fields; ++j)
+      for (Value r : row)
+        xs[j].push_back(vector::LoadOp::create(
+            b, loc, vf32, packed, ValueRange{r, add(kc, index(kLanes * j))}));
+    Value byteColumn = arith::DivUIOp::create(b, loc, kc, index(plan.fields));
+    int64_t mask = (int64_t(1) << plan.bits) - 1;
+    for (auto [c, n] : llvm::enumerate(channel)) {
+      Value bytes;
+      if (masked) {
+        // The last load of a ragged row stops at the row's end; the missing
+        // bytes read as zero codes, which meet zero activations.
+        bytes = vector::TransferReadOp::create(
+            b, loc, vi8, storage, ValueRange{n, byteColumn},
+            arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0)),
+            ArrayRef<bool>{false});
+      } else {
+        bytes = vector::LoadOp::create(b, loc, vi8, storage,
+                                       ValueRange{n, byteColumn});
+      }
+      Value wide;
+      if (plan.fields == 1 && plan.signedCodes) {
+        wide = arith::ExtSIOp::create(b, loc, vi32, bytes);
+      } else {
+        if (plan.offset != 0) {
+          // Flip the sign bit of every field: signed codes become unsigned
+          // ones offset by 2^(bits-1).
+          int64_t flip = 0;
+          for (unsigned j = 0; j < plan.fields; ++j)
+            flip |= plan.offset << (plan.bits * j);
+          bytes = arith::XOrIOp::create(
+              b, loc, bytes,
+              arith::ConstantOp::create(
+                  b, loc,
+                  DenseElementsAttr::get(
+                      vi8, b.getIntegerAttr(b.getI8Type(), int8_t(flip)))));
+        }
+        wide = arith::ExtUIOp::create(b, loc, vi32, bytes);
+      }
+      for (unsigned j = 0; j < plan.fields; ++j) {
+        Value field = wide;
+        if (plan.fields > 1) {
+          if (j > 0)
+            field =
+                arith::ShRUIOp::create(b, loc, field, splatI32(plan.bits * j));
+          if (j + 1 < plan.fields)
+            field = arith::AndIOp::create(b, loc, field, splatI32(mask));
+        }
+        Value weights = arith::SIToFPOp::create(b, loc, vf32, field);
+        for (int64_t r = 0; r < numRows; ++r) {
+          int64_t t = int64_t(c) * numRows + r;
+          int64_t slot = t * slots + (slots == 1 ? 0 : slot0 + j);
+          acc[slot] =
+              vector::FMAOp::create(b, loc, xs[j][r], weights, acc[slot]);
+        }
+      }
+    }
+  }
+};
+
+/// The kernel function of `plan`, created at the end of `module` unless it
+/// exists.
+func::FuncOp getOrCreateKernel(ModuleOp module, const DequantKernelPlan &plan,
+                               unsigned threads, TypeRange argTypes,
+                               Location loc) {
+  std::string name = kernelName(plan, threads);
+  std::string taskName = name + "_task";
+  if (auto existing = module.lookupSymbol<func::FuncOp>(name))
+    return existing;
+  OpBuilder b(module.getContext());
+  b.setInsertionPointToEnd(module.getBody());
+  auto func = func::FuncOp::create(b, loc, name,
+                                   b.getFunctionType(argTypes, TypeRange{}));
+  func.setPrivate();
+  // The buffers never alias: activations and parameters are read-only and
+  // the output is a fresh allocation.
+  for (unsigned i = 0; i < argTypes.size(); ++i)
+    func.setArgAttr(i, "llvm.noalias", b.getUnitAttr());
+  Block *entry = func.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+  DequantKernelBuilder(b, loc, plan, entry->getArguments())
+      .build(threads, module, taskName);
+  func::ReturnOp::create(b, loc);
+  return func;
+}
+
+/// Collapses `value` ([..., D]) to [M, D].
+Value collapseToMatrix(OpBuilder &b, Location loc, Value value) {
+  auto type = cast<RankedTensorType>(value.getType());
+  int64_t rank = type.getRank();
+  if (rank == 2)
+    return value;
+  int64_t last = type.getShape().back();
+  if (rank == 1) {
+    auto matrix = RankedTensorType::get({1, last}, type.getElementType());
+    return tensor::ExpandShapeOp::create(
+        b, loc, matrix, value, SmallVector<ReassociationIndices>{{0, 1}});
+  }
+  ReassociationIndices leading;
+  for (int64_t i = 0; i + 1 < rank; ++i)
+    leading.push_back(i);
+  return tensor::CollapseShapeOp::create(
+      b, loc, value, SmallVector<ReassociationIndices>{leading, {rank - 1}});
+}
+
+/// Reverses collapseToMatrix for a result shaped like `like`.
+Value expandLike(OpBuilder &b, Location loc, Value matrix,
+                 RankedTensorType like, Value likeValue) {
+  int64_t rank = like.getRank();
+  if (rank == 2)
+    return matrix;
+  if (rank == 1)
+    return tensor::CollapseShapeOp::create(
+        b, loc, matrix, SmallVector<ReassociationIndices>{{0, 1}});
+  ReassociationIndices leading;
+  for (int64_t i = 0; i + 1 < rank; ++i)
+    leading.push_back(i);
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, likeValue);
+  return tensor::ExpandShapeOp::create(
+      b, loc, like, matrix,
+      SmallVector<ReassociationIndices>{leading, {rank - 1}}, sizes);
+}
+
+/// A buffer of `tensor` with identity layout; `dynamicRows` makes the first
+/// dimension dynamic (the kernels take any number of rows).
+Value toBuffer(OpBuilder &b, Location loc, Value tensor, bool dynamicRows) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  auto memrefType = MemRefType::get(type.getShape(), type.getElementType());
+  Value buffer = bufferization::ToBufferOp::create(b, loc, memrefType, tensor,
+                                                   /*read_only=*/true);
+  if (!dynamicRows || memrefType.isDynamicDim(0))
+    return buffer;
+  SmallVector<int64_t> shape(type.getShape());
+  shape[0] = ShapedType::kDynamic;
+  return memref::CastOp::create(
+      b, loc, MemRefType::get(shape, type.getElementType()), buffer);
+}
+
+} // namespace
+
+LogicalResult mlir::qtensor::cpu::lowerDequantMatmulToKernel(
+    DequantMatmulOp op, const KernelOptions &options, std::string &whyNot) {
+  FailureOr<DequantKernelPlan> plan = planKernel(op, whyNot);
+  if (failed(plan))
+    return failure();
+  auto module = op->getParentOfType<ModuleOp>();
+  if (!module) {
+    whyNot = "no enclosing module";
+    return failure();
+  }
+  Location loc = op.getLoc();
+  OpBuilder b(op);
+  Value input = collapseToMatrix(b, loc, op.getInput());
+  Value init = collapseToMatrix(b, loc, op.getInit());
+  auto initType = cast<RankedTensorType>(init.getType());
+
+  SmallVector<Value> args{toBuffer(b, loc, input, /*dynamicRows=*/true),
+                          toBuffer(b, loc, op.getStorage(), false),
+                          toBuffer(b, loc, op.getScales(), false)};
+  if (Value zeros = op.getZeroPoints())
+    args.push_back(toBuffer(b, loc, zeros, false));
+  Value initBuffer = toBuffer(b, loc, init, false);
+  auto outType = MemRefType::get(initType.getShape(), b.getF32Type());
+  SmallVector<Value> dynamicSizes;
+  if (outType.isDynamicDim(0))
+    dynamicSizes.push_back(tensor::DimOp::create(b, loc, init, 0));
+  Value output = memref::AllocOp::create(b, loc, outType, dynamicSizes);
+  memref::CopyOp::create(b, loc, initBuffer, output);
+  Value outputArg = output;
+  if (!outType.isDynamicDim(0))
+    outputArg = memref::CastOp::create(
+        b, loc,
+        MemRefType::get({ShapedType::kDynamic, plan->n}, b.getF32Type()),
+        output);
+  args.push_back(outputArg);
+
+  func::FuncOp kernel = getOrCreateKernel(module, *plan, options.threads,
+                                          ValueRange(args).getTypes(), loc);
+  func::CallOp::create(b, loc, kernel, args);
+  Value result = bufferization::ToTensorOp::create(
+      b, loc, initType, output, /*restrict=*/b.getUnitAttr(),
+      /*writable=*/b.getUnitAttr());
+  result = expandLike(b, loc, result, op.getResult().getType(), op.getInit());
+  op.getResult().replaceAllUsesWith(result);
+  op.erase();
+  return success();
+}

@@ -1,0 +1,114 @@
+// RUN: quant-opt %s --split-input-file --convert-qtensor-to-cpu-kernels="report-fallback" --verify-diagnostics | FileCheck %s
+// RUN: quant-opt %s --split-input-file --convert-qtensor-to-cpu-kernels="threads=2" 2>/dev/null | FileCheck %s --check-prefix=PAR
+// RUN: not quant-opt %s --split-input-file --convert-qtensor-to-cpu-kernels="threads=0" 2>&1 | FileCheck %s --check-prefix=ZERO
+
+// ZERO: threads must be at least 1, got 0
+
+// 4-bit codes in groups of 32 with zero-points: the product becomes a call
+// on buffers; the kernel packs the activations, and its inner loop is 16-byte
+// loads widened to i32 lanes, nibbles split with a mask and a shift,
+// converted to f32 and multiplied in with vector.fma; scales are applied
+// once per group and each output is one vector.reduction.
+// CHECK-LABEL: func.func @int4_groups
+// CHECK-NOT: qtensor.dequant_matmul
+// CHECK: bufferization.to_buffer %{{.*}} read_only : tensor<2x128xf32> to memref<2x128xf32>
+// CHECK: memref.alloc() : memref<2x40xf32>
+// CHECK: call @[[KERNEL:__qtensor_kernel_dequant_matmul_40x128_ui4_g32_sf32_zi8]](
+// CHECK: bufferization.to_tensor %{{.*}} restrict writable
+// CHECK: func.func private @[[KERNEL]](%{{.*}}: memref<?x128xf32> {llvm.noalias}
+// CHECK: memref.alloc(%{{.*}}) : memref<?x128xf32>
+// CHECK: memref.alloc(%{{.*}}) : memref<?x4xf32>
+// CHECK: scf.for
+// CHECK: call @[[KERNEL]]_task(
+// CHECK: func.func private @[[KERNEL]]_task(
+// CHECK: vector.load %{{.*}} : memref<?x128xf32>, vector<16xf32>
+// CHECK: vector.load %{{.*}} : memref<40x64xi8>, vector<16xi8>
+// CHECK-NEXT: arith.extui %{{.*}} : vector<16xi8> to vector<16xi32>
+// CHECK: arith.andi
+// CHECK-NEXT: arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
+// CHECK-NEXT: vector.fma
+// CHECK: arith.shrui
+// CHECK: vector.fma
+// CHECK: vector.broadcast %{{.*}} : f32 to vector<16xf32>
+// CHECK: vector.reduction <add>, %{{.*}} fastmath<reassoc> : vector<16xf32> into f32
+// PAR-LABEL: func.func @int4_groups
+// PAR: call @__qtensor_kernel_dequant_matmul_40x128_ui4_g32_sf32_zi8_t2(
+// PAR: scf.parallel
+// PAR: call @__qtensor_kernel_dequant_matmul_40x128_ui4_g32_sf32_zi8_t2_task(
+func.func @int4_groups(%x: tensor<2x128xf32>, %q: tensor<40x64xi8>,
+                       %s: tensor<40x4xf32>, %z: tensor<40x4xi8>,
+                       %init: tensor<2x40xf32>) -> tensor<2x40xf32> {
+  %y = qtensor.dequant_matmul %x, %q scales(%s : tensor<40x4xf32>)
+         zero_points(%z : tensor<40x4xi8>)
+         layout <ui4, block = [1, 32], packing = lsb_first>
+         outs(%init : tensor<2x40xf32>)
+         : tensor<2x128xf32>, tensor<40x64xi8> -> tensor<2x40xf32>
+  return %y : tensor<2x40xf32>
+}
+
+// -----
+
+// Signed 8-bit codes per channel: sign-extended, no packing, no sums; the
+// leading dimensions of the activations are collapsed around the call.
+// CHECK-LABEL: func.func @int8_channels
+// CHECK: tensor.collapse_shape %{{.*}} {{\[\[}}0, 1], [2]] : tensor<2x3x48xf32> into tensor<6x48xf32>
+// CHECK: call @[[KERNEL:__qtensor_kernel_dequant_matmul_8x48_si8_g48_sf16]](
+// CHECK: tensor.expand_shape
+// CHECK: func.func private @[[KERNEL]]_task(
+// CHECK: vector.load %{{.*}} : memref<8x48xi8>, vector<16xi8>
+// CHECK-NEXT: arith.extsi %{{.*}} : vector<16xi8> to vector<16xi32>
+// CHECK-NEXT: arith.sitofp
+// CHECK: vector.fma
+func.func @int8_channels(%x: tensor<2x3x48xf32>, %q: tensor<8x48xi8>,
+                         %s: tensor<8x1xf16>, %init: tensor<2x3x8xf32>)
+    -> tensor<2x3x8xf32> {
+  %y = qtensor.dequant_matmul %x, %q scales(%s : tensor<8x1xf16>)
+         layout <si8, block = [1, 0]> outs(%init : tensor<2x3x8xf32>)
+         : tensor<2x3x48xf32>, tensor<8x48xi8> -> tensor<2x3x8xf32>
+  return %y : tensor<2x3x8xf32>
+}
+
+// -----
+
+// Signed 4-bit codes: both nibbles are flipped to unsigned with one xor, and
+// a ragged K (100 codes) ends each row with a masked read.
+// CHECK-LABEL: func.func @int4_signed_ragged
+// CHECK: func.func private @{{.*}}_task(
+// CHECK: arith.xori %{{.*}}, %{{.*}} : vector<16xi8>
+// CHECK: vector.transfer_read %{{.*}}, %{{.*}} : memref<3x50xi8>, vector<16xi8>
+func.func @int4_signed_ragged(%x: tensor<1x100xf32>, %q: tensor<3x50xi8>,
+                              %s: tensor<3x1xf32>, %init: tensor<1x3xf32>)
+    -> tensor<1x3xf32> {
+  %y = qtensor.dequant_matmul %x, %q scales(%s : tensor<3x1xf32>)
+         layout <si4, block = [1, 0], packing = lsb_first>
+         outs(%init : tensor<1x3xf32>)
+         : tensor<1x100xf32>, tensor<3x50xi8> -> tensor<1x3xf32>
+  return %y : tensor<1x3xf32>
+}
+
+// -----
+
+// Layouts without a kernel stay for the reference lowering, with a remark.
+// CHECK-LABEL: func.func @fallbacks
+// CHECK-COUNT-3: qtensor.dequant_matmul
+func.func @fallbacks(%x: tensor<2x64xf32>, %q4: tensor<4x32xi8>,
+                     %q3: tensor<4x24xi8>, %s: tensor<4x4xf32>,
+                     %s1: tensor<4x1xf32>, %init: tensor<2x4xf32>)
+    -> (tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>) {
+  // expected-remark @+1 {{no kernel for this product (format nf4)}}
+  %a = qtensor.dequant_matmul %x, %q4 scales(%s1 : tensor<4x1xf32>)
+         layout <nf4, block = [1, 0], packing = lsb_first>
+         outs(%init : tensor<2x4xf32>)
+         : tensor<2x64xf32>, tensor<4x32xi8> -> tensor<2x4xf32>
+  // expected-remark @+1 {{no kernel for this product (3-bit codes)}}
+  %b = qtensor.dequant_matmul %x, %q3 scales(%s1 : tensor<4x1xf32>)
+         layout <si3, block = [1, 0], packing = lsb_first>
+         outs(%init : tensor<2x4xf32>)
+         : tensor<2x64xf32>, tensor<4x24xi8> -> tensor<2x4xf32>
+  // expected-remark @+1 {{no kernel for this product (groups of 16 codes (a multiple of 32 is needed))}}
+  %c = qtensor.dequant_matmul %x, %q4 scales(%s : tensor<4x4xf32>)
+         layout <ui4, block = [1, 16], packing = lsb_first>
+         outs(%init : tensor<2x4xf32>)
+         : tensor<2x64xf32>, tensor<4x32xi8> -> tensor<2x4xf32>
+  return %a, %b, %c : tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>
+}
