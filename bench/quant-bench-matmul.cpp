@@ -49,7 +49,7 @@ namespace {
 struct Options {
   std::vector<std::pair<int64_t, int64_t>> shapes{{4096, 4096}};
   std::vector<int64_t> rows{1, 4, 16, 128, 512};
-  std::vector<std::string> formats{"int4-g32", "int4-g128", "int8"};
+  std::vector<std::string> formats{"f32", "int4-g32", "int4-g128", "int8"};
   std::vector<unsigned> threads{1, 2};
   /// Largest M the (slow) reference lowering is timed at.
   int64_t referenceMaxRows = 4;
@@ -64,6 +64,10 @@ struct Format {
   std::string name, layout, element;
   int64_t bits, group;
   bool zeroPoints;
+  /// The float product of the importers (f32 [N, K] weights, a
+  /// matmul-shaped linalg.generic with reassociated sums): the baseline the
+  /// quantized kernels replace.
+  bool isFloat = false;
 };
 
 std::optional<Format> lookupFormat(const std::string &name) {
@@ -80,6 +84,8 @@ std::optional<Format> lookupFormat(const std::string &name) {
                   128,   false};
   if (name == "int8")
     return Format{name, "si8, block = [1, 0]", "si8", 8, 0, false};
+  if (name == "f32")
+    return Format{name, "", "f32", 32, 0, false, true};
   if (name == "int2-g64")
     return Format{
         name, "ui2, block = [1, 64], packing = lsb_first", "ui2", 2, 64, true};
@@ -170,8 +176,37 @@ double readBandwidth(int64_t bytes, unsigned threads) {
   return double((count / threads) * threads * sizeof(Vector64)) / best / 1e9;
 }
 
-/// The benchmarked function: @f(x [?, K], storage, scales[, zeros]).
+/// The benchmarked function: @f(x [?, K], storage, scales[, zeros]), or
+/// @f(x, w [N, K]) for the float product.
 std::string buildModule(const Format &format, int64_t n, int64_t k) {
+  if (format.isFloat)
+    return llvm::formatv(R"(
+#map_x = affine_map<(m, n, k) -> (m, k)>
+#map_w = affine_map<(m, n, k) -> (n, k)>
+#map_y = affine_map<(m, n, k) -> (m, n)>
+func.func @f(%x: tensor<?x{1}xf32>, %w: tensor<{0}x{1}xf32>)
+    -> tensor<?x{0}xf32> {
+  %c0 = arith.constant 0 : index
+  %m = tensor.dim %x, %c0 : tensor<?x{1}xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty(%m) : tensor<?x{0}xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<?x{0}xf32>)
+            -> tensor<?x{0}xf32>
+  %y = linalg.generic {{
+         indexing_maps = [#map_x, #map_w, #map_y],
+         iterator_types = ["parallel", "parallel", "reduction"]}
+         ins(%x, %w : tensor<?x{1}xf32>, tensor<{0}x{1}xf32>)
+         outs(%init : tensor<?x{0}xf32>) {{
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p fastmath<reassoc> : f32
+    linalg.yield %s : f32
+  } -> tensor<?x{0}xf32>
+  return %y : tensor<?x{0}xf32>
+}
+)",
+                         n, k)
+        .str();
   int64_t storageCols = k * format.bits / 8;
   int64_t groups = format.group ? (k + format.group - 1) / format.group : 1;
   std::string zeroArg, zeroOperand;
@@ -210,6 +245,16 @@ std::vector<WeightCopy> makeWeights(const Format &format, int64_t n, int64_t k,
   int64_t storageCols = k * format.bits / 8;
   int64_t groups = format.group ? (k + format.group - 1) / format.group : 1;
   std::vector<WeightCopy> result(copies);
+  if (format.isFloat) {
+    std::normal_distribution<float> normal(0.0f, 0.02f);
+    for (WeightCopy &copy : result) {
+      copy.storage.shape = {n, k};
+      copy.storage.f32.resize(n * k);
+      for (float &w : copy.storage.f32)
+        w = normal(rng);
+    }
+    return result;
+  }
   for (WeightCopy &copy : result) {
     copy.storage.kind = HostArray::Kind::I8;
     copy.storage.shape = {n, storageCols};
@@ -232,6 +277,8 @@ std::vector<WeightCopy> makeWeights(const Format &format, int64_t n, int64_t k,
 }
 
 int64_t weightBytes(const Format &format, int64_t n, int64_t k) {
+  if (format.isFloat)
+    return n * k * 4;
   int64_t groups = format.group ? (k + format.group - 1) / format.group : 1;
   return n * k * format.bits / 8 + n * groups * 4 +
          (format.zeroPoints ? n * groups : 0);
@@ -350,7 +397,8 @@ void usage() {
       "  --shapes NxK,...     weight shapes (default 4096x4096)\n"
       "  --m 1,4,...          activation rows (default 1,4,16,128,512)\n"
       "  --formats a,b        int4-g32, int4-g128, int4-sym-g128, int8, "
-      "int2-g64\n"
+      "int2-g64,\n"
+      "                       f32 (the importers' float product)\n"
       "  --threads 1,2        thread counts (default 1,2)\n"
       "  --reference-max-m M  largest M the reference lowering is timed at "
       "(default 4)\n"
@@ -426,10 +474,10 @@ int main(int argc, char **argv) {
       return 2;
     }
   for (auto [n, k] : options.shapes)
-    if (n <= 0 || k <= 0 || k % 64 != 0) {
+    if (n <= 0 || k <= 0) {
       std::fprintf(stderr,
-                   "quant-bench-matmul: shape %lldx%lld: N must be positive "
-                   "and K a positive multiple of 64\n",
+                   "quant-bench-matmul: shape %lldx%lld: N and K must be "
+                   "positive\n",
                    (long long)n, (long long)k);
       return 2;
     }
@@ -490,7 +538,9 @@ int main(int argc, char **argv) {
             v = normal(rng);
           auto callWith = [&](JitModule &jit, int copy) {
             const WeightCopy &w = weights[copy];
-            std::vector<const HostArray *> args{&x, &w.storage, &w.scales};
+            std::vector<const HostArray *> args{&x, &w.storage};
+            if (!format.isFloat)
+              args.push_back(&w.scales);
             if (format.zeroPoints)
               args.push_back(&w.zeros);
             auto result = jit.call("f", args);

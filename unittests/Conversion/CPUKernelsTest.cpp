@@ -81,7 +81,7 @@ std::string matrix(int64_t rows, int64_t cols,
 
 /// A function @f(x: [rows?, K]) -> [rows?, N] holding one product with
 /// random constant codes, scales and zero-points.
-std::string buildModule(const KernelCase &tc, int64_t rows, unsigned seed) {
+std::string buildModule(const KernelCase &tc, unsigned seed, float initValue) {
   std::mt19937 rng(seed);
   int64_t storageCols = tc.k * tc.bits / 8;
   std::string bytes(tc.n * storageCols, '\0');
@@ -103,12 +103,11 @@ std::string buildModule(const KernelCase &tc, int64_t rows, unsigned seed) {
       return std::string(tc.zeroType[0] == 'f' ? std::to_string(z) + ".0"
                                                : std::to_string(z));
     });
-  std::string in = tc.leadingDims
-                       ? llvm::formatv("2x{0}x{1}xf32", rows, tc.k).str()
-                       : llvm::formatv("{0}x{1}xf32", rows, tc.k).str();
-  std::string out = tc.leadingDims
-                        ? llvm::formatv("2x{0}x{1}xf32", rows, tc.n).str()
-                        : llvm::formatv("{0}x{1}xf32", rows, tc.n).str();
+  // Any number of rows: one compilation serves every row count.
+  std::string in = tc.leadingDims ? llvm::formatv("2x?x{0}xf32", tc.k).str()
+                                  : llvm::formatv("?x{0}xf32", tc.k).str();
+  std::string out = tc.leadingDims ? llvm::formatv("2x?x{0}xf32", tc.n).str()
+                                   : llvm::formatv("?x{0}xf32", tc.n).str();
   std::string zeroOperand =
       tc.zeroType ? llvm::formatv("zero_points(%z : tensor<{0}x{1}x{2}>)",
                                   scaleRows, groups, tc.zeroType)
@@ -125,8 +124,10 @@ func.func @f(%x: tensor<{0}>) -> tensor<{1}> {
   %q = arith.constant dense<"0x{2}"> : tensor<{3}x{4}xi8>
   %s = arith.constant dense<{5}> : tensor<{6}x{7}x{8}>
   {9}
-  %c0 = arith.constant 0.0 : f32
-  %e = tensor.empty() : tensor<{1}>
+  %c0 = arith.constant {15:e} : f32
+  %rowDim = arith.constant {16} : index
+  %m = tensor.dim %x, %rowDim : tensor<{0}>
+  %e = tensor.empty(%m) : tensor<{1}>
   %init = linalg.fill ins(%c0 : f32) outs(%e : tensor<{1}>) -> tensor<{1}>
   %y = qtensor.dequant_matmul %x, %q scales(%s : tensor<{6}x{7}x{8}>) {10}
          layout <{11}, block = [{12}, {13}], packing = {14}>
@@ -137,7 +138,8 @@ func.func @f(%x: tensor<{0}>) -> tensor<{1}> {
 )",
                        in, out, llvm::toHex(bytes), tc.n, storageCols, scales,
                        scaleRows, groups, tc.scaleType, zeroConst, zeroOperand,
-                       tc.format, tc.rowBlock, tc.group, tc.packing)
+                       tc.format, tc.rowBlock, tc.group, tc.packing, initValue,
+                       tc.leadingDims ? 1 : 0)
       .str();
 }
 
@@ -155,10 +157,11 @@ protected:
 
 TEST_P(CPUKernelsTest, MatchesReferenceLowering) {
   const KernelCase &tc = GetParam();
-  unsigned seed = 1;
-  for (int64_t rows : {1, 3, 4, 9, 37}) {
-    SCOPED_TRACE(llvm::formatv("{0} rows", rows).str());
-    std::string text = buildModule(tc, rows, seed++);
+  // A nonzero init, which the kernels add to, and a zero one, which they
+  // overwrite.
+  for (float initValue : {0.25f, 0.0f}) {
+    SCOPED_TRACE(llvm::formatv("init {0}", initValue).str());
+    std::string text = buildModule(tc, /*seed=*/1, initValue);
     auto module = mlir::parseSourceString<mlir::ModuleOp>(text, &context);
     ASSERT_TRUE(module) << text;
 
@@ -173,42 +176,54 @@ TEST_P(CPUKernelsTest, MatchesReferenceLowering) {
       EXPECT_EQ(remaining, 0) << "no kernel for " << tc.name;
     }
 
-    std::vector<int64_t> inShape{rows, tc.k};
-    if (tc.leadingDims)
-      inShape.insert(inShape.begin(), 2);
-    HostArray input;
-    input.shape = inShape;
-    input.f32.resize(input.numElements());
-    std::mt19937 rng(seed * 7919);
-    std::normal_distribution<float> normal(0.0f, 1.0f);
-    for (float &v : input.f32)
-      v = normal(rng);
-
     JitOptions referenceOptions;
     referenceOptions.products = mlir::qtensor::ProductLowering::Reference;
-    auto reference = JitModule::compile(*module, referenceOptions);
-    ASSERT_TRUE(bool(reference)) << llvm::toString(reference.takeError());
-    auto expected = (*reference)->call("f", {&input});
-    ASSERT_TRUE(bool(expected)) << llvm::toString(expected.takeError());
-    float largest = 0.0f;
-    for (float v : (*expected)[0].f32)
-      largest = std::max(largest, std::fabs(v));
-    ASSERT_GT(largest, 0.0f);
-
+    auto compiledReference = JitModule::compile(*module, referenceOptions);
+    ASSERT_TRUE(bool(compiledReference))
+        << llvm::toString(compiledReference.takeError());
+    std::unique_ptr<JitModule> reference = std::move(*compiledReference);
+    std::vector<std::unique_ptr<JitModule>> kernels;
     for (unsigned threads : {1u, 2u}) {
-      SCOPED_TRACE(llvm::formatv("{0} threads", threads).str());
       JitOptions options;
       options.threads = threads;
       auto kernel = JitModule::compile(*module, options);
       ASSERT_TRUE(bool(kernel)) << llvm::toString(kernel.takeError());
-      auto actual = (*kernel)->call("f", {&input});
-      ASSERT_TRUE(bool(actual)) << llvm::toString(actual.takeError());
-      ASSERT_EQ((*actual)[0].shape, (*expected)[0].shape);
-      float worst = 0.0f;
-      for (size_t i = 0; i < (*actual)[0].f32.size(); ++i)
-        worst = std::max(
-            worst, std::fabs((*actual)[0].f32[i] - (*expected)[0].f32[i]));
-      EXPECT_LE(worst, 1e-5f * largest) << tc.name;
+      kernels.push_back(std::move(*kernel));
+    }
+
+    // Rows exercising every register tile and tail of both the streaming
+    // (< 48 rows) and the panel kernels.
+    for (int64_t rows : {1, 3, 4, 9, 37, 49, 64}) {
+      SCOPED_TRACE(llvm::formatv("{0} rows", rows).str());
+      std::vector<int64_t> inShape{rows, tc.k};
+      if (tc.leadingDims)
+        inShape.insert(inShape.begin(), 2);
+      HostArray input;
+      input.shape = inShape;
+      input.f32.resize(input.numElements());
+      std::mt19937 rng(unsigned(rows) * 7919);
+      std::normal_distribution<float> normal(0.0f, 1.0f);
+      for (float &v : input.f32)
+        v = normal(rng);
+
+      auto expected = reference->call("f", {&input});
+      ASSERT_TRUE(bool(expected)) << llvm::toString(expected.takeError());
+      float largest = 0.0f;
+      for (float v : (*expected)[0].f32)
+        largest = std::max(largest, std::fabs(v));
+      ASSERT_GT(largest, 0.0f);
+
+      for (auto [i, kernel] : llvm::enumerate(kernels)) {
+        SCOPED_TRACE(llvm::formatv("{0} threads", i + 1).str());
+        auto actual = kernel->call("f", {&input});
+        ASSERT_TRUE(bool(actual)) << llvm::toString(actual.takeError());
+        ASSERT_EQ((*actual)[0].shape, (*expected)[0].shape);
+        float worst = 0.0f;
+        for (size_t e = 0; e < (*actual)[0].f32.size(); ++e)
+          worst = std::max(
+              worst, std::fabs((*actual)[0].f32[e] - (*expected)[0].f32[e]));
+        EXPECT_LE(worst, 1e-5f * largest) << tc.name;
+      }
     }
   }
 }

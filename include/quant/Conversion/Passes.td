@@ -56,11 +56,20 @@ def ConvertQTensorToCPUKernelsPass
       16 consecutive bytes meets 16 consecutive activations.
     * **Signed packed codes** are flipped to unsigned (`c xor 2^(b-1)`)
       and the offset `2^(b-1)` joins the zero-point.
-    * **Tiling.** Output channels are split into tasks of 16; inside a
-      task, blocks of 32 activation rows; register tiles of 2 channels x 4
-      rows, and for the remaining rows (all of them when decoding) one
-      channel at a time with the K loop unrolled into 4 accumulators, so
-      that each weight row is one sequential stream.
+    * **Decode (fewer than 48 rows).** Output channels are split into
+      tasks of 32; inside a task, blocks of 32 activation rows; register
+      tiles of 2 channels x 4 rows, and for the remaining rows (all of them
+      when decoding) one channel at a time with the K loop unrolled into 4
+      accumulators, so that each weight row is one sequential stream.
+    * **Prefill (48 rows or more).** Each task decodes its 32 channels into
+      a `[K, 32]` f32 panel (16 channels x 16 codes decoded along K, then
+      transposed with `vector.transpose`; every weight is `s * (c - z)`
+      exactly as the reference computes it), then multiplies it with outer
+      products: 6 rows x 32 channels of accumulators, one broadcast
+      activation and two panel loads per K step.
+    * **Init.** A zero-filled init is not read: the kernel writes the
+      products over a fresh buffer (a -0 sum stays -0 where the reference
+      would add it to +0). Any other init is copied and added to.
     * **Threads.** With `threads` > 1 the tasks form an `scf.parallel`
       loop, which the pipeline lowers to OpenMP with that many threads.
 

@@ -18,10 +18,12 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/SymbolTable.h"
 
 #include "llvm/Support/FormatVariadic.h"
@@ -33,8 +35,15 @@ namespace {
 
 /// Lanes of one vector register of f32 (AVX-512).
 constexpr int64_t kLanes = 16;
-/// Output channels per task of the (parallel) task loop.
-constexpr int64_t kChannelsPerTask = 16;
+/// Output channels per task of the (parallel) task loop: two vectors, the
+/// width of the prefill panel.
+constexpr int64_t kChannelsPerTask = 32;
+/// Activation rows from which a task decodes its weights into a panel and
+/// multiplies it with outer products (prefill); fewer rows stream the codes.
+constexpr int64_t kPanelMinRows = 48;
+/// Rows of the prefill register tile (6 rows x 32 channels = 12 vector
+/// accumulators).
+constexpr int64_t kPanelRows = 6;
 /// Activation rows per cache block.
 constexpr int64_t kRowsPerBlock = 32;
 
@@ -48,6 +57,9 @@ struct DequantKernelPlan {
   int64_t chunk = 0;
   /// Codes per scale along K, and the number of groups.
   int64_t group = 0, numGroups = 0;
+  /// The output is added to the initial value (else the initial value is
+  /// zero and the kernel writes the products over an uninitialised buffer).
+  bool accumulate = true;
   /// Scales indexed by channel (else one row of scales for all channels).
   bool scalesPerChannel = false;
   bool msbFirst = false, signedCodes = false;
@@ -139,6 +151,8 @@ std::string kernelName(const DequantKernelPlan &plan, unsigned threads) {
       plan.scalesPerChannel ? "" : "_pt", typeName(plan.scaleType));
   if (plan.zeroType)
     name += "_z" + typeName(plan.zeroType);
+  if (plan.accumulate)
+    name += "_acc";
   if (threads > 1)
     name += llvm::formatv("_t{0}", threads).str();
   return name;
@@ -166,8 +180,12 @@ public:
   /// conversion sees a single-block loop body.
   void build(unsigned threads, ModuleOp module, StringRef taskName) {
     rows = memref::DimOp::create(b, loc, x, 0);
+    // Only the streaming path reads packed activations.
+    Value streaming = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                            rows, index(kPanelMinRows));
+    packRows = arith::SelectOp::create(b, loc, streaming, rows, index(0));
     packActivations();
-    SmallVector<Value> taskArgs{packed, storage, scales};
+    SmallVector<Value> taskArgs{x, packed, storage, scales};
     if (zeros)
       taskArgs.push_back(zeros);
     if (sums)
@@ -201,7 +219,7 @@ private:
   OpBuilder &b;
   Location loc;
   const DequantKernelPlan &plan;
-  Value x, storage, scales, zeros, out, rows;
+  Value x, storage, scales, zeros, out, rows, packRows;
   /// Activations in kernel order, and their sums per group.
   Value packed, sums;
   Type f32;
@@ -246,8 +264,8 @@ private:
     return SmallVector<Value>(loop.getResults());
   }
 
-  /// The task function: (task, packed activations, storage, scales,
-  /// [zero-points], [activation sums], output).
+  /// The task function: (task, activations, packed activations, storage,
+  /// scales, [zero-points], [activation sums], output).
   func::FuncOp createTaskFunction(ModuleOp module, StringRef name,
                                   ValueRange taskArgs) {
     SmallVector<Type> types{b.getIndexType()};
@@ -263,10 +281,11 @@ private:
     Block *entry = func.addEntryBlock();
     b.setInsertionPointToStart(entry);
     // Inside the task function the buffers are its arguments.
-    Value savedPacked = packed, savedStorage = storage, savedScales = scales,
-          savedZeros = zeros, savedSums = sums, savedOut = out,
-          savedRows = rows;
+    Value savedX = x, savedPacked = packed, savedStorage = storage,
+          savedScales = scales, savedZeros = zeros, savedSums = sums,
+          savedOut = out, savedRows = rows;
     unsigned next = 1;
+    x = entry->getArgument(next++);
     packed = entry->getArgument(next++);
     storage = entry->getArgument(next++);
     scales = entry->getArgument(next++);
@@ -275,9 +294,28 @@ private:
     if (sums)
       sums = entry->getArgument(next++);
     out = entry->getArgument(next++);
-    rows = memref::DimOp::create(b, loc, packed, 0);
-    emitTask(entry->getArgument(0));
+    rows = memref::DimOp::create(b, loc, x, 0);
+    Value task = entry->getArgument(0);
+    Value prefill = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
+                                          rows, index(kPanelMinRows));
+    scf::IfOp::create(
+        b, loc, prefill,
+        [&](OpBuilder &nested, Location l) {
+          OpBuilder::InsertionGuard inner(b);
+          b.setInsertionPoint(nested.getInsertionBlock(),
+                              nested.getInsertionPoint());
+          emitPanelTask(task);
+          scf::YieldOp::create(b, l);
+        },
+        [&](OpBuilder &nested, Location l) {
+          OpBuilder::InsertionGuard inner(b);
+          b.setInsertionPoint(nested.getInsertionBlock(),
+                              nested.getInsertionPoint());
+          emitTask(task);
+          scf::YieldOp::create(b, l);
+        });
     func::ReturnOp::create(b, loc);
+    x = savedX;
     packed = savedPacked;
     storage = savedStorage;
     scales = savedScales;
@@ -299,12 +337,12 @@ private:
     if (plan.needsPacking())
       packed = memref::AllocOp::create(
           b, loc, MemRefType::get({ShapedType::kDynamic, plan.paddedK()}, f32),
-          ValueRange{rows});
+          ValueRange{packRows});
     if (plan.needsActivationSums())
       sums = memref::AllocOp::create(
           b, loc, MemRefType::get({ShapedType::kDynamic, plan.numGroups}, f32),
-          ValueRange{rows});
-    forLoop(index(0), rows, 1, {}, [&](Value m, ValueRange) {
+          ValueRange{packRows});
+    forLoop(index(0), packRows, 1, {}, [&](Value m, ValueRange) {
       forLoop(
           index(0), index(plan.numGroups), 1, {},
           [&](Value g, ValueRange) -> SmallVector<Value> {
@@ -357,6 +395,136 @@ private:
           });
       return SmallVector<Value>();
     });
+  }
+
+  /// Prefill: decode the task's 32 channels into a [K, 32] f32 panel (each
+  /// weight exactly as the reference decodes it), then multiply it with
+  /// outer products: 6 rows x 32 channels of accumulators, one broadcast
+  /// activation per row and K step.
+  void emitPanelTask(Value task) {
+    Value n0 = mul(task, index(kChannelsPerTask));
+    // Panels up to 64 KiB (K <= 512) live on the stack.
+    auto panelType = MemRefType::get({plan.paddedK(), kChannelsPerTask}, f32);
+    Value panel = plan.paddedK() * kChannelsPerTask * 4 <= (64 << 10)
+                      ? Value(memref::AllocaOp::create(b, loc, panelType))
+                      : Value(memref::AllocOp::create(b, loc, panelType));
+    decodePanel(n0, panel);
+    Value mFull = roundDown(rows, kPanelRows);
+    forLoop(index(0), mFull, kPanelRows, {}, [&](Value m0, ValueRange) {
+      emitPanelTile(panel, n0, m0, kPanelRows);
+      return SmallVector<Value>();
+    });
+    forLoop(mFull, rows, 1, {}, [&](Value m0, ValueRange) {
+      emitPanelTile(panel, n0, m0, 1);
+      return SmallVector<Value>();
+    });
+  }
+
+  /// panel[k, c] = s * (code - z) of channel n0 + c (channels past N read
+  /// the last one; their outputs are never stored). 16 channels x one load
+  /// of codes are decoded along K and transposed in registers.
+  void decodePanel(Value n0, Value panel) {
+    int64_t whole = plan.k / plan.chunk * plan.chunk;
+    auto square = VectorType::get({kLanes, kLanes}, f32);
+    auto decodeChunk = [&](Value kc, bool masked) {
+      Value group = arith::DivUIOp::create(b, loc, kc, index(plan.group));
+      for (int64_t half = 0; half < kChannelsPerTask / kLanes; ++half) {
+        SmallVector<SmallVector<Value>> columns(plan.fields);
+        for (int64_t c = 0; c < kLanes; ++c) {
+          Value n =
+              minIndex(add(n0, index(half * kLanes + c)), index(plan.n - 1));
+          Value paramRow = plan.scalesPerChannel ? n : index(0);
+          Value scale = toF32(memref::LoadOp::create(
+              b, loc, scales, ValueRange{paramRow, group}));
+          Value offset = f32Const(double(plan.offset));
+          if (zeros)
+            offset = arith::AddFOp::create(
+                b, loc, offset,
+                toF32(memref::LoadOp::create(b, loc, zeros,
+                                             ValueRange{paramRow, group})));
+          Value scaleVector = vector::BroadcastOp::create(b, loc, vf32, scale);
+          Value offsetVector =
+              vector::BroadcastOp::create(b, loc, vf32, offset);
+          SmallVector<Value> codes = decodeCodes(n, kc, masked);
+          for (unsigned j = 0; j < plan.fields; ++j) {
+            Value centred =
+                arith::SubFOp::create(b, loc, codes[j], offsetVector);
+            columns[j].push_back(
+                arith::MulFOp::create(b, loc, scaleVector, centred));
+          }
+        }
+        for (unsigned j = 0; j < plan.fields; ++j) {
+          Value block = arith::ConstantOp::create(
+              b, loc, DenseElementsAttr::get(square, b.getF32FloatAttr(0.0)));
+          for (int64_t c = 0; c < kLanes; ++c)
+            block = vector::InsertOp::create(b, loc, columns[j][c], block,
+                                             ArrayRef<int64_t>{c});
+          Value byK = vector::TransposeOp::create(b, loc, block,
+                                                  ArrayRef<int64_t>{1, 0});
+          for (int64_t i = 0; i < kLanes; ++i) {
+            Value k = add(kc, index(plan.codeOffset(i, j)));
+            Value row =
+                vector::ExtractOp::create(b, loc, byK, ArrayRef<int64_t>{i});
+            vector::StoreOp::create(b, loc, row, panel,
+                                    ValueRange{k, index(half * kLanes)});
+          }
+        }
+      }
+    };
+    forLoop(index(0), index(whole), plan.chunk, {}, [&](Value kc, ValueRange) {
+      decodeChunk(kc, false);
+      return SmallVector<Value>();
+    });
+    if (whole != plan.k)
+      decodeChunk(index(whole), true);
+  }
+
+  /// out[m0 .. m0+numRows, n0 .. n0+32] += x[m0 .., :] * panel.
+  void emitPanelTile(Value panel, Value n0, Value m0, int64_t numRows) {
+    int64_t halves = kChannelsPerTask / kLanes;
+    Value zeroVector = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(vf32, b.getF32FloatAttr(0.0)));
+    SmallVector<Value> row;
+    for (int64_t r = 0; r < numRows; ++r)
+      row.push_back(add(m0, index(r)));
+    SmallVector<Value> inits(numRows * halves, zeroVector);
+    SmallVector<Value> acc = forLoop(
+        index(0), index(plan.k), 1, inits, [&](Value k, ValueRange state) {
+          SmallVector<Value> weights;
+          for (int64_t h = 0; h < halves; ++h)
+            weights.push_back(vector::LoadOp::create(
+                b, loc, vf32, panel, ValueRange{k, index(h * kLanes)}));
+          SmallVector<Value> next(state.begin(), state.end());
+          for (int64_t r = 0; r < numRows; ++r) {
+            Value activation =
+                memref::LoadOp::create(b, loc, x, ValueRange{row[r], k});
+            Value broadcast =
+                vector::BroadcastOp::create(b, loc, vf32, activation);
+            for (int64_t h = 0; h < halves; ++h)
+              next[r * halves + h] = vector::FMAOp::create(
+                  b, loc, broadcast, weights[h], next[r * halves + h]);
+          }
+          return next;
+        });
+    // The last task's channels may end inside the output row: masked
+    // accesses.
+    Value padding = f32Const(0.0);
+    for (int64_t r = 0; r < numRows; ++r) {
+      for (int64_t h = 0; h < halves; ++h) {
+        Value column = add(n0, index(h * kLanes));
+        Value sum = acc[r * halves + h];
+        if (plan.accumulate)
+          sum = arith::AddFOp::create(
+              b, loc,
+              vector::TransferReadOp::create(b, loc, vf32, out,
+                                             ValueRange{row[r], column},
+                                             padding, ArrayRef<bool>{false}),
+              sum);
+        vector::TransferWriteOp::create(b, loc, sum, out,
+                                        ValueRange{row[r], column},
+                                        ArrayRef<bool>{false});
+      }
+    }
   }
 
   /// One task: output channels [task*16, min(task*16+16, N)) for all rows,
@@ -518,12 +686,67 @@ private:
             arith::FastMathFlags::reassoc);
         if (withSums)
           dot = arith::SubFOp::create(b, loc, dot, results[tiles + t]);
-        Value old =
-            memref::LoadOp::create(b, loc, out, ValueRange{row[r], channel[c]});
-        memref::StoreOp::create(b, loc, arith::AddFOp::create(b, loc, old, dot),
-                                out, ValueRange{row[r], channel[c]});
+        if (plan.accumulate)
+          dot = arith::AddFOp::create(
+              b, loc,
+              memref::LoadOp::create(b, loc, out,
+                                     ValueRange{row[r], channel[c]}),
+              dot);
+        memref::StoreOp::create(b, loc, dot, out,
+                                ValueRange{row[r], channel[c]});
       }
     }
+  }
+
+  /// The codes of one 16-byte load of channel `n` at code `kc`, as f32:
+  /// element j is bit field j of the 16 bytes (codes kc + fields*i +
+  /// field offset), signed packed codes flipped to unsigned (offset by
+  /// 2^(bits-1)). A masked load stops at the row's end and reads zero
+  /// codes past it.
+  SmallVector<Value> decodeCodes(Value n, Value kc, bool masked) {
+    Value byteColumn = arith::DivUIOp::create(b, loc, kc, index(plan.fields));
+    Value bytes;
+    if (masked)
+      bytes = vector::TransferReadOp::create(
+          b, loc, vi8, storage, ValueRange{n, byteColumn},
+          arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0)),
+          ArrayRef<bool>{false});
+    else
+      bytes = vector::LoadOp::create(b, loc, vi8, storage,
+                                     ValueRange{n, byteColumn});
+    Value wide;
+    if (plan.fields == 1 && plan.signedCodes) {
+      wide = arith::ExtSIOp::create(b, loc, vi32, bytes);
+    } else {
+      if (plan.offset != 0) {
+        // Flip the sign bit of every field: signed codes become unsigned
+        // ones offset by 2^(bits-1).
+        int64_t flip = 0;
+        for (unsigned j = 0; j < plan.fields; ++j)
+          flip |= plan.offset << (plan.bits * j);
+        bytes = arith::XOrIOp::create(
+            b, loc, bytes,
+            arith::ConstantOp::create(
+                b, loc,
+                DenseElementsAttr::get(
+                    vi8, b.getIntegerAttr(b.getI8Type(), int8_t(flip)))));
+      }
+      wide = arith::ExtUIOp::create(b, loc, vi32, bytes);
+    }
+    int64_t mask = (int64_t(1) << plan.bits) - 1;
+    SmallVector<Value> codes;
+    for (unsigned j = 0; j < plan.fields; ++j) {
+      Value field = wide;
+      if (plan.fields > 1) {
+        if (j > 0)
+          field =
+              arith::ShRUIOp::create(b, loc, field, splatI32(plan.bits * j));
+        if (j + 1 < plan.fields)
+          field = arith::AndIOp::create(b, loc, field, splatI32(mask));
+      }
+      codes.push_back(arith::SIToFPOp::create(b, loc, vf32, field));
+    }
+    return codes;
   }
 
   /// One 16-byte load per channel at code `kc`: its fields are decoded to
@@ -539,50 +762,10 @@ private:
       for (Value r : row)
         xs[j].push_back(vector::LoadOp::create(
             b, loc, vf32, packed, ValueRange{r, add(kc, index(kLanes * j))}));
-    Value byteColumn = arith::DivUIOp::create(b, loc, kc, index(plan.fields));
-    int64_t mask = (int64_t(1) << plan.bits) - 1;
     for (auto [c, n] : llvm::enumerate(channel)) {
-      Value bytes;
-      if (masked) {
-        // The last load of a ragged row stops at the row's end; the missing
-        // bytes read as zero codes, which meet zero activations.
-        bytes = vector::TransferReadOp::create(
-            b, loc, vi8, storage, ValueRange{n, byteColumn},
-            arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0)),
-            ArrayRef<bool>{false});
-      } else {
-        bytes = vector::LoadOp::create(b, loc, vi8, storage,
-                                       ValueRange{n, byteColumn});
-      }
-      Value wide;
-      if (plan.fields == 1 && plan.signedCodes) {
-        wide = arith::ExtSIOp::create(b, loc, vi32, bytes);
-      } else {
-        if (plan.offset != 0) {
-          // Flip the sign bit of every field: signed codes become unsigned
-          // ones offset by 2^(bits-1).
-          int64_t flip = 0;
-          for (unsigned j = 0; j < plan.fields; ++j)
-            flip |= plan.offset << (plan.bits * j);
-          bytes = arith::XOrIOp::create(
-              b, loc, bytes,
-              arith::ConstantOp::create(
-                  b, loc,
-                  DenseElementsAttr::get(
-                      vi8, b.getIntegerAttr(b.getI8Type(), int8_t(flip)))));
-        }
-        wide = arith::ExtUIOp::create(b, loc, vi32, bytes);
-      }
+      SmallVector<Value> codes = decodeCodes(n, kc, masked);
       for (unsigned j = 0; j < plan.fields; ++j) {
-        Value field = wide;
-        if (plan.fields > 1) {
-          if (j > 0)
-            field =
-                arith::ShRUIOp::create(b, loc, field, splatI32(plan.bits * j));
-          if (j + 1 < plan.fields)
-            field = arith::AndIOp::create(b, loc, field, splatI32(mask));
-        }
-        Value weights = arith::SIToFPOp::create(b, loc, vf32, field);
+        Value weights = codes[j];
         for (int64_t r = 0; r < numRows; ++r) {
           int64_t t = int64_t(c) * numRows + r;
           int64_t slot = t * slots + (slots == 1 ? 0 : slot0 + j);
@@ -672,6 +855,20 @@ Value toBuffer(OpBuilder &b, Location loc, Value tensor, bool dynamicRows) {
       b, loc, MemRefType::get(shape, type.getElementType()), buffer);
 }
 
+/// True when `init` is +0.0 everywhere: a linalg.fill or a splat constant of
+/// zero. (Adding the products to +0 would only turn a -0 sum into +0.)
+bool isZeroFill(Value init) {
+  Value value = init;
+  if (auto fill = init.getDefiningOp<linalg::FillOp>())
+    value = fill.getInputs()[0];
+  if (matchPattern(value, m_PosZeroFloat()))
+    return true;
+  DenseElementsAttr attr;
+  return matchPattern(value, m_Constant(&attr)) && attr.isSplat() &&
+         isa<FloatType>(attr.getElementType()) &&
+         attr.getSplatValue<APFloat>().isPosZero();
+}
+
 } // namespace
 
 LogicalResult mlir::qtensor::cpu::lowerDequantMatmulToKernel(
@@ -695,13 +892,16 @@ LogicalResult mlir::qtensor::cpu::lowerDequantMatmulToKernel(
                           toBuffer(b, loc, op.getScales(), false)};
   if (Value zeros = op.getZeroPoints())
     args.push_back(toBuffer(b, loc, zeros, false));
-  Value initBuffer = toBuffer(b, loc, init, false);
+  // A zero-filled init (the usual case) is not materialised: the kernel
+  // writes the products, and the fill becomes dead.
+  plan->accumulate = !isZeroFill(op.getInit());
   auto outType = MemRefType::get(initType.getShape(), b.getF32Type());
   SmallVector<Value> dynamicSizes;
   if (outType.isDynamicDim(0))
-    dynamicSizes.push_back(tensor::DimOp::create(b, loc, init, 0));
+    dynamicSizes.push_back(tensor::DimOp::create(b, loc, input, 0));
   Value output = memref::AllocOp::create(b, loc, outType, dynamicSizes);
-  memref::CopyOp::create(b, loc, initBuffer, output);
+  if (plan->accumulate)
+    memref::CopyOp::create(b, loc, toBuffer(b, loc, init, false), output);
   Value outputArg = output;
   if (!outType.isDynamicDim(0))
     outputArg = memref::CastOp::create(

@@ -13,7 +13,7 @@
 // CHECK-NOT: qtensor.dequant_matmul
 // CHECK: bufferization.to_buffer %{{.*}} read_only : tensor<2x128xf32> to memref<2x128xf32>
 // CHECK: memref.alloc() : memref<2x40xf32>
-// CHECK: call @[[KERNEL:__qtensor_kernel_dequant_matmul_40x128_ui4_g32_sf32_zi8]](
+// CHECK: call @[[KERNEL:__qtensor_kernel_dequant_matmul_40x128_ui4_g32_sf32_zi8_acc]](
 // CHECK: bufferization.to_tensor %{{.*}} restrict writable
 // CHECK: func.func private @[[KERNEL]](%{{.*}}: memref<?x128xf32> {llvm.noalias}
 // CHECK: memref.alloc(%{{.*}}) : memref<?x128xf32>
@@ -26,15 +26,16 @@
 // CHECK-NEXT: arith.extui %{{.*}} : vector<16xi8> to vector<16xi32>
 // CHECK: arith.andi
 // CHECK-NEXT: arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
-// CHECK-NEXT: vector.fma
 // CHECK: arith.shrui
+// CHECK-NEXT: arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
+// CHECK-NEXT: vector.fma
 // CHECK: vector.fma
 // CHECK: vector.broadcast %{{.*}} : f32 to vector<16xf32>
 // CHECK: vector.reduction <add>, %{{.*}} fastmath<reassoc> : vector<16xf32> into f32
 // PAR-LABEL: func.func @int4_groups
-// PAR: call @__qtensor_kernel_dequant_matmul_40x128_ui4_g32_sf32_zi8_t2(
+// PAR: call @__qtensor_kernel_dequant_matmul_40x128_ui4_g32_sf32_zi8_acc_t2(
 // PAR: scf.parallel
-// PAR: call @__qtensor_kernel_dequant_matmul_40x128_ui4_g32_sf32_zi8_t2_task(
+// PAR: call @__qtensor_kernel_dequant_matmul_40x128_ui4_g32_sf32_zi8_acc_t2_task(
 func.func @int4_groups(%x: tensor<2x128xf32>, %q: tensor<40x64xi8>,
                        %s: tensor<40x4xf32>, %z: tensor<40x4xi8>,
                        %init: tensor<2x40xf32>) -> tensor<2x40xf32> {
@@ -52,7 +53,7 @@ func.func @int4_groups(%x: tensor<2x128xf32>, %q: tensor<40x64xi8>,
 // leading dimensions of the activations are collapsed around the call.
 // CHECK-LABEL: func.func @int8_channels
 // CHECK: tensor.collapse_shape %{{.*}} {{\[\[}}0, 1], [2]] : tensor<2x3x48xf32> into tensor<6x48xf32>
-// CHECK: call @[[KERNEL:__qtensor_kernel_dequant_matmul_8x48_si8_g48_sf16]](
+// CHECK: call @[[KERNEL:__qtensor_kernel_dequant_matmul_8x48_si8_g48_sf16_acc]](
 // CHECK: tensor.expand_shape
 // CHECK: func.func private @[[KERNEL]]_task(
 // CHECK: vector.load %{{.*}} : memref<8x48xi8>, vector<16xi8>
@@ -111,4 +112,25 @@ func.func @fallbacks(%x: tensor<2x64xf32>, %q4: tensor<4x32xi8>,
          outs(%init : tensor<2x4xf32>)
          : tensor<2x64xf32>, tensor<4x32xi8> -> tensor<2x4xf32>
   return %a, %b, %c : tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>
+}
+
+// -----
+
+// A zero-filled init is not copied: the kernel writes the products over a
+// fresh buffer, and the fill is left dead.
+// CHECK-LABEL: func.func @zero_init
+// CHECK-NOT: memref.copy
+// CHECK: call @__qtensor_kernel_dequant_matmul_8x64_si4_g64_sf32(
+// CHECK-NOT: memref.copy
+// CHECK: return
+func.func @zero_init(%x: tensor<5x64xf32>, %q: tensor<8x32xi8>,
+                     %s: tensor<8x1xf32>) -> tensor<5x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<5x8xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<5x8xf32>) -> tensor<5x8xf32>
+  %y = qtensor.dequant_matmul %x, %q scales(%s : tensor<8x1xf32>)
+         layout <si4, block = [1, 0], packing = lsb_first>
+         outs(%init : tensor<5x8xf32>)
+         : tensor<5x64xf32>, tensor<8x32xi8> -> tensor<5x8xf32>
+  return %y : tensor<5x8xf32>
 }
