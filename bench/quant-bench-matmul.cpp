@@ -68,6 +68,9 @@ struct Format {
   /// matmul-shaped linalg.generic with reassociated sums): the baseline the
   /// quantized kernels replace.
   bool isFloat = false;
+  /// ggml blocks of 32 codes (`q4_0`, `q8_0`): bytes per block, an f16
+  /// scale first.
+  int64_t ggmlBlockBytes = 0;
 };
 
 std::optional<Format> lookupFormat(const std::string &name) {
@@ -86,6 +89,10 @@ std::optional<Format> lookupFormat(const std::string &name) {
     return Format{name, "si8, block = [1, 0]", "si8", 8, 0, false};
   if (name == "f32")
     return Format{name, "", "f32", 32, 0, false, true};
+  if (name == "q4_0")
+    return Format{name, "", "q4_0", 4, 32, false, false, 18};
+  if (name == "q8_0")
+    return Format{name, "", "q8_0", 8, 32, false, false, 34};
   if (name == "int2-g64")
     return Format{
         name, "ui2, block = [1, 64], packing = lsb_first", "ui2", 2, 64, true};
@@ -176,22 +183,42 @@ double readBandwidth(int64_t bytes, unsigned threads) {
   return double((count / threads) * threads * sizeof(Vector64)) / best / 1e9;
 }
 
-/// The benchmarked function: @f(x [?, K], storage, scales[, zeros]), or
-/// @f(x, w [N, K]) for the float product.
-std::string buildModule(const Format &format, int64_t n, int64_t k) {
-  if (format.isFloat)
-    return llvm::formatv(R"(
-#map_x = affine_map<(m, n, k) -> (m, k)>
-#map_w = affine_map<(m, n, k) -> (n, k)>
-#map_y = affine_map<(m, n, k) -> (m, n)>
-func.func @f(%x: tensor<?x{1}xf32>, %w: tensor<{0}x{1}xf32>)
-    -> tensor<?x{0}xf32> {
+/// The zero-filled [?, N] accumulator of every benchmarked function.
+std::string zeroInit(int64_t n, int64_t k) {
+  return llvm::formatv(R"(
   %c0 = arith.constant 0 : index
   %m = tensor.dim %x, %c0 : tensor<?x{1}xf32>
   %zero = arith.constant 0.0 : f32
   %e = tensor.empty(%m) : tensor<?x{0}xf32>
   %init = linalg.fill ins(%zero : f32) outs(%e : tensor<?x{0}xf32>)
             -> tensor<?x{0}xf32>
+)",
+                       n, k)
+      .str();
+}
+
+/// The benchmarked function: @f(x [?, K], storage, scales[, zeros]), @f(x,
+/// blocks) for ggml, or @f(x, w [N, K]) for the float product.
+std::string buildModule(const Format &format, int64_t n, int64_t k) {
+  if (format.ggmlBlockBytes)
+    return llvm::formatv(R"(
+func.func @f(%x: tensor<?x{1}xf32>, %q: tensor<{0}x{2}xi8>)
+    -> tensor<?x{0}xf32> {{{4}
+  %y = qtensor.ggml_matmul %x, %q as {3} outs(%init : tensor<?x{0}xf32>)
+         : tensor<?x{1}xf32>, tensor<{0}x{2}xi8> -> tensor<?x{0}xf32>
+  return %y : tensor<?x{0}xf32>
+}
+)",
+                         n, k, k / 32 * format.ggmlBlockBytes, format.name,
+                         zeroInit(n, k))
+        .str();
+  if (format.isFloat)
+    return llvm::formatv(R"(
+#map_x = affine_map<(m, n, k) -> (m, k)>
+#map_w = affine_map<(m, n, k) -> (n, k)>
+#map_y = affine_map<(m, n, k) -> (m, n)>
+func.func @f(%x: tensor<?x{1}xf32>, %w: tensor<{0}x{1}xf32>)
+    -> tensor<?x{0}xf32> {{{2}
   %y = linalg.generic {{
          indexing_maps = [#map_x, #map_w, #map_y],
          iterator_types = ["parallel", "parallel", "reduction"]}
@@ -205,7 +232,7 @@ func.func @f(%x: tensor<?x{1}xf32>, %w: tensor<{0}x{1}xf32>)
   return %y : tensor<?x{0}xf32>
 }
 )",
-                         n, k)
+                         n, k, zeroInit(n, k))
         .str();
   int64_t storageCols = k * format.bits / 8;
   int64_t groups = format.group ? (k + format.group - 1) / format.group : 1;
@@ -217,13 +244,7 @@ func.func @f(%x: tensor<?x{1}xf32>, %w: tensor<{0}x{1}xf32>)
   }
   return llvm::formatv(R"(
 func.func @f(%x: tensor<?x{1}xf32>, %q: tensor<{0}x{2}xi8>,
-             %s: tensor<{0}x{3}xf32>{4}) -> tensor<?x{0}xf32> {
-  %c0 = arith.constant 0 : index
-  %m = tensor.dim %x, %c0 : tensor<?x{1}xf32>
-  %zero = arith.constant 0.0 : f32
-  %e = tensor.empty(%m) : tensor<?x{0}xf32>
-  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<?x{0}xf32>)
-            -> tensor<?x{0}xf32>
+             %s: tensor<{0}x{3}xf32>{4}) -> tensor<?x{0}xf32> {{{7}
   %y = qtensor.dequant_matmul %x, %q scales(%s : tensor<{0}x{3}xf32>) {5}
          layout <{6}> outs(%init : tensor<?x{0}xf32>)
          : tensor<?x{1}xf32>, tensor<{0}x{2}xi8> -> tensor<?x{0}xf32>
@@ -231,7 +252,7 @@ func.func @f(%x: tensor<?x{1}xf32>, %q: tensor<{0}x{2}xi8>,
 }
 )",
                        n, k, storageCols, groups, zeroArg, zeroOperand,
-                       format.layout)
+                       format.layout, zeroInit(n, k))
       .str();
 }
 
@@ -245,6 +266,25 @@ std::vector<WeightCopy> makeWeights(const Format &format, int64_t n, int64_t k,
   int64_t storageCols = k * format.bits / 8;
   int64_t groups = format.group ? (k + format.group - 1) / format.group : 1;
   std::vector<WeightCopy> result(copies);
+  if (format.ggmlBlockBytes) {
+    int64_t rowBytes = k / 32 * format.ggmlBlockBytes;
+    for (WeightCopy &copy : result) {
+      copy.storage.kind = HostArray::Kind::I8;
+      copy.storage.shape = {n, rowBytes};
+      copy.storage.i8.resize(n * rowBytes);
+      for (int64_t i = 0; i < n * rowBytes; ++i) {
+        if (i % rowBytes % format.ggmlBlockBytes == 0) {
+          // A normal f16 scale near 2^-6.
+          uint16_t half = uint16_t((9 << 10) | (rng() & 0x3ff));
+          copy.storage.i8[i] = int8_t(half & 0xff);
+          copy.storage.i8[++i] = int8_t(half >> 8);
+          continue;
+        }
+        copy.storage.i8[i] = int8_t(rng());
+      }
+    }
+    return result;
+  }
   if (format.isFloat) {
     std::normal_distribution<float> normal(0.0f, 0.02f);
     for (WeightCopy &copy : result) {
@@ -279,6 +319,8 @@ std::vector<WeightCopy> makeWeights(const Format &format, int64_t n, int64_t k,
 int64_t weightBytes(const Format &format, int64_t n, int64_t k) {
   if (format.isFloat)
     return n * k * 4;
+  if (format.ggmlBlockBytes)
+    return n * (k / 32) * format.ggmlBlockBytes;
   int64_t groups = format.group ? (k + format.group - 1) / format.group : 1;
   return n * k * format.bits / 8 + n * groups * 4 +
          (format.zeroPoints ? n * groups : 0);
@@ -398,7 +440,8 @@ void usage() {
       "  --m 1,4,...          activation rows (default 1,4,16,128,512)\n"
       "  --formats a,b        int4-g32, int4-g128, int4-sym-g128, int8, "
       "int2-g64,\n"
-      "                       f32 (the importers' float product)\n"
+      "                       q4_0, q8_0 (ggml blocks), f32 (the importers'\n"
+      "                       float product)\n"
       "  --threads 1,2        thread counts (default 1,2)\n"
       "  --reference-max-m M  largest M the reference lowering is timed at "
       "(default 4)\n"
@@ -481,6 +524,14 @@ int main(int argc, char **argv) {
                    (long long)n, (long long)k);
       return 2;
     }
+  for (auto [n, k] : options.shapes)
+    for (const std::string &name : options.formats)
+      if (lookupFormat(name)->ggmlBlockBytes && k % 32 != 0) {
+        std::fprintf(stderr,
+                     "quant-bench-matmul: %s needs K a multiple of 32\n",
+                     name.c_str());
+        return 2;
+      }
   for (int64_t m : options.rows)
     if (m <= 0) {
       std::fprintf(stderr, "quant-bench-matmul: --m: rows must be positive\n");
@@ -539,7 +590,7 @@ int main(int argc, char **argv) {
           auto callWith = [&](JitModule &jit, int copy) {
             const WeightCopy &w = weights[copy];
             std::vector<const HostArray *> args{&x, &w.storage};
-            if (!format.isFloat)
+            if (!format.isFloat && !format.ggmlBlockBytes)
               args.push_back(&w.scales);
             if (format.zeroPoints)
               args.push_back(&w.zeros);

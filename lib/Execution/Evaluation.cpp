@@ -52,11 +52,13 @@ quantopt::getModelSignature(mlir::ModuleOp module, llvm::StringRef function) {
 }
 
 llvm::json::Object EvalResult::toJSON() const {
-  llvm::json::Object o{{"windows", windows},
-                       {"tokens", tokens},
-                       {"mean_nll", meanNll},
-                       {"perplexity", perplexity},
-                       {"seconds", seconds}};
+  llvm::json::Object o{
+      {"windows", windows},
+      {"tokens", tokens},
+      {"mean_nll", meanNll},
+      {"perplexity", perplexity},
+      {"seconds", seconds},
+      {"tokens_per_second", seconds > 0 ? tokens / seconds : 0.0}};
   if (hasReference) {
     o["mean_kld"] = meanKld;
     o["same_top_percent"] = sameTopPercent;

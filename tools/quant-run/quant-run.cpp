@@ -35,6 +35,8 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <chrono>
+
 using namespace mlir;
 using namespace quantopt;
 
@@ -253,10 +255,19 @@ int main(int argc, char **argv) {
         Llama2cTokenizer::open(tokenizerFile, int32_t(signature->vocabSize));
     if (!tokenizer)
       return failWith(llvm::toString(tokenizer.takeError()));
+    auto start = std::chrono::steady_clock::now();
     auto tokens = greedyDecode(**compiled, *signature, {Llama2cTokenizer::kBos},
                                generate);
     if (!tokens)
       return failWith(llvm::toString(tokens.takeError()));
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    // Each step runs the whole window (no key/value cache yet).
+    llvm::errs() << llvm::formatv(
+        "generated {0} tokens in {1:f2} s ({2:f1} tokens/s)\n",
+        tokens->size() - 1, seconds,
+        seconds > 0 ? double(tokens->size() - 1) / seconds : 0.0);
     for (size_t i = 1; i < tokens->size(); ++i)
       printPiece(llvm::outs(),
                  (*tokenizer)->decode((*tokens)[i - 1], (*tokens)[i]));
@@ -328,6 +339,8 @@ int main(int argc, char **argv) {
     llvm::outs() << llvm::formatv(
         "mean KLD {0:f6}  same top token {1:f2}%  RMS dp {2:f3}%\n",
         result->meanKld, result->sameTopPercent, result->rmsDeltaPPercent);
-  llvm::outs() << llvm::formatv("time {0:f1} s\n", result->seconds);
+  llvm::outs() << llvm::formatv(
+      "time {0:f1} s ({1:f0} tokens/s)\n", result->seconds,
+      result->seconds > 0 ? double(result->tokens) / result->seconds : 0.0);
   return 0;
 }

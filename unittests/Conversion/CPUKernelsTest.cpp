@@ -233,6 +233,115 @@ INSTANTIATE_TEST_SUITE_P(Layouts, CPUKernelsTest, ::testing::ValuesIn(kCases),
                            return std::string(info.param.name);
                          });
 
+/// ggml q4_0 / q8_0 blocks with random codes and finite random f16 scales.
+struct GGMLCase {
+  const char *type;
+  int64_t blockBytes, n, k;
+};
+
+class CPUKernelsGGMLTest : public CPUKernelsTest {};
+
+TEST_F(CPUKernelsGGMLTest, BlocksMatchReferenceLowering) {
+  // blockBytes 0: 16-bit float weights (K need not be a multiple of 32).
+  const GGMLCase cases[] = {{"q4_0", 18, 37, 64},
+                            {"q4_0", 18, 70, 160},
+                            {"q8_0", 34, 37, 96},
+                            {"f16", 0, 40, 172},
+                            {"bf16", 0, 33, 100}};
+  for (const GGMLCase &tc : cases) {
+    SCOPED_TRACE(llvm::formatv("{0} {1}x{2}", tc.type, tc.n, tc.k).str());
+    std::mt19937 rng(5);
+    bool half = tc.blockBytes == 0;
+    int64_t rowBytes = half ? 2 * tc.k : tc.k / 32 * tc.blockBytes;
+    std::string bytes(tc.n * rowBytes, '\0');
+    for (int64_t i = 0; half && i < tc.n * rowBytes; i += 2) {
+      // Normal values of either sign, about 2^-7 .. 2^3.
+      uint16_t bits =
+          tc.type[0] == 'f'
+              ? uint16_t(((8 + rng() % 11) << 10) | (rng() & 0x3ff))
+              : uint16_t(((120 + rng() % 11) << 7) | (rng() & 0x7f));
+      if (rng() & 1)
+        bits |= 0x8000;
+      bytes[i] = char(bits & 0xff);
+      bytes[i + 1] = char(bits >> 8);
+    }
+    for (int64_t i = 0; !half && i < tc.n * rowBytes; ++i) {
+      int64_t inBlock = i % rowBytes % tc.blockBytes;
+      if (inBlock == 0) {
+        // An f16 of exponent field 5..20: normal, about 2^-10 .. 2^5.
+        uint16_t half = uint16_t(((5 + rng() % 16) << 10) | (rng() & 0x3ff));
+        if (rng() & 1)
+          half |= 0x8000;
+        bytes[i] = char(half & 0xff);
+        bytes[i + 1] = char(half >> 8);
+        ++i;
+        continue;
+      }
+      bytes[i] = char(rng() & 0xff);
+    }
+    for (float initValue : {0.5f, 0.0f}) {
+      std::string text = llvm::formatv(R"(
+func.func @f(%x: tensor<?x{0}xf32>) -> tensor<?x{1}xf32> {
+  %q = arith.constant dense<"0x{2}"> : tensor<{1}x{3}xi8>
+  %c0 = arith.constant 0 : index
+  %m = tensor.dim %x, %c0 : tensor<?x{0}xf32>
+  %v = arith.constant {4:e} : f32
+  %e = tensor.empty(%m) : tensor<?x{1}xf32>
+  %init = linalg.fill ins(%v : f32) outs(%e : tensor<?x{1}xf32>) -> tensor<?x{1}xf32>
+  %y = qtensor.ggml_matmul %x, %q as {5} outs(%init : tensor<?x{1}xf32>)
+         : tensor<?x{0}xf32>, tensor<{1}x{3}xi8> -> tensor<?x{1}xf32>
+  return %y : tensor<?x{1}xf32>
+}
+)",
+                                       tc.k, tc.n, llvm::toHex(bytes), rowBytes,
+                                       initValue, tc.type)
+                             .str();
+      auto module = mlir::parseSourceString<mlir::ModuleOp>(text, &context);
+      ASSERT_TRUE(module);
+      {
+        mlir::OwningOpRef<mlir::ModuleOp> clone(module->clone());
+        mlir::PassManager pm(&context);
+        pm.addPass(mlir::qtensor::createConvertQTensorToCPUKernelsPass());
+        ASSERT_TRUE(mlir::succeeded(pm.run(*clone)));
+        int remaining = 0;
+        clone->walk([&](mlir::qtensor::GGMLMatmulOp) { ++remaining; });
+        EXPECT_EQ(remaining, 0) << "no kernel for " << tc.type;
+      }
+      JitOptions referenceOptions;
+      referenceOptions.products = mlir::qtensor::ProductLowering::Reference;
+      auto reference = JitModule::compile(*module, referenceOptions);
+      ASSERT_TRUE(bool(reference)) << llvm::toString(reference.takeError());
+      JitOptions kernelOptions;
+      kernelOptions.threads = 2;
+      auto kernel = JitModule::compile(*module, kernelOptions);
+      ASSERT_TRUE(bool(kernel)) << llvm::toString(kernel.takeError());
+      for (int64_t rows : {1, 5, 50}) {
+        SCOPED_TRACE(llvm::formatv("{0} rows", rows).str());
+        HostArray input;
+        input.shape = {rows, tc.k};
+        input.f32.resize(rows * tc.k);
+        std::normal_distribution<float> normal(0.0f, 1.0f);
+        for (float &v : input.f32)
+          v = normal(rng);
+        auto expected = (*reference)->call("f", {&input});
+        auto actual = (*kernel)->call("f", {&input});
+        ASSERT_TRUE(bool(expected) && bool(actual));
+        float largest = 0.0f, worst = 0.0f;
+        for (size_t i = 0; i < (*expected)[0].f32.size(); ++i) {
+          largest = std::max(largest, std::fabs((*expected)[0].f32[i]));
+          worst = std::max(
+              worst, std::fabs((*actual)[0].f32[i] - (*expected)[0].f32[i]));
+        }
+        ASSERT_GT(largest, 0.0f);
+        EXPECT_LE(worst, 1e-5f * largest)
+            << "first outputs: reference " << (*expected)[0].f32[0] << ", "
+            << (*expected)[0].f32[1] << "; kernel " << (*actual)[0].f32[0]
+            << ", " << (*actual)[0].f32[1];
+      }
+    }
+  }
+}
+
 TEST(CPUKernelsOptions, ZeroThreadsIsAnError) {
   mlir::DialectRegistry registry;
   quantopt::registerAllDialects(registry);

@@ -37,9 +37,11 @@ def ConvertQTensorToCPUKernelsPass
     : Pass<"convert-qtensor-to-cpu-kernels", "ModuleOp"> {
   let summary = "Lower quantized matrix products to vectorised CPU kernels";
   let description = [{
-    Replaces each `qtensor.dequant_matmul` whose layout a kernel exists for
-    with a call to a private kernel function on buffers, generated once per
-    shape and layout. The kernel is `vector` dialect code: 16-byte loads of
+    Replaces each `qtensor.dequant_matmul` whose layout a kernel exists for,
+    and each `qtensor.ggml_matmul` in `q4_0`, `q8_0`, `f16` or `bf16`, with
+    a call
+    to a private kernel function on buffers, generated once per shape and
+    layout. The kernel is `vector` dialect code: 16-byte loads of
     the packed codes, the bit fields of each byte widened to 16 `i32` lanes
     and converted to `f32`, `vector.fma` against the activations, and
     `vector.reduction` at the end of each output. Everything below is part
@@ -80,9 +82,10 @@ def ConvertQTensorToCPUKernelsPass
     Supported today: `[N, K]` weights, f32 activations, integer formats of
     2, 4 (packed) and 8 bits, per-tensor, per-channel or grouped scales
     (f32/f16/bf16) with optional zero-points, groups a multiple of one load
-    (32 4-bit, 64 2-bit or 16 8-bit codes) or the whole row. Other products
-    are left to `convert-qtensor-to-linalg`, with a remark when
-    `report-fallback` is set.
+    (32 4-bit, 64 2-bit or 16 8-bit codes) or the whole row; ggml `q4_0`
+    (each block's f16 scale read from its first two bytes, `z = 8`),
+    `q8_0`, and ggml's 16-bit float weights (widened to f32, no scale). Other products are left to `convert-qtensor-to-linalg`, with a
+    remark when `report-fallback` is set.
   }];
   let options = [
     Option<"threads", "threads", "unsigned", "1",

@@ -34,6 +34,11 @@ LogicalResult lowerDequantMatmulToKernel(DequantMatmulOp op,
                                          const KernelOptions &options,
                                          std::string &whyNot);
 
+/// The same for qtensor.ggml_matmul in q4_0 and q8_0 blocks.
+LogicalResult lowerGGMLMatmulToKernel(GGMLMatmulOp op,
+                                      const KernelOptions &options,
+                                      std::string &whyNot);
+
 } // namespace cpu
 } // namespace qtensor
 } // namespace mlir

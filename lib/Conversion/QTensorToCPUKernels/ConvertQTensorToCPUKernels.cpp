@@ -50,15 +50,24 @@ void ConvertQTensorToCPUKernelsPass::runOnOperation() {
   }
   cpu::KernelOptions options;
   options.threads = threads;
-  SmallVector<DequantMatmulOp> products;
-  module.walk([&](DequantMatmulOp op) { products.push_back(op); });
-  for (DequantMatmulOp op : products) {
+  SmallVector<Operation *> products;
+  module.walk([&](Operation *op) {
+    if (isa<DequantMatmulOp, GGMLMatmulOp>(op))
+      products.push_back(op);
+  });
+  for (Operation *op : products) {
     std::string whyNot;
-    if (succeeded(cpu::lowerDequantMatmulToKernel(op, options, whyNot)))
+    LogicalResult lowered =
+        isa<DequantMatmulOp>(op)
+            ? cpu::lowerDequantMatmulToKernel(cast<DequantMatmulOp>(op),
+                                              options, whyNot)
+            : cpu::lowerGGMLMatmulToKernel(cast<GGMLMatmulOp>(op), options,
+                                           whyNot);
+    if (succeeded(lowered))
       continue;
     if (reportFallback)
-      op.emitRemark() << "convert-qtensor-to-cpu-kernels: no kernel for this "
-                         "product ("
-                      << whyNot << "); the reference lowering computes it";
+      op->emitRemark() << "convert-qtensor-to-cpu-kernels: no kernel for this "
+                          "product ("
+                       << whyNot << "); the reference lowering computes it";
   }
 }

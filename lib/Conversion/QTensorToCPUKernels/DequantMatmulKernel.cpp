@@ -67,18 +67,37 @@ struct DequantKernelPlan {
   /// packed codes).
   int64_t offset = 0;
   Type scaleType, zeroType;
+  /// ggml blocks of 32 codes (`q4_0`, `q8_0`): bytes per block, whose first
+  /// two are the block's f16 scale; 0 for the qtensor layouts, whose scales
+  /// are a tensor of their own.
+  int64_t ggmlBlockBytes = 0;
+  std::string ggmlName;
+  /// ggml's f16 / bf16 weights: 16-bit floats, no scales.
+  Type halfType;
 
+  bool isGGML() const { return ggmlBlockBytes != 0; }
+  bool isHalf() const { return bool(halfType); }
   bool needsActivationSums() const { return zeroType || offset != 0; }
   /// K rounded up to whole loads: activations are packed with zeros up to
   /// it, so that a last partial load multiplies its extra codes by zero.
   int64_t paddedK() const { return llvm::alignTo(k, chunk); }
-  bool needsPacking() const { return fields > 1 || paddedK() != k; }
-  int64_t storageColumns() const { return llvm::divideCeil(k, fields); }
+  /// The fields of a load already meet consecutive activations: one code
+  /// per byte, or ggml's q4_0, whose low nibbles are the block's first 16
+  /// codes and high nibbles the next 16.
+  bool naturalOrder() const { return fields == 1 || isGGML() || isHalf(); }
+  bool needsPacking() const { return !naturalOrder() || paddedK() != k; }
+  int64_t storageColumns() const {
+    if (isHalf())
+      return 2 * k;
+    return isGGML() ? k / 32 * ggmlBlockBytes : llvm::divideCeil(k, fields);
+  }
   /// Codes of the last group (shorter than `group` when K is ragged).
   int64_t lastGroupSize() const { return k - (numGroups - 1) * group; }
   /// The code index of bit field `j` of lane `i` of the load at `kc`,
   /// relative to `kc`.
   int64_t codeOffset(int64_t lane, unsigned j) const {
+    if (isGGML())
+      return kLanes * j + lane;
     return fields * lane + (msbFirst ? fields - 1 - j : j);
   }
 };
@@ -144,6 +163,15 @@ std::string typeName(Type type) {
 }
 
 std::string kernelName(const DequantKernelPlan &plan, unsigned threads) {
+  if (plan.isGGML() || plan.isHalf()) {
+    std::string name = llvm::formatv("__qtensor_kernel_ggml_matmul_{0}x{1}_{2}",
+                                     plan.n, plan.k, plan.ggmlName);
+    if (plan.accumulate)
+      name += "_acc";
+    if (threads > 1)
+      name += llvm::formatv("_t{0}", threads).str();
+    return name;
+  }
   std::string name = llvm::formatv(
       "__qtensor_kernel_dequant_matmul_{0}x{1}_{2}{3}{4}_g{5}{6}_s{7}", plan.n,
       plan.k, plan.signedCodes ? "si" : "ui", plan.bits,
@@ -166,7 +194,7 @@ public:
       : b(b), loc(loc), plan(plan) {
     x = args[0];
     storage = args[1];
-    scales = args[2];
+    scales = plan.isGGML() || plan.isHalf() ? Value() : args[2];
     zeros = plan.zeroType ? args[3] : Value();
     out = args.back();
     f32 = b.getF32Type();
@@ -185,7 +213,9 @@ public:
                                             rows, index(kPanelMinRows));
     packRows = arith::SelectOp::create(b, loc, streaming, rows, index(0));
     packActivations();
-    SmallVector<Value> taskArgs{x, packed, storage, scales};
+    SmallVector<Value> taskArgs{x, packed, storage};
+    if (scales)
+      taskArgs.push_back(scales);
     if (zeros)
       taskArgs.push_back(zeros);
     if (sums)
@@ -288,7 +318,8 @@ private:
     x = entry->getArgument(next++);
     packed = entry->getArgument(next++);
     storage = entry->getArgument(next++);
-    scales = entry->getArgument(next++);
+    if (scales)
+      scales = entry->getArgument(next++);
     if (zeros)
       zeros = entry->getArgument(next++);
     if (sums)
@@ -359,10 +390,12 @@ private:
                         Value sum = laneSum[0];
                         for (unsigned j = 0; j < plan.fields; ++j) {
                           // Source code index: kc + fields*lane + field offset.
+                          // codeOffset(lane, j) is affine in the lane.
                           int64_t fieldOffset = plan.codeOffset(0, j);
-                          Value src =
-                              add(add(kc, mul(lane, index(plan.fields))),
-                                  index(fieldOffset));
+                          int64_t laneStride =
+                              plan.codeOffset(1, j) - fieldOffset;
+                          Value src = add(add(kc, mul(lane, index(laneStride))),
+                                          index(fieldOffset));
                           Value v;
                           if (plan.paddedK() == plan.k) {
                             v = memref::LoadOp::create(b, loc, x,
@@ -434,8 +467,7 @@ private:
           Value n =
               minIndex(add(n0, index(half * kLanes + c)), index(plan.n - 1));
           Value paramRow = plan.scalesPerChannel ? n : index(0);
-          Value scale = toF32(memref::LoadOp::create(
-              b, loc, scales, ValueRange{paramRow, group}));
+          Value scale = loadScale(n, paramRow, group);
           Value offset = f32Const(double(plan.offset));
           if (zeros)
             offset = arith::AddFOp::create(
@@ -644,8 +676,7 @@ private:
       SmallVector<Value> next(state.begin(), state.end());
       for (int64_t c = 0; c < numChannels; ++c) {
         Value paramRow = plan.scalesPerChannel ? channel[c] : index(0);
-        Value scale = toF32(
-            memref::LoadOp::create(b, loc, scales, ValueRange{paramRow, g}));
+        Value scale = loadScale(channel[c], paramRow, g);
         Value scaleVector = vector::BroadcastOp::create(b, loc, vf32, scale);
         Value scaledOffset;
         if (withSums) {
@@ -698,13 +729,62 @@ private:
     }
   }
 
+  /// The f32 scale of group `g` of channel `n` (`paramRow` its row of the
+  /// scales tensor); for ggml blocks the f16 in the block's first two bytes.
+  Value loadScale(Value n, Value paramRow, Value g) {
+    if (plan.isHalf())
+      return f32Const(1.0);
+    if (!plan.isGGML())
+      return toF32(
+          memref::LoadOp::create(b, loc, scales, ValueRange{paramRow, g}));
+    Value at = mul(g, index(plan.ggmlBlockBytes));
+    auto byteAt = [&](Value column) {
+      Value byte =
+          memref::LoadOp::create(b, loc, storage, ValueRange{n, column});
+      return arith::ExtUIOp::create(b, loc, b.getI16Type(), byte);
+    };
+    Value low = byteAt(at), high = byteAt(add(at, index(1)));
+    Value bits = arith::OrIOp::create(
+        b, loc, low,
+        arith::ShLIOp::create(
+            b, loc, high,
+            arith::ConstantOp::create(b, loc, b.getI16IntegerAttr(8))));
+    Value half = arith::BitcastOp::create(b, loc, b.getF16Type(), bits);
+    return arith::ExtFOp::create(b, loc, f32, half);
+  }
+
   /// The codes of one 16-byte load of channel `n` at code `kc`, as f32:
   /// element j is bit field j of the 16 bytes (codes kc + fields*i +
   /// field offset), signed packed codes flipped to unsigned (offset by
   /// 2^(bits-1)). A masked load stops at the row's end and reads zero
   /// codes past it.
   SmallVector<Value> decodeCodes(Value n, Value kc, bool masked) {
-    Value byteColumn = arith::DivUIOp::create(b, loc, kc, index(plan.fields));
+    if (plan.isHalf()) {
+      // 16 halves = 32 bytes, widened to f32.
+      auto bytesType = VectorType::get({2 * kLanes}, b.getI8Type());
+      Value column = mul(kc, index(2));
+      Value bytes =
+          masked ? Value(vector::TransferReadOp::create(
+                       b, loc, bytesType, storage, ValueRange{n, column},
+                       arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0)),
+                       ArrayRef<bool>{false}))
+                 : Value(vector::LoadOp::create(b, loc, bytesType, storage,
+                                                ValueRange{n, column}));
+      Value halves = vector::BitCastOp::create(
+          b, loc, VectorType::get({kLanes}, plan.halfType), bytes);
+      return {arith::ExtFOp::create(b, loc, vf32, halves)};
+    }
+    Value byteColumn;
+    if (plan.isGGML()) {
+      // Block kc / 32: its f16 scale, then the codes of this load.
+      Value block = arith::DivUIOp::create(b, loc, kc, index(32));
+      Value within = arith::RemUIOp::create(b, loc, kc, index(32));
+      byteColumn =
+          add(add(mul(block, index(plan.ggmlBlockBytes)), index(2)),
+              arith::DivUIOp::create(b, loc, within, index(plan.fields)));
+    } else {
+      byteColumn = arith::DivUIOp::create(b, loc, kc, index(plan.fields));
+    }
     Value bytes;
     if (masked)
       bytes = vector::TransferReadOp::create(
@@ -718,7 +798,7 @@ private:
     if (plan.fields == 1 && plan.signedCodes) {
       wide = arith::ExtSIOp::create(b, loc, vi32, bytes);
     } else {
-      if (plan.offset != 0) {
+      if (plan.signedCodes && plan.offset != 0) {
         // Flip the sign bit of every field: signed codes become unsigned
         // ones offset by 2^(bits-1).
         int64_t flip = 0;
@@ -869,6 +949,113 @@ bool isZeroFill(Value init) {
          attr.getSplatValue<APFloat>().isPosZero();
 }
 
+/// Replaces the product `op` (activations `input`, weight operands
+/// `weights`, accumulator `init`) with a call of the kernel of `plan`.
+LogicalResult replaceWithKernelCall(Operation *op, DequantKernelPlan plan,
+                                    Value input, ValueRange weights, Value init,
+                                    const cpu::KernelOptions &options,
+                                    std::string &whyNot) {
+  auto module = op->getParentOfType<ModuleOp>();
+  if (!module) {
+    whyNot = "no enclosing module";
+    return failure();
+  }
+  Location loc = op->getLoc();
+  OpBuilder b(op);
+  Value matrix = collapseToMatrix(b, loc, input);
+  Value initMatrix = collapseToMatrix(b, loc, init);
+  auto initType = cast<RankedTensorType>(initMatrix.getType());
+
+  SmallVector<Value> args{toBuffer(b, loc, matrix, /*dynamicRows=*/true)};
+  for (Value weight : weights)
+    args.push_back(toBuffer(b, loc, weight, false));
+  // A zero-filled init (the usual case) is not materialised: the kernel
+  // writes the products, and the fill becomes dead.
+  plan.accumulate = !isZeroFill(init);
+  auto outType = MemRefType::get(initType.getShape(), b.getF32Type());
+  SmallVector<Value> dynamicSizes;
+  if (outType.isDynamicDim(0))
+    dynamicSizes.push_back(tensor::DimOp::create(b, loc, matrix, 0));
+  Value output = memref::AllocOp::create(b, loc, outType, dynamicSizes);
+  if (plan.accumulate)
+    memref::CopyOp::create(b, loc, toBuffer(b, loc, initMatrix, false), output);
+  Value outputArg = output;
+  if (!outType.isDynamicDim(0))
+    outputArg = memref::CastOp::create(
+        b, loc, MemRefType::get({ShapedType::kDynamic, plan.n}, b.getF32Type()),
+        output);
+  args.push_back(outputArg);
+
+  func::FuncOp kernel = getOrCreateKernel(module, plan, options.threads,
+                                          ValueRange(args).getTypes(), loc);
+  func::CallOp::create(b, loc, kernel, args);
+  Value result = bufferization::ToTensorOp::create(
+      b, loc, initType, output, /*restrict=*/b.getUnitAttr(),
+      /*writable=*/b.getUnitAttr());
+  result = expandLike(b, loc, result,
+                      cast<RankedTensorType>(op->getResult(0).getType()), init);
+  op->getResult(0).replaceAllUsesWith(result);
+  op->erase();
+  return success();
+}
+
+/// The plan of a ggml product: q4_0 (value (c - 8) * d) and q8_0 (value
+/// c * d), one f16 scale per block of 32 codes.
+FailureOr<DequantKernelPlan> planGGMLKernel(GGMLMatmulOp op,
+                                            std::string &whyNot) {
+  DequantKernelPlan plan;
+  auto storageType = op.getStorage().getType();
+  int64_t k = op.getInput().getType().getShape().back();
+  plan.n = storageType.getShape()[0];
+  plan.k = k;
+  if (ShapedType::isDynamic(plan.n) || ShapedType::isDynamic(k))
+    return whyNot = "dynamic weight shape", failure();
+  switch (op.getGgmlType()) {
+  case GGMLType::F16:
+  case GGMLType::BF16:
+    plan.bits = 16;
+    plan.halfType = op.getGgmlType() == GGMLType::F16
+                        ? Type(Float16Type::get(op.getContext()))
+                        : Type(BFloat16Type::get(op.getContext()));
+    plan.ggmlName = op.getGgmlType() == GGMLType::F16 ? "f16" : "bf16";
+    plan.fields = 1;
+    plan.chunk = kLanes;
+    plan.group = k;
+    plan.numGroups = 1;
+    plan.scalesPerChannel = true;
+    plan.scaleType = Float32Type::get(op.getContext());
+    if (storageType.getShape()[1] != plan.storageColumns())
+      return whyNot = "storage shape", failure();
+    return plan;
+  case GGMLType::Q4_0:
+    plan.bits = 4;
+    plan.ggmlBlockBytes = 18;
+    plan.offset = 8;
+    plan.ggmlName = "q4_0";
+    break;
+  case GGMLType::Q8_0:
+    plan.bits = 8;
+    plan.ggmlBlockBytes = 34;
+    plan.signedCodes = true;
+    plan.ggmlName = "q8_0";
+    break;
+  default:
+    whyNot = (Twine("ggml type ") + stringifyGGMLType(op.getGgmlType())).str();
+    return failure();
+  }
+  if (k % 32 != 0)
+    return whyNot = "K not a multiple of 32", failure();
+  plan.fields = 8 / plan.bits;
+  plan.chunk = kLanes * plan.fields;
+  plan.group = 32;
+  plan.numGroups = k / 32;
+  plan.scalesPerChannel = true;
+  plan.scaleType = Float16Type::get(op.getContext());
+  if (storageType.getShape()[1] != plan.storageColumns())
+    return whyNot = "storage shape", failure();
+  return plan;
+}
+
 } // namespace
 
 LogicalResult mlir::qtensor::cpu::lowerDequantMatmulToKernel(
@@ -876,48 +1063,18 @@ LogicalResult mlir::qtensor::cpu::lowerDequantMatmulToKernel(
   FailureOr<DequantKernelPlan> plan = planKernel(op, whyNot);
   if (failed(plan))
     return failure();
-  auto module = op->getParentOfType<ModuleOp>();
-  if (!module) {
-    whyNot = "no enclosing module";
-    return failure();
-  }
-  Location loc = op.getLoc();
-  OpBuilder b(op);
-  Value input = collapseToMatrix(b, loc, op.getInput());
-  Value init = collapseToMatrix(b, loc, op.getInit());
-  auto initType = cast<RankedTensorType>(init.getType());
-
-  SmallVector<Value> args{toBuffer(b, loc, input, /*dynamicRows=*/true),
-                          toBuffer(b, loc, op.getStorage(), false),
-                          toBuffer(b, loc, op.getScales(), false)};
+  SmallVector<Value> weights{op.getStorage(), op.getScales()};
   if (Value zeros = op.getZeroPoints())
-    args.push_back(toBuffer(b, loc, zeros, false));
-  // A zero-filled init (the usual case) is not materialised: the kernel
-  // writes the products, and the fill becomes dead.
-  plan->accumulate = !isZeroFill(op.getInit());
-  auto outType = MemRefType::get(initType.getShape(), b.getF32Type());
-  SmallVector<Value> dynamicSizes;
-  if (outType.isDynamicDim(0))
-    dynamicSizes.push_back(tensor::DimOp::create(b, loc, input, 0));
-  Value output = memref::AllocOp::create(b, loc, outType, dynamicSizes);
-  if (plan->accumulate)
-    memref::CopyOp::create(b, loc, toBuffer(b, loc, init, false), output);
-  Value outputArg = output;
-  if (!outType.isDynamicDim(0))
-    outputArg = memref::CastOp::create(
-        b, loc,
-        MemRefType::get({ShapedType::kDynamic, plan->n}, b.getF32Type()),
-        output);
-  args.push_back(outputArg);
+    weights.push_back(zeros);
+  return replaceWithKernelCall(op, *plan, op.getInput(), weights, op.getInit(),
+                               options, whyNot);
+}
 
-  func::FuncOp kernel = getOrCreateKernel(module, *plan, options.threads,
-                                          ValueRange(args).getTypes(), loc);
-  func::CallOp::create(b, loc, kernel, args);
-  Value result = bufferization::ToTensorOp::create(
-      b, loc, initType, output, /*restrict=*/b.getUnitAttr(),
-      /*writable=*/b.getUnitAttr());
-  result = expandLike(b, loc, result, op.getResult().getType(), op.getInit());
-  op.getResult().replaceAllUsesWith(result);
-  op.erase();
-  return success();
+LogicalResult mlir::qtensor::cpu::lowerGGMLMatmulToKernel(
+    GGMLMatmulOp op, const KernelOptions &options, std::string &whyNot) {
+  FailureOr<DequantKernelPlan> plan = planGGMLKernel(op, whyNot);
+  if (failed(plan))
+    return failure();
+  return replaceWithKernelCall(op, *plan, op.getInput(), {op.getStorage()},
+                               op.getInit(), options, whyNot);
 }

@@ -134,3 +134,27 @@ func.func @zero_init(%x: tensor<5x64xf32>, %q: tensor<8x32xi8>,
          : tensor<5x64xf32>, tensor<8x32xi8> -> tensor<5x8xf32>
   return %y : tensor<5x8xf32>
 }
+
+// -----
+
+// ggml q4_0: each block's f16 scale comes from its first two bytes, the
+// codes start two bytes in, and the low and high nibbles are the block's two
+// halves (no activation reordering, only the sums for the offset 8). Other
+// ggml types stay for the reference lowering.
+// CHECK-LABEL: func.func @ggml_blocks
+// CHECK: call @[[KERNEL:__qtensor_kernel_ggml_matmul_8x64_q4_0_acc]](
+// CHECK: qtensor.ggml_matmul %{{.*}} as q4_K
+// CHECK: func.func private @[[KERNEL]]_task(
+// CHECK: arith.bitcast %{{.*}} : i16 to f16
+// CHECK: vector.load %{{.*}} : memref<8x36xi8>, vector<16xi8>
+func.func @ggml_blocks(%x: tensor<3x64xf32>, %q4: tensor<8x36xi8>,
+                       %x256: tensor<3x256xf32>, %qk: tensor<8x144xi8>,
+                       %init: tensor<3x8xf32>)
+    -> (tensor<3x8xf32>, tensor<3x8xf32>) {
+  %a = qtensor.ggml_matmul %x, %q4 as q4_0 outs(%init : tensor<3x8xf32>)
+         : tensor<3x64xf32>, tensor<8x36xi8> -> tensor<3x8xf32>
+  // expected-remark @+1 {{no kernel for this product (ggml type q4_K)}}
+  %b = qtensor.ggml_matmul %x256, %qk as q4_K outs(%init : tensor<3x8xf32>)
+         : tensor<3x256xf32>, tensor<8x144xi8> -> tensor<3x8xf32>
+  return %a, %b : tensor<3x8xf32>, tensor<3x8xf32>
+}

@@ -343,7 +343,9 @@ def QTensor_GGMLMatmulOp : QTensor_Op<"ggml_matmul", [Pure]> {
     `[N, K]` stored as ggml blocks (`storage` is `[N, K / QK * B]`), the
     way llama.cpp stores GGUF weights. `input` is `[..., K]`, `init` and the
     result `[..., N]` in f32. Lowerings decode the weight inside the
-    reduction; products are accumulated in f32 in ascending K.
+    reduction. The reference lowering accumulates the f32 products in
+    ascending K; the CPU kernels (`q4_0`, `q8_0`) reassociate the sums and
+    factor each block's scale out (docs/Numerics.md §9.1).
 
     ```mlir
     %y = qtensor.ggml_matmul %x, %blocks as q8_0 outs(%init : tensor<4x8xf32>)
