@@ -39,53 +39,55 @@ def ConvertQTensorToCPUKernelsPass
   let description = [{
     Replaces each `qtensor.dequant_matmul` whose layout a kernel exists for,
     and each `qtensor.ggml_matmul` in `q4_0`, `q8_0`, `f16` or `bf16`, with
-    a call
-    to a private kernel function on buffers, generated once per shape and
-    layout. The kernel is `vector` dialect code: 16-byte loads of
-    the packed codes, the bit fields of each byte widened to 16 `i32` lanes
-    and converted to `f32`, `vector.fma` against the activations, and
-    `vector.reduction` at the end of each output. Everything below is part
-    of its numerics contract (docs/Numerics.md, "CPU kernels"):
+    a call of a private kernel function on buffers, generated once per shape
+    and layout. The kernel is `vector` dialect code: 16-byte loads of the
+    packed codes, the bit fields of each byte widened to 16 `i32` lanes and
+    converted to `f32`, `vector.fma` against the activations. Everything
+    below is part of its numerics contract (docs/Numerics.md §9.1):
 
-    * **Group factoring.** Within one group of `G` codes the kernel sums
-      `x * c` and applies the scale once:
-      `sum_k x_k * s * (c_k - z) = s * (sum_k x_k * c_k - z * sum_k x_k)`.
-      The sums of `x` per group are computed once per call. Products are
-      f32 with reassociated sums, so results match the reference lowering
-      to summation order (relative error well under 1e-5), not bit for bit.
-    * **Activation packing.** For 2- and 4-bit codes the kernel reorders
-      each row of activations once per call so that the `j`-th bit field of
-      16 consecutive bytes meets 16 consecutive activations.
-    * **Signed packed codes** are flipped to unsigned (`c xor 2^(b-1)`)
-      and the offset `2^(b-1)` joins the zero-point.
-    * **Decode (fewer than 48 rows).** Output channels are split into
-      tasks of 32; inside a task, blocks of 32 activation rows; register
-      tiles of 2 channels x 4 rows, and for the remaining rows (all of them
-      when decoding) one channel at a time with the K loop unrolled into 4
-      accumulators, so that each weight row is one sequential stream.
+    * **Decode (fewer than 48 rows).** Output channels are split into tasks
+      of 32; inside a task, blocks of 32 activation rows; register tiles of
+      2 channels x 4 rows, and for the remaining rows (all of them when
+      decoding) one channel at a time with the K loop unrolled into 4
+      accumulators, so that each weight row is one sequential stream. Each
+      output ends with one `vector.reduction`.
+    * **Group factoring** (decode). Within one group of `G` codes the kernel
+      sums `x * c` and applies the scale once:
+      `sum_k x_k * s * (c_k - z) = s * (sum_k x_k * c_k - z * sum_k x_k)`,
+      with the sums of `x` per group computed once per call.
+    * **Activation packing** (decode). For 2- and 4-bit codes the kernel
+      reorders each row of activations once per call so that the `j`-th bit
+      field of 16 consecutive bytes meets 16 consecutive activations.
     * **Prefill (48 rows or more).** Each task decodes its 32 channels into
       a `[K, 32]` f32 panel (16 channels x 16 codes decoded along K, then
       transposed with `vector.transpose`; every weight is `s * (c - z)`
       exactly as the reference computes it), then multiplies it with outer
       products: 6 rows x 32 channels of accumulators, one broadcast
       activation and two panel loads per K step.
-    * **Init.** A zero-filled init is not read: the kernel writes the
-      products over a fresh buffer (a -0 sum stays -0 where the reference
-      would add it to +0). Any other init is copied and added to.
-    * **Threads.** With `threads` > 1 the tasks form an `scf.parallel`
-      loop, which the pipeline lowers to OpenMP with that many threads.
-
+    * **Signed packed codes** are flipped to unsigned (`c xor 2^(b-1)`) and
+      the offset `2^(b-1)` joins the zero-point; ggml `q4_0` is
+      `d * (c - 8)` with each block's f16 `d` read from its first two bytes.
     * **Ragged K.** The activations are packed with zeros up to a whole
       load; the last load of each weight row is a masked
       `vector.transfer_read` that stops at the row's end.
+    * **Init.** A zero-filled init is not read: the kernel writes the
+      products over a fresh buffer (a -0 sum stays -0 where the reference
+      would add it to +0). Any other init is copied and added to.
+    * **Threads.** With `threads` > 1 the tasks form an `scf.parallel` loop
+      (whose body is a call, so that it stays one block), which the pipeline
+      lowers to OpenMP with that many threads.
+
+    Products are f32 with reassociated sums: results match the reference
+    lowering to summation order (well under 1e-5 of the largest output),
+    not bit for bit.
 
     Supported today: `[N, K]` weights, f32 activations, integer formats of
     2, 4 (packed) and 8 bits, per-tensor, per-channel or grouped scales
     (f32/f16/bf16) with optional zero-points, groups a multiple of one load
-    (32 4-bit, 64 2-bit or 16 8-bit codes) or the whole row; ggml `q4_0`
-    (each block's f16 scale read from its first two bytes, `z = 8`),
-    `q8_0`, and ggml's 16-bit float weights (widened to f32, no scale). Other products are left to `convert-qtensor-to-linalg`, with a
-    remark when `report-fallback` is set.
+    (32 4-bit, 64 2-bit or 16 8-bit codes) or the whole row; ggml `q4_0`,
+    `q8_0` and 16-bit float weights (widened to f32, no scale). Other
+    products are left to `convert-qtensor-to-linalg`, with a remark when
+    `report-fallback` is set.
   }];
   let options = [
     Option<"threads", "threads", "unsigned", "1",
