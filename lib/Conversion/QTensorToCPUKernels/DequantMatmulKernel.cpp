@@ -5,11 +5,13 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// A weight-streaming kernel for qtensor.dequant_matmul with integer codes of
-// 2, 4 or 8 bits. Each 16-byte load of packed codes is widened to 16 i32
-// lanes; bit field j of the 16 bytes is one vector<16xf32> of codes, which
-// meets 16 activations that a per-call packing step has put next to each
-// other. Scales and zero-points are applied once per group.
+// The kernels of qtensor.dequant_matmul (integer codes of 2, 4 or 8 bits)
+// and qtensor.ggml_matmul (q4_0, q8_0, f16, bf16). Each 16-byte load of
+// codes is widened to 16 i32 lanes; bit field j of the 16 bytes is one
+// vector<16xf32> of codes. Below 48 rows the codes stream past activations
+// that a per-call packing step has put in field order, and scales and
+// zero-points are applied once per group; from 48 rows each task decodes an
+// exact f32 panel of 32 channels and multiplies it with outer products.
 //
 //===----------------------------------------------------------------------===//
 
