@@ -153,6 +153,22 @@ protected:
     context.loadAllAvailableDialects();
   }
   mlir::MLIRContext context;
+
+  /// Quantized products left after --convert-qtensor-to-cpu-kernels on a
+  /// clone of `module` (-1 if the pass fails).
+  int productsLeftByKernelPass(mlir::ModuleOp module) {
+    mlir::OwningOpRef<mlir::ModuleOp> clone(module.clone());
+    mlir::PassManager pm(&context);
+    pm.addPass(mlir::qtensor::createConvertQTensorToCPUKernelsPass());
+    if (mlir::failed(pm.run(*clone)))
+      return -1;
+    int remaining = 0;
+    clone->walk([&](mlir::Operation *op) {
+      remaining += mlir::isa<mlir::qtensor::DequantMatmulOp,
+                             mlir::qtensor::GGMLMatmulOp>(op);
+    });
+    return remaining;
+  }
 };
 
 TEST_P(CPUKernelsTest, MatchesReferenceLowering) {
@@ -166,15 +182,8 @@ TEST_P(CPUKernelsTest, MatchesReferenceLowering) {
     ASSERT_TRUE(module) << text;
 
     // The kernel pass must take the product.
-    {
-      mlir::OwningOpRef<mlir::ModuleOp> clone(module->clone());
-      mlir::PassManager pm(&context);
-      pm.addPass(mlir::qtensor::createConvertQTensorToCPUKernelsPass());
-      ASSERT_TRUE(mlir::succeeded(pm.run(*clone)));
-      int remaining = 0;
-      clone->walk([&](mlir::qtensor::DequantMatmulOp) { ++remaining; });
-      EXPECT_EQ(remaining, 0) << "no kernel for " << tc.name;
-    }
+    EXPECT_EQ(productsLeftByKernelPass(*module), 0)
+        << "no kernel for " << tc.name;
 
     JitOptions referenceOptions;
     referenceOptions.products = mlir::qtensor::ProductLowering::Reference;
@@ -298,15 +307,8 @@ func.func @f(%x: tensor<?x{0}xf32>) -> tensor<?x{1}xf32> {
                              .str();
       auto module = mlir::parseSourceString<mlir::ModuleOp>(text, &context);
       ASSERT_TRUE(module);
-      {
-        mlir::OwningOpRef<mlir::ModuleOp> clone(module->clone());
-        mlir::PassManager pm(&context);
-        pm.addPass(mlir::qtensor::createConvertQTensorToCPUKernelsPass());
-        ASSERT_TRUE(mlir::succeeded(pm.run(*clone)));
-        int remaining = 0;
-        clone->walk([&](mlir::qtensor::GGMLMatmulOp) { ++remaining; });
-        EXPECT_EQ(remaining, 0) << "no kernel for " << tc.type;
-      }
+      EXPECT_EQ(productsLeftByKernelPass(*module), 0)
+          << "no kernel for " << tc.type;
       JitOptions referenceOptions;
       referenceOptions.products = mlir::qtensor::ProductLowering::Reference;
       auto reference = JitModule::compile(*module, referenceOptions);

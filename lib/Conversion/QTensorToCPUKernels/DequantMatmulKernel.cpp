@@ -188,17 +188,73 @@ std::string kernelName(const DequantKernelPlan &plan, unsigned threads) {
   return name;
 }
 
+/// The buffers a kernel works on. `packed` and `sums` exist once the
+/// activations are packed (`packed` may be `x` itself); a null value is a
+/// buffer the layout does not have.
+struct KernelBuffers {
+  Value x, packed, storage, scales, zeros, sums, out;
+
+  /// The buffers that exist, in argument order.
+  SmallVector<Value> list() const {
+    SmallVector<Value> values;
+    for (Value v : {x, packed, storage, scales, zeros, sums, out})
+      if (v)
+        values.push_back(v);
+    return values;
+  }
+
+  /// The same buffers, taken in list() order from `args`.
+  KernelBuffers rebind(ValueRange args) const {
+    unsigned next = 0;
+    auto take = [&](Value v) { return v ? args[next++] : Value(); };
+    KernelBuffers bound;
+    bound.x = take(x);
+    bound.packed = take(packed);
+    bound.storage = take(storage);
+    bound.scales = take(scales);
+    bound.zeros = take(zeros);
+    bound.sums = take(sums);
+    bound.out = take(out);
+    return bound;
+  }
+};
+
+/// A private function with an entry block at the end of `module`. The
+/// arguments from `firstBuffer` on are buffers marked `llvm.noalias`: the
+/// kernels write only their output, which is a fresh allocation.
+func::FuncOp createKernelFunction(ModuleOp module, Location loc, StringRef name,
+                                  TypeRange types, unsigned firstBuffer) {
+  OpBuilder b(module.getContext());
+  b.setInsertionPointToEnd(module.getBody());
+  auto func =
+      func::FuncOp::create(b, loc, name, b.getFunctionType(types, TypeRange{}));
+  func.setPrivate();
+  for (unsigned i = firstBuffer; i < types.size(); ++i)
+    func.setArgAttr(i, "llvm.noalias", b.getUnitAttr());
+  func.addEntryBlock();
+  return func;
+}
+
 /// Builds the kernel body. `b` is at the start of the entry block.
 class DequantKernelBuilder {
 public:
+  /// The kernel function's builder; `args` are (x, storage, [scales],
+  /// [zero-points], output).
   DequantKernelBuilder(OpBuilder &b, Location loc,
                        const DequantKernelPlan &plan, ValueRange args)
+      : DequantKernelBuilder(b, loc, plan, kernelBuffers(plan, args)) {}
+
+  DequantKernelBuilder(OpBuilder &b, Location loc,
+                       const DequantKernelPlan &plan,
+                       const KernelBuffers &buffers)
       : b(b), loc(loc), plan(plan) {
-    x = args[0];
-    storage = args[1];
-    scales = plan.isGGML() || plan.isHalf() ? Value() : args[2];
-    zeros = plan.zeroType ? args[3] : Value();
-    out = args.back();
+    x = buffers.x;
+    packed = buffers.packed;
+    storage = buffers.storage;
+    scales = buffers.scales;
+    zeros = buffers.zeros;
+    sums = buffers.sums;
+    out = buffers.out;
     f32 = b.getF32Type();
     vf32 = VectorType::get({kLanes}, f32);
     vi32 = VectorType::get({kLanes}, b.getI32Type());
@@ -215,15 +271,9 @@ public:
                                             rows, index(kPanelMinRows));
     packRows = arith::SelectOp::create(b, loc, streaming, rows, index(0));
     packActivations();
-    SmallVector<Value> taskArgs{x, packed, storage};
-    if (scales)
-      taskArgs.push_back(scales);
-    if (zeros)
-      taskArgs.push_back(zeros);
-    if (sums)
-      taskArgs.push_back(sums);
-    taskArgs.push_back(out);
-    func::FuncOp taskFunc = createTaskFunction(module, taskName, taskArgs);
+    KernelBuffers buffers{x, packed, storage, scales, zeros, sums, out};
+    SmallVector<Value> taskArgs = buffers.list();
+    func::FuncOp taskFunc = createTaskFunction(module, taskName, buffers);
     int64_t numTasks = llvm::divideCeil(plan.n, kChannelsPerTask);
     auto callTask = [&](OpBuilder &nested, Location l, Value task) {
       SmallVector<Value> operands{task};
@@ -248,6 +298,21 @@ public:
   }
 
 private:
+  /// The buffers of the kernel function's arguments.
+  static KernelBuffers kernelBuffers(const DequantKernelPlan &plan,
+                                     ValueRange args) {
+    KernelBuffers buffers;
+    buffers.x = args[0];
+    buffers.storage = args[1];
+    bool hasScales = !plan.isGGML() && !plan.isHalf();
+    if (hasScales)
+      buffers.scales = args[2];
+    if (plan.zeroType)
+      buffers.zeros = args[3];
+    buffers.out = args.back();
+    return buffers;
+  }
+
   OpBuilder &b;
   Location loc;
   const DequantKernelPlan &plan;
@@ -297,66 +362,39 @@ private:
   }
 
   /// The task function: (task, activations, packed activations, storage,
-  /// scales, [zero-points], [activation sums], output).
+  /// [scales], [zero-points], [activation sums], output).
   func::FuncOp createTaskFunction(ModuleOp module, StringRef name,
-                                  ValueRange taskArgs) {
+                                  const KernelBuffers &buffers) {
     SmallVector<Type> types{b.getIndexType()};
-    for (Value v : taskArgs)
+    for (Value v : buffers.list())
       types.push_back(v.getType());
+    func::FuncOp func = createKernelFunction(module, loc, name, types, 1);
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToEnd(module.getBody());
-    auto func = func::FuncOp::create(b, loc, name,
-                                     b.getFunctionType(types, TypeRange{}));
-    func.setPrivate();
-    for (unsigned i = 1; i < types.size(); ++i)
-      func.setArgAttr(i, "llvm.noalias", b.getUnitAttr());
-    Block *entry = func.addEntryBlock();
-    b.setInsertionPointToStart(entry);
-    // Inside the task function the buffers are its arguments.
-    Value savedX = x, savedPacked = packed, savedStorage = storage,
-          savedScales = scales, savedZeros = zeros, savedSums = sums,
-          savedOut = out, savedRows = rows;
-    unsigned next = 1;
-    x = entry->getArgument(next++);
-    packed = entry->getArgument(next++);
-    storage = entry->getArgument(next++);
-    if (scales)
-      scales = entry->getArgument(next++);
-    if (zeros)
-      zeros = entry->getArgument(next++);
-    if (sums)
-      sums = entry->getArgument(next++);
-    out = entry->getArgument(next++);
+    b.setInsertionPointToStart(&func.getBody().front());
+    DequantKernelBuilder task(b, loc, plan,
+                              buffers.rebind(func.getArguments().drop_front()));
+    task.emitTaskBody(func.getArgument(0));
+    func::ReturnOp::create(b, loc);
+    return func;
+  }
+
+  /// One task on the buffers of this builder: the panel path from 48 rows,
+  /// the streaming path below.
+  void emitTaskBody(Value task) {
     rows = memref::DimOp::create(b, loc, x, 0);
-    Value task = entry->getArgument(0);
     Value prefill = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
                                           rows, index(kPanelMinRows));
-    scf::IfOp::create(
-        b, loc, prefill,
-        [&](OpBuilder &nested, Location l) {
-          OpBuilder::InsertionGuard inner(b);
-          b.setInsertionPoint(nested.getInsertionBlock(),
-                              nested.getInsertionPoint());
-          emitPanelTask(task);
-          scf::YieldOp::create(b, l);
-        },
-        [&](OpBuilder &nested, Location l) {
-          OpBuilder::InsertionGuard inner(b);
-          b.setInsertionPoint(nested.getInsertionBlock(),
-                              nested.getInsertionPoint());
-          emitTask(task);
-          scf::YieldOp::create(b, l);
-        });
-    func::ReturnOp::create(b, loc);
-    x = savedX;
-    packed = savedPacked;
-    storage = savedStorage;
-    scales = savedScales;
-    zeros = savedZeros;
-    sums = savedSums;
-    out = savedOut;
-    rows = savedRows;
-    return func;
+    auto branch = [&](function_ref<void()> body) {
+      return [&, body](OpBuilder &nested, Location l) {
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPoint(nested.getInsertionBlock(),
+                            nested.getInsertionPoint());
+        body();
+        scf::YieldOp::create(b, l);
+      };
+    };
+    scf::IfOp::create(b, loc, prefill, branch([&] { emitPanelTask(task); }),
+                      branch([&] { emitTask(task); }));
   }
 
   /// Reorders each row of activations so that field j of the bytes loaded
@@ -755,6 +793,18 @@ private:
     return arith::ExtFOp::create(b, loc, f32, half);
   }
 
+  /// Bytes of channel `n`'s storage row from `column`. A masked load stops
+  /// at the row's end, and the bytes past it read as zero.
+  Value loadBytes(VectorType type, Value n, Value column, bool masked) {
+    if (!masked)
+      return vector::LoadOp::create(b, loc, type, storage,
+                                    ValueRange{n, column});
+    return vector::TransferReadOp::create(
+        b, loc, type, storage, ValueRange{n, column},
+        arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0)),
+        ArrayRef<bool>{false});
+  }
+
   /// The codes of one 16-byte load of channel `n` at code `kc`, as f32:
   /// element j is bit field j of the 16 bytes (codes kc + fields*i +
   /// field offset), signed packed codes flipped to unsigned (offset by
@@ -764,14 +814,7 @@ private:
     if (plan.isHalf()) {
       // 16 halves = 32 bytes, widened to f32.
       auto bytesType = VectorType::get({2 * kLanes}, b.getI8Type());
-      Value column = mul(kc, index(2));
-      Value bytes =
-          masked ? Value(vector::TransferReadOp::create(
-                       b, loc, bytesType, storage, ValueRange{n, column},
-                       arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0)),
-                       ArrayRef<bool>{false}))
-                 : Value(vector::LoadOp::create(b, loc, bytesType, storage,
-                                                ValueRange{n, column}));
+      Value bytes = loadBytes(bytesType, n, mul(kc, index(2)), masked);
       Value halves = vector::BitCastOp::create(
           b, loc, VectorType::get({kLanes}, plan.halfType), bytes);
       return {arith::ExtFOp::create(b, loc, vf32, halves)};
@@ -787,15 +830,7 @@ private:
     } else {
       byteColumn = arith::DivUIOp::create(b, loc, kc, index(plan.fields));
     }
-    Value bytes;
-    if (masked)
-      bytes = vector::TransferReadOp::create(
-          b, loc, vi8, storage, ValueRange{n, byteColumn},
-          arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0)),
-          ArrayRef<bool>{false});
-    else
-      bytes = vector::LoadOp::create(b, loc, vi8, storage,
-                                     ValueRange{n, byteColumn});
+    Value bytes = loadBytes(vi8, n, byteColumn, masked);
     Value wide;
     if (plan.fields == 1 && plan.signedCodes) {
       wide = arith::ExtSIOp::create(b, loc, vi32, bytes);
@@ -868,17 +903,9 @@ func::FuncOp getOrCreateKernel(ModuleOp module, const DequantKernelPlan &plan,
   std::string taskName = name + "_task";
   if (auto existing = module.lookupSymbol<func::FuncOp>(name))
     return existing;
-  OpBuilder b(module.getContext());
-  b.setInsertionPointToEnd(module.getBody());
-  auto func = func::FuncOp::create(b, loc, name,
-                                   b.getFunctionType(argTypes, TypeRange{}));
-  func.setPrivate();
-  // The buffers never alias: activations and parameters are read-only and
-  // the output is a fresh allocation.
-  for (unsigned i = 0; i < argTypes.size(); ++i)
-    func.setArgAttr(i, "llvm.noalias", b.getUnitAttr());
-  Block *entry = func.addEntryBlock();
-  b.setInsertionPointToStart(entry);
+  func::FuncOp func = createKernelFunction(module, loc, name, argTypes, 0);
+  Block *entry = &func.getBody().front();
+  OpBuilder b = OpBuilder::atBlockBegin(entry);
   DequantKernelBuilder(b, loc, plan, entry->getArguments())
       .build(threads, module, taskName);
   func::ReturnOp::create(b, loc);
