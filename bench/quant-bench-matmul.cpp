@@ -51,6 +51,9 @@ struct Options {
   std::vector<int64_t> rows{1, 4, 16, 128, 512};
   std::vector<std::string> formats{"f32", "int4-g32", "int4-g128", "int8"};
   std::vector<unsigned> threads{1, 2};
+  /// How the kernels compute integer-weight products.
+  std::vector<mlir::qtensor::KernelCompute> computes{
+      mlir::qtensor::KernelCompute::F32, mlir::qtensor::KernelCompute::Int8};
   /// Largest M the (slow) reference lowering is timed at.
   int64_t referenceMaxRows = 4;
   /// Bytes of weight copies rotated through, per operand set.
@@ -416,6 +419,7 @@ private:
 
 struct Row {
   int64_t n, k, m;
+  /// The format, with "/int8" for compute=int8.
   std::string format;
   unsigned threads;
   Timing kernel, reference;
@@ -443,6 +447,8 @@ void usage() {
       "                       q4_0, q8_0 (ggml blocks), f32 (the importers'\n"
       "                       float product)\n"
       "  --threads 1,2        thread counts (default 1,2)\n"
+      "  --compute f32,int8   exact f32 kernels and/or int8-activation VNNI\n"
+      "                       kernels (default both; int8 needs avx512vnni)\n"
       "  --reference-max-m M  largest M the reference lowering is timed at "
       "(default 4)\n"
       "  --rotate-mb MB       weight copies rotated per case, and the "
@@ -486,6 +492,22 @@ int main(int argc, char **argv) {
       options.threads.clear();
       for (int64_t t : parseList(next()))
         options.threads.push_back(unsigned(t));
+    } else if (a == "--compute") {
+      options.computes.clear();
+      std::string list = next();
+      for (llvm::StringRef item : llvm::split(list, ',')) {
+        if (item == "f32") {
+          options.computes.push_back(mlir::qtensor::KernelCompute::F32);
+        } else if (item == "int8") {
+          options.computes.push_back(mlir::qtensor::KernelCompute::Int8);
+        } else {
+          std::fprintf(stderr,
+                       "quant-bench-matmul: --compute: unknown '%s' (f32 or "
+                       "int8)\n",
+                       item.str().c_str());
+          return 2;
+        }
+      }
     } else if (a == "--reference-max-m") {
       options.referenceMaxRows = std::atoll(next().c_str());
     } else if (a == "--rotate-mb") {
@@ -568,9 +590,19 @@ int main(int argc, char **argv) {
       JitOptions referenceOptions;
       referenceOptions.products = mlir::qtensor::ProductLowering::Reference;
       std::unique_ptr<JitModule> reference;
-      for (unsigned threads : options.threads) {
+      std::vector<std::pair<mlir::qtensor::KernelCompute, unsigned>> variants;
+      for (mlir::qtensor::KernelCompute compute : options.computes)
+        for (unsigned threads : options.threads)
+          variants.push_back({compute, threads});
+      for (auto [compute, threads] : variants) {
+        bool int8 = compute == mlir::qtensor::KernelCompute::Int8;
+        // The float product has no int8 path.
+        if (int8 && format.isFloat)
+          continue;
+        std::string label = int8 ? name + "/int8" : name;
         JitOptions kernelOptions;
         kernelOptions.threads = threads;
+        kernelOptions.compute = compute;
         auto kernel = JitModule::compile(*module, kernelOptions);
         if (!kernel) {
           std::fprintf(stderr, "quant-bench-matmul: %s\n",
@@ -579,7 +611,7 @@ int main(int argc, char **argv) {
         }
         for (int64_t m : options.rows) {
           std::fprintf(stderr, "%lldx%lld %s M=%lld threads=%u\n", (long long)n,
-                       (long long)k, name.c_str(), (long long)m, threads);
+                       (long long)k, label.c_str(), (long long)m, threads);
           HostArray x;
           x.shape = {m, k};
           x.f32.resize(m * k);
@@ -601,12 +633,13 @@ int main(int argc, char **argv) {
               std::exit(1);
             }
           };
-          Row row{n, k, m, name,  threads,           {}, {}, false,
+          Row row{n, k, m, label, threads,           {}, {}, false,
                   0, 0, 0, bytes, bandwidth[threads]};
           row.kernel = measure(options.secondsPerCase, copies,
                                [&](int c) { callWith(**kernel, c); });
           // The reference lowering is single-threaded: time it once.
-          if (m <= options.referenceMaxRows && threads == options.threads[0]) {
+          if (m <= options.referenceMaxRows && threads == options.threads[0] &&
+              compute == options.computes[0]) {
             if (!reference) {
               auto compiled = JitModule::compile(*module, referenceOptions);
               if (!compiled) {

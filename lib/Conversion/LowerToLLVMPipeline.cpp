@@ -54,6 +54,7 @@ void mlir::qtensor::buildLowerToLLVMPipeline(
   if (options.mode == ProductLowering::CPUKernels || options.threads == 0) {
     ConvertQTensorToCPUKernelsPassOptions kernelOptions;
     kernelOptions.threads = options.threads;
+    kernelOptions.compute = options.compute;
     pm.addPass(createConvertQTensorToCPUKernelsPass(kernelOptions));
   }
   pm.addPass(createConvertQTensorToLinalgPass());
@@ -72,6 +73,8 @@ void mlir::qtensor::buildLowerToLLVMPipeline(
   // Free every temporary buffer; results returned to the caller are owned by
   // it (JitModule frees them).
   bufferization::buildBufferDeallocationPipeline(pm);
+  // Kernel calls of target instructions, hidden from deallocation so far.
+  pm.addPass(createExpandIntrinsicCallsPass());
   pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());

@@ -21,6 +21,7 @@
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Host.h"
 
 #include <cstdlib>
 #include <malloc.h>
@@ -118,6 +119,17 @@ JitModule::compile(ModuleOp module, const JitOptions &jitOptions) {
   qtensor::LowerToLLVMOptions lowering;
   lowering.mode = jitOptions.products;
   lowering.threads = jitOptions.threads;
+  lowering.compute = jitOptions.compute;
+  if (jitOptions.compute == qtensor::KernelCompute::Int8 &&
+      jitOptions.products == qtensor::ProductLowering::CPUKernels) {
+    llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+    for (StringRef needed : {"avx512bw", "avx512vnni"})
+      if (!features.lookup(needed))
+        return llvm::createStringError(
+            "compute=int8 kernels need AVX-512 VNNI (avx512bw, avx512vnni), "
+            "and this CPU lacks " +
+            needed.str());
+  }
   qtensor::buildLowerToLLVMPipeline(pm, lowering);
   if (failed(pm.run(*lowered)))
     return llvm::createStringError("lowering to the LLVM dialect failed");

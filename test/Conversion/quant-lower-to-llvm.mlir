@@ -2,8 +2,10 @@
 // RUN: quant-opt %s --quant-rtn="bits=4 group-size=2" --quant-lower-to-llvm="mode=reference threads=2" | FileCheck %s
 // RUN: not quant-opt %s --quant-lower-to-llvm="threads=0" 2>&1 | FileCheck %s --check-prefix=THREADS
 // RUN: not quant-opt %s --quant-lower-to-llvm="mode=fast" 2>&1 | FileCheck %s --check-prefix=MODE
+// RUN: not quant-opt %s --quant-lower-to-llvm="compute=int4" 2>&1 | FileCheck %s --check-prefix=COMPUTE
 
 // THREADS: threads must be at least 1, got 0
+// COMPUTE: for the --compute option: Cannot find option named 'int4'
 // MODE: for the --mode option: Cannot find option named 'fast'
 
 // The whole pipeline leaves only LLVM dialect ops; the packed weights remain

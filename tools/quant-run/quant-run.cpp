@@ -91,6 +91,17 @@ static llvm::cl::opt<mlir::qtensor::ProductLowering> lowering(
                      clEnumValN(mlir::qtensor::ProductLowering::Reference,
                                 "reference", "the reference lowering")),
     llvm::cl::cat(category));
+static llvm::cl::opt<mlir::qtensor::KernelCompute> compute(
+    "compute",
+    llvm::cl::desc("how the CPU kernels compute integer-weight products"),
+    llvm::cl::init(mlir::qtensor::KernelCompute::F32),
+    llvm::cl::values(
+        clEnumValN(mlir::qtensor::KernelCompute::F32, "f32",
+                   "exact f32 products of the decoded weights (default)"),
+        clEnumValN(mlir::qtensor::KernelCompute::Int8, "int8",
+                   "int8 activations per row and weight group, AVX-512 "
+                   "VNNI dot products (see docs/Numerics.md)")),
+    llvm::cl::cat(category));
 static llvm::cl::opt<unsigned> kernelThreads(
     "kernel-threads",
     llvm::cl::desc("threads inside each product kernel (default 1; "
@@ -243,6 +254,7 @@ int main(int argc, char **argv) {
   JitOptions jitOptions;
   jitOptions.products = lowering;
   jitOptions.threads = kernelThreads;
+  jitOptions.compute = compute;
   auto compiled = JitModule::compile(*module, jitOptions);
   if (!compiled)
     return failWith("JIT compilation failed: " +

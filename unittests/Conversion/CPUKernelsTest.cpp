@@ -19,6 +19,7 @@
 #include "quant/Execution/JitExecutor.h"
 #include "quant/InitAll.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
@@ -26,6 +27,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/TargetParser/Host.h"
 
 #include <gtest/gtest.h>
 
@@ -77,6 +79,46 @@ std::string matrix(int64_t rows, int64_t cols,
     s += "]";
   }
   return s + "]";
+}
+
+/// What compute=int8 multiplies instead of `x`: each row's groups of
+/// `group` activations rounded to int8 (d = max|x| / 127, q = roundeven(x *
+/// (127 / max|x|)) clamped to [-127, 127]) and scaled back, d * q.
+HostArray roundedToInt8(const HostArray &x, int64_t k, int64_t group) {
+  HostArray rounded = x;
+  for (size_t row = 0; row < x.f32.size(); row += k) {
+    for (int64_t begin = 0; begin < k; begin += group) {
+      int64_t end = std::min(k, begin + group);
+      float amax = 0.0f;
+      for (int64_t i = begin; i < end; ++i)
+        amax = std::max(amax, std::fabs(x.f32[row + i]));
+      float inverse = amax > 0.0f ? 127.0f / amax : 0.0f;
+      float scale = amax / 127.0f;
+      for (int64_t i = begin; i < end; ++i) {
+        float q = std::nearbyint(x.f32[row + i] * inverse);
+        q = std::min(127.0f, std::max(-127.0f, q));
+        rounded.f32[row + i] = scale * q;
+      }
+    }
+  }
+  return rounded;
+}
+
+/// True when this host runs the compute=int8 kernels.
+bool hostHasVNNI() {
+  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+  return features.lookup("avx512vnni") && features.lookup("avx512bw");
+}
+
+/// Largest |expected| and largest |actual - expected| of one result.
+std::pair<float, float> largestAndWorst(const HostArray &expected,
+                                        const HostArray &actual) {
+  float largest = 0.0f, worst = 0.0f;
+  for (size_t e = 0; e < expected.f32.size(); ++e) {
+    largest = std::max(largest, std::fabs(expected.f32[e]));
+    worst = std::max(worst, std::fabs(actual.f32[e] - expected.f32[e]));
+  }
+  return {largest, worst};
 }
 
 /// A function @f(x: [rows?, K]) -> [rows?, N] holding one product with
@@ -156,18 +198,80 @@ protected:
 
   /// Quantized products left after --convert-qtensor-to-cpu-kernels on a
   /// clone of `module` (-1 if the pass fails).
-  int productsLeftByKernelPass(mlir::ModuleOp module) {
+  /// Quantized products left after the pass, and the number of int8
+  /// kernel functions it created.
+  int productsLeftByKernelPass(
+      mlir::ModuleOp module,
+      mlir::qtensor::KernelCompute compute = mlir::qtensor::KernelCompute::F32,
+      int *int8Kernels = nullptr) {
     mlir::OwningOpRef<mlir::ModuleOp> clone(module.clone());
     mlir::PassManager pm(&context);
-    pm.addPass(mlir::qtensor::createConvertQTensorToCPUKernelsPass());
+    mlir::qtensor::ConvertQTensorToCPUKernelsPassOptions options;
+    options.compute = compute;
+    pm.addPass(mlir::qtensor::createConvertQTensorToCPUKernelsPass(options));
     if (mlir::failed(pm.run(*clone)))
       return -1;
     int remaining = 0;
     clone->walk([&](mlir::Operation *op) {
       remaining += mlir::isa<mlir::qtensor::DequantMatmulOp,
                              mlir::qtensor::GGMLMatmulOp>(op);
+      if (auto func = mlir::dyn_cast<mlir::func::FuncOp>(op);
+          func && int8Kernels)
+        *int8Kernels += func.getSymName().contains("_int8") &&
+                        !func.getSymName().ends_with("_task");
     });
     return remaining;
+  }
+
+  /// Compiles `module` with compute=int8 (1 and 2 threads) and checks it
+  /// against the reference lowering run on the int8-rounded activations.
+  void checkInt8Kernels(mlir::ModuleOp module, int64_t k, int64_t actGroup,
+                        llvm::ArrayRef<int64_t> rowCounts, bool leadingDims) {
+    int int8Kernels = 0;
+    EXPECT_EQ(productsLeftByKernelPass(
+                  module, mlir::qtensor::KernelCompute::Int8, &int8Kernels),
+              0);
+    EXPECT_EQ(int8Kernels, 1) << "the int8 kernel did not take the product";
+    JitOptions referenceOptions;
+    referenceOptions.products = mlir::qtensor::ProductLowering::Reference;
+    auto reference = JitModule::compile(module, referenceOptions);
+    ASSERT_TRUE(bool(reference)) << llvm::toString(reference.takeError());
+    std::vector<std::unique_ptr<JitModule>> kernels;
+    for (unsigned threads : {1u, 2u}) {
+      JitOptions options;
+      options.threads = threads;
+      options.compute = mlir::qtensor::KernelCompute::Int8;
+      auto kernel = JitModule::compile(module, options);
+      ASSERT_TRUE(bool(kernel)) << llvm::toString(kernel.takeError());
+      kernels.push_back(std::move(*kernel));
+    }
+    for (int64_t rows : rowCounts) {
+      SCOPED_TRACE(llvm::formatv("int8, {0} rows", rows).str());
+      HostArray input;
+      input.shape = {rows, k};
+      if (leadingDims)
+        input.shape.insert(input.shape.begin(), 2);
+      input.f32.resize(input.numElements());
+      std::mt19937 rng(unsigned(rows) * 104729);
+      std::normal_distribution<float> normal(0.0f, 1.0f);
+      for (float &v : input.f32)
+        v = normal(rng);
+      // One all-zero group (scale 0, codes 0), while other outputs stay
+      // nonzero.
+      if (actGroup < k || rows > 1)
+        std::fill_n(input.f32.begin(), std::min(actGroup, k), 0.0f);
+      HostArray rounded = roundedToInt8(input, k, actGroup);
+      auto expected = (*reference)->call("f", {&rounded});
+      ASSERT_TRUE(bool(expected)) << llvm::toString(expected.takeError());
+      for (auto [i, kernel] : llvm::enumerate(kernels)) {
+        SCOPED_TRACE(llvm::formatv("{0} threads", i + 1).str());
+        auto actual = kernel->call("f", {&input});
+        ASSERT_TRUE(bool(actual)) << llvm::toString(actual.takeError());
+        auto [largest, worst] = largestAndWorst((*expected)[0], (*actual)[0]);
+        ASSERT_GT(largest, 0.0f);
+        EXPECT_LE(worst, 1e-5f * largest);
+      }
+    }
   }
 };
 
@@ -234,6 +338,9 @@ TEST_P(CPUKernelsTest, MatchesReferenceLowering) {
         EXPECT_LE(worst, 1e-5f * largest) << tc.name;
       }
     }
+    if (hostHasVNNI())
+      checkInt8Kernels(*module, tc.k, tc.group == 0 ? tc.k : tc.group,
+                       {1, 3, 4, 9, 49, 64}, tc.leadingDims);
   }
 }
 
@@ -340,6 +447,8 @@ func.func @f(%x: tensor<?x{0}xf32>) -> tensor<?x{1}xf32> {
             << (*expected)[0].f32[1] << "; kernel " << (*actual)[0].f32[0]
             << ", " << (*actual)[0].f32[1];
       }
+      if (!half && hostHasVNNI())
+        checkInt8Kernels(*module, tc.k, 32, {1, 5, 50}, false);
     }
   }
 }

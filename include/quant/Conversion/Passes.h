@@ -18,6 +18,15 @@ class OpPassManager;
 
 namespace qtensor {
 
+/// How the CPU kernels compute integer-weight products.
+enum class KernelCompute {
+  /// Exact f32: every weight decoded as the reference decodes it.
+  F32,
+  /// Activations rounded to int8 per row and weight group, integer dot
+  /// products with AVX-512 VNNI, one f32 scale per group (opt-in).
+  Int8,
+};
+
 #define GEN_PASS_DECL
 #include "quant/Conversion/Passes.h.inc"
 
@@ -54,6 +63,16 @@ struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
       *this, "threads",
       llvm::cl::desc("Threads of the CPU kernels (OpenMP when above 1)"),
       llvm::cl::init(1)};
+  PassOptions::Option<KernelCompute> compute{
+      *this, "compute",
+      llvm::cl::desc("How the CPU kernels compute integer-weight products"),
+      llvm::cl::init(KernelCompute::F32),
+      llvm::cl::values(
+          clEnumValN(KernelCompute::F32, "f32",
+                     "exact f32 products of the decoded weights"),
+          clEnumValN(KernelCompute::Int8, "int8",
+                     "int8 activations per row and group, AVX-512 VNNI "
+                     "integer dot products (needs avx512vnni)"))};
 };
 
 /// Lowers a module with qtensor ops on tensors all the way to the LLVM

@@ -81,6 +81,22 @@ def ConvertQTensorToCPUKernelsPass
     lowering to summation order (well under 1e-5 of the largest output),
     not bit for bit.
 
+    **`compute=int8`** (opt-in) gives integer-weight products an integer
+    kernel instead (docs/Numerics.md §9.2): each call rounds its activations
+    to int8, symmetric, one scale per row and weight group (`q4_0`/`q8_0`:
+    per block of 32), packs them in the order in which the codes decode,
+    and multiplies them with the codes (as unsigned bytes) in AVX-512 VNNI
+    `vpdpbusd` instructions, reached through a function declaration marked
+    `qtensor.llvm_intrinsic` that `quant-expand-intrinsic-calls` turns into
+    the intrinsic after buffer deallocation. Storage is read in 64-byte
+    units (ggml: 4 `q4_0` or 2 `q8_0` blocks); from 16 rows a task decodes
+    its 32 channels into a panel of i32 words (4 codes each) and multiplies
+    6 x 32 tiles with broadcast activation words. Each group's integer dot
+    is scaled once in f32. Layouts whose groups neither divide nor fill a
+    unit, and 16-bit float weights, keep the f32 kernel (with a remark when
+    `report-fallback` is set). The result is the exact product of the
+    decoded weights with the rounded activations, up to the f32 epilogue.
+
     Supported today: `[N, K]` weights, f32 activations, integer formats of
     2, 4 (packed) and 8 bits, per-tensor, per-channel or grouped scales
     (f32/f16/bf16) with optional zero-points, groups a multiple of one load
@@ -94,11 +110,21 @@ def ConvertQTensorToCPUKernelsPass
            "Threads the kernels' task loops are written for (1: no "
            "scf.parallel)">,
     Option<"reportFallback", "report-fallback", "bool", "false",
-           "Emit a remark for each product left to the reference lowering">
+           "Emit a remark for each product left to the reference lowering">,
+    Option<"compute", "compute", "::mlir::qtensor::KernelCompute",
+           "::mlir::qtensor::KernelCompute::F32",
+           "How integer-weight products are computed",
+           [{::llvm::cl::values(
+               clEnumValN(::mlir::qtensor::KernelCompute::F32, "f32",
+                          "exact f32 products of the decoded weights"),
+               clEnumValN(::mlir::qtensor::KernelCompute::Int8, "int8",
+                          "int8 activations, AVX-512 VNNI dot products"))}]>
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::bufferization::BufferizationDialect",
                            "::mlir::func::FuncDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect",
@@ -132,6 +158,36 @@ def ConvertQuantToQTensorPass : Pass<"convert-quant-to-qtensor"> {
   }];
   let dependentDialects = ["::mlir::qtensor::QTensorDialect",
                            "::mlir::arith::ArithDialect"];
+}
+
+def ExpandIntrinsicCallsPass
+    : Pass<"quant-expand-intrinsic-calls", "ModuleOp"> {
+  let summary = "Replace calls of intrinsic declarations with "
+                "llvm.call_intrinsic";
+  let description = [{
+    The CPU kernels call target instructions (AVX-512 VNNI's `vpdpbusd`)
+    through private function declarations that carry the LLVM intrinsic's
+    name in a `qtensor.llvm_intrinsic` attribute, because
+    `llvm.call_intrinsic` has unknown memory effects and buffer deallocation
+    refuses functions that hold one. After deallocation, this pass replaces
+    each `func.call` of such a declaration with `llvm.call_intrinsic` of the
+    named intrinsic on the same operands and erases the declarations.
+    `quant-lower-to-llvm` runs it after buffer deallocation.
+
+    ```mlir
+    func.func private @__qtensor_vpdpbusd_512(vector<16xi32>, vector<64xi8>,
+        vector<64xi8>) -> vector<16xi32>
+        attributes {qtensor.llvm_intrinsic = "llvm.x86.avx512.vpdpbusd.512"}
+    %r = func.call @__qtensor_vpdpbusd_512(%acc, %a, %b) : ...
+    ```
+    becomes
+    ```mlir
+    %r = llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%acc, %a, %b) : ...
+    ```
+    (The qtensor dialect verifies that the attribute names an intrinsic and
+    sits on a declaration.)
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
 def InlineConstantGlobalsPass

@@ -48,6 +48,9 @@ struct JitOptions {
   /// Threads of the CPU kernels (OpenMP, from the LLVM toolchain's libomp,
   /// when above 1).
   unsigned threads = 1;
+  /// How the CPU kernels compute integer-weight products; `Int8` needs a
+  /// host with AVX-512 VNNI (compile fails with a message otherwise).
+  mlir::qtensor::KernelCompute compute = mlir::qtensor::KernelCompute::F32;
 };
 
 class JitModule : public mlir::qtensor::ExecutableModule {

@@ -14,9 +14,16 @@
 #ifndef QUANT_LIB_CONVERSION_QTENSORTOCPUKERNELS_CPUKERNELS_H
 #define QUANT_LIB_CONVERSION_QTENSORTOCPUKERNELS_CPUKERNELS_H
 
+#include "quant/Conversion/Passes.h"
 #include "quant/Dialect/QTensor/IR/QTensorOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Builders.h"
+
 #include <string>
+#include <tuple>
 
 namespace mlir {
 namespace qtensor {
@@ -25,7 +32,213 @@ namespace cpu {
 struct KernelOptions {
   /// Threads the task loop is written for; 1 emits a sequential loop.
   unsigned threads = 1;
+  /// Exact f32 products, or int8 activations and VNNI dot products for
+  /// the integer formats that have an int8 kernel.
+  KernelCompute compute = KernelCompute::F32;
+  /// Remark on products that compute=int8 leaves to the exact f32 kernel.
+  bool reportFallback = false;
 };
+
+/// Lanes of one vector register of f32 (AVX-512).
+constexpr int64_t kLanes = 16;
+/// Output channels per task of the (parallel) task loop: two vectors, the
+/// width of the prefill panel.
+constexpr int64_t kChannelsPerTask = 32;
+/// Activation rows from which a task decodes its weights into a panel and
+/// multiplies it with outer products (prefill); fewer rows stream the codes.
+constexpr int64_t kPanelMinRows = 48;
+/// Rows of the prefill register tile (6 rows x 32 channels = 12 vector
+/// accumulators).
+constexpr int64_t kPanelRows = 6;
+/// Activation rows per cache block.
+constexpr int64_t kRowsPerBlock = 32;
+
+/// What the kernel needs to know about one product's weight.
+struct DequantKernelPlan {
+  int64_t n = 0, k = 0;
+  unsigned bits = 0;
+  /// Codes per storage byte.
+  unsigned fields = 0;
+  /// Codes per 16-byte load.
+  int64_t chunk = 0;
+  /// Codes per scale along K, and the number of groups.
+  int64_t group = 0, numGroups = 0;
+  /// The output is added to the initial value (else the initial value is
+  /// zero and the kernel writes the products over an uninitialised buffer).
+  bool accumulate = true;
+  /// Scales indexed by channel (else one row of scales for all channels).
+  bool scalesPerChannel = false;
+  bool msbFirst = false, signedCodes = false;
+  /// Constant added to every zero-point (2^(bits-1) for flipped signed
+  /// packed codes).
+  int64_t offset = 0;
+  Type scaleType, zeroType;
+  /// ggml blocks of 32 codes (`q4_0`, `q8_0`): bytes per block, whose first
+  /// two are the block's f16 scale; 0 for the qtensor layouts, whose scales
+  /// are a tensor of their own.
+  int64_t ggmlBlockBytes = 0;
+  std::string ggmlName;
+  /// ggml's f16 / bf16 weights: 16-bit floats, no scales.
+  Type halfType;
+
+  bool isGGML() const { return ggmlBlockBytes != 0; }
+  bool isHalf() const { return bool(halfType); }
+  bool needsActivationSums() const { return zeroType || offset != 0; }
+  /// K rounded up to whole loads: activations are packed with zeros up to
+  /// it, so that a last partial load multiplies its extra codes by zero.
+  int64_t paddedK() const { return llvm::alignTo(k, chunk); }
+  /// The fields of a load already meet consecutive activations: one code
+  /// per byte, or ggml's q4_0, whose low nibbles are the block's first 16
+  /// codes and high nibbles the next 16.
+  bool naturalOrder() const { return fields == 1 || isGGML() || isHalf(); }
+  bool needsPacking() const { return !naturalOrder() || paddedK() != k; }
+  int64_t storageColumns() const {
+    if (isHalf())
+      return 2 * k;
+    return isGGML() ? k / 32 * ggmlBlockBytes : llvm::divideCeil(k, fields);
+  }
+  /// Codes of the last group (shorter than `group` when K is ragged).
+  int64_t lastGroupSize() const { return k - (numGroups - 1) * group; }
+  /// The code index of bit field `j` of lane `i` of the load at `kc`,
+  /// relative to `kc`.
+  int64_t codeOffset(int64_t lane, unsigned j) const {
+    if (isGGML())
+      return kLanes * j + lane;
+    return fields * lane + (msbFirst ? fields - 1 - j : j);
+  }
+};
+
+/// The non-null buffers of a buffer set (a struct whose `fields()` ties its
+/// Value members in argument order).
+template <typename Buffers> SmallVector<Value> presentBuffers(Buffers buffers) {
+  SmallVector<Value> values;
+  std::apply(
+      [&](auto &...field) {
+        for (Value v : {field...})
+          if (v)
+            values.push_back(v);
+      },
+      buffers.fields());
+  return values;
+}
+
+/// `buffers` with each non-null member replaced by the next of `args` (the
+/// arguments of a function taking presentBuffers(buffers)).
+template <typename Buffers>
+Buffers rebindBuffers(Buffers buffers, ValueRange args) {
+  unsigned next = 0;
+  std::apply(
+      [&](auto &...field) { ((field = field ? args[next++] : Value()), ...); },
+      buffers.fields());
+  return buffers;
+}
+
+/// Arithmetic and loop helpers over one builder, shared by the kernels.
+class KernelEmitter {
+public:
+  KernelEmitter(OpBuilder &b, Location loc) : b(b), loc(loc) {}
+
+protected:
+  OpBuilder &b;
+  Location loc;
+
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value add(Value l, Value r) { return arith::AddIOp::create(b, loc, l, r); }
+  Value sub(Value l, Value r) { return arith::SubIOp::create(b, loc, l, r); }
+  Value mul(Value l, Value r) { return arith::MulIOp::create(b, loc, l, r); }
+  Value minIndex(Value l, Value r) {
+    return arith::MinSIOp::create(b, loc, l, r);
+  }
+  /// `v` rounded down to a multiple of `step`.
+  Value roundDown(Value v, int64_t step) {
+    return mul(arith::DivUIOp::create(b, loc, v, index(step)), index(step));
+  }
+  Value f32Const(double v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+  /// A splat constant of `type` (integer or float elements).
+  Value splat(VectorType type, double v) {
+    Type element = type.getElementType();
+    TypedAttr attr = isa<FloatType>(element)
+                         ? TypedAttr(b.getFloatAttr(element, v))
+                         : TypedAttr(b.getIntegerAttr(element, int64_t(v)));
+    return arith::ConstantOp::create(b, loc,
+                                     DenseElementsAttr::get(type, attr));
+  }
+  /// `v` (a scalar or vector of f16/bf16/f32 or signed integers) as f32.
+  Value toF32(Value v) {
+    Type f32 = b.getF32Type();
+    if (auto vector = dyn_cast<VectorType>(v.getType()))
+      f32 = vector.clone(f32);
+    if (v.getType() == f32)
+      return v;
+    if (isa<FloatType>(getElementTypeOrSelf(v.getType())))
+      return arith::ExtFOp::create(b, loc, f32, v);
+    // Integer zero-points are signed, as in the reference lowering.
+    return arith::SIToFPOp::create(b, loc, f32, v);
+  }
+
+  /// Emits `for (iv = lb; iv < ub; iv += step)` with `body(iv, iterArgs)`
+  /// returning the next iteration's values.
+  SmallVector<Value>
+  forLoop(Value lb, Value ub, int64_t step, ValueRange inits,
+          function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+    auto loop = scf::ForOp::create(
+        b, loc, lb, ub, index(step), inits,
+        [&](OpBuilder &nested, Location, Value iv, ValueRange iterArgs) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPoint(nested.getInsertionBlock(),
+                              nested.getInsertionPoint());
+          SmallVector<Value> next = body(iv, iterArgs);
+          scf::YieldOp::create(b, loc, next);
+        });
+    return SmallVector<Value>(loop.getResults());
+  }
+
+  /// The f32 scale of group `g` of channel `n` (`paramRow` its row of the
+  /// scales tensor); for ggml blocks the f16 in the block's first two bytes
+  /// of `storage`; 1 for 16-bit float weights.
+  Value loadGroupScale(const DequantKernelPlan &plan, Value storage,
+                       Value scales, Value n, Value paramRow, Value g);
+
+  /// Calls `taskFunc(task, taskArgs...)` for every task in [0, numTasks):
+  /// an scf.for, or with several threads an scf.parallel (whose body, a
+  /// single call, stays one block for the OpenMP conversion).
+  void emitTaskLoop(unsigned threads, int64_t numTasks, func::FuncOp taskFunc,
+                    ValueRange taskArgs);
+
+  /// Runs `body` on every tile of channels [nBegin, nEnd) x rows
+  /// [0, rows): blocks of 32 rows, tiles of 2 channels x 4 rows, then the
+  /// remaining rows one channel at a time (body(n0, channels, m0, rows)).
+  void
+  forEachStreamTile(Value nBegin, Value nEnd, Value rows,
+                    function_ref<void(Value, int64_t, Value, int64_t)> body);
+};
+
+/// The declaration standing for LLVM intrinsic `intrinsic` of `type`
+/// (marked `qtensor.llvm_intrinsic`, whose calls quant-expand-intrinsic-calls
+/// turns into llvm.call_intrinsic), created in `module` unless it exists.
+func::FuncOp getOrCreateIntrinsicDeclaration(ModuleOp module,
+                                             StringRef intrinsic,
+                                             FunctionType type);
+
+/// A private function with an entry block at the end of `module`. The
+/// arguments from `firstBuffer` on are buffers marked `llvm.noalias`.
+func::FuncOp createKernelFunction(ModuleOp module, Location loc, StringRef name,
+                                  TypeRange types, unsigned firstBuffer);
+
+/// The kernel function's name: shape, layout, init, threads (and `suffix`).
+std::string kernelName(const DequantKernelPlan &plan, unsigned threads,
+                       StringRef suffix = "");
+
+/// Why `plan` has no int8 kernel, or an empty string when it has one.
+std::string whyNoInt8Kernel(const DequantKernelPlan &plan);
+
+/// Builds the int8 kernel of `plan` as a function named `name` taking
+/// `argTypes` (activations, storage, [scales], [zero-points], output).
+func::FuncOp buildInt8Kernel(ModuleOp module, const DequantKernelPlan &plan,
+                             unsigned threads, StringRef name,
+                             TypeRange argTypes, Location loc);
 
 /// Replaces `op` with a call to a vectorised kernel function (created in the
 /// enclosing module, shared by products of the same shape and layout). On

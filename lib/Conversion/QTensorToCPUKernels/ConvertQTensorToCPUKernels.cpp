@@ -17,6 +17,8 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -50,6 +52,8 @@ void ConvertQTensorToCPUKernelsPass::runOnOperation() {
   }
   cpu::KernelOptions options;
   options.threads = threads;
+  options.compute = compute;
+  options.reportFallback = reportFallback;
   SmallVector<Operation *> products;
   module.walk([&](Operation *op) {
     if (isa<DequantMatmulOp, GGMLMatmulOp>(op))

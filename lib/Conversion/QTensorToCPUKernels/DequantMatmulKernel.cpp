@@ -32,77 +32,9 @@
 
 using namespace mlir;
 using namespace mlir::qtensor;
+using namespace mlir::qtensor::cpu;
 
 namespace {
-
-/// Lanes of one vector register of f32 (AVX-512).
-constexpr int64_t kLanes = 16;
-/// Output channels per task of the (parallel) task loop: two vectors, the
-/// width of the prefill panel.
-constexpr int64_t kChannelsPerTask = 32;
-/// Activation rows from which a task decodes its weights into a panel and
-/// multiplies it with outer products (prefill); fewer rows stream the codes.
-constexpr int64_t kPanelMinRows = 48;
-/// Rows of the prefill register tile (6 rows x 32 channels = 12 vector
-/// accumulators).
-constexpr int64_t kPanelRows = 6;
-/// Activation rows per cache block.
-constexpr int64_t kRowsPerBlock = 32;
-
-/// What the kernel needs to know about one product's weight.
-struct DequantKernelPlan {
-  int64_t n = 0, k = 0;
-  unsigned bits = 0;
-  /// Codes per storage byte.
-  unsigned fields = 0;
-  /// Codes per 16-byte load.
-  int64_t chunk = 0;
-  /// Codes per scale along K, and the number of groups.
-  int64_t group = 0, numGroups = 0;
-  /// The output is added to the initial value (else the initial value is
-  /// zero and the kernel writes the products over an uninitialised buffer).
-  bool accumulate = true;
-  /// Scales indexed by channel (else one row of scales for all channels).
-  bool scalesPerChannel = false;
-  bool msbFirst = false, signedCodes = false;
-  /// Constant added to every zero-point (2^(bits-1) for flipped signed
-  /// packed codes).
-  int64_t offset = 0;
-  Type scaleType, zeroType;
-  /// ggml blocks of 32 codes (`q4_0`, `q8_0`): bytes per block, whose first
-  /// two are the block's f16 scale; 0 for the qtensor layouts, whose scales
-  /// are a tensor of their own.
-  int64_t ggmlBlockBytes = 0;
-  std::string ggmlName;
-  /// ggml's f16 / bf16 weights: 16-bit floats, no scales.
-  Type halfType;
-
-  bool isGGML() const { return ggmlBlockBytes != 0; }
-  bool isHalf() const { return bool(halfType); }
-  bool needsActivationSums() const { return zeroType || offset != 0; }
-  /// K rounded up to whole loads: activations are packed with zeros up to
-  /// it, so that a last partial load multiplies its extra codes by zero.
-  int64_t paddedK() const { return llvm::alignTo(k, chunk); }
-  /// The fields of a load already meet consecutive activations: one code
-  /// per byte, or ggml's q4_0, whose low nibbles are the block's first 16
-  /// codes and high nibbles the next 16.
-  bool naturalOrder() const { return fields == 1 || isGGML() || isHalf(); }
-  bool needsPacking() const { return !naturalOrder() || paddedK() != k; }
-  int64_t storageColumns() const {
-    if (isHalf())
-      return 2 * k;
-    return isGGML() ? k / 32 * ggmlBlockBytes : llvm::divideCeil(k, fields);
-  }
-  /// Codes of the last group (shorter than `group` when K is ragged).
-  int64_t lastGroupSize() const { return k - (numGroups - 1) * group; }
-  /// The code index of bit field `j` of lane `i` of the load at `kc`,
-  /// relative to `kc`.
-  int64_t codeOffset(int64_t lane, unsigned j) const {
-    if (isGGML())
-      return kLanes * j + lane;
-    return fields * lane + (msbFirst ? fields - 1 - j : j);
-  }
-};
 
 FailureOr<DequantKernelPlan> planKernel(DequantMatmulOp op,
                                         std::string &whyNot) {
@@ -157,86 +89,25 @@ FailureOr<DequantKernelPlan> planKernel(DequantMatmulOp op,
   return plan;
 }
 
-std::string typeName(Type type) {
-  std::string name;
-  llvm::raw_string_ostream os(name);
-  os << type;
-  return name;
-}
-
-std::string kernelName(const DequantKernelPlan &plan, unsigned threads) {
-  if (plan.isGGML() || plan.isHalf()) {
-    std::string name = llvm::formatv("__qtensor_kernel_ggml_matmul_{0}x{1}_{2}",
-                                     plan.n, plan.k, plan.ggmlName);
-    if (plan.accumulate)
-      name += "_acc";
-    if (threads > 1)
-      name += llvm::formatv("_t{0}", threads).str();
-    return name;
-  }
-  std::string name = llvm::formatv(
-      "__qtensor_kernel_dequant_matmul_{0}x{1}_{2}{3}{4}_g{5}{6}_s{7}", plan.n,
-      plan.k, plan.signedCodes ? "si" : "ui", plan.bits,
-      plan.msbFirst ? "msb" : "", plan.group,
-      plan.scalesPerChannel ? "" : "_pt", typeName(plan.scaleType));
-  if (plan.zeroType)
-    name += "_z" + typeName(plan.zeroType);
-  if (plan.accumulate)
-    name += "_acc";
-  if (threads > 1)
-    name += llvm::formatv("_t{0}", threads).str();
-  return name;
-}
-
 /// The buffers a kernel works on. `packed` and `sums` exist once the
 /// activations are packed (`packed` may be `x` itself); a null value is a
 /// buffer the layout does not have.
 struct KernelBuffers {
   Value x, packed, storage, scales, zeros, sums, out;
 
-  /// The buffers that exist, in argument order.
-  SmallVector<Value> list() const {
-    SmallVector<Value> values;
-    for (Value v : {x, packed, storage, scales, zeros, sums, out})
-      if (v)
-        values.push_back(v);
-    return values;
+  auto fields() {
+    return std::tie(x, packed, storage, scales, zeros, sums, out);
   }
-
+  /// The buffers that exist, in argument order.
+  SmallVector<Value> list() const { return presentBuffers(*this); }
   /// The same buffers, taken in list() order from `args`.
   KernelBuffers rebind(ValueRange args) const {
-    unsigned next = 0;
-    auto take = [&](Value v) { return v ? args[next++] : Value(); };
-    KernelBuffers bound;
-    bound.x = take(x);
-    bound.packed = take(packed);
-    bound.storage = take(storage);
-    bound.scales = take(scales);
-    bound.zeros = take(zeros);
-    bound.sums = take(sums);
-    bound.out = take(out);
-    return bound;
+    return rebindBuffers(*this, args);
   }
 };
 
-/// A private function with an entry block at the end of `module`. The
-/// arguments from `firstBuffer` on are buffers marked `llvm.noalias`: the
-/// kernels write only their output, which is a fresh allocation.
-func::FuncOp createKernelFunction(ModuleOp module, Location loc, StringRef name,
-                                  TypeRange types, unsigned firstBuffer) {
-  OpBuilder b(module.getContext());
-  b.setInsertionPointToEnd(module.getBody());
-  auto func =
-      func::FuncOp::create(b, loc, name, b.getFunctionType(types, TypeRange{}));
-  func.setPrivate();
-  for (unsigned i = firstBuffer; i < types.size(); ++i)
-    func.setArgAttr(i, "llvm.noalias", b.getUnitAttr());
-  func.addEntryBlock();
-  return func;
-}
-
 /// Builds the kernel body. `b` is at the start of the entry block.
-class DequantKernelBuilder {
+class DequantKernelBuilder : public KernelEmitter {
 public:
   /// The kernel function's builder; `args` are (x, storage, [scales],
   /// [zero-points], output).
@@ -247,7 +118,7 @@ public:
   DequantKernelBuilder(OpBuilder &b, Location loc,
                        const DequantKernelPlan &plan,
                        const KernelBuffers &buffers)
-      : b(b), loc(loc), plan(plan) {
+      : KernelEmitter(b, loc), plan(plan) {
     x = buffers.x;
     packed = buffers.packed;
     storage = buffers.storage;
@@ -274,27 +145,8 @@ public:
     KernelBuffers buffers{x, packed, storage, scales, zeros, sums, out};
     SmallVector<Value> taskArgs = buffers.list();
     func::FuncOp taskFunc = createTaskFunction(module, taskName, buffers);
-    int64_t numTasks = llvm::divideCeil(plan.n, kChannelsPerTask);
-    auto callTask = [&](OpBuilder &nested, Location l, Value task) {
-      SmallVector<Value> operands{task};
-      operands.append(taskArgs);
-      func::CallOp::create(nested, l, taskFunc, operands);
-    };
-    if (threads > 1) {
-      scf::ParallelOp::create(
-          b, loc, ValueRange{index(0)}, ValueRange{index(numTasks)},
-          ValueRange{index(1)},
-          [&](OpBuilder &nested, Location l, ValueRange ivs) {
-            callTask(nested, l, ivs[0]);
-          });
-    } else {
-      scf::ForOp::create(
-          b, loc, index(0), index(numTasks), index(1), ValueRange{},
-          [&](OpBuilder &nested, Location l, Value iv, ValueRange) {
-            callTask(nested, l, iv);
-            scf::YieldOp::create(nested, l);
-          });
-    }
+    emitTaskLoop(threads, llvm::divideCeil(plan.n, kChannelsPerTask), taskFunc,
+                 taskArgs);
   }
 
 private:
@@ -313,8 +165,6 @@ private:
     return buffers;
   }
 
-  OpBuilder &b;
-  Location loc;
   const DequantKernelPlan &plan;
   Value x, storage, scales, zeros, out, rows, packRows;
   /// Activations in kernel order, and their sums per group.
@@ -322,43 +172,9 @@ private:
   Type f32;
   VectorType vf32, vi32, vi8;
 
-  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value add(Value l, Value r) { return arith::AddIOp::create(b, loc, l, r); }
-  Value mul(Value l, Value r) { return arith::MulIOp::create(b, loc, l, r); }
-  Value minIndex(Value l, Value r) {
-    return arith::MinSIOp::create(b, loc, l, r);
-  }
-  Value f32Const(double v) {
-    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
-  }
-  Value toF32(Value v) {
-    if (v.getType().isF32())
-      return v;
-    if (isa<FloatType>(v.getType()))
-      return arith::ExtFOp::create(b, loc, f32, v);
-    // Integer zero-points are signed, as in the reference lowering.
-    return arith::SIToFPOp::create(b, loc, f32, v);
-  }
   Value splatI32(int64_t v) {
     return arith::ConstantOp::create(
         b, loc, DenseElementsAttr::get(vi32, b.getI32IntegerAttr(v)));
-  }
-
-  /// Emits `for (iv = lb; iv < ub; iv += step)` with `body(iv, iterArgs)`
-  /// returning the next iteration's values.
-  SmallVector<Value>
-  forLoop(Value lb, Value ub, int64_t step, ValueRange inits,
-          function_ref<SmallVector<Value>(Value, ValueRange)> body) {
-    auto loop = scf::ForOp::create(
-        b, loc, lb, ub, index(step), inits,
-        [&](OpBuilder &nested, Location, Value iv, ValueRange iterArgs) {
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPoint(nested.getInsertionBlock(),
-                              nested.getInsertionPoint());
-          SmallVector<Value> next = body(iv, iterArgs);
-          scf::YieldOp::create(b, loc, next);
-        });
-    return SmallVector<Value>(loop.getResults());
   }
 
   /// The task function: (task, activations, packed activations, storage,
@@ -599,45 +415,20 @@ private:
     }
   }
 
-  /// One task: output channels [task*16, min(task*16+16, N)) for all rows,
-  /// in blocks of 32 rows. Rows go in register tiles of 4 rows x 2
-  /// channels, whose 8 independent accumulators hide the FMA latency; the
-  /// remaining rows stream one channel at a time (a single sequential weight
-  /// stream, the decode case) with the K loop unrolled into several
-  /// accumulators instead.
+  /// One task: output channels [task*32, min(task*32+32, N)) for all rows,
+  /// in tiles of 4 rows x 2 channels, whose 8 independent accumulators hide
+  /// the FMA latency; the remaining rows stream one channel at a time (a
+  /// single sequential weight stream, the decode case) with the K loop
+  /// unrolled into several accumulators instead.
   void emitTask(Value task) {
     Value nBegin = mul(task, index(kChannelsPerTask));
     Value nEnd = minIndex(add(nBegin, index(kChannelsPerTask)), index(plan.n));
-    Value nPairs = add(nBegin, roundDown(sub(nEnd, nBegin), 2));
-    forLoop(index(0), rows, kRowsPerBlock, {}, [&](Value mBegin, ValueRange) {
-      Value mEnd = minIndex(add(mBegin, index(kRowsPerBlock)), rows);
-      Value mFull = add(mBegin, roundDown(sub(mEnd, mBegin), 4));
-      auto rowTiles = [&](Value n0, int64_t channels) {
-        forLoop(mBegin, mFull, 4, {}, [&](Value m0, ValueRange) {
-          emitMicroKernel(n0, channels, m0, 4, /*unroll=*/1);
-          return SmallVector<Value>();
+    forEachStreamTile(
+        nBegin, nEnd, rows,
+        [&](Value n0, int64_t channels, Value m0, int64_t numRows) {
+          emitMicroKernel(n0, channels, m0, numRows,
+                          numRows == 1 ? decodeUnroll() : 1);
         });
-        return SmallVector<Value>();
-      };
-      forLoop(nBegin, nPairs, 2, {},
-              [&](Value n0, ValueRange) { return rowTiles(n0, 2); });
-      forLoop(nPairs, nEnd, 1, {},
-              [&](Value n0, ValueRange) { return rowTiles(n0, 1); });
-      forLoop(mFull, mEnd, 1, {}, [&](Value m0, ValueRange) {
-        forLoop(nBegin, nEnd, 1, {}, [&](Value n0, ValueRange) {
-          emitMicroKernel(n0, 1, m0, 1, decodeUnroll());
-          return SmallVector<Value>();
-        });
-        return SmallVector<Value>();
-      });
-      return SmallVector<Value>();
-    });
-  }
-
-  Value sub(Value l, Value r) { return arith::SubIOp::create(b, loc, l, r); }
-  /// `v` rounded down to a multiple of `step`.
-  Value roundDown(Value v, int64_t step) {
-    return mul(arith::DivUIOp::create(b, loc, v, index(step)), index(step));
   }
 
   /// Loads per K step of the single-row kernel: enough independent
@@ -769,28 +560,8 @@ private:
     }
   }
 
-  /// The f32 scale of group `g` of channel `n` (`paramRow` its row of the
-  /// scales tensor); for ggml blocks the f16 in the block's first two bytes.
   Value loadScale(Value n, Value paramRow, Value g) {
-    if (plan.isHalf())
-      return f32Const(1.0);
-    if (!plan.isGGML())
-      return toF32(
-          memref::LoadOp::create(b, loc, scales, ValueRange{paramRow, g}));
-    Value at = mul(g, index(plan.ggmlBlockBytes));
-    auto byteAt = [&](Value column) {
-      Value byte =
-          memref::LoadOp::create(b, loc, storage, ValueRange{n, column});
-      return arith::ExtUIOp::create(b, loc, b.getI16Type(), byte);
-    };
-    Value low = byteAt(at), high = byteAt(add(at, index(1)));
-    Value bits = arith::OrIOp::create(
-        b, loc, low,
-        arith::ShLIOp::create(
-            b, loc, high,
-            arith::ConstantOp::create(b, loc, b.getI16IntegerAttr(8))));
-    Value half = arith::BitcastOp::create(b, loc, b.getF16Type(), bits);
-    return arith::ExtFOp::create(b, loc, f32, half);
+    return loadGroupScale(plan, storage, scales, n, paramRow, g);
   }
 
   /// Bytes of channel `n`'s storage row from `column`. A masked load stops
@@ -895,19 +666,30 @@ private:
 };
 
 /// The kernel function of `plan`, created at the end of `module` unless it
-/// exists.
+/// exists: the int8 kernel when asked for and the layout has one, else the
+/// exact f32 kernel.
 func::FuncOp getOrCreateKernel(ModuleOp module, const DequantKernelPlan &plan,
-                               unsigned threads, TypeRange argTypes,
-                               Location loc) {
-  std::string name = kernelName(plan, threads);
-  std::string taskName = name + "_task";
+                               const cpu::KernelOptions &options,
+                               TypeRange argTypes, Location loc) {
+  bool int8 = false;
+  if (options.compute == KernelCompute::Int8) {
+    std::string whyNot = whyNoInt8Kernel(plan);
+    int8 = whyNot.empty();
+    if (!int8 && options.reportFallback)
+      emitRemark(loc) << "convert-qtensor-to-cpu-kernels: no int8 kernel for "
+                         "this product ("
+                      << whyNot << "); the exact f32 kernel computes it";
+  }
+  std::string name = kernelName(plan, options.threads, int8 ? "_int8" : "");
   if (auto existing = module.lookupSymbol<func::FuncOp>(name))
     return existing;
+  if (int8)
+    return buildInt8Kernel(module, plan, options.threads, name, argTypes, loc);
   func::FuncOp func = createKernelFunction(module, loc, name, argTypes, 0);
   Block *entry = &func.getBody().front();
   OpBuilder b = OpBuilder::atBlockBegin(entry);
   DequantKernelBuilder(b, loc, plan, entry->getArguments())
-      .build(threads, module, taskName);
+      .build(options.threads, module, name + "_task");
   func::ReturnOp::create(b, loc);
   return func;
 }
@@ -1015,7 +797,7 @@ LogicalResult replaceWithKernelCall(Operation *op, DequantKernelPlan plan,
         output);
   args.push_back(outputArg);
 
-  func::FuncOp kernel = getOrCreateKernel(module, plan, options.threads,
+  func::FuncOp kernel = getOrCreateKernel(module, plan, options,
                                           ValueRange(args).getTypes(), loc);
   func::CallOp::create(b, loc, kernel, args);
   Value result = bufferization::ToTensorOp::create(

@@ -1009,3 +1009,15 @@ module attributes {qtensor.llama = #qtensor.llama<dim = 64, hidden_dim = 172, n_
 
 // expected-error@+1 {{llama config: rope must be "adjacent" or "rotate_half", got "neox"}}
 module attributes {qtensor.llama = #qtensor.llama<dim = 64, hidden_dim = 172, n_layers = 5, n_heads = 8, n_kv_heads = 4, vocab_size = 512, seq_len = 512, rope_theta = 1.0e+04 : f32, norm_eps = 1.0e-05 : f32, rope = "neox", tied_embeddings = true>} {}
+
+// -----
+
+func.func @intrinsic_on_definition() attributes {qtensor.llvm_intrinsic = "llvm.x86.avx512.vpdpbusd.512"} {
+  // expected-error@-1 {{'qtensor.llvm_intrinsic' belongs on a function declaration}}
+  return
+}
+
+// -----
+
+// expected-error@+1 {{'qtensor.llvm_intrinsic' must name an LLVM intrinsic ("llvm.…")}}
+func.func private @intrinsic_not_named(vector<16xi32>) -> vector<16xi32> attributes {qtensor.llvm_intrinsic = "vpdpbusd"}

@@ -10,6 +10,7 @@
 #include "quant/Dialect/QTensor/IR/QTensorOps.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
@@ -31,6 +32,17 @@ LogicalResult QTensorDialect::verifyOperationAttribute(Operation *op,
   if (name == WeightNameAttrHelper::getNameStr()) {
     if (!isa<StringAttr>(attr.getValue()))
       return op->emitError("'") << name << "' must be a string";
+    return success();
+  }
+  if (name == LlvmIntrinsicAttrHelper::getNameStr()) {
+    auto function = dyn_cast<FunctionOpInterface>(op);
+    if (!function || !function.isExternal())
+      return op->emitError("'")
+             << name << "' belongs on a function declaration";
+    auto intrinsic = dyn_cast<StringAttr>(attr.getValue());
+    if (!intrinsic || !intrinsic.getValue().starts_with("llvm."))
+      return op->emitError("'")
+             << name << "' must name an LLVM intrinsic (\"llvm.…\")";
     return success();
   }
   bool moduleOnly = name == GgufFileTypeAttrHelper::getNameStr() ||

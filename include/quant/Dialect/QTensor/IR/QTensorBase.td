@@ -60,7 +60,11 @@ def QTensor_Dialect : Dialect {
     "::mlir::IntegerAttr":$gguf_file_type,
     // On a module: the hyperparameters of the Llama decoder it holds, set
     // by the importers and read by the exporters.
-    "::mlir::qtensor::LlamaConfigAttr":$llama
+    "::mlir::qtensor::LlamaConfigAttr":$llama,
+    // On a function declaration made by the CPU kernels: the LLVM intrinsic
+    // it stands for (`llvm.x86.avx512.vpdpbusd.512`); its calls become
+    // `llvm.call_intrinsic` after buffer deallocation.
+    "::mlir::StringAttr":$llvm_intrinsic
   );
   let extraClassDeclaration = [{
     /// Registers the attributes; defined next to their storage classes.

@@ -1,0 +1,870 @@
+//===- Int8MatmulKernel.cpp - int8-activation VNNI kernels ----------------===//
+//
+// Part of the quant-opt project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// The `compute=int8` kernels of integer-weight products. Each call rounds
+// its activations to int8, symmetric, one scale per row and weight group;
+// the codes, widened to unsigned bytes, meet them in `vpdpbusd` (AVX-512
+// VNNI: 64 u8 x s8 products summed into 16 i32 lanes), and each group's
+// integer dot is scaled once in f32:
+//
+//   y[m, n] = sum_g s[n, g] * d[m, g] * (dot_g(c, q) - z'[n, g] * sum_g(q))
+//
+// with z' the zero-point plus the offset of codes stored shifted to
+// unsigned. Storage is read in units of 64 bytes (ggml: 4 q4_0 or 2 q8_0
+// blocks); a unit decodes to one 64-byte vector per bit field, and the
+// activations are packed once per call in the same order, so that lane i of
+// a decoded vector meets lane i of the packed activations.
+//
+//===----------------------------------------------------------------------===//
+
+#include "CPUKernels.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include "llvm/ADT/STLExtras.h"
+
+using namespace mlir;
+using namespace mlir::qtensor;
+using namespace mlir::qtensor::cpu;
+
+namespace {
+
+/// Bytes of one `vpdpbusd` operand.
+constexpr int64_t kVectorBytes = 64;
+/// Activation rows from which a task decodes a panel (prefill): the integer
+/// dots are cheap enough that streaming pays only for a few rows.
+constexpr int64_t kInt8PanelMinRows = 16;
+
+/// How one layout's storage meets the int8 kernel: 64-byte units, decoded
+/// vectors, and how the weight groups fall on their 16 i32 lanes.
+struct Int8Layout {
+  /// Decoded 64-byte vectors per unit (bit fields of the unit's bytes; for
+  /// q4_0 the low and the high nibbles).
+  unsigned fields = 1;
+  /// Codes per unit, units per weight row (the last one may be partial).
+  int64_t unitCodes = 0, numUnits = 0;
+  /// One group covers `unitsPerGroup` whole units, or a unit holds
+  /// `groupsPerUnit` groups of `lanesPerGroup` lanes each.
+  int64_t unitsPerGroup = 1, groupsPerUnit = 1, lanesPerGroup = 16;
+  /// Columns of the per-row activation scale arrays (groups padded to whole
+  /// units).
+  int64_t paddedGroups = 0;
+  /// Added to every zero-point: codes stored shifted to unsigned bytes.
+  int64_t offset = 0;
+  /// Xor applied to the storage bytes (signed codes to unsigned), 0: none.
+  uint8_t flip = 0;
+  /// ggml blocks per unit (0: a qtensor layout).
+  int64_t blocksPerUnit = 0;
+  /// Bytes of the last unit (ggml: its blocks) that exist.
+  int64_t lastUnitBlocks = 0;
+  bool lastUnitPartial = false;
+
+  const DequantKernelPlan *plan = nullptr;
+
+  /// The code (index within its unit) at byte `p` of decoded vector `f`.
+  int64_t codeOf(unsigned f, int64_t p) const {
+    if (plan->isGGML())
+      return plan->fields == 2 ? 32 * (p / 16) + 16 * f + p % 16 : p;
+    return fields * p + (plan->msbFirst ? fields - 1 - f : f);
+  }
+  /// The packed activations are the codes in K order.
+  bool naturalOrder() const {
+    for (unsigned f = 0; f < fields; ++f)
+      for (int64_t p = 0; p < kVectorBytes; ++p)
+        if (codeOf(f, p) != f * kVectorBytes + p)
+          return false;
+    return true;
+  }
+  int64_t paddedK() const { return numUnits * unitCodes; }
+  /// i32 words (4 codes) of one packed activation row.
+  int64_t quads() const { return paddedK() / 4; }
+};
+
+FailureOr<Int8Layout> int8Layout(const DequantKernelPlan &plan,
+                                 std::string &whyNot) {
+  Int8Layout layout;
+  layout.plan = &plan;
+  if (plan.isHalf())
+    return whyNot = "16-bit float weights", failure();
+  layout.fields = plan.fields;
+  layout.unitCodes = kVectorBytes * plan.fields;
+  layout.numUnits = llvm::divideCeil(plan.k, layout.unitCodes);
+  layout.lastUnitPartial = plan.k % layout.unitCodes != 0;
+  if (plan.signedCodes) {
+    layout.offset = int64_t(1) << (plan.bits - 1);
+    for (unsigned j = 0; j < plan.fields; ++j)
+      layout.flip |= uint8_t(layout.offset << (plan.bits * j));
+  } else {
+    layout.offset = plan.offset;
+  }
+  if (plan.isGGML()) {
+    layout.blocksPerUnit = layout.unitCodes / 32;
+    int64_t blocks = plan.k / 32;
+    layout.lastUnitBlocks =
+        blocks - (layout.numUnits - 1) * layout.blocksPerUnit;
+  }
+  if (plan.numGroups == 1) {
+    layout.unitsPerGroup = layout.numUnits;
+  } else if (plan.group % layout.unitCodes == 0) {
+    layout.unitsPerGroup = plan.group / layout.unitCodes;
+  } else if (layout.unitCodes % plan.group == 0 &&
+             plan.group % (4 * plan.fields) == 0) {
+    layout.groupsPerUnit = layout.unitCodes / plan.group;
+    layout.lanesPerGroup = kLanes / layout.groupsPerUnit;
+  } else {
+    whyNot = (Twine("groups of ") + Twine(plan.group) +
+              " codes (the int8 kernel needs a divisor or a multiple of " +
+              Twine(layout.unitCodes) + ")")
+                 .str();
+    return failure();
+  }
+  layout.paddedGroups = layout.groupsPerUnit > 1
+                            ? layout.numUnits * layout.groupsPerUnit
+                            : plan.numGroups;
+  return layout;
+}
+
+/// The buffers of the int8 kernel's task function.
+struct Int8Buffers {
+  Value packed, storage, scales, zeros, actScales, actSums, out;
+
+  auto fields() {
+    return std::tie(packed, storage, scales, zeros, actScales, actSums, out);
+  }
+  SmallVector<Value> list() const { return presentBuffers(*this); }
+  Int8Buffers rebind(ValueRange args) const {
+    return rebindBuffers(*this, args);
+  }
+};
+
+class Int8KernelBuilder : public KernelEmitter {
+public:
+  Int8KernelBuilder(OpBuilder &b, Location loc, ModuleOp module,
+                    const DequantKernelPlan &plan, const Int8Layout &layout)
+      : KernelEmitter(b, loc), module(module), plan(plan), layout(layout) {
+    f32 = b.getF32Type();
+    vf32 = VectorType::get({kLanes}, f32);
+    vi32 = VectorType::get({kLanes}, b.getI32Type());
+    vbytes = VectorType::get({kVectorBytes}, b.getI8Type());
+  }
+
+  /// The kernel function body; `args` are (x, storage, [scales],
+  /// [zero-points], output).
+  void build(ValueRange args, unsigned threads, StringRef taskName) {
+    Value x = args[0];
+    Int8Buffers buffers;
+    buffers.storage = args[1];
+    if (!plan.isGGML())
+      buffers.scales = args[2];
+    if (plan.zeroType)
+      buffers.zeros = args[3];
+    buffers.out = args.back();
+    Value numRows = memref::DimOp::create(b, loc, x, 0);
+    packActivations(x, numRows, buffers);
+    func::FuncOp task = createTaskFunction(taskName, buffers);
+    emitTaskLoop(threads, llvm::divideCeil(plan.n, kChannelsPerTask), task,
+                 buffers.list());
+  }
+
+private:
+  ModuleOp module;
+  const DequantKernelPlan &plan;
+  const Int8Layout &layout;
+  Int8Buffers buf;
+  Value rows;
+  /// The declaration standing for vpdpbusd.
+  func::FuncOp vnniDot;
+  Type f32;
+  VectorType vf32, vi32, vbytes;
+
+  Value splatBytes(uint8_t v) { return splat(vbytes, v); }
+  /// A task's scratch buffer: on the stack up to 64 KiB.
+  Value scratch(MemRefType type) {
+    int64_t bytes = type.getNumElements() * type.getElementTypeBitWidth() / 8;
+    if (bytes <= (64 << 10))
+      return memref::AllocaOp::create(b, loc, type);
+    return memref::AllocOp::create(b, loc, type);
+  }
+  /// acc + the sums of 4 adjacent products of unsigned `codes` and signed
+  /// `activations` (vpdpbusd).
+  Value dot(Value acc, Value codes, Value activations) {
+    if (!vnniDot)
+      vnniDot = getOrCreateIntrinsicDeclaration(
+          module, "llvm.x86.avx512.vpdpbusd.512",
+          b.getFunctionType({vi32, vbytes, vbytes}, {vi32}));
+    return func::CallOp::create(b, loc, vnniDot,
+                                ValueRange{acc, codes, activations})
+        .getResult(0);
+  }
+  Value asBytes(Value words) {
+    return vector::BitCastOp::create(b, loc, vbytes, words);
+  }
+  Value concat(Value l, Value r) {
+    auto type = cast<VectorType>(l.getType());
+    SmallVector<int64_t> mask(2 * type.getNumElements());
+    std::iota(mask.begin(), mask.end(), 0);
+    return vector::ShuffleOp::create(b, loc, l, r, mask);
+  }
+
+  /// Rounds each row's activations to int8 per weight group and packs them
+  /// in decoded-vector order as i32 words; records each group's scale d and
+  /// d * sum(q). Rows are independent; the groups past K read as zero.
+  void packActivations(Value x, Value numRows, Int8Buffers &buffers) {
+    auto i8 = b.getI8Type();
+    buffers.packed = memref::AllocOp::create(
+        b, loc,
+        MemRefType::get({ShapedType::kDynamic, layout.quads()}, b.getI32Type()),
+        ValueRange{numRows});
+    auto scaleType =
+        MemRefType::get({ShapedType::kDynamic, layout.paddedGroups}, f32);
+    buffers.actScales =
+        memref::AllocOp::create(b, loc, scaleType, ValueRange{numRows});
+    buffers.actSums =
+        memref::AllocOp::create(b, loc, scaleType, ValueRange{numRows});
+    bool natural = layout.naturalOrder();
+    // Codes in K order, when the packed order differs.
+    Value row;
+    if (!natural)
+      row = memref::AllocaOp::create(b, loc,
+                                     MemRefType::get({layout.paddedK()}, i8));
+    auto vi8 = VectorType::get({kLanes}, i8);
+    auto vquad = VectorType::get({kLanes / 4}, b.getI32Type());
+    int64_t zeroFrom = llvm::alignTo(plan.k, kLanes);
+    forLoop(index(0), numRows, 1, {}, [&](Value m, ValueRange) {
+      // Stores 16 codes at k (k a multiple of 16).
+      auto storeCodes = [&](Value codes, Value k) {
+        if (natural)
+          vector::StoreOp::create(
+              b, loc, vector::BitCastOp::create(b, loc, vquad, codes),
+              buffers.packed,
+              ValueRange{m, arith::DivUIOp::create(b, loc, k, index(4))});
+        else
+          vector::StoreOp::create(b, loc, codes, row, ValueRange{k});
+      };
+      forLoop(index(0), index(plan.numGroups), 1, {}, [&](Value g, ValueRange) {
+        quantizeGroup(x, m, g, buffers, storeCodes);
+        return SmallVector<Value>();
+      });
+      for (int64_t g = plan.numGroups; g < layout.paddedGroups; ++g) {
+        memref::StoreOp::create(b, loc, f32Const(0), buffers.actScales,
+                                ValueRange{m, index(g)});
+        memref::StoreOp::create(b, loc, f32Const(0), buffers.actSums,
+                                ValueRange{m, index(g)});
+      }
+      Value zeros = splat(vi8, 0);
+      forLoop(index(zeroFrom), index(layout.paddedK()), kLanes, {},
+              [&](Value k, ValueRange) {
+                storeCodes(zeros, k);
+                return SmallVector<Value>();
+              });
+      if (!natural)
+        reorderRow(row, buffers.packed, m);
+      return SmallVector<Value>();
+    });
+  }
+
+  /// Group g of row m: d = max|x| / 127, q = roundeven(x * 127 / max|x|)
+  /// clamped to [-127, 127] (0 for an all-zero group).
+  void quantizeGroup(Value x, Value m, Value g, const Int8Buffers &buffers,
+                     function_ref<void(Value, Value)> storeCodes) {
+    Value kBegin = mul(g, index(plan.group));
+    Value kEnd = minIndex(add(kBegin, index(plan.group)), index(plan.k));
+    Value padding = f32Const(0);
+    auto read = [&](Value k) {
+      return vector::TransferReadOp::create(b, loc, vf32, x, ValueRange{m, k},
+                                            padding, ArrayRef<bool>{false});
+    };
+    Value peak =
+        forLoop(kBegin, kEnd, kLanes, {splat(vf32, 0)},
+                [&](Value k, ValueRange acc) -> SmallVector<Value> {
+                  Value magnitude = math::AbsFOp::create(b, loc, read(k));
+                  return {arith::MaximumFOp::create(b, loc, acc[0], magnitude)};
+                })[0];
+    Value amax = vector::ReductionOp::create(
+        b, loc, vector::CombiningKind::MAXIMUMF, peak);
+    Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
+                                           amax, f32Const(0));
+    Value inverse = arith::SelectOp::create(
+        b, loc, positive, arith::DivFOp::create(b, loc, f32Const(127), amax),
+        f32Const(0));
+    Value scale = arith::DivFOp::create(b, loc, amax, f32Const(127));
+    Value inverseVector = vector::BroadcastOp::create(b, loc, vf32, inverse);
+    Value low = splat(vf32, -127), high = splat(vf32, 127);
+    auto vi8 = VectorType::get({kLanes}, b.getI8Type());
+    Value total = forLoop(
+        kBegin, kEnd, kLanes, {splat(vi32, 0)},
+        [&](Value k, ValueRange acc) -> SmallVector<Value> {
+          Value scaled = arith::MulFOp::create(b, loc, read(k), inverseVector);
+          Value rounded = math::RoundEvenOp::create(b, loc, scaled);
+          Value clamped = arith::MinimumFOp::create(
+              b, loc, arith::MaximumFOp::create(b, loc, rounded, low), high);
+          Value codes = arith::FPToSIOp::create(b, loc, vi32, clamped);
+          storeCodes(arith::TruncIOp::create(b, loc, vi8, codes), k);
+          return {arith::AddIOp::create(b, loc, acc[0], codes)};
+        })[0];
+    Value sum =
+        vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, total);
+    Value sumF = arith::SIToFPOp::create(b, loc, f32, sum);
+    memref::StoreOp::create(b, loc, scale, buffers.actScales, ValueRange{m, g});
+    memref::StoreOp::create(b, loc, arith::MulFOp::create(b, loc, scale, sumF),
+                            buffers.actSums, ValueRange{m, g});
+  }
+
+  /// packed[m] = the codes of `row` permuted into decoded-vector order, one
+  /// unit at a time.
+  void reorderRow(Value row, Value packed, Value m) {
+    auto unitType = VectorType::get({layout.unitCodes}, b.getI8Type());
+    forLoop(index(0), index(layout.numUnits), 1, {}, [&](Value u, ValueRange) {
+      Value codes = vector::LoadOp::create(
+          b, loc, unitType, row, ValueRange{mul(u, index(layout.unitCodes))});
+      for (unsigned f = 0; f < layout.fields; ++f) {
+        SmallVector<int64_t> mask;
+        for (int64_t p = 0; p < kVectorBytes; ++p)
+          mask.push_back(layout.codeOf(f, p));
+        Value bytes = vector::ShuffleOp::create(b, loc, codes, codes, mask);
+        Value at =
+            add(mul(u, index(layout.fields * kLanes)), index(f * kLanes));
+        vector::StoreOp::create(b, loc,
+                                vector::BitCastOp::create(b, loc, vi32, bytes),
+                                packed, ValueRange{m, at});
+      }
+      return SmallVector<Value>();
+    });
+  }
+
+  func::FuncOp createTaskFunction(StringRef name, const Int8Buffers &buffers) {
+    SmallVector<Type> types{b.getIndexType()};
+    for (Value v : buffers.list())
+      types.push_back(v.getType());
+    func::FuncOp func = createKernelFunction(module, loc, name, types, 1);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&func.getBody().front());
+    Int8KernelBuilder task(b, loc, module, plan, layout);
+    task.buf = buffers.rebind(func.getArguments().drop_front());
+    task.emitTaskBody(func.getArgument(0));
+    func::ReturnOp::create(b, loc);
+    return func;
+  }
+
+  void emitTaskBody(Value task) {
+    rows = memref::DimOp::create(b, loc, buf.packed, 0);
+    Value n0 = mul(task, index(kChannelsPerTask));
+    Value prefill = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
+                                          rows, index(kInt8PanelMinRows));
+    auto branch = [&](function_ref<void()> body) {
+      return [&, body](OpBuilder &nested, Location l) {
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPoint(nested.getInsertionBlock(),
+                            nested.getInsertionPoint());
+        body();
+        scf::YieldOp::create(b, l);
+      };
+    };
+    scf::IfOp::create(
+        b, loc, prefill, branch([&] { emitPanelTask(n0); }), branch([&] {
+          Value nEnd =
+              minIndex(add(n0, index(kChannelsPerTask)), index(plan.n));
+          forEachStreamTile(
+              n0, nEnd, rows,
+              [&](Value c0, int64_t channels, Value m0, int64_t numRows) {
+                emitStreamTile(c0, channels, m0, numRows);
+              });
+        }));
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Weights
+  //===--------------------------------------------------------------------===//
+
+  Value paramRow(Value n) { return plan.scalesPerChannel ? n : index(0); }
+
+  /// The decoded vectors of unit `u` of channel `n` (unsigned codes, one
+  /// per byte). A partial unit reads zero bytes past the row's end.
+  SmallVector<Value> decodeUnit(Value n, Value u, bool partial) {
+    Value bytes;
+    if (plan.isGGML()) {
+      // Each block's codes follow its 2-byte f16 scale.
+      int64_t codeBytes = plan.ggmlBlockBytes - 2;
+      auto blockType = VectorType::get({codeBytes}, b.getI8Type());
+      int64_t blocks = partial ? layout.lastUnitBlocks : layout.blocksPerUnit;
+      SmallVector<Value> parts;
+      for (int64_t t = 0; t < layout.blocksPerUnit; ++t) {
+        if (t >= blocks) {
+          parts.push_back(splat(blockType, 0));
+          continue;
+        }
+        Value block = add(mul(u, index(layout.blocksPerUnit)), index(t));
+        Value column = add(mul(block, index(plan.ggmlBlockBytes)), index(2));
+        parts.push_back(vector::LoadOp::create(b, loc, blockType, buf.storage,
+                                               ValueRange{n, column}));
+      }
+      while (parts.size() > 1) {
+        SmallVector<Value> joined;
+        for (size_t i = 0; i < parts.size(); i += 2)
+          joined.push_back(concat(parts[i], parts[i + 1]));
+        parts = std::move(joined);
+      }
+      bytes = parts[0];
+    } else {
+      Value column = mul(u, index(kVectorBytes));
+      bytes =
+          partial
+              ? Value(vector::TransferReadOp::create(
+                    b, loc, vbytes, buf.storage, ValueRange{n, column},
+                    arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0)),
+                    ArrayRef<bool>{false}))
+              : Value(vector::LoadOp::create(b, loc, vbytes, buf.storage,
+                                             ValueRange{n, column}));
+    }
+    if (layout.flip)
+      bytes = arith::XOrIOp::create(b, loc, bytes, splatBytes(layout.flip));
+    SmallVector<Value> decoded;
+    uint8_t mask = uint8_t((1u << plan.bits) - 1);
+    for (unsigned f = 0; f < layout.fields; ++f) {
+      Value field = bytes;
+      if (f > 0)
+        field = arith::ShRUIOp::create(b, loc, field,
+                                       splatBytes(uint8_t(plan.bits * f)));
+      if (f + 1 < layout.fields)
+        field = arith::AndIOp::create(b, loc, field, splatBytes(mask));
+      decoded.push_back(field);
+    }
+    return decoded;
+  }
+
+  /// The zero-point of group g plus the codes' offset, as f32.
+  Value groupOffset(Value n, Value g) {
+    Value offset = f32Const(double(layout.offset));
+    if (!buf.zeros)
+      return offset;
+    Value zero =
+        memref::LoadOp::create(b, loc, buf.zeros, ValueRange{paramRow(n), g});
+    return arith::AddFOp::create(b, loc, toF32(zero), offset);
+  }
+
+  /// Scales and offset zero-points of the groups of unit u (groups past
+  /// the row's end read as zero).
+  std::pair<Value, Value> unitScalesAndOffsets(Value n, Value u, bool partial) {
+    int64_t count = layout.groupsPerUnit;
+    auto type = VectorType::get({count}, f32);
+    Value first = mul(u, index(count));
+    Value scales, offsets;
+    if (plan.isGGML()) {
+      int64_t valid = partial ? layout.lastUnitBlocks : count;
+      SmallVector<Value> elements;
+      for (int64_t t = 0; t < count; ++t)
+        elements.push_back(
+            t < valid ? loadGroupScale(plan, buf.storage, buf.scales, n,
+                                       paramRow(n), add(first, index(t)))
+                      : f32Const(0));
+      scales = vector::FromElementsOp::create(b, loc, type, elements);
+    } else {
+      // Only the last unit can hold groups past the row's end: a masked
+      // read there, plain loads elsewhere.
+      auto read = [&](Value source) {
+        Type element = cast<MemRefType>(source.getType()).getElementType();
+        auto type = VectorType::get({count}, element);
+        ValueRange at{paramRow(n), first};
+        if (!partial && plan.numGroups % count == 0)
+          return toF32(vector::LoadOp::create(b, loc, type, source, at));
+        Value padding =
+            arith::ConstantOp::create(b, loc, element, b.getZeroAttr(element));
+        return toF32(vector::TransferReadOp::create(
+            b, loc, type, source, at, padding, ArrayRef<bool>{false}));
+      };
+      scales = read(buf.scales);
+      if (buf.zeros)
+        offsets = arith::AddFOp::create(b, loc, read(buf.zeros),
+                                        splat(type, double(layout.offset)));
+    }
+    if (!offsets)
+      offsets = splat(type, double(layout.offset));
+    return {scales, offsets};
+  }
+
+  /// Each of the `groupsPerUnit` elements of `v` repeated over its lanes.
+  Value expandToLanes(Value v) {
+    SmallVector<int64_t> mask;
+    for (int64_t i = 0; i < kLanes; ++i)
+      mask.push_back(i / layout.lanesPerGroup);
+    return vector::ShuffleOp::create(b, loc, v, v, mask);
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Decode: codes streamed from storage
+  //===--------------------------------------------------------------------===//
+
+  Value packedVector(Value m, Value u, unsigned f) {
+    Value at = add(mul(u, index(layout.fields * kLanes)), index(f * kLanes));
+    return asBytes(
+        vector::LoadOp::create(b, loc, vi32, buf.packed, ValueRange{m, at}));
+  }
+
+  /// Outputs [m0, m0 + numRows) x [n0, n0 + numChannels): per (channel,
+  /// row), an f32 vector accumulator of scaled group dots and the offset
+  /// correction.
+  void emitStreamTile(Value n0, int64_t numChannels, Value m0,
+                      int64_t numRows) {
+    SmallVector<Value> channel, row;
+    for (int64_t c = 0; c < numChannels; ++c)
+      channel.push_back(add(n0, index(c)));
+    for (int64_t r = 0; r < numRows; ++r)
+      row.push_back(add(m0, index(r)));
+    int64_t tiles = numChannels * numRows;
+    SmallVector<Value> results = layout.groupsPerUnit > 1
+                                     ? streamGroupsInUnits(channel, row)
+                                     : streamUnitsInGroups(channel, row);
+    for (int64_t c = 0; c < numChannels; ++c) {
+      for (int64_t r = 0; r < numRows; ++r) {
+        int64_t t = c * numRows + r;
+        Value y = vector::ReductionOp::create(
+            b, loc, vector::CombiningKind::ADD, results[t],
+            arith::FastMathFlags::reassoc);
+        Value correction = results[tiles + t];
+        if (isa<VectorType>(correction.getType()))
+          correction = vector::ReductionOp::create(
+              b, loc, vector::CombiningKind::ADD, correction,
+              arith::FastMathFlags::reassoc);
+        y = arith::SubFOp::create(b, loc, y, correction);
+        if (plan.accumulate)
+          y = arith::AddFOp::create(
+              b, loc,
+              memref::LoadOp::create(b, loc, buf.out,
+                                     ValueRange{row[r], channel[c]}),
+              y);
+        memref::StoreOp::create(b, loc, y, buf.out,
+                                ValueRange{row[r], channel[c]});
+      }
+    }
+  }
+
+  /// Several groups per unit: each unit's i32 dots are scaled lane by lane
+  /// (each group's s * d expanded over its lanes).
+  SmallVector<Value> streamGroupsInUnits(ArrayRef<Value> channel,
+                                         ArrayRef<Value> row) {
+    int64_t numRows = row.size(), tiles = channel.size() * numRows;
+    auto groupsType = VectorType::get({layout.groupsPerUnit}, f32);
+    SmallVector<Value> inits(tiles, splat(vf32, 0));
+    inits.append(tiles, splat(groupsType, 0));
+    auto unitStep = [&](Value u, ValueRange state,
+                        bool partial) -> SmallVector<Value> {
+      SmallVector<Value> next(state.begin(), state.end());
+      SmallVector<SmallVector<Value>> xs(numRows);
+      for (int64_t r = 0; r < numRows; ++r)
+        for (unsigned f = 0; f < layout.fields; ++f)
+          xs[r].push_back(packedVector(row[r], u, f));
+      Value groupBase = mul(u, index(layout.groupsPerUnit));
+      for (auto [c, n] : llvm::enumerate(channel)) {
+        SmallVector<Value> codes = decodeUnit(n, u, partial);
+        auto [scales, offsets] = unitScalesAndOffsets(n, u, partial);
+        Value scaledOffsets = arith::MulFOp::create(b, loc, scales, offsets);
+        for (int64_t r = 0; r < numRows; ++r) {
+          int64_t t = int64_t(c) * numRows + r;
+          Value acc = splat(vi32, 0);
+          for (unsigned f = 0; f < layout.fields; ++f)
+            acc = dot(acc, codes[f], xs[r][f]);
+          Value actScales = vector::LoadOp::create(
+              b, loc, groupsType, buf.actScales, ValueRange{row[r], groupBase});
+          Value actSums = vector::LoadOp::create(
+              b, loc, groupsType, buf.actSums, ValueRange{row[r], groupBase});
+          Value laneScales =
+              expandToLanes(arith::MulFOp::create(b, loc, scales, actScales));
+          next[t] = vector::FMAOp::create(
+              b, loc, arith::SIToFPOp::create(b, loc, vf32, acc), laneScales,
+              next[t]);
+          next[tiles + t] = vector::FMAOp::create(b, loc, scaledOffsets,
+                                                  actSums, next[tiles + t]);
+        }
+      }
+      return next;
+    };
+    int64_t fullUnits = layout.numUnits - (layout.lastUnitPartial ? 1 : 0);
+    SmallVector<Value> state =
+        forLoop(index(0), index(fullUnits), 1, inits,
+                [&](Value u, ValueRange s) { return unitStep(u, s, false); });
+    if (layout.lastUnitPartial)
+      state = unitStep(index(fullUnits), state, true);
+    return state;
+  }
+
+  /// Groups of whole units: i32 dots accumulate over the group (one
+  /// accumulator per field and tile), then are scaled once.
+  SmallVector<Value> streamUnitsInGroups(ArrayRef<Value> channel,
+                                         ArrayRef<Value> row) {
+    int64_t numRows = row.size(), tiles = channel.size() * numRows;
+    int64_t fields = layout.fields;
+    SmallVector<Value> inits(tiles, splat(vf32, 0));
+    inits.append(tiles, f32Const(0));
+    auto unitStep = [&](Value u, SmallVectorImpl<Value> &acc, bool partial) {
+      SmallVector<SmallVector<Value>> xs(numRows);
+      for (int64_t r = 0; r < numRows; ++r)
+        for (unsigned f = 0; f < fields; ++f)
+          xs[r].push_back(packedVector(row[r], u, f));
+      for (auto [c, n] : llvm::enumerate(channel)) {
+        SmallVector<Value> codes = decodeUnit(n, u, partial);
+        for (int64_t r = 0; r < numRows; ++r)
+          for (unsigned f = 0; f < fields; ++f) {
+            int64_t slot = (int64_t(c) * numRows + r) * fields + f;
+            acc[slot] = dot(acc[slot], codes[f], xs[r][f]);
+          }
+      }
+    };
+    auto groupStep = [&](Value g, ValueRange state, int64_t units,
+                         bool lastPartial) -> SmallVector<Value> {
+      Value uBegin = mul(g, index(layout.unitsPerGroup));
+      int64_t whole = units - (lastPartial ? 1 : 0);
+      SmallVector<Value> acc =
+          forLoop(uBegin, add(uBegin, index(whole)), 1,
+                  SmallVector<Value>(tiles * fields, splat(vi32, 0)),
+                  [&](Value u, ValueRange current) {
+                    SmallVector<Value> next(current.begin(), current.end());
+                    unitStep(u, next, false);
+                    return next;
+                  });
+      if (lastPartial)
+        unitStep(add(uBegin, index(whole)), acc, true);
+      SmallVector<Value> next(state.begin(), state.end());
+      for (auto [c, n] : llvm::enumerate(channel)) {
+        Value scale =
+            loadGroupScale(plan, buf.storage, buf.scales, n, paramRow(n), g);
+        Value scaledOffset =
+            arith::MulFOp::create(b, loc, scale, groupOffset(n, g));
+        for (int64_t r = 0; r < numRows; ++r) {
+          int64_t t = int64_t(c) * numRows + r;
+          Value sum = acc[t * fields];
+          for (int64_t f = 1; f < fields; ++f)
+            sum = arith::AddIOp::create(b, loc, sum, acc[t * fields + f]);
+          Value actScale = memref::LoadOp::create(b, loc, buf.actScales,
+                                                  ValueRange{row[r], g});
+          Value actSum = memref::LoadOp::create(b, loc, buf.actSums,
+                                                ValueRange{row[r], g});
+          Value factor = vector::BroadcastOp::create(
+              b, loc, vf32, arith::MulFOp::create(b, loc, scale, actScale));
+          next[t] = vector::FMAOp::create(
+              b, loc, arith::SIToFPOp::create(b, loc, vf32, sum), factor,
+              next[t]);
+          next[tiles + t] = arith::AddFOp::create(
+              b, loc, next[tiles + t],
+              arith::MulFOp::create(b, loc, scaledOffset, actSum));
+        }
+      }
+      return next;
+    };
+    int64_t lastUnits =
+        layout.numUnits - (plan.numGroups - 1) * layout.unitsPerGroup;
+    SmallVector<Value> state =
+        forLoop(index(0), index(plan.numGroups - 1), 1, inits,
+                [&](Value g, ValueRange s) {
+                  return groupStep(g, s, layout.unitsPerGroup, false);
+                });
+    return groupStep(index(plan.numGroups - 1), state, lastUnits,
+                     layout.lastUnitPartial);
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Prefill: a decoded panel reused by all rows
+  //===--------------------------------------------------------------------===//
+
+  /// Decodes the task's 32 channels into a [quads, 32] panel of i32 words
+  /// (4 codes of one channel each, transposed from decoded vectors), and
+  /// their scales and scaled offsets into [groups, 32]; then multiplies
+  /// 6-row tiles with it.
+  void emitPanelTask(Value n0) {
+    int64_t quads = layout.quads();
+    auto panelType = MemRefType::get({quads, kChannelsPerTask}, b.getI32Type());
+    Value panel = scratch(panelType);
+    auto paramType = MemRefType::get({plan.numGroups, kChannelsPerTask}, f32);
+    Value panelScales = scratch(paramType);
+    Value panelOffsets = scratch(paramType);
+    auto channelAt = [&](int64_t c) {
+      // Channels past N repeat the last one; their outputs are not stored.
+      return minIndex(add(n0, index(c)), index(plan.n - 1));
+    };
+    forLoop(index(0), index(plan.numGroups), 1, {}, [&](Value g, ValueRange) {
+      for (int64_t c = 0; c < kChannelsPerTask; ++c) {
+        Value n = channelAt(c);
+        Value scale =
+            loadGroupScale(plan, buf.storage, buf.scales, n, paramRow(n), g);
+        memref::StoreOp::create(b, loc, scale, panelScales,
+                                ValueRange{g, index(c)});
+        memref::StoreOp::create(
+            b, loc, arith::MulFOp::create(b, loc, scale, groupOffset(n, g)),
+            panelOffsets, ValueRange{g, index(c)});
+      }
+      return SmallVector<Value>();
+    });
+    auto square = VectorType::get({kLanes, kLanes}, b.getI32Type());
+    auto decodePanelUnit = [&](Value u, bool partial) {
+      for (int64_t half = 0; half < kChannelsPerTask / kLanes; ++half) {
+        SmallVector<Value> blocks(layout.fields, splat(square, 0));
+        for (int64_t c = 0; c < kLanes; ++c) {
+          SmallVector<Value> codes =
+              decodeUnit(channelAt(half * kLanes + c), u, partial);
+          for (unsigned f = 0; f < layout.fields; ++f)
+            blocks[f] = vector::InsertOp::create(
+                b, loc, vector::BitCastOp::create(b, loc, vi32, codes[f]),
+                blocks[f], ArrayRef<int64_t>{c});
+        }
+        for (unsigned f = 0; f < layout.fields; ++f) {
+          Value byQuad = vector::TransposeOp::create(b, loc, blocks[f],
+                                                     ArrayRef<int64_t>{1, 0});
+          Value quad0 =
+              add(mul(u, index(layout.fields * kLanes)), index(f * kLanes));
+          for (int64_t i = 0; i < kLanes; ++i)
+            vector::StoreOp::create(
+                b, loc,
+                vector::ExtractOp::create(b, loc, byQuad, ArrayRef<int64_t>{i}),
+                panel, ValueRange{add(quad0, index(i)), index(half * kLanes)});
+        }
+      }
+    };
+    int64_t fullUnits = layout.numUnits - (layout.lastUnitPartial ? 1 : 0);
+    forLoop(index(0), index(fullUnits), 1, {}, [&](Value u, ValueRange) {
+      decodePanelUnit(u, false);
+      return SmallVector<Value>();
+    });
+    if (layout.lastUnitPartial)
+      decodePanelUnit(index(fullUnits), true);
+
+    Value mFull = roundDown(rows, kPanelRows);
+    forLoop(index(0), mFull, kPanelRows, {}, [&](Value m0, ValueRange) {
+      emitPanelTile(panel, panelScales, panelOffsets, n0, m0, kPanelRows);
+      return SmallVector<Value>();
+    });
+    forLoop(mFull, rows, 1, {}, [&](Value m0, ValueRange) {
+      emitPanelTile(panel, panelScales, panelOffsets, n0, m0, 1);
+      return SmallVector<Value>();
+    });
+  }
+
+  /// out[m0 .. m0+numRows, n0 .. n0+32] (+)= the products: per group, i32
+  /// accumulators of 4-code dots (a panel word times a broadcast word of
+  /// activations), then scaled into f32 accumulators.
+  void emitPanelTile(Value panel, Value panelScales, Value panelOffsets,
+                     Value n0, Value m0, int64_t numRows) {
+    int64_t halves = kChannelsPerTask / kLanes;
+    int64_t tiles = numRows * halves;
+    SmallVector<Value> row;
+    for (int64_t r = 0; r < numRows; ++r)
+      row.push_back(add(m0, index(r)));
+    // Dots of panel words [qBegin, qEnd) added to `acc`.
+    auto dotRange = [&](Value qBegin, Value qEnd, ValueRange acc) {
+      return forLoop(qBegin, qEnd, 1, acc, [&](Value q, ValueRange current) {
+        SmallVector<Value> next(current.begin(), current.end());
+        SmallVector<Value> weights;
+        for (int64_t h = 0; h < halves; ++h)
+          weights.push_back(asBytes(vector::LoadOp::create(
+              b, loc, vi32, panel, ValueRange{q, index(h * kLanes)})));
+        for (int64_t r = 0; r < numRows; ++r) {
+          Value word =
+              memref::LoadOp::create(b, loc, buf.packed, ValueRange{row[r], q});
+          Value activations =
+              asBytes(vector::BroadcastOp::create(b, loc, vi32, word));
+          for (int64_t h = 0; h < halves; ++h)
+            next[r * halves + h] =
+                dot(next[r * halves + h], weights[h], activations);
+        }
+        return next;
+      });
+    };
+    SmallVector<Value> inits(tiles, splat(vf32, 0));
+    int64_t unitQuads = layout.fields * kLanes;
+    SmallVector<Value> acc = forLoop(
+        index(0), index(plan.numGroups), 1, inits,
+        [&](Value g, ValueRange state) {
+          SmallVector<Value> dots(tiles, splat(vi32, 0));
+          if (layout.groupsPerUnit > 1) {
+            Value u =
+                arith::DivUIOp::create(b, loc, g, index(layout.groupsPerUnit));
+            Value sub =
+                arith::RemUIOp::create(b, loc, g, index(layout.groupsPerUnit));
+            for (unsigned f = 0; f < layout.fields; ++f) {
+              Value begin =
+                  add(add(mul(u, index(unitQuads)), index(f * kLanes)),
+                      mul(sub, index(layout.lanesPerGroup)));
+              dots = dotRange(begin, add(begin, index(layout.lanesPerGroup)),
+                              dots);
+            }
+          } else {
+            int64_t groupQuads = layout.unitsPerGroup * unitQuads;
+            Value begin = mul(g, index(groupQuads));
+            Value end =
+                minIndex(add(begin, index(groupQuads)), index(layout.quads()));
+            dots = dotRange(begin, end, dots);
+          }
+          SmallVector<Value> next(state.begin(), state.end());
+          for (int64_t h = 0; h < halves; ++h) {
+            Value scales = vector::LoadOp::create(
+                b, loc, vf32, panelScales, ValueRange{g, index(h * kLanes)});
+            Value offsets = vector::LoadOp::create(
+                b, loc, vf32, panelOffsets, ValueRange{g, index(h * kLanes)});
+            for (int64_t r = 0; r < numRows; ++r) {
+              int64_t t = r * halves + h;
+              Value actScale = memref::LoadOp::create(b, loc, buf.actScales,
+                                                      ValueRange{row[r], g});
+              Value actSum = memref::LoadOp::create(b, loc, buf.actSums,
+                                                    ValueRange{row[r], g});
+              Value factor = arith::MulFOp::create(
+                  b, loc, scales,
+                  vector::BroadcastOp::create(b, loc, vf32, actScale));
+              Value scaled = vector::FMAOp::create(
+                  b, loc, arith::SIToFPOp::create(b, loc, vf32, dots[t]),
+                  factor, next[t]);
+              next[t] = vector::FMAOp::create(
+                  b, loc, offsets,
+                  vector::BroadcastOp::create(
+                      b, loc, vf32, arith::NegFOp::create(b, loc, actSum)),
+                  scaled);
+            }
+          }
+          return next;
+        });
+    Value padding = f32Const(0);
+    for (int64_t r = 0; r < numRows; ++r) {
+      for (int64_t h = 0; h < halves; ++h) {
+        Value column = add(n0, index(h * kLanes));
+        Value sum = acc[r * halves + h];
+        if (plan.accumulate)
+          sum = arith::AddFOp::create(
+              b, loc,
+              vector::TransferReadOp::create(b, loc, vf32, buf.out,
+                                             ValueRange{row[r], column},
+                                             padding, ArrayRef<bool>{false}),
+              sum);
+        vector::TransferWriteOp::create(b, loc, sum, buf.out,
+                                        ValueRange{row[r], column},
+                                        ArrayRef<bool>{false});
+      }
+    }
+  }
+};
+
+} // namespace
+
+std::string cpu::whyNoInt8Kernel(const DequantKernelPlan &plan) {
+  std::string whyNot;
+  (void)int8Layout(plan, whyNot);
+  return whyNot;
+}
+
+func::FuncOp cpu::buildInt8Kernel(ModuleOp module,
+                                  const DequantKernelPlan &plan,
+                                  unsigned threads, StringRef name,
+                                  TypeRange argTypes, Location loc) {
+  std::string whyNot;
+  FailureOr<Int8Layout> layout = int8Layout(plan, whyNot);
+  assert(succeeded(layout) && "buildInt8Kernel without an int8 layout");
+  func::FuncOp func = createKernelFunction(module, loc, name, argTypes, 0);
+  Block *entry = &func.getBody().front();
+  OpBuilder b = OpBuilder::atBlockBegin(entry);
+  Int8KernelBuilder(b, loc, module, plan, *layout)
+      .build(entry->getArguments(), threads, (name + "_task").str());
+  func::ReturnOp::create(b, loc);
+  return func;
+}

@@ -1,0 +1,152 @@
+//===- KernelSupport.cpp - Helpers shared by the CPU kernels --------------===//
+//
+// Part of the quant-opt project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "CPUKernels.h"
+
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+
+#include "llvm/Support/FormatVariadic.h"
+
+using namespace mlir;
+using namespace mlir::qtensor;
+using namespace mlir::qtensor::cpu;
+
+namespace {
+std::string typeName(Type type) {
+  std::string name;
+  llvm::raw_string_ostream os(name);
+  os << type;
+  return name;
+}
+} // namespace
+
+std::string cpu::kernelName(const DequantKernelPlan &plan, unsigned threads,
+                            StringRef suffix) {
+  std::string name;
+  if (plan.isGGML() || plan.isHalf()) {
+    name = llvm::formatv("__qtensor_kernel_ggml_matmul_{0}x{1}_{2}", plan.n,
+                         plan.k, plan.ggmlName);
+  } else {
+    name = llvm::formatv(
+        "__qtensor_kernel_dequant_matmul_{0}x{1}_{2}{3}{4}_g{5}{6}_s{7}",
+        plan.n, plan.k, plan.signedCodes ? "si" : "ui", plan.bits,
+        plan.msbFirst ? "msb" : "", plan.group,
+        plan.scalesPerChannel ? "" : "_pt", typeName(plan.scaleType));
+    if (plan.zeroType)
+      name += "_z" + typeName(plan.zeroType);
+  }
+  name += suffix;
+  if (plan.accumulate)
+    name += "_acc";
+  if (threads > 1)
+    name += llvm::formatv("_t{0}", threads).str();
+  return name;
+}
+
+func::FuncOp cpu::createKernelFunction(ModuleOp module, Location loc,
+                                       StringRef name, TypeRange types,
+                                       unsigned firstBuffer) {
+  OpBuilder b(module.getContext());
+  b.setInsertionPointToEnd(module.getBody());
+  auto func =
+      func::FuncOp::create(b, loc, name, b.getFunctionType(types, TypeRange{}));
+  func.setPrivate();
+  // The kernels write only their output, which is a fresh allocation.
+  for (unsigned i = firstBuffer; i < types.size(); ++i)
+    func.setArgAttr(i, "llvm.noalias", b.getUnitAttr());
+  func.addEntryBlock();
+  return func;
+}
+
+Value KernelEmitter::loadGroupScale(const DequantKernelPlan &plan,
+                                    Value storage, Value scales, Value n,
+                                    Value paramRow, Value g) {
+  if (plan.isHalf())
+    return f32Const(1.0);
+  if (!plan.isGGML())
+    return toF32(
+        memref::LoadOp::create(b, loc, scales, ValueRange{paramRow, g}));
+  Value at = mul(g, index(plan.ggmlBlockBytes));
+  auto byteAt = [&](Value column) {
+    Value byte = memref::LoadOp::create(b, loc, storage, ValueRange{n, column});
+    return arith::ExtUIOp::create(b, loc, b.getI16Type(), byte);
+  };
+  Value low = byteAt(at), high = byteAt(add(at, index(1)));
+  Value bits = arith::OrIOp::create(
+      b, loc, low,
+      arith::ShLIOp::create(
+          b, loc, high,
+          arith::ConstantOp::create(b, loc, b.getI16IntegerAttr(8))));
+  return toF32(arith::BitcastOp::create(b, loc, b.getF16Type(), bits));
+}
+
+void KernelEmitter::forEachStreamTile(
+    Value nBegin, Value nEnd, Value rows,
+    function_ref<void(Value, int64_t, Value, int64_t)> body) {
+  Value nPairs = add(nBegin, roundDown(sub(nEnd, nBegin), 2));
+  forLoop(index(0), rows, kRowsPerBlock, {}, [&](Value mBegin, ValueRange) {
+    Value mEnd = minIndex(add(mBegin, index(kRowsPerBlock)), rows);
+    Value mFull = add(mBegin, roundDown(sub(mEnd, mBegin), 4));
+    auto rowTiles = [&](Value n0, int64_t channels) {
+      forLoop(mBegin, mFull, 4, {}, [&](Value m0, ValueRange) {
+        body(n0, channels, m0, 4);
+        return SmallVector<Value>();
+      });
+      return SmallVector<Value>();
+    };
+    forLoop(nBegin, nPairs, 2, {},
+            [&](Value n0, ValueRange) { return rowTiles(n0, 2); });
+    forLoop(nPairs, nEnd, 1, {},
+            [&](Value n0, ValueRange) { return rowTiles(n0, 1); });
+    forLoop(mFull, mEnd, 1, {}, [&](Value m0, ValueRange) {
+      forLoop(nBegin, nEnd, 1, {}, [&](Value n0, ValueRange) {
+        body(n0, 1, m0, 1);
+        return SmallVector<Value>();
+      });
+      return SmallVector<Value>();
+    });
+    return SmallVector<Value>();
+  });
+}
+
+void KernelEmitter::emitTaskLoop(unsigned threads, int64_t numTasks,
+                                 func::FuncOp taskFunc, ValueRange taskArgs) {
+  auto callTask = [&](OpBuilder &nested, Location l, Value task) {
+    SmallVector<Value> operands{task};
+    operands.append(taskArgs.begin(), taskArgs.end());
+    func::CallOp::create(nested, l, taskFunc, operands);
+  };
+  if (threads > 1) {
+    scf::ParallelOp::create(b, loc, ValueRange{index(0)},
+                            ValueRange{index(numTasks)}, ValueRange{index(1)},
+                            [&](OpBuilder &nested, Location l, ValueRange ivs) {
+                              callTask(nested, l, ivs[0]);
+                            });
+    return;
+  }
+  scf::ForOp::create(b, loc, index(0), index(numTasks), index(1), ValueRange{},
+                     [&](OpBuilder &nested, Location l, Value iv, ValueRange) {
+                       callTask(nested, l, iv);
+                       scf::YieldOp::create(nested, l);
+                     });
+}
+
+func::FuncOp cpu::getOrCreateIntrinsicDeclaration(ModuleOp module,
+                                                  StringRef intrinsic,
+                                                  FunctionType type) {
+  // llvm.x86.avx512.vpdpbusd.512 -> __qtensor_x86_avx512_vpdpbusd_512
+  std::string name = "__qtensor_" + intrinsic.drop_front(5).str();
+  std::replace(name.begin(), name.end(), '.', '_');
+  if (auto existing = module.lookupSymbol<func::FuncOp>(name))
+    return existing;
+  OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
+  auto func = func::FuncOp::create(b, module.getLoc(), name, type);
+  func.setPrivate();
+  func->setAttr(QTensorDialect::LlvmIntrinsicAttrHelper::getNameStr(),
+                b.getStringAttr(intrinsic));
+  return func;
+}

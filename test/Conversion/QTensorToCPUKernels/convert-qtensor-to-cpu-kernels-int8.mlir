@@ -1,0 +1,109 @@
+// RUN: quant-opt %s --split-input-file --convert-qtensor-to-cpu-kernels="compute=int8 report-fallback" --verify-diagnostics | FileCheck %s
+// RUN: quant-opt %s --split-input-file --quant-lower-to-llvm="compute=int8" 2>/dev/null | FileCheck %s --check-prefix=LLVM
+
+// compute=int8 on 4-bit codes in groups of 32 with zero-points. The kernel
+// rounds each row's groups of activations to int8 (roundeven of x * 127 /
+// max|x|) and packs them in the order of the decoded codes (even codes, then
+// odd ones, per 128); a unit of 64 storage bytes is split into its low and
+// high nibbles, and both meet the packed activations in vpdpbusd, called
+// through a declaration that stands for the intrinsic. Four groups share a
+// unit: their scales are expanded over 4 lanes each.
+// CHECK-LABEL: func.func @int4_groups
+// CHECK: call @[[KERNEL:__qtensor_kernel_dequant_matmul_40x128_ui4_g32_sf32_zi8_int8_acc]](
+// CHECK: func.func private @[[KERNEL]](
+// CHECK: memref.alloc(%{{.*}}) : memref<?x32xi32>
+// CHECK: math.roundeven %{{.*}} : vector<16xf32>
+// CHECK: arith.fptosi %{{.*}} : vector<16xf32> to vector<16xi32>
+// CHECK: arith.trunci %{{.*}} : vector<16xi32> to vector<16xi8>
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 2, 4, 6,
+// CHECK-SAME: : vector<128xi8>, vector<128xi8>
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [1, 3, 5, 7,
+// CHECK: func.func private @[[KERNEL]]_task(
+// Prefill: 16 channels' decoded units transposed into i32 panel words.
+// CHECK: vector.transpose %{{.*}}, [1, 0] : vector<16x16xi32> to vector<16x16xi32>
+// CHECK: vector.broadcast %{{.*}} : i32 to vector<16xi32>
+// CHECK: call @__qtensor_x86_avx512_vpdpbusd_512(
+// Decode: one 64-byte load per unit, nibbles split, two dots.
+// CHECK: vector.load %{{.*}} : memref<40x64xi8>, vector<64xi8>
+// CHECK: arith.andi %{{.*}} : vector<64xi8>
+// CHECK: arith.shrui %{{.*}} : vector<64xi8>
+// CHECK: call @__qtensor_x86_avx512_vpdpbusd_512(
+// CHECK: call @__qtensor_x86_avx512_vpdpbusd_512(
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3] : vector<4xf32>, vector<4xf32>
+// CHECK: arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
+// CHECK-NEXT: vector.fma
+// CHECK: func.func private @__qtensor_x86_avx512_vpdpbusd_512(vector<16xi32>, vector<64xi8>, vector<64xi8>) -> vector<16xi32> attributes {qtensor.llvm_intrinsic = "llvm.x86.avx512.vpdpbusd.512"}
+// LLVM-LABEL: llvm.func @int4_groups
+// LLVM: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+// LLVM-NOT: __qtensor_x86_avx512_vpdpbusd_512
+func.func @int4_groups(%x: tensor<2x128xf32>, %q: tensor<40x64xi8>,
+                       %s: tensor<40x4xf32>, %z: tensor<40x4xi8>,
+                       %init: tensor<2x40xf32>) -> tensor<2x40xf32> {
+  %y = qtensor.dequant_matmul %x, %q scales(%s : tensor<40x4xf32>)
+         zero_points(%z : tensor<40x4xi8>)
+         layout <ui4, block = [1, 32], packing = lsb_first>
+         outs(%init : tensor<2x40xf32>)
+         : tensor<2x128xf32>, tensor<40x64xi8> -> tensor<2x40xf32>
+  return %y : tensor<2x40xf32>
+}
+
+// -----
+
+// Signed 8-bit codes per channel: the codes are flipped to unsigned bytes
+// (xor 0x80, an offset of 128 that joins the zero-point), the activations
+// are stored in K order, and one i32 accumulator per field sums the whole
+// row before a single scaling.
+// CHECK-LABEL: func.func @int8_channels
+// CHECK: call @[[KERNEL:__qtensor_kernel_dequant_matmul_8x192_si8_g192_sf16_int8_acc]](
+// CHECK: func.func private @[[KERNEL]](
+// CHECK-NOT: vector.shuffle
+// CHECK: vector.bitcast %{{.*}} : vector<16xi8> to vector<4xi32>
+// CHECK: func.func private @[[KERNEL]]_task(
+// CHECK: vector.load %{{.*}} : memref<8x192xi8>, vector<64xi8>
+// CHECK: arith.xori %{{.*}} : vector<64xi8>
+// CHECK: call @__qtensor_x86_avx512_vpdpbusd_512(
+func.func @int8_channels(%x: tensor<3x192xf32>, %q: tensor<8x192xi8>,
+                         %s: tensor<8x1xf16>, %init: tensor<3x8xf32>)
+    -> tensor<3x8xf32> {
+  %y = qtensor.dequant_matmul %x, %q scales(%s : tensor<8x1xf16>)
+         layout <si8, block = [1, 0]> outs(%init : tensor<3x8xf32>)
+         : tensor<3x192xf32>, tensor<8x192xi8> -> tensor<3x8xf32>
+  return %y : tensor<3x8xf32>
+}
+
+// -----
+
+// ggml q4_0: a unit is 4 blocks of 18 bytes; their 16 code bytes are loaded
+// after each block's f16 scale and joined into 64 bytes.
+// CHECK-LABEL: func.func @q4_0
+// CHECK: call @[[KERNEL:__qtensor_kernel_ggml_matmul_16x256_q4_0_int8_acc]](
+// CHECK: func.func private @[[KERNEL]]_task(
+// CHECK: vector.load %{{.*}} : memref<16x144xi8>, vector<16xi8>
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, {{.*}}] : vector<16xi8>, vector<16xi8>
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, {{.*}}] : vector<32xi8>, vector<32xi8>
+// CHECK: arith.andi %{{.*}} : vector<64xi8>
+// CHECK: call @__qtensor_x86_avx512_vpdpbusd_512(
+func.func @q4_0(%x: tensor<1x256xf32>, %q: tensor<16x144xi8>,
+                %init: tensor<1x16xf32>) -> tensor<1x16xf32> {
+  %y = qtensor.ggml_matmul %x, %q as q4_0 outs(%init : tensor<1x16xf32>)
+         : tensor<1x256xf32>, tensor<16x144xi8> -> tensor<1x16xf32>
+  return %y : tensor<1x16xf32>
+}
+
+// -----
+
+// Groups of 96 4-bit codes neither divide nor fill a unit of 128: the exact
+// f32 kernel takes the product, with a remark.
+// CHECK-LABEL: func.func @int4_groups_of_96
+// CHECK: call @__qtensor_kernel_dequant_matmul_4x192_ui4_g96_sf32_acc(
+// CHECK-NOT: _int8
+func.func @int4_groups_of_96(%x: tensor<1x192xf32>, %q: tensor<4x96xi8>,
+                             %s: tensor<4x2xf32>, %init: tensor<1x4xf32>)
+    -> tensor<1x4xf32> {
+  // expected-remark@+1 {{no int8 kernel for this product (groups of 96 codes (the int8 kernel needs a divisor or a multiple of 128)); the exact f32 kernel computes it}}
+  %y = qtensor.dequant_matmul %x, %q scales(%s : tensor<4x2xf32>)
+         layout <ui4, block = [1, 96], packing = lsb_first>
+         outs(%init : tensor<1x4xf32>)
+         : tensor<1x192xf32>, tensor<4x96xi8> -> tensor<1x4xf32>
+  return %y : tensor<1x4xf32>
+}
