@@ -218,7 +218,8 @@ protected:
       if (auto func = mlir::dyn_cast<mlir::func::FuncOp>(op);
           func && int8Kernels)
         *int8Kernels += func.getSymName().contains("_int8") &&
-                        !func.getSymName().ends_with("_task");
+                        !func.getSymName().ends_with("_task") &&
+                        !func.getSymName().ends_with("_pack");
     });
     return remaining;
   }

@@ -204,7 +204,7 @@ protected:
   /// Calls `taskFunc(task, taskArgs...)` for every task in [0, numTasks):
   /// an scf.for, or with several threads an scf.parallel (whose body, a
   /// single call, stays one block for the OpenMP conversion).
-  void emitTaskLoop(unsigned threads, int64_t numTasks, func::FuncOp taskFunc,
+  void emitTaskLoop(unsigned threads, Value numTasks, func::FuncOp taskFunc,
                     ValueRange taskArgs);
 
   /// Runs `body` on every tile of channels [nBegin, nEnd) x rows

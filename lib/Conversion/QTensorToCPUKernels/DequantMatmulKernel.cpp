@@ -145,8 +145,8 @@ public:
     KernelBuffers buffers{x, packed, storage, scales, zeros, sums, out};
     SmallVector<Value> taskArgs = buffers.list();
     func::FuncOp taskFunc = createTaskFunction(module, taskName, buffers);
-    emitTaskLoop(threads, llvm::divideCeil(plan.n, kChannelsPerTask), taskFunc,
-                 taskArgs);
+    emitTaskLoop(threads, index(llvm::divideCeil(plan.n, kChannelsPerTask)),
+                 taskFunc, taskArgs);
   }
 
 private:

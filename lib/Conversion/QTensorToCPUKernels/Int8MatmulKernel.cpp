@@ -84,6 +84,10 @@ struct Int8Layout {
   int64_t paddedK() const { return numUnits * unitCodes; }
   /// i32 words (4 codes) of one packed activation row.
   int64_t quads() const { return paddedK() / 4; }
+  /// Words between packed rows: one cache line more than a row, so that
+  /// the rows of a 6-row tile, whose words are read together, do not all
+  /// fall into the same L1 set when a row is a multiple of 4 KiB.
+  int64_t rowStride() const { return quads() + 16; }
 };
 
 FailureOr<Int8Layout> int8Layout(const DequantKernelPlan &plan,
@@ -166,10 +170,10 @@ public:
       buffers.zeros = args[3];
     buffers.out = args.back();
     Value numRows = memref::DimOp::create(b, loc, x, 0);
-    packActivations(x, numRows, buffers);
+    packActivations(x, numRows, buffers, threads, (taskName + "_pack").str());
     func::FuncOp task = createTaskFunction(taskName, buffers);
-    emitTaskLoop(threads, llvm::divideCeil(plan.n, kChannelsPerTask), task,
-                 buffers.list());
+    emitTaskLoop(threads, index(llvm::divideCeil(plan.n, kChannelsPerTask)),
+                 task, buffers.list());
   }
 
 private:
@@ -215,11 +219,12 @@ private:
   /// Rounds each row's activations to int8 per weight group and packs them
   /// in decoded-vector order as i32 words; records each group's scale d and
   /// d * sum(q). Rows are independent; the groups past K read as zero.
-  void packActivations(Value x, Value numRows, Int8Buffers &buffers) {
-    auto i8 = b.getI8Type();
+  void packActivations(Value x, Value numRows, Int8Buffers &buffers,
+                       unsigned threads, StringRef packName) {
     buffers.packed = memref::AllocOp::create(
         b, loc,
-        MemRefType::get({ShapedType::kDynamic, layout.quads()}, b.getI32Type()),
+        MemRefType::get({ShapedType::kDynamic, layout.rowStride()},
+                        b.getI32Type()),
         ValueRange{numRows});
     auto scaleType =
         MemRefType::get({ShapedType::kDynamic, layout.paddedGroups}, f32);
@@ -227,6 +232,43 @@ private:
         memref::AllocOp::create(b, loc, scaleType, ValueRange{numRows});
     buffers.actSums =
         memref::AllocOp::create(b, loc, scaleType, ValueRange{numRows});
+    SmallVector<Value> args{x, buffers.packed, buffers.actScales,
+                            buffers.actSums};
+    SmallVector<Type> types{b.getIndexType()};
+    for (Value v : args)
+      types.push_back(v.getType());
+    func::FuncOp packRow =
+        createKernelFunction(module, loc, packName, types, 1);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&packRow.getBody().front());
+      ValueRange rowArgs = packRow.getArguments();
+      emitPackRow(rowArgs[0], rowArgs[1], rowArgs[2], rowArgs[3], rowArgs[4]);
+      func::ReturnOp::create(b, loc);
+    }
+    // Rows in parallel only where they pay for the parallel region.
+    if (threads == 1) {
+      emitTaskLoop(1, numRows, packRow, args);
+      return;
+    }
+    Value many = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
+                                       numRows, index(kInt8PanelMinRows));
+    auto branch = [&](unsigned loopThreads) {
+      return [&, loopThreads](OpBuilder &nested, Location l) {
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPoint(nested.getInsertionBlock(),
+                            nested.getInsertionPoint());
+        emitTaskLoop(loopThreads, numRows, packRow, args);
+        scf::YieldOp::create(b, l);
+      };
+    };
+    scf::IfOp::create(b, loc, many, branch(threads), branch(1));
+  }
+
+  /// Row m of the activations, rounded and packed.
+  void emitPackRow(Value m, Value x, Value packed, Value actScales,
+                   Value actSums) {
+    auto i8 = b.getI8Type();
     bool natural = layout.naturalOrder();
     // Codes in K order, when the packed order differs.
     Value row;
@@ -235,43 +277,38 @@ private:
                                      MemRefType::get({layout.paddedK()}, i8));
     auto vi8 = VectorType::get({kLanes}, i8);
     auto vquad = VectorType::get({kLanes / 4}, b.getI32Type());
-    int64_t zeroFrom = llvm::alignTo(plan.k, kLanes);
-    forLoop(index(0), numRows, 1, {}, [&](Value m, ValueRange) {
-      // Stores 16 codes at k (k a multiple of 16).
-      auto storeCodes = [&](Value codes, Value k) {
-        if (natural)
-          vector::StoreOp::create(
-              b, loc, vector::BitCastOp::create(b, loc, vquad, codes),
-              buffers.packed,
-              ValueRange{m, arith::DivUIOp::create(b, loc, k, index(4))});
-        else
-          vector::StoreOp::create(b, loc, codes, row, ValueRange{k});
-      };
-      forLoop(index(0), index(plan.numGroups), 1, {}, [&](Value g, ValueRange) {
-        quantizeGroup(x, m, g, buffers, storeCodes);
-        return SmallVector<Value>();
-      });
-      for (int64_t g = plan.numGroups; g < layout.paddedGroups; ++g) {
-        memref::StoreOp::create(b, loc, f32Const(0), buffers.actScales,
-                                ValueRange{m, index(g)});
-        memref::StoreOp::create(b, loc, f32Const(0), buffers.actSums,
-                                ValueRange{m, index(g)});
-      }
-      Value zeros = splat(vi8, 0);
-      forLoop(index(zeroFrom), index(layout.paddedK()), kLanes, {},
-              [&](Value k, ValueRange) {
-                storeCodes(zeros, k);
-                return SmallVector<Value>();
-              });
-      if (!natural)
-        reorderRow(row, buffers.packed, m);
+    // Stores 16 codes at k (k a multiple of 16).
+    auto storeCodes = [&](Value codes, Value k) {
+      if (natural)
+        vector::StoreOp::create(
+            b, loc, vector::BitCastOp::create(b, loc, vquad, codes), packed,
+            ValueRange{m, arith::DivUIOp::create(b, loc, k, index(4))});
+      else
+        vector::StoreOp::create(b, loc, codes, row, ValueRange{k});
+    };
+    forLoop(index(0), index(plan.numGroups), 1, {}, [&](Value g, ValueRange) {
+      quantizeGroup(x, m, g, actScales, actSums, storeCodes);
       return SmallVector<Value>();
     });
+    for (int64_t g = plan.numGroups; g < layout.paddedGroups; ++g) {
+      memref::StoreOp::create(b, loc, f32Const(0), actScales,
+                              ValueRange{m, index(g)});
+      memref::StoreOp::create(b, loc, f32Const(0), actSums,
+                              ValueRange{m, index(g)});
+    }
+    Value zeros = splat(vi8, 0);
+    forLoop(index(llvm::alignTo(plan.k, kLanes)), index(layout.paddedK()),
+            kLanes, {}, [&](Value k, ValueRange) {
+              storeCodes(zeros, k);
+              return SmallVector<Value>();
+            });
+    if (!natural)
+      reorderRow(row, packed, m);
   }
 
   /// Group g of row m: d = max|x| / 127, q = roundeven(x * 127 / max|x|)
   /// clamped to [-127, 127] (0 for an all-zero group).
-  void quantizeGroup(Value x, Value m, Value g, const Int8Buffers &buffers,
+  void quantizeGroup(Value x, Value m, Value g, Value actScales, Value actSums,
                      function_ref<void(Value, Value)> storeCodes) {
     Value kBegin = mul(g, index(plan.group));
     Value kEnd = minIndex(add(kBegin, index(plan.group)), index(plan.k));
@@ -311,9 +348,9 @@ private:
     Value sum =
         vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, total);
     Value sumF = arith::SIToFPOp::create(b, loc, f32, sum);
-    memref::StoreOp::create(b, loc, scale, buffers.actScales, ValueRange{m, g});
+    memref::StoreOp::create(b, loc, scale, actScales, ValueRange{m, g});
     memref::StoreOp::create(b, loc, arith::MulFOp::create(b, loc, scale, sumF),
-                            buffers.actSums, ValueRange{m, g});
+                            actSums, ValueRange{m, g});
   }
 
   /// packed[m] = the codes of `row` permuted into decoded-vector order, one

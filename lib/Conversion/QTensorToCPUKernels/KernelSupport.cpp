@@ -113,7 +113,7 @@ void KernelEmitter::forEachStreamTile(
   });
 }
 
-void KernelEmitter::emitTaskLoop(unsigned threads, int64_t numTasks,
+void KernelEmitter::emitTaskLoop(unsigned threads, Value numTasks,
                                  func::FuncOp taskFunc, ValueRange taskArgs) {
   auto callTask = [&](OpBuilder &nested, Location l, Value task) {
     SmallVector<Value> operands{task};
@@ -121,14 +121,14 @@ void KernelEmitter::emitTaskLoop(unsigned threads, int64_t numTasks,
     func::CallOp::create(nested, l, taskFunc, operands);
   };
   if (threads > 1) {
-    scf::ParallelOp::create(b, loc, ValueRange{index(0)},
-                            ValueRange{index(numTasks)}, ValueRange{index(1)},
+    scf::ParallelOp::create(b, loc, ValueRange{index(0)}, ValueRange{numTasks},
+                            ValueRange{index(1)},
                             [&](OpBuilder &nested, Location l, ValueRange ivs) {
                               callTask(nested, l, ivs[0]);
                             });
     return;
   }
-  scf::ForOp::create(b, loc, index(0), index(numTasks), index(1), ValueRange{},
+  scf::ForOp::create(b, loc, index(0), numTasks, index(1), ValueRange{},
                      [&](OpBuilder &nested, Location l, Value iv, ValueRange) {
                        callTask(nested, l, iv);
                        scf::YieldOp::create(nested, l);
