@@ -4,8 +4,9 @@
 // compute=int8 on 4-bit codes in groups of 32 with zero-points. The kernel
 // rounds each row's groups of activations to int8 (roundeven of x * 127 /
 // max|x|) and packs them in the order of the decoded codes (even codes, then
-// odd ones, per 128; rows padded by 16 words); a unit of 64 storage bytes is split into its low and
-// high nibbles, and both meet the packed activations in vpdpbusd, called
+// odd ones, per 128; rows padded by 16 words); a unit of 64 storage bytes is
+// split into its low and high nibbles, and both meet the packed activations
+// in vpdpbusd, called
 // through a declaration that stands for the intrinsic. Four groups share a
 // unit: their scales are expanded over 4 lanes each.
 // CHECK-LABEL: func.func @int4_groups
