@@ -6,9 +6,8 @@
 // max|x|) and packs them in the order of the decoded codes (even codes, then
 // odd ones, per 128; rows padded by 16 words); a unit of 64 storage bytes is
 // split into its low and high nibbles, and both meet the packed activations
-// in vpdpbusd, called
-// through a declaration that stands for the intrinsic. Four groups share a
-// unit: their scales are expanded over 4 lanes each.
+// in vpdpbusd, called through a declaration that stands for the intrinsic.
+// Four groups share a unit: their scales are expanded over 4 lanes each.
 // CHECK-LABEL: func.func @int4_groups
 // CHECK: call @[[KERNEL:__qtensor_kernel_dequant_matmul_40x128_ui4_g32_sf32_zi8_int8_acc]](
 // CHECK: func.func private @[[KERNEL]](
