@@ -50,6 +50,18 @@ except OSError:
     pass
 config.substitutions.append(("%python", python))
 
+# compute=int8 kernels need AVX-512 VNNI (and BW) on the host.
+try:
+    with open("/proc/cpuinfo") as cpuinfo:
+        flags = set()
+        for line in cpuinfo:
+            if line.startswith("flags"):
+                flags.update(line.split(":", 1)[1].split())
+    if {"avx512_vnni", "avx512bw"} <= flags:
+        config.available_features.add("avx512vnni")
+except OSError:
+    pass
+
 # Sanitized builds: the plugin cannot load into the uninstrumented mlir-opt.
 if config.quant_sanitizers.upper() in ("ON", "1", "TRUE", "YES"):
     config.available_features.add("sanitizers")
