@@ -769,15 +769,23 @@ private:
     if (layout.lastUnitPartial)
       decodePanelUnit(index(fullUnits), true);
 
-    Value mFull = roundDown(rows, kPanelRows);
-    forLoop(index(0), mFull, kPanelRows, {}, [&](Value m0, ValueRange) {
-      emitPanelTile(panel, panelScales, panelOffsets, n0, m0, kPanelRows);
-      return SmallVector<Value>();
-    });
-    forLoop(mFull, rows, 1, {}, [&](Value m0, ValueRange) {
-      emitPanelTile(panel, panelScales, panelOffsets, n0, m0, 1);
-      return SmallVector<Value>();
-    });
+    // One group per row needs no f32 accumulators inside the loop, which
+    // leaves registers for 12 rows x 32 channels of i32 ones.
+    // Tiles of 12 rows (6 with several groups), then of 4 and single rows:
+    // a lone row's two accumulators would wait on the dot latency.
+    SmallVector<int64_t> tileRows{kPanelRows, 4, 1};
+    if (plan.numGroups == 1)
+      tileRows.insert(tileRows.begin(), 2 * kPanelRows);
+    Value mBegin = index(0);
+    for (int64_t tile : tileRows) {
+      Value mEnd =
+          tile == 1 ? rows : add(mBegin, roundDown(sub(rows, mBegin), tile));
+      forLoop(mBegin, mEnd, tile, {}, [&](Value m0, ValueRange) {
+        emitPanelTile(panel, panelScales, panelOffsets, n0, m0, tile);
+        return SmallVector<Value>();
+      });
+      mBegin = mEnd;
+    }
   }
 
   /// out[m0 .. m0+numRows, n0 .. n0+32] (+)= the products: per group, i32
