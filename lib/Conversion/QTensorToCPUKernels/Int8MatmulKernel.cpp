@@ -492,8 +492,22 @@ private:
     auto type = VectorType::get({count}, f32);
     Value first = mul(u, index(count));
     Value scales, offsets;
-    if (plan.isGGML()) {
-      int64_t valid = partial ? layout.lastUnitBlocks : count;
+    if (plan.isGGML() && !partial) {
+      // The unit's block scales in one load: the bytes from the first
+      // block's scale to the last one's, the scales picked by a shuffle.
+      int64_t span = (count - 1) * plan.ggmlBlockBytes + 2;
+      Value bytes = vector::LoadOp::create(
+          b, loc, VectorType::get({span}, b.getI8Type()), buf.storage,
+          ValueRange{n, mul(u, index(count * plan.ggmlBlockBytes))});
+      SmallVector<int64_t> picks;
+      for (int64_t t = 0; t < count; ++t)
+        picks.append({t * plan.ggmlBlockBytes, t * plan.ggmlBlockBytes + 1});
+      Value halves = vector::BitCastOp::create(
+          b, loc, VectorType::get({count}, b.getF16Type()),
+          vector::ShuffleOp::create(b, loc, bytes, bytes, picks));
+      scales = toF32(halves);
+    } else if (plan.isGGML()) {
+      int64_t valid = layout.lastUnitBlocks;
       SmallVector<Value> elements;
       for (int64_t t = 0; t < count; ++t)
         elements.push_back(
