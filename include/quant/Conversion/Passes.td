@@ -91,11 +91,12 @@ def ConvertQTensorToCPUKernelsPass
     the intrinsic after buffer deallocation. Storage is read in 64-byte
     units (ggml: 4 `q4_0` or 2 `q8_0` blocks); from 16 rows a task decodes
     its 32 channels into a panel of i32 words (4 codes each) and multiplies
-    6 x 32 tiles with broadcast activation words. Each group's integer dot
-    is scaled once in f32. Layouts whose groups neither divide nor fill a
-    unit, and 16-bit float weights, keep the f32 kernel (with a remark when
-    `report-fallback` is set). The result is the exact product of the
-    decoded weights with the rounded activations, up to the f32 epilogue.
+    6 x 32 tiles (12 x 32 when a row is one group) with broadcast activation
+    words. Each group's integer dot is scaled once in f32. Layouts whose
+    groups neither divide nor fill a unit, and 16-bit float weights, keep
+    the f32 kernel (with a remark when `report-fallback` is set). The
+    result is the exact product of the decoded weights with the rounded
+    activations, up to the f32 epilogue.
 
     Supported today: `[N, K]` weights, f32 activations, integer formats of
     2, 4 (packed) and 8 bits, per-tensor, per-channel or grouped scales
