@@ -207,6 +207,24 @@ protected:
   void emitTaskLoop(unsigned threads, Value numTasks, func::FuncOp taskFunc,
                     ValueRange taskArgs);
 
+  /// The row of the scales (and zero-points) tensor of channel `n`.
+  Value paramRow(const DequantKernelPlan &plan, Value n) {
+    return plan.scalesPerChannel ? n : index(0);
+  }
+  /// Zero-point `zeros[row, g]` (absent: 0) plus `offset`, as f32.
+  Value loadGroupOffset(Value zeros, Value row, Value g, int64_t offset);
+
+  /// `if (condition) thenBody() else elseBody()`, as an scf.if whose
+  /// regions the bodies fill with this emitter.
+  void emitIfElse(Value condition, function_ref<void()> thenBody,
+                  function_ref<void()> elseBody);
+
+  /// Writes (or, with `accumulate`, adds) `acc` (row r's 16-lane vector h
+  /// at r * halves + h) to out[rows[r], n0 + 16 h ..]; masked, since the
+  /// last task's channels may end inside the output row.
+  void storeRowTile(Value out, ArrayRef<Value> rows, Value n0,
+                    ArrayRef<Value> acc, bool accumulate);
+
   /// Runs `body` on every tile of channels [nBegin, nEnd) x rows
   /// [0, rows): blocks of 32 rows, tiles of 2 channels x 4 rows, then the
   /// remaining rows one channel at a time (body(n0, channels, m0, rows)).

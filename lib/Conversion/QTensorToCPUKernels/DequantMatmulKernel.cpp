@@ -98,12 +98,6 @@ struct KernelBuffers {
   auto fields() {
     return std::tie(x, packed, storage, scales, zeros, sums, out);
   }
-  /// The buffers that exist, in argument order.
-  SmallVector<Value> list() const { return presentBuffers(*this); }
-  /// The same buffers, taken in list() order from `args`.
-  KernelBuffers rebind(ValueRange args) const {
-    return rebindBuffers(*this, args);
-  }
 };
 
 /// Builds the kernel body. `b` is at the start of the entry block.
@@ -143,7 +137,7 @@ public:
     packRows = arith::SelectOp::create(b, loc, streaming, rows, index(0));
     packActivations();
     KernelBuffers buffers{x, packed, storage, scales, zeros, sums, out};
-    SmallVector<Value> taskArgs = buffers.list();
+    SmallVector<Value> taskArgs = presentBuffers(buffers);
     func::FuncOp taskFunc = createTaskFunction(module, taskName, buffers);
     emitTaskLoop(threads, index(llvm::divideCeil(plan.n, kChannelsPerTask)),
                  taskFunc, taskArgs);
@@ -182,13 +176,13 @@ private:
   func::FuncOp createTaskFunction(ModuleOp module, StringRef name,
                                   const KernelBuffers &buffers) {
     SmallVector<Type> types{b.getIndexType()};
-    for (Value v : buffers.list())
+    for (Value v : presentBuffers(buffers))
       types.push_back(v.getType());
     func::FuncOp func = createKernelFunction(module, loc, name, types, 1);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&func.getBody().front());
-    DequantKernelBuilder task(b, loc, plan,
-                              buffers.rebind(func.getArguments().drop_front()));
+    DequantKernelBuilder task(
+        b, loc, plan, rebindBuffers(buffers, func.getArguments().drop_front()));
     task.emitTaskBody(func.getArgument(0));
     func::ReturnOp::create(b, loc);
     return func;
@@ -200,17 +194,7 @@ private:
     rows = memref::DimOp::create(b, loc, x, 0);
     Value prefill = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
                                           rows, index(kPanelMinRows));
-    auto branch = [&](function_ref<void()> body) {
-      return [&, body](OpBuilder &nested, Location l) {
-        OpBuilder::InsertionGuard inner(b);
-        b.setInsertionPoint(nested.getInsertionBlock(),
-                            nested.getInsertionPoint());
-        body();
-        scf::YieldOp::create(b, l);
-      };
-    };
-    scf::IfOp::create(b, loc, prefill, branch([&] { emitPanelTask(task); }),
-                      branch([&] { emitTask(task); }));
+    emitIfElse(prefill, [&] { emitPanelTask(task); }, [&] { emitTask(task); });
   }
 
   /// Reorders each row of activations so that field j of the bytes loaded
@@ -322,14 +306,9 @@ private:
         for (int64_t c = 0; c < kLanes; ++c) {
           Value n =
               minIndex(add(n0, index(half * kLanes + c)), index(plan.n - 1));
-          Value paramRow = plan.scalesPerChannel ? n : index(0);
-          Value scale = loadScale(n, paramRow, group);
-          Value offset = f32Const(double(plan.offset));
-          if (zeros)
-            offset = arith::AddFOp::create(
-                b, loc, offset,
-                toF32(memref::LoadOp::create(b, loc, zeros,
-                                             ValueRange{paramRow, group})));
+          Value scaleRow = paramRow(plan, n);
+          Value scale = loadScale(n, scaleRow, group);
+          Value offset = loadGroupOffset(zeros, scaleRow, group, plan.offset);
           Value scaleVector = vector::BroadcastOp::create(b, loc, vf32, scale);
           Value offsetVector =
               vector::BroadcastOp::create(b, loc, vf32, offset);
@@ -394,25 +373,7 @@ private:
           }
           return next;
         });
-    // The last task's channels may end inside the output row: masked
-    // accesses.
-    Value padding = f32Const(0.0);
-    for (int64_t r = 0; r < numRows; ++r) {
-      for (int64_t h = 0; h < halves; ++h) {
-        Value column = add(n0, index(h * kLanes));
-        Value sum = acc[r * halves + h];
-        if (plan.accumulate)
-          sum = arith::AddFOp::create(
-              b, loc,
-              vector::TransferReadOp::create(b, loc, vf32, out,
-                                             ValueRange{row[r], column},
-                                             padding, ArrayRef<bool>{false}),
-              sum);
-        vector::TransferWriteOp::create(b, loc, sum, out,
-                                        ValueRange{row[r], column},
-                                        ArrayRef<bool>{false});
-      }
-    }
+    storeRowTile(out, row, n0, acc, plan.accumulate);
   }
 
   /// One task: output channels [task*32, min(task*32+32, N)) for all rows,
@@ -506,19 +467,13 @@ private:
       }
       SmallVector<Value> next(state.begin(), state.end());
       for (int64_t c = 0; c < numChannels; ++c) {
-        Value paramRow = plan.scalesPerChannel ? channel[c] : index(0);
-        Value scale = loadScale(channel[c], paramRow, g);
+        Value scaleRow = paramRow(plan, channel[c]);
+        Value scale = loadScale(channel[c], scaleRow, g);
         Value scaleVector = vector::BroadcastOp::create(b, loc, vf32, scale);
         Value scaledOffset;
-        if (withSums) {
-          Value offset = f32Const(double(plan.offset));
-          if (zeros)
-            offset = arith::AddFOp::create(
-                b, loc, offset,
-                toF32(memref::LoadOp::create(b, loc, zeros,
-                                             ValueRange{paramRow, g})));
-          scaledOffset = arith::MulFOp::create(b, loc, scale, offset);
-        }
+        if (withSums)
+          scaledOffset = arith::MulFOp::create(
+              b, loc, scale, loadGroupOffset(zeros, scaleRow, g, plan.offset));
         for (int64_t r = 0; r < numRows; ++r) {
           int64_t t = c * numRows + r;
           next[t] =

@@ -141,10 +141,6 @@ struct Int8Buffers {
   auto fields() {
     return std::tie(packed, storage, scales, zeros, actScales, actSums, out);
   }
-  SmallVector<Value> list() const { return presentBuffers(*this); }
-  Int8Buffers rebind(ValueRange args) const {
-    return rebindBuffers(*this, args);
-  }
 };
 
 class Int8KernelBuilder : public KernelEmitter {
@@ -173,7 +169,7 @@ public:
     packActivations(x, numRows, buffers, threads, (taskName + "_pack").str());
     func::FuncOp task = createTaskFunction(taskName, buffers);
     emitTaskLoop(threads, index(llvm::divideCeil(plan.n, kChannelsPerTask)),
-                 task, buffers.list());
+                 task, presentBuffers(buffers));
   }
 
 private:
@@ -253,16 +249,9 @@ private:
     }
     Value many = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
                                        numRows, index(kInt8PanelMinRows));
-    auto branch = [&](unsigned loopThreads) {
-      return [&, loopThreads](OpBuilder &nested, Location l) {
-        OpBuilder::InsertionGuard inner(b);
-        b.setInsertionPoint(nested.getInsertionBlock(),
-                            nested.getInsertionPoint());
-        emitTaskLoop(loopThreads, numRows, packRow, args);
-        scf::YieldOp::create(b, l);
-      };
-    };
-    scf::IfOp::create(b, loc, many, branch(threads), branch(1));
+    emitIfElse(
+        many, [&] { emitTaskLoop(threads, numRows, packRow, args); },
+        [&] { emitTaskLoop(1, numRows, packRow, args); });
   }
 
   /// Row m of the activations, rounded and packed.
@@ -377,13 +366,13 @@ private:
 
   func::FuncOp createTaskFunction(StringRef name, const Int8Buffers &buffers) {
     SmallVector<Type> types{b.getIndexType()};
-    for (Value v : buffers.list())
+    for (Value v : presentBuffers(buffers))
       types.push_back(v.getType());
     func::FuncOp func = createKernelFunction(module, loc, name, types, 1);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&func.getBody().front());
     Int8KernelBuilder task(b, loc, module, plan, layout);
-    task.buf = buffers.rebind(func.getArguments().drop_front());
+    task.buf = rebindBuffers(buffers, func.getArguments().drop_front());
     task.emitTaskBody(func.getArgument(0));
     func::ReturnOp::create(b, loc);
     return func;
@@ -394,17 +383,9 @@ private:
     Value n0 = mul(task, index(kChannelsPerTask));
     Value prefill = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
                                           rows, index(kInt8PanelMinRows));
-    auto branch = [&](function_ref<void()> body) {
-      return [&, body](OpBuilder &nested, Location l) {
-        OpBuilder::InsertionGuard inner(b);
-        b.setInsertionPoint(nested.getInsertionBlock(),
-                            nested.getInsertionPoint());
-        body();
-        scf::YieldOp::create(b, l);
-      };
-    };
-    scf::IfOp::create(
-        b, loc, prefill, branch([&] { emitPanelTask(n0); }), branch([&] {
+    emitIfElse(
+        prefill, [&] { emitPanelTask(n0); },
+        [&] {
           Value nEnd =
               minIndex(add(n0, index(kChannelsPerTask)), index(plan.n));
           forEachStreamTile(
@@ -412,14 +393,14 @@ private:
               [&](Value c0, int64_t channels, Value m0, int64_t numRows) {
                 emitStreamTile(c0, channels, m0, numRows);
               });
-        }));
+        });
   }
 
   //===--------------------------------------------------------------------===//
   // Weights
   //===--------------------------------------------------------------------===//
 
-  Value paramRow(Value n) { return plan.scalesPerChannel ? n : index(0); }
+  Value paramRow(Value n) { return KernelEmitter::paramRow(plan, n); }
 
   /// The decoded vectors of unit `u` of channel `n` (unsigned codes, one
   /// per byte). A partial unit reads zero bytes past the row's end.
@@ -477,12 +458,7 @@ private:
 
   /// The zero-point of group g plus the codes' offset, as f32.
   Value groupOffset(Value n, Value g) {
-    Value offset = f32Const(double(layout.offset));
-    if (!buf.zeros)
-      return offset;
-    Value zero =
-        memref::LoadOp::create(b, loc, buf.zeros, ValueRange{paramRow(n), g});
-    return arith::AddFOp::create(b, loc, toF32(zero), offset);
+    return loadGroupOffset(buf.zeros, paramRow(n), g, layout.offset);
   }
 
   /// Scales and offset zero-points of the groups of unit u (groups past
@@ -884,23 +860,7 @@ private:
           }
           return next;
         });
-    Value padding = f32Const(0);
-    for (int64_t r = 0; r < numRows; ++r) {
-      for (int64_t h = 0; h < halves; ++h) {
-        Value column = add(n0, index(h * kLanes));
-        Value sum = acc[r * halves + h];
-        if (plan.accumulate)
-          sum = arith::AddFOp::create(
-              b, loc,
-              vector::TransferReadOp::create(b, loc, vf32, buf.out,
-                                             ValueRange{row[r], column},
-                                             padding, ArrayRef<bool>{false}),
-              sum);
-        vector::TransferWriteOp::create(b, loc, sum, buf.out,
-                                        ValueRange{row[r], column},
-                                        ArrayRef<bool>{false});
-      }
-    }
+    storeRowTile(buf.out, row, n0, acc, plan.accumulate);
   }
 };
 

@@ -8,6 +8,7 @@
 #include "CPUKernels.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include "llvm/Support/FormatVariadic.h"
 
@@ -84,6 +85,15 @@ Value KernelEmitter::loadGroupScale(const DequantKernelPlan &plan,
   return toF32(arith::BitcastOp::create(b, loc, b.getF16Type(), bits));
 }
 
+Value KernelEmitter::loadGroupOffset(Value zeros, Value row, Value g,
+                                     int64_t offset) {
+  Value constant = f32Const(double(offset));
+  if (!zeros)
+    return constant;
+  Value zero = memref::LoadOp::create(b, loc, zeros, ValueRange{row, g});
+  return arith::AddFOp::create(b, loc, toF32(zero), constant);
+}
+
 void KernelEmitter::forEachStreamTile(
     Value nBegin, Value nEnd, Value rows,
     function_ref<void(Value, int64_t, Value, int64_t)> body) {
@@ -149,4 +159,40 @@ func::FuncOp cpu::getOrCreateIntrinsicDeclaration(ModuleOp module,
   func->setAttr(QTensorDialect::LlvmIntrinsicAttrHelper::getNameStr(),
                 b.getStringAttr(intrinsic));
   return func;
+}
+
+void KernelEmitter::storeRowTile(Value out, ArrayRef<Value> rows, Value n0,
+                                 ArrayRef<Value> acc, bool accumulate) {
+  auto vf32 = VectorType::get({kLanes}, b.getF32Type());
+  int64_t halves = acc.size() / rows.size();
+  Value padding = f32Const(0.0);
+  for (auto [r, row] : llvm::enumerate(rows)) {
+    for (int64_t h = 0; h < halves; ++h) {
+      Value column = add(n0, index(h * kLanes));
+      Value sum = acc[r * halves + h];
+      if (accumulate)
+        sum = arith::AddFOp::create(
+            b, loc,
+            vector::TransferReadOp::create(b, loc, vf32, out,
+                                           ValueRange{row, column}, padding,
+                                           ArrayRef<bool>{false}),
+            sum);
+      vector::TransferWriteOp::create(b, loc, sum, out, ValueRange{row, column},
+                                      ArrayRef<bool>{false});
+    }
+  }
+}
+
+void KernelEmitter::emitIfElse(Value condition, function_ref<void()> thenBody,
+                               function_ref<void()> elseBody) {
+  auto region = [&](function_ref<void()> body) {
+    return [&, body](OpBuilder &nested, Location l) {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(nested.getInsertionBlock(),
+                          nested.getInsertionPoint());
+      body();
+      scf::YieldOp::create(b, l);
+    };
+  };
+  scf::IfOp::create(b, loc, condition, region(thenBody), region(elseBody));
 }
