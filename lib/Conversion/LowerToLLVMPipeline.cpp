@@ -60,8 +60,10 @@ void mlir::qtensor::buildLowerToLLVMPipeline(
   pm.addPass(createConvertQTensorToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   // Fusing elementwise producers into their consumers removes temporaries
-  // (softmax chains, norms) before buffers exist.
-  pm.addPass(createLinalgElementwiseOpFusionPass());
+  // (softmax chains, norms) before buffers exist; producers whose elements
+  // a consumer would read more than once (transposes feeding a product)
+  // stay separate.
+  pm.addPass(createFuseElementwiseProducersPass());
   pm.addPass(createApproximateMathPass());
   pm.addPass(createCanonicalizerPass());
   bufferization::OneShotBufferizePassOptions bufferizeOptions;

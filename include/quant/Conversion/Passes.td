@@ -218,6 +218,28 @@ def InlineConstantGlobalsPass
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def FuseElementwiseProducersPass : Pass<"quant-fuse-elementwise"> {
+  let summary = "Fuse elementwise linalg producers where no value is "
+                "computed twice";
+  let description = [{
+    Fuses an elementwise `linalg.generic` into the linalg op that consumes
+    its result (and folds reshapes into generics by expansion), like
+    upstream's `linalg-fuse-elementwise-ops`, with one more condition: the
+    consumer must read each element of the producer's result exactly once,
+    that is, its indexing map for the fused operand uses every one of its
+    loops. Fusing a producer into a consumer that revisits its elements
+    recomputes the producer for every revisit and replaces its layout with
+    the consumer's access pattern: fusing the importers' transposes of K
+    and V into attention's products turns their contiguous reads into
+    strided gathers, and fusing softmax's division into the probabilities
+    times V product divides once per head dimension instead of once. The
+    producer must also have no other user. `quant-lower-to-llvm` runs this
+    pass; the results are those of the unfused ops, bit for bit.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def ApproximateMathPass : Pass<"quant-approximate-math"> {
   let summary = "Replace math.exp with a vectorisable polynomial";
   let description = [{
