@@ -57,6 +57,11 @@ void mlir::qtensor::buildLowerToLLVMPipeline(
     kernelOptions.compute = options.compute;
     pm.addPass(createConvertQTensorToCPUKernelsPass(kernelOptions));
   }
+  if (options.mode == ProductLowering::CPUKernels) {
+    ConvertFloatMatmulToCPUKernelsPassOptions floatOptions;
+    floatOptions.threads = options.threads;
+    pm.addPass(createConvertFloatMatmulToCPUKernelsPass(floatOptions));
+  }
   pm.addPass(createConvertQTensorToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   // Fusing elementwise producers into their consumers removes temporaries

@@ -15,11 +15,14 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "quant/Conversion/Passes.h"
 #include "quant/Dialect/QTensor/IR/QTensorOps.h"
 #include "quant/Execution/JitExecutor.h"
 #include "quant/InitAll.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
@@ -224,6 +227,26 @@ protected:
     return remaining;
   }
 
+  /// Compiles `module` with the reference lowering and with the kernels at
+  /// 1 and 2 threads.
+  void compileWithAndWithoutKernels(
+      mlir::ModuleOp module, std::unique_ptr<JitModule> &reference,
+      std::vector<std::unique_ptr<JitModule>> &kernels) {
+    JitOptions referenceOptions;
+    referenceOptions.products = mlir::qtensor::ProductLowering::Reference;
+    auto compiledReference = JitModule::compile(module, referenceOptions);
+    ASSERT_TRUE(bool(compiledReference))
+        << llvm::toString(compiledReference.takeError());
+    reference = std::move(*compiledReference);
+    for (unsigned threads : {1u, 2u}) {
+      JitOptions options;
+      options.threads = threads;
+      auto kernel = JitModule::compile(module, options);
+      ASSERT_TRUE(bool(kernel)) << llvm::toString(kernel.takeError());
+      kernels.push_back(std::move(*kernel));
+    }
+  }
+
   /// Compiles `module` with compute=int8 (1 and 2 threads) and checks it
   /// against the reference lowering run on the int8-rounded activations.
   void checkInt8Kernels(mlir::ModuleOp module, int64_t k, int64_t actGroup,
@@ -290,20 +313,10 @@ TEST_P(CPUKernelsTest, MatchesReferenceLowering) {
     EXPECT_EQ(productsLeftByKernelPass(*module), 0)
         << "no kernel for " << tc.name;
 
-    JitOptions referenceOptions;
-    referenceOptions.products = mlir::qtensor::ProductLowering::Reference;
-    auto compiledReference = JitModule::compile(*module, referenceOptions);
-    ASSERT_TRUE(bool(compiledReference))
-        << llvm::toString(compiledReference.takeError());
-    std::unique_ptr<JitModule> reference = std::move(*compiledReference);
+    std::unique_ptr<JitModule> reference;
     std::vector<std::unique_ptr<JitModule>> kernels;
-    for (unsigned threads : {1u, 2u}) {
-      JitOptions options;
-      options.threads = threads;
-      auto kernel = JitModule::compile(*module, options);
-      ASSERT_TRUE(bool(kernel)) << llvm::toString(kernel.takeError());
-      kernels.push_back(std::move(*kernel));
-    }
+    ASSERT_NO_FATAL_FAILURE(
+        compileWithAndWithoutKernels(*module, reference, kernels));
 
     // Rows exercising every register tile and tail of both the streaming
     // (< 48 rows) and the panel kernels.
@@ -450,6 +463,148 @@ func.func @f(%x: tensor<?x{0}xf32>) -> tensor<?x{1}xf32> {
       }
       if (!half && hostHasVNNI())
         checkInt8Kernels(*module, tc.k, 32, {1, 5, 50}, false);
+    }
+  }
+}
+
+/// A float product shape: the importers' generic (weight [N, K], input
+/// [2, rows, K]), linalg.matmul with a [K, N] weight, the same with the
+/// weight a transpose of [N, K], and a matmul whose weight is an argument.
+enum class FloatForm { ImporterGeneric, MatmulKN, MatmulTransposed, Argument };
+
+std::string floatProductModule(FloatForm form, int64_t n, int64_t k,
+                               float initValue, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  bool kn = form == FloatForm::MatmulKN;
+  std::string weights = matrix(kn ? k : n, kn ? n : k, [&](int64_t, int64_t) {
+    return llvm::formatv("{0:e}", normal(rng)).str();
+  });
+  std::string body;
+  switch (form) {
+  case FloatForm::ImporterGeneric:
+    return llvm::formatv(R"(
+func.func @f(%x: tensor<2x?x{1}xf32>) -> tensor<2x?x{0}xf32> {
+  %w = arith.constant dense<{2}> : tensor<{0}x{1}xf32>
+  %c1 = arith.constant 1 : index
+  %m = tensor.dim %x, %c1 : tensor<2x?x{1}xf32>
+  %v = arith.constant {3:e} : f32
+  %e = tensor.empty(%m) : tensor<2x?x{0}xf32>
+  %init = linalg.fill ins(%v : f32) outs(%e : tensor<2x?x{0}xf32>) -> tensor<2x?x{0}xf32>
+  %y = linalg.generic {{indexing_maps = [affine_map<(b, s, n, k) -> (b, s, k)>,
+                                        affine_map<(b, s, n, k) -> (n, k)>,
+                                        affine_map<(b, s, n, k) -> (b, s, n)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<2x?x{1}xf32>, tensor<{0}x{1}xf32>) outs(%init : tensor<2x?x{0}xf32>) {{
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x?x{0}xf32>
+  return %y : tensor<2x?x{0}xf32>
+}
+)",
+                         n, k, weights, initValue)
+        .str();
+  case FloatForm::MatmulKN:
+    body = llvm::formatv("%w = arith.constant dense<{0}> : tensor<{1}x{2}xf32>",
+                         weights, k, n);
+    break;
+  case FloatForm::MatmulTransposed:
+    body =
+        llvm::formatv(R"(%nk = arith.constant dense<{0}> : tensor<{2}x{1}xf32>
+  %te = tensor.empty() : tensor<{1}x{2}xf32>
+  %w = linalg.transpose ins(%nk : tensor<{2}x{1}xf32>) outs(%te : tensor<{1}x{2}xf32>) permutation = [1, 0])",
+                      weights, k, n);
+    break;
+  case FloatForm::Argument:
+    break;
+  }
+  std::string weightArg =
+      form == FloatForm::Argument
+          ? llvm::formatv(", %w: tensor<{0}x{1}xf32>", k, n).str()
+          : "";
+  return llvm::formatv(R"(
+func.func @f(%x: tensor<?x{1}xf32>{4}) -> tensor<?x{0}xf32> {
+  {2}
+  %c0 = arith.constant 0 : index
+  %m = tensor.dim %x, %c0 : tensor<?x{1}xf32>
+  %v = arith.constant {3:e} : f32
+  %e = tensor.empty(%m) : tensor<?x{0}xf32>
+  %init = linalg.fill ins(%v : f32) outs(%e : tensor<?x{0}xf32>) -> tensor<?x{0}xf32>
+  %y = linalg.matmul ins(%x, %w : tensor<?x{1}xf32>, tensor<{1}x{0}xf32>)
+                     outs(%init : tensor<?x{0}xf32>) -> tensor<?x{0}xf32>
+  return %y : tensor<?x{0}xf32>
+}
+)",
+                       n, k, body, initValue, weightArg)
+      .str();
+}
+
+TEST_F(CPUKernelsTest, FloatProductsMatchLinalgLoops) {
+  struct Shape {
+    int64_t n, k;
+  };
+  // N not a multiple of the 32-channel task, K not of the 16-lane load.
+  for (Shape shape : {Shape{40, 100}, Shape{64, 48}}) {
+    for (FloatForm form : {FloatForm::ImporterGeneric, FloatForm::MatmulKN,
+                           FloatForm::MatmulTransposed, FloatForm::Argument}) {
+      for (float initValue : {0.25f, 0.0f}) {
+        SCOPED_TRACE(llvm::formatv("{0}x{1}, form {2}, init {3}", shape.n,
+                                   shape.k, int(form), initValue)
+                         .str());
+        std::string text =
+            floatProductModule(form, shape.n, shape.k, initValue, 3);
+        auto module = mlir::parseSourceString<mlir::ModuleOp>(text, &context);
+        ASSERT_TRUE(module);
+        // The kernel pass must take the product.
+        mlir::OwningOpRef<mlir::ModuleOp> clone(module->clone());
+        mlir::PassManager pm(&context);
+        pm.addPass(mlir::qtensor::createConvertFloatMatmulToCPUKernelsPass());
+        ASSERT_TRUE(mlir::succeeded(pm.run(*clone)));
+        int contractions = 0;
+        clone->walk([&](mlir::linalg::LinalgOp op) {
+          contractions += mlir::linalg::isaContractionOpInterface(op);
+        });
+        EXPECT_EQ(contractions, 0);
+
+        std::unique_ptr<JitModule> reference;
+        std::vector<std::unique_ptr<JitModule>> kernels;
+        ASSERT_NO_FATAL_FAILURE(
+            compileWithAndWithoutKernels(*module, reference, kernels));
+        bool generic = form == FloatForm::ImporterGeneric;
+        for (int64_t rows : {1, 3, 4, 5, 9, 37, 49, 53, 64}) {
+          SCOPED_TRACE(llvm::formatv("{0} rows", rows).str());
+          std::mt19937 rng(unsigned(rows) * 31);
+          std::normal_distribution<float> normal(0.0f, 1.0f);
+          HostArray input, weight;
+          input.shape = {rows, shape.k};
+          if (generic)
+            input.shape.insert(input.shape.begin(), 2);
+          input.f32.resize(input.numElements());
+          for (float &v : input.f32)
+            v = normal(rng);
+          weight.shape = {shape.k, shape.n};
+          weight.f32.resize(weight.numElements());
+          for (float &v : weight.f32)
+            v = normal(rng);
+          std::vector<const HostArray *> args{&input};
+          if (form == FloatForm::Argument)
+            args.push_back(&weight);
+          auto expected = reference->call("f", args);
+          ASSERT_TRUE(bool(expected)) << llvm::toString(expected.takeError());
+          for (auto [i, kernel] : llvm::enumerate(kernels)) {
+            SCOPED_TRACE(llvm::formatv("{0} threads", i + 1).str());
+            auto actual = kernel->call("f", args);
+            ASSERT_TRUE(bool(actual)) << llvm::toString(actual.takeError());
+            ASSERT_EQ((*actual)[0].shape, (*expected)[0].shape);
+            auto [largest, worst] =
+                largestAndWorst((*expected)[0], (*actual)[0]);
+            ASSERT_GT(largest, 0.0f);
+            EXPECT_LE(worst, 1e-5f * largest);
+          }
+        }
+      }
     }
   }
 }

@@ -132,6 +132,51 @@ def ConvertQTensorToCPUKernelsPass
                            "::mlir::vector::VectorDialect"];
 }
 
+def ConvertFloatMatmulToCPUKernelsPass
+    : Pass<"convert-float-matmul-to-cpu-kernels", "ModuleOp"> {
+  let summary = "Lower f32 matrix products to vectorised CPU kernels";
+  let description = [{
+    Replaces each f32 linalg contraction shaped as a matrix product of
+    activations `[rows..., K]` with a weight `[N, K]` (the importers'
+    `x · Wᵀ` generic) or `[K, N]` (`linalg.matmul`; a transpose of an
+    `[N, K]` tensor feeding it is looked through) with a call of a kernel
+    function on buffers, generated once per shape. The kernels are those of
+    `convert-qtensor-to-cpu-kernels` with weights that need no decoding:
+
+    * **`[N, K]`, fewer than 48 rows**: each weight row streams past the
+      activations in 16-lane loads (register tiles of 2 channels x 4 rows;
+      one channel at a time with 4 accumulators for the remaining rows).
+    * **`[N, K]`, 48 rows or more**: each task of 32 channels transposes its
+      weights into a `[K, 32]` panel (16x16 blocks, `vector.transpose`) and
+      multiplies it with 6 x 32 outer-product tiles.
+    * **`[K, N]`**: the weight rows are the panel: 6 x 32 tiles (then one
+      tile of the remaining 1-5 rows) read two vectors of a weight row per
+      K step; a partial last task reads zeros past N.
+
+    Each output is an f32 sum over K in a fixed order per tile: results
+    match the linalg loops to summation order, not bit for bit. A
+    zero-filled init is not read (a -0 sum stays -0). Batched products,
+    several reduction or channel dimensions, non-f32 operands and dynamic
+    K or N stay linalg (with a remark when `report-fallback` is set).
+    `quant-lower-to-llvm` runs this pass in its default `cpu-kernels` mode,
+    before elementwise fusion.
+  }];
+  let options = [
+    Option<"threads", "threads", "unsigned", "1",
+           "Threads the kernels' task loops are written for (1: no "
+           "scf.parallel)">,
+    Option<"reportFallback", "report-fallback", "bool", "false",
+           "Emit a remark for each f32 contraction left to linalg">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def ConvertQuantToQTensorPass : Pass<"convert-quant-to-qtensor"> {
   let summary = "Import upstream !quant.uniform weights as qtensor ops";
   let description = [{

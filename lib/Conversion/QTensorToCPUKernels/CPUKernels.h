@@ -19,6 +19,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Builders.h"
 
@@ -80,9 +81,16 @@ struct DequantKernelPlan {
   std::string ggmlName;
   /// ggml's f16 / bf16 weights: 16-bit floats, no scales.
   Type halfType;
+  /// A float product's f32 weights, no scales: `storage` is the weight.
+  bool f32Weights = false;
+  /// The f32 weight is [K, N] (linalg.matmul's right operand) instead of
+  /// [N, K]; the kernel reads its rows in place, with no panel.
+  bool weightKN = false;
 
   bool isGGML() const { return ggmlBlockBytes != 0; }
   bool isHalf() const { return bool(halfType); }
+  /// Float weights of either width: no scales, no zero-points.
+  bool isFloatWeight() const { return isHalf() || f32Weights; }
   bool needsActivationSums() const { return zeroType || offset != 0; }
   /// K rounded up to whole loads: activations are packed with zeros up to
   /// it, so that a last partial load multiplies its extra codes by zero.
@@ -91,8 +99,12 @@ struct DequantKernelPlan {
   /// per byte, or ggml's q4_0, whose low nibbles are the block's first 16
   /// codes and high nibbles the next 16.
   bool naturalOrder() const { return fields == 1 || isGGML() || isHalf(); }
-  bool needsPacking() const { return !naturalOrder() || paddedK() != k; }
+  bool needsPacking() const {
+    return !weightKN && (!naturalOrder() || paddedK() != k);
+  }
   int64_t storageColumns() const {
+    if (f32Weights)
+      return weightKN ? n : k;
     if (isHalf())
       return 2 * k;
     return isGGML() ? k / 32 * ggmlBlockBytes : llvm::divideCeil(k, fields);
@@ -230,7 +242,8 @@ protected:
   /// remaining rows one channel at a time (body(n0, channels, m0, rows)).
   void
   forEachStreamTile(Value nBegin, Value nEnd, Value rows,
-                    function_ref<void(Value, int64_t, Value, int64_t)> body);
+                    function_ref<void(Value, int64_t, Value, int64_t)> body,
+                    int64_t loneRowChannels = 1);
 };
 
 /// The declaration standing for LLVM intrinsic `intrinsic` of `type`
@@ -252,6 +265,14 @@ std::string kernelName(const DequantKernelPlan &plan, unsigned threads,
 /// Why `plan` has no int8 kernel, or an empty string when it has one.
 std::string whyNoInt8Kernel(const DequantKernelPlan &plan);
 
+/// Replaces the product `op` (activations `input`, weight operands
+/// `weights`, accumulator `init`) with a call of the kernel of `plan`,
+/// created in the enclosing module unless it exists.
+LogicalResult replaceWithKernelCall(Operation *op, DequantKernelPlan plan,
+                                    Value input, ValueRange weights, Value init,
+                                    const KernelOptions &options,
+                                    std::string &whyNot);
+
 /// Builds the int8 kernel of `plan` as a function named `name` taking
 /// `argTypes` (activations, storage, [scales], [zero-points], output).
 func::FuncOp buildInt8Kernel(ModuleOp module, const DequantKernelPlan &plan,
@@ -269,6 +290,12 @@ LogicalResult lowerDequantMatmulToKernel(DequantMatmulOp op,
 LogicalResult lowerGGMLMatmulToKernel(GGMLMatmulOp op,
                                       const KernelOptions &options,
                                       std::string &whyNot);
+
+/// The same for a float product (a linalg contraction of f32 tensors
+/// shaped as `[..., K] x [N, K]` or `[..., K] x [K, N]`).
+LogicalResult lowerFloatMatmulToKernel(linalg::LinalgOp op,
+                                       const KernelOptions &options,
+                                       std::string &whyNot);
 
 } // namespace cpu
 } // namespace qtensor

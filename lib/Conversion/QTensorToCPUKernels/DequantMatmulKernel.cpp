@@ -150,7 +150,7 @@ private:
     KernelBuffers buffers;
     buffers.x = args[0];
     buffers.storage = args[1];
-    bool hasScales = !plan.isGGML() && !plan.isHalf();
+    bool hasScales = !plan.isGGML() && !plan.isFloatWeight();
     if (hasScales)
       buffers.scales = args[2];
     if (plan.zeroType)
@@ -189,9 +189,16 @@ private:
   }
 
   /// One task on the buffers of this builder: the panel path from 48 rows,
-  /// the streaming path below.
+  /// the streaming path below; [K, N] weights are their own panel.
   void emitTaskBody(Value task) {
     rows = memref::DimOp::create(b, loc, x, 0);
+    if (plan.weightKN) {
+      Value n0 = mul(task, index(kChannelsPerTask));
+      emitRowTiles([&](Value m0, int64_t numRows) {
+        emitPanelTile(storage, n0, n0, m0, numRows);
+      });
+      return;
+    }
     Value prefill = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
                                           rows, index(kPanelMinRows));
     emitIfElse(prefill, [&] { emitPanelTask(task); }, [&] { emitTask(task); });
@@ -282,15 +289,31 @@ private:
                       ? Value(memref::AllocaOp::create(b, loc, panelType))
                       : Value(memref::AllocOp::create(b, loc, panelType));
     decodePanel(n0, panel);
+    emitRowTiles([&](Value m0, int64_t numRows) {
+      emitPanelTile(panel, index(0), n0, m0, numRows);
+    });
+  }
+
+  /// Calls `tile(m0, numRows)` on tiles covering all rows: 6 rows at a
+  /// time, then one tile of the 1 to 5 remaining rows, so that the weights
+  /// are read at most once more.
+  void emitRowTiles(function_ref<void(Value, int64_t)> tile) {
     Value mFull = roundDown(rows, kPanelRows);
     forLoop(index(0), mFull, kPanelRows, {}, [&](Value m0, ValueRange) {
-      emitPanelTile(panel, n0, m0, kPanelRows);
+      tile(m0, kPanelRows);
       return SmallVector<Value>();
     });
-    forLoop(mFull, rows, 1, {}, [&](Value m0, ValueRange) {
-      emitPanelTile(panel, n0, m0, 1);
-      return SmallVector<Value>();
-    });
+    Value remaining = sub(rows, mFull);
+    std::function<void(int64_t)> remainder = [&](int64_t numRows) {
+      if (numRows == kPanelRows)
+        return;
+      Value matches = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                            remaining, index(numRows));
+      emitIfElse(
+          matches, [&] { tile(mFull, numRows); },
+          [&] { remainder(numRows + 1); });
+    };
+    remainder(1);
   }
 
   /// panel[k, c] = s * (code - z) of channel n0 + c (channels past N read
@@ -306,13 +329,17 @@ private:
         for (int64_t c = 0; c < kLanes; ++c) {
           Value n =
               minIndex(add(n0, index(half * kLanes + c)), index(plan.n - 1));
+          SmallVector<Value> codes = decodeCodes(n, kc, masked);
+          if (plan.isFloatWeight()) {
+            columns[0].push_back(codes[0]);
+            continue;
+          }
           Value scaleRow = paramRow(plan, n);
           Value scale = loadScale(n, scaleRow, group);
           Value offset = loadGroupOffset(zeros, scaleRow, group, plan.offset);
           Value scaleVector = vector::BroadcastOp::create(b, loc, vf32, scale);
           Value offsetVector =
               vector::BroadcastOp::create(b, loc, vf32, offset);
-          SmallVector<Value> codes = decodeCodes(n, kc, masked);
           for (unsigned j = 0; j < plan.fields; ++j) {
             Value centred =
                 arith::SubFOp::create(b, loc, codes[j], offsetVector);
@@ -346,8 +373,11 @@ private:
       decodeChunk(index(whole), true);
   }
 
-  /// out[m0 .. m0+numRows, n0 .. n0+32] += x[m0 .., :] * panel.
-  void emitPanelTile(Value panel, Value n0, Value m0, int64_t numRows) {
+  /// out[m0 .. m0+numRows, n0 .. n0+32] += x[m0 .., :] * panel[:, column ..
+  /// column+32]: a decoded panel (column 0), or [K, N] weights (column n0;
+  /// a partial last task reads zeros past N).
+  void emitPanelTile(Value panel, Value column, Value n0, Value m0,
+                     int64_t numRows) {
     int64_t halves = kChannelsPerTask / kLanes;
     Value zeroVector = arith::ConstantOp::create(
         b, loc, DenseElementsAttr::get(vf32, b.getF32FloatAttr(0.0)));
@@ -358,9 +388,16 @@ private:
     SmallVector<Value> acc = forLoop(
         index(0), index(plan.k), 1, inits, [&](Value k, ValueRange state) {
           SmallVector<Value> weights;
-          for (int64_t h = 0; h < halves; ++h)
-            weights.push_back(vector::LoadOp::create(
-                b, loc, vf32, panel, ValueRange{k, index(h * kLanes)}));
+          for (int64_t h = 0; h < halves; ++h) {
+            Value at = add(column, index(h * kLanes));
+            if (plan.weightKN && plan.n % kChannelsPerTask != 0)
+              weights.push_back(vector::TransferReadOp::create(
+                  b, loc, vf32, panel, ValueRange{k, at}, f32Const(0.0),
+                  ArrayRef<bool>{false}));
+            else
+              weights.push_back(vector::LoadOp::create(b, loc, vf32, panel,
+                                                       ValueRange{k, at}));
+          }
           SmallVector<Value> next(state.begin(), state.end());
           for (int64_t r = 0; r < numRows; ++r) {
             Value activation =
@@ -387,9 +424,13 @@ private:
     forEachStreamTile(
         nBegin, nEnd, rows,
         [&](Value n0, int64_t channels, Value m0, int64_t numRows) {
+          // A lone row's accumulators are split among its channels.
           emitMicroKernel(n0, channels, m0, numRows,
-                          numRows == 1 ? decodeUnroll() : 1);
-        });
+                          numRows == 1
+                              ? std::max<int64_t>(1, decodeUnroll() / channels)
+                              : 1);
+        },
+        plan.f32Weights ? 2 : 1);
   }
 
   /// Loads per K step of the single-row kernel: enough independent
@@ -537,6 +578,14 @@ private:
   /// 2^(bits-1)). A masked load stops at the row's end and reads zero
   /// codes past it.
   SmallVector<Value> decodeCodes(Value n, Value kc, bool masked) {
+    if (plan.f32Weights) {
+      if (!masked)
+        return {
+            vector::LoadOp::create(b, loc, vf32, storage, ValueRange{n, kc})};
+      return {vector::TransferReadOp::create(b, loc, vf32, storage,
+                                             ValueRange{n, kc}, f32Const(0.0),
+                                             ArrayRef<bool>{false})};
+    }
     if (plan.isHalf()) {
       // 16 halves = 32 bytes, widened to f32.
       auto bytesType = VectorType::get({2 * kLanes}, b.getI8Type());
@@ -715,12 +764,13 @@ bool isZeroFill(Value init) {
          attr.getSplatValue<APFloat>().isPosZero();
 }
 
-/// Replaces the product `op` (activations `input`, weight operands
-/// `weights`, accumulator `init`) with a call of the kernel of `plan`.
-LogicalResult replaceWithKernelCall(Operation *op, DequantKernelPlan plan,
-                                    Value input, ValueRange weights, Value init,
-                                    const cpu::KernelOptions &options,
-                                    std::string &whyNot) {
+} // namespace
+
+LogicalResult cpu::replaceWithKernelCall(Operation *op, DequantKernelPlan plan,
+                                         Value input, ValueRange weights,
+                                         Value init,
+                                         const cpu::KernelOptions &options,
+                                         std::string &whyNot) {
   auto module = op->getParentOfType<ModuleOp>();
   if (!module) {
     whyNot = "no enclosing module";
@@ -764,6 +814,8 @@ LogicalResult replaceWithKernelCall(Operation *op, DequantKernelPlan plan,
   op->erase();
   return success();
 }
+
+namespace {
 
 /// The plan of a ggml product: q4_0 (value (c - 8) * d) and q8_0 (value
 /// c * d), one f16 scale per block of 32 codes.

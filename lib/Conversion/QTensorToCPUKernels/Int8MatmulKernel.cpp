@@ -94,8 +94,8 @@ FailureOr<Int8Layout> int8Layout(const DequantKernelPlan &plan,
                                  std::string &whyNot) {
   Int8Layout layout;
   layout.plan = &plan;
-  if (plan.isHalf())
-    return whyNot = "16-bit float weights", failure();
+  if (plan.isFloatWeight())
+    return whyNot = "float weights", failure();
   layout.fields = plan.fields;
   layout.unitCodes = kVectorBytes * plan.fields;
   layout.numUnits = llvm::divideCeil(plan.k, layout.unitCodes);

@@ -28,7 +28,10 @@ std::string typeName(Type type) {
 std::string cpu::kernelName(const DequantKernelPlan &plan, unsigned threads,
                             StringRef suffix) {
   std::string name;
-  if (plan.isGGML() || plan.isHalf()) {
+  if (plan.f32Weights) {
+    name = llvm::formatv("__qtensor_kernel_matmul_{0}x{1}_f32{2}", plan.n,
+                         plan.k, plan.weightKN ? "_kn" : "");
+  } else if (plan.isGGML() || plan.isHalf()) {
     name = llvm::formatv("__qtensor_kernel_ggml_matmul_{0}x{1}_{2}", plan.n,
                          plan.k, plan.ggmlName);
   } else {
@@ -66,7 +69,7 @@ func::FuncOp cpu::createKernelFunction(ModuleOp module, Location loc,
 Value KernelEmitter::loadGroupScale(const DequantKernelPlan &plan,
                                     Value storage, Value scales, Value n,
                                     Value paramRow, Value g) {
-  if (plan.isHalf())
+  if (plan.isFloatWeight())
     return f32Const(1.0);
   if (!plan.isGGML())
     return toF32(
@@ -96,7 +99,8 @@ Value KernelEmitter::loadGroupOffset(Value zeros, Value row, Value g,
 
 void KernelEmitter::forEachStreamTile(
     Value nBegin, Value nEnd, Value rows,
-    function_ref<void(Value, int64_t, Value, int64_t)> body) {
+    function_ref<void(Value, int64_t, Value, int64_t)> body,
+    int64_t loneRowChannels) {
   Value nPairs = add(nBegin, roundDown(sub(nEnd, nBegin), 2));
   forLoop(index(0), rows, kRowsPerBlock, {}, [&](Value mBegin, ValueRange) {
     Value mEnd = minIndex(add(mBegin, index(kRowsPerBlock)), rows);
@@ -113,7 +117,15 @@ void KernelEmitter::forEachStreamTile(
     forLoop(nPairs, nEnd, 1, {},
             [&](Value n0, ValueRange) { return rowTiles(n0, 1); });
     forLoop(mFull, mEnd, 1, {}, [&](Value m0, ValueRange) {
-      forLoop(nBegin, nEnd, 1, {}, [&](Value n0, ValueRange) {
+      Value loneEnd = nBegin;
+      if (loneRowChannels == 2) {
+        loneEnd = nPairs;
+        forLoop(nBegin, nPairs, 2, {}, [&](Value n0, ValueRange) {
+          body(n0, 2, m0, 1);
+          return SmallVector<Value>();
+        });
+      }
+      forLoop(loneEnd, nEnd, 1, {}, [&](Value n0, ValueRange) {
         body(n0, 1, m0, 1);
         return SmallVector<Value>();
       });

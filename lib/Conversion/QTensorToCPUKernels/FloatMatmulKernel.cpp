@@ -1,0 +1,136 @@
+//===- FloatMatmulKernel.cpp - f32 matrix product CPU kernel --------------===//
+//
+// Part of the quant-opt project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// The float model's own products (the importers' x · Wᵀ generics, linalg
+// matmuls with [K, N] weights) through the kernels of the quantized
+// products: [N, K] weights are 16-lane "codes" that need no decoding, [K, N]
+// weights are read in place as the prefill panel.
+//
+//===----------------------------------------------------------------------===//
+
+#include "CPUKernels.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+
+using namespace mlir;
+using namespace mlir::qtensor;
+using namespace mlir::qtensor::cpu;
+
+/// The dimension positions `map` yields, or nothing when a result is not a
+/// plain loop dimension.
+static std::optional<SmallVector<unsigned>> resultDims(AffineMap map) {
+  SmallVector<unsigned> dims;
+  for (AffineExpr expr : map.getResults()) {
+    auto dim = dyn_cast<AffineDimExpr>(expr);
+    if (!dim)
+      return std::nullopt;
+    dims.push_back(dim.getPosition());
+  }
+  return dims;
+}
+
+/// The [N, K] source of `value` when it is a 2-D transpose (linalg.transpose
+/// or a copying linalg.generic) of one, else null.
+static Value transposeSource(Value value) {
+  Operation *def = value.getDefiningOp();
+  if (auto transpose = dyn_cast_or_null<linalg::TransposeOp>(def))
+    return transpose.getPermutation() == ArrayRef<int64_t>{1, 0}
+               ? transpose.getInput()
+               : Value();
+  auto generic = dyn_cast_or_null<linalg::GenericOp>(def);
+  if (!generic || generic.getNumDpsInputs() != 1 ||
+      generic.getNumDpsInits() != 1 || generic.getNumLoops() != 2 ||
+      generic.getNumReductionLoops() != 0)
+    return {};
+  auto yield = cast<linalg::YieldOp>(generic.getBody()->getTerminator());
+  if (yield.getValues().size() != 1 ||
+      yield.getValues()[0] != generic.getBody()->getArgument(0))
+    return {};
+  SmallVector<AffineMap> maps = generic.getIndexingMapsArray();
+  MLIRContext *ctx = generic.getContext();
+  AffineMap swapped =
+      AffineMap::getPermutationMap(ArrayRef<unsigned>{1, 0}, ctx);
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(2, ctx);
+  if ((maps[0] == swapped && maps[1] == identity) ||
+      (maps[0] == identity && maps[1] == swapped))
+    return generic.getDpsInputs()[0];
+  return {};
+}
+
+LogicalResult cpu::lowerFloatMatmulToKernel(linalg::LinalgOp op,
+                                            const KernelOptions &options,
+                                            std::string &whyNot) {
+  auto fail = [&](const Twine &why) {
+    whyNot = why.str();
+    return failure();
+  };
+  if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || !linalg::isaContractionOpInterface(op))
+    return fail("not a contraction of two tensors");
+  for (Value operand : op->getOperands()) {
+    auto type = cast<RankedTensorType>(operand.getType());
+    if (!type.getElementType().isF32())
+      return fail("operands that are not f32");
+    // Kernels are shared by products of one shape: their rows may vary,
+    // not K or N.
+    if (type.getRank() == 0 || type.isDynamicDim(type.getRank() - 1))
+      return fail("dynamic innermost dimension");
+  }
+  FailureOr<linalg::ContractionDimensions> dims =
+      linalg::inferContractionDims(op);
+  if (failed(dims))
+    return fail("contraction dimensions not inferred");
+  if (!dims->batch.empty())
+    return fail("batch dimensions");
+  if (dims->n.size() != 1 || dims->k.size() != 1)
+    return fail("several output-channel or reduction dimensions");
+  unsigned nDim = dims->n[0], kDim = dims->k[0];
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  auto lhs = resultDims(maps[0]), rhs = resultDims(maps[1]),
+       out = resultDims(maps[2]);
+  if (!lhs || !rhs || !out)
+    return fail("indexing maps that are not projections");
+  // The activations [rows..., K] and the output [rows..., N] share their
+  // leading dimensions, in order, so that both collapse to matrices.
+  SmallVector<unsigned> rowDims(out->begin(), out->end() - 1);
+  if (out->back() != nDim)
+    return fail("output channels not innermost in the output");
+  SmallVector<unsigned> expectedLhs(rowDims);
+  expectedLhs.push_back(kDim);
+  if (*lhs != expectedLhs)
+    return fail("activations not laid out as [rows..., K]");
+
+  DequantKernelPlan plan;
+  plan.f32Weights = true;
+  Value weight = op.getDpsInputs()[1];
+  if (*rhs == SmallVector<unsigned>{kDim, nDim}) {
+    if (Value source = transposeSource(weight))
+      weight = source;
+    else
+      plan.weightKN = true;
+  } else if (*rhs != SmallVector<unsigned>{nDim, kDim}) {
+    return fail("weight neither [N, K] nor [K, N]");
+  }
+  auto weightType = cast<RankedTensorType>(weight.getType());
+  if (!weightType.hasStaticShape())
+    return fail("dynamic weight shape");
+  plan.n = weightType.getDimSize(plan.weightKN ? 1 : 0);
+  plan.k = weightType.getDimSize(plan.weightKN ? 0 : 1);
+  plan.bits = 32;
+  plan.fields = 1;
+  plan.chunk = kLanes;
+  plan.group = plan.k;
+  plan.numGroups = 1;
+  plan.scalesPerChannel = true;
+  plan.scaleType = Float32Type::get(op.getContext());
+  // Float products have no int8 kernel.
+  KernelOptions floatOptions = options;
+  floatOptions.compute = KernelCompute::F32;
+  return replaceWithKernelCall(op, plan, op.getDpsInputs()[0], {weight},
+                               op.getDpsInits()[0], floatOptions, whyNot);
+}
