@@ -71,6 +71,9 @@ struct Format {
   /// matmul-shaped linalg.generic with reassociated sums): the baseline the
   /// quantized kernels replace.
   bool isFloat = false;
+  /// The float product as torch-mlir emits it: linalg.matmul with an f32
+  /// [K, N] weight.
+  bool weightKN = false;
   /// ggml blocks of 32 codes (`q4_0`, `q8_0`): bytes per block, an f16
   /// scale first.
   int64_t ggmlBlockBytes = 0;
@@ -92,10 +95,12 @@ std::optional<Format> lookupFormat(const std::string &name) {
     return Format{name, "si8, block = [1, 0]", "si8", 8, 0, false};
   if (name == "f32")
     return Format{name, "", "f32", 32, 0, false, true};
+  if (name == "f32-kn")
+    return Format{name, "", "f32", 32, 0, false, true, true};
   if (name == "q4_0")
-    return Format{name, "", "q4_0", 4, 32, false, false, 18};
+    return Format{name, "", "q4_0", 4, 32, false, false, false, 18};
   if (name == "q8_0")
-    return Format{name, "", "q8_0", 8, 32, false, false, 34};
+    return Format{name, "", "q8_0", 8, 32, false, false, false, 34};
   if (name == "int2-g64")
     return Format{
         name, "ui2, block = [1, 64], packing = lsb_first", "ui2", 2, 64, true};
@@ -214,7 +219,7 @@ std::string zeroInit(int64_t n, int64_t k) {
 }
 
 /// The benchmarked function: @f(x [?, K], storage, scales[, zeros]), @f(x,
-/// blocks) for ggml, or @f(x, w [N, K]) for the float product.
+/// blocks) for ggml, or @f(x, w [N, K] / [K, N]) for the float products.
 std::string buildModule(const Format &format, int64_t n, int64_t k) {
   if (format.ggmlBlockBytes)
     return llvm::formatv(R"(
@@ -227,6 +232,17 @@ func.func @f(%x: tensor<?x{1}xf32>, %q: tensor<{0}x{2}xi8>)
 )",
                          n, k, k / 32 * format.ggmlBlockBytes, format.name,
                          zeroInit(n, k))
+        .str();
+  if (format.weightKN)
+    return llvm::formatv(R"(
+func.func @f(%x: tensor<?x{1}xf32>, %w: tensor<{1}x{0}xf32>)
+    -> tensor<?x{0}xf32> {{{2}
+  %y = linalg.matmul ins(%x, %w : tensor<?x{1}xf32>, tensor<{1}x{0}xf32>)
+                     outs(%init : tensor<?x{0}xf32>) -> tensor<?x{0}xf32>
+  return %y : tensor<?x{0}xf32>
+}
+)",
+                         n, k, zeroInit(n, k))
         .str();
   if (format.isFloat)
     return llvm::formatv(R"(
@@ -305,6 +321,8 @@ std::vector<WeightCopy> makeWeights(const Format &format, int64_t n, int64_t k,
     std::normal_distribution<float> normal(0.0f, 0.02f);
     for (WeightCopy &copy : result) {
       copy.storage.shape = {n, k};
+      if (format.weightKN)
+        copy.storage.shape = {k, n};
       copy.storage.f32.resize(n * k);
       for (float &w : copy.storage.f32)
         w = normal(rng);
@@ -458,7 +476,8 @@ void usage() {
       "  --formats a,b        int4-g32, int4-g128, int4-sym-g128, int8, "
       "int2-g64,\n"
       "                       q4_0, q8_0 (ggml blocks), f32 (the importers'\n"
-      "                       float product)\n"
+      "                       float product, [N, K] weights), f32-kn\n"
+      "                       (linalg.matmul with [K, N] weights)\n"
       "  --threads 1,2        thread counts (default 1,2)\n"
       "  --compute f32,int8   exact f32 kernels and/or int8-activation VNNI\n"
       "                       kernels (default both; int8 needs avx512vnni)\n"

@@ -468,8 +468,9 @@ func.func @f(%x: tensor<?x{0}xf32>) -> tensor<?x{1}xf32> {
 }
 
 /// A float product shape: the importers' generic (weight [N, K], input
-/// [2, rows, K]), linalg.matmul with a [K, N] weight, the same with the
-/// weight a transpose of [N, K], and a matmul whose weight is an argument.
+/// [2, rows, K]), linalg.matmul with a constant [K, N] weight (transposed
+/// at compile time), the same with the weight a transpose of [N, K], and a
+/// matmul whose [K, N] weight is an argument (read through a panel copy).
 enum class FloatForm { ImporterGeneric, MatmulKN, MatmulTransposed, Argument };
 
 std::string floatProductModule(FloatForm form, int64_t n, int64_t k,

@@ -193,10 +193,7 @@ private:
   void emitTaskBody(Value task) {
     rows = memref::DimOp::create(b, loc, x, 0);
     if (plan.weightKN) {
-      Value n0 = mul(task, index(kChannelsPerTask));
-      emitRowTiles([&](Value m0, int64_t numRows) {
-        emitPanelTile(storage, n0, n0, m0, numRows);
-      });
+      emitPanelTask(task);
       return;
     }
     Value prefill = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
@@ -288,9 +285,12 @@ private:
     Value panel = plan.paddedK() * kChannelsPerTask * 4 <= (64 << 10)
                       ? Value(memref::AllocaOp::create(b, loc, panelType))
                       : Value(memref::AllocOp::create(b, loc, panelType));
-    decodePanel(n0, panel);
+    if (plan.weightKN)
+      copyPanel(n0, panel);
+    else
+      decodePanel(n0, panel);
     emitRowTiles([&](Value m0, int64_t numRows) {
-      emitPanelTile(panel, index(0), n0, m0, numRows);
+      emitPanelTile(panel, n0, m0, numRows);
     });
   }
 
@@ -314,6 +314,26 @@ private:
           [&] { remainder(numRows + 1); });
     };
     remainder(1);
+  }
+
+  /// panel[k, c] = w[k, n0 + c] of [K, N] weights (zero past N): one
+  /// contiguous copy of the task's columns, whose rows in place are 4 KiB
+  /// multiples apart and would all fall into the same cache sets.
+  void copyPanel(Value n0, Value panel) {
+    forLoop(index(0), index(plan.k), 1, {}, [&](Value k, ValueRange) {
+      for (int64_t h = 0; h < kChannelsPerTask / kLanes; ++h) {
+        Value column = add(n0, index(h * kLanes));
+        Value row = plan.n % kChannelsPerTask != 0
+                        ? Value(vector::TransferReadOp::create(
+                              b, loc, vf32, storage, ValueRange{k, column},
+                              f32Const(0.0), ArrayRef<bool>{false}))
+                        : Value(vector::LoadOp::create(b, loc, vf32, storage,
+                                                       ValueRange{k, column}));
+        vector::StoreOp::create(b, loc, row, panel,
+                                ValueRange{k, index(h * kLanes)});
+      }
+      return SmallVector<Value>();
+    });
   }
 
   /// panel[k, c] = s * (code - z) of channel n0 + c (channels past N read
@@ -373,11 +393,8 @@ private:
       decodeChunk(index(whole), true);
   }
 
-  /// out[m0 .. m0+numRows, n0 .. n0+32] += x[m0 .., :] * panel[:, column ..
-  /// column+32]: a decoded panel (column 0), or [K, N] weights (column n0;
-  /// a partial last task reads zeros past N).
-  void emitPanelTile(Value panel, Value column, Value n0, Value m0,
-                     int64_t numRows) {
+  /// out[m0 .. m0+numRows, n0 .. n0+32] += x[m0 .., :] * panel.
+  void emitPanelTile(Value panel, Value n0, Value m0, int64_t numRows) {
     int64_t halves = kChannelsPerTask / kLanes;
     Value zeroVector = arith::ConstantOp::create(
         b, loc, DenseElementsAttr::get(vf32, b.getF32FloatAttr(0.0)));
@@ -388,16 +405,9 @@ private:
     SmallVector<Value> acc = forLoop(
         index(0), index(plan.k), 1, inits, [&](Value k, ValueRange state) {
           SmallVector<Value> weights;
-          for (int64_t h = 0; h < halves; ++h) {
-            Value at = add(column, index(h * kLanes));
-            if (plan.weightKN && plan.n % kChannelsPerTask != 0)
-              weights.push_back(vector::TransferReadOp::create(
-                  b, loc, vf32, panel, ValueRange{k, at}, f32Const(0.0),
-                  ArrayRef<bool>{false}));
-            else
-              weights.push_back(vector::LoadOp::create(b, loc, vf32, panel,
-                                                       ValueRange{k, at}));
-          }
+          for (int64_t h = 0; h < halves; ++h)
+            weights.push_back(vector::LoadOp::create(
+                b, loc, vf32, panel, ValueRange{k, index(h * kLanes)}));
           SmallVector<Value> next(state.begin(), state.end());
           for (int64_t r = 0; r < numRows; ++r) {
             Value activation =

@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "CPUKernels.h"
+#include "quant/Dialect/QTensor/Utils/WeightMatching.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
@@ -62,6 +63,25 @@ static Value transposeSource(Value value) {
   return {};
 }
 
+/// A new constant holding the transpose of `weight` when it is a 2-D f32
+/// constant [K, N] (prepacking at compile time: the [N, K] kernel streams
+/// its rows), else null.
+static Value transposeConstant(Value weight) {
+  std::optional<FloatConstant> constant = readFloatConstant(weight);
+  if (!constant || constant->type.getRank() != 2 ||
+      !constant->type.getElementType().isF32())
+    return {};
+  int64_t k = constant->type.getDimSize(0), n = constant->type.getDimSize(1);
+  std::vector<float> transposed(constant->values.size());
+  for (int64_t row = 0; row < k; ++row)
+    for (int64_t col = 0; col < n; ++col)
+      transposed[col * k + row] = constant->values[row * n + col];
+  OpBuilder b(weight.getContext());
+  b.setInsertionPointAfterValue(weight);
+  return createF32Constant(b, weight.getLoc(), {n, k}, transposed,
+                           constant->fromResource, constant->name + ".nk");
+}
+
 LogicalResult cpu::lowerFloatMatmulToKernel(linalg::LinalgOp op,
                                             const KernelOptions &options,
                                             std::string &whyNot) {
@@ -108,11 +128,16 @@ LogicalResult cpu::lowerFloatMatmulToKernel(linalg::LinalgOp op,
   DequantKernelPlan plan;
   plan.f32Weights = true;
   Value weight = op.getDpsInputs()[1];
+  Value transposedConstant;
   if (*rhs == SmallVector<unsigned>{kDim, nDim}) {
-    if (Value source = transposeSource(weight))
+    if (Value source = transposeSource(weight)) {
       weight = source;
-    else
+    } else if (Value nk = transposeConstant(weight)) {
+      transposedConstant = weight;
+      weight = nk;
+    } else {
       plan.weightKN = true;
+    }
   } else if (*rhs != SmallVector<unsigned>{nDim, kDim}) {
     return fail("weight neither [N, K] nor [K, N]");
   }
@@ -131,6 +156,10 @@ LogicalResult cpu::lowerFloatMatmulToKernel(linalg::LinalgOp op,
   // Float products have no int8 kernel.
   KernelOptions floatOptions = options;
   floatOptions.compute = KernelCompute::F32;
-  return replaceWithKernelCall(op, plan, op.getDpsInputs()[0], {weight},
-                               op.getDpsInits()[0], floatOptions, whyNot);
+  if (failed(replaceWithKernelCall(op, plan, op.getDpsInputs()[0], {weight},
+                                   op.getDpsInits()[0], floatOptions, whyNot)))
+    return failure();
+  if (transposedConstant)
+    eraseIfDeadConstant(transposedConstant);
+  return success();
 }

@@ -46,15 +46,17 @@ func.func @importer_linear(%x: tensor<1x3x64xf32>, %w: tensor<40x64xf32>) -> ten
 
 // -----
 
-// linalg.matmul with a [K, N] weight: its rows are the panel. N = 40 is not
-// a multiple of the 32-channel task, so weight rows are read with masked
-// transfers; the init is added to.
+// linalg.matmul with a [K, N] weight that is not a constant: each task
+// copies its 32 columns into a contiguous panel (N = 40 is not a multiple
+// of 32: masked transfers read zeros past N) and multiplies it with row
+// tiles at every row count; the init is added to.
 // CHECK-LABEL: func.func @matmul_kn
 // CHECK: memref.copy
 // CHECK: call @[[KERNEL:__qtensor_kernel_matmul_40x64_f32_kn_acc]](
 // CHECK: func.func private @[[KERNEL]]_task(
 // CHECK-NOT: vector.transpose
 // CHECK: vector.transfer_read %{{.*}} : memref<64x40xf32>, vector<16xf32>
+// CHECK: vector.store %{{.*}} : memref<64x32xf32>, vector<16xf32>
 // CHECK: vector.fma
 func.func @matmul_kn(%x: tensor<5x64xf32>, %w: tensor<64x40xf32>, %init: tensor<5x40xf32>) -> tensor<5x40xf32> {
   %y = linalg.matmul ins(%x, %w : tensor<5x64xf32>, tensor<64x40xf32>)
@@ -78,6 +80,25 @@ func.func @matmul_transposed_weight(%x: tensor<4x32xf32>, %w: tensor<64x32xf32>)
   %y = linalg.matmul ins(%x, %wt : tensor<4x32xf32>, tensor<32x64xf32>)
                      outs(%init : tensor<4x64xf32>) -> tensor<4x64xf32>
   return %y : tensor<4x64xf32>
+}
+
+// -----
+
+// A constant [K, N] weight is transposed at compile time into a new [N, K]
+// constant, which the [N, K] kernel streams; the old constant goes.
+// CHECK-LABEL: func.func @matmul_constant_kn
+// CHECK: %[[NK:.+]] = arith.constant dense<{{\[}}[1.000000e+00, 3.000000e+00, 5.000000e+00], [2.000000e+00, 4.000000e+00, 6.000000e+00]]> : tensor<2x3xf32>
+// CHECK-NOT: tensor<3x2xf32>
+// CHECK: bufferization.to_buffer %[[NK]]
+// CHECK: call @__qtensor_kernel_matmul_2x3_f32(
+func.func @matmul_constant_kn(%x: tensor<4x3xf32>) -> tensor<4x2xf32> {
+  %w = arith.constant dense<[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]> : tensor<3x2xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x2xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<4x2xf32>) -> tensor<4x2xf32>
+  %y = linalg.matmul ins(%x, %w : tensor<4x3xf32>, tensor<3x2xf32>)
+                     outs(%init : tensor<4x2xf32>) -> tensor<4x2xf32>
+  return %y : tensor<4x2xf32>
 }
 
 // -----
