@@ -5,9 +5,9 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// The CPU pipeline: quantized products with a kernel -> kernel calls, the
-// rest of qtensor -> linalg on tensors -> buffers -> loops -> LLVM dialect,
-// ready for mlir-runner or the ExecutionEngine.
+// The CPU pipeline: quantized and f32 products with a kernel -> kernel
+// calls, the rest of qtensor -> linalg on tensors -> buffers -> loops ->
+// LLVM dialect, ready for mlir-runner or the ExecutionEngine.
 //
 //===----------------------------------------------------------------------===//
 
@@ -113,8 +113,8 @@ void mlir::qtensor::registerLowerToLLVMPipeline() {
   PassPipelineRegistration<LowerToLLVMOptions>(
       "quant-lower-to-llvm",
       "Lower qtensor and linalg-on-tensors code to the LLVM dialect for CPUs "
-      "(vectorised kernels for quantized products, mode=reference for the "
-      "reference lowering only)",
+      "(vectorised kernels for quantized and f32 products, mode=reference "
+      "for the reference lowering only)",
       buildLowerToLLVMPipeline);
 }
 

@@ -83,7 +83,8 @@ static llvm::cl::opt<unsigned>
     threads("jobs", llvm::cl::desc("worker threads (default 2)"),
             llvm::cl::init(2), llvm::cl::cat(category));
 static llvm::cl::opt<mlir::qtensor::ProductLowering> lowering(
-    "lowering", llvm::cl::desc("how quantized products are compiled"),
+    "lowering",
+    llvm::cl::desc("how quantized and f32 matrix products are compiled"),
     llvm::cl::init(mlir::qtensor::ProductLowering::CPUKernels),
     llvm::cl::values(clEnumValN(mlir::qtensor::ProductLowering::CPUKernels,
                                 "cpu-kernels",

@@ -51,7 +51,8 @@ enum class ProductLowering {
 
 struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
   PassOptions::Option<ProductLowering> mode{
-      *this, "mode", llvm::cl::desc("How quantized products are lowered"),
+      *this, "mode",
+      llvm::cl::desc("How quantized and f32 matrix products are lowered"),
       llvm::cl::init(ProductLowering::CPUKernels),
       llvm::cl::values(
           clEnumValN(ProductLowering::CPUKernels, "cpu-kernels",

@@ -145,13 +145,17 @@ def ConvertFloatMatmulToCPUKernelsPass
 
     * **`[N, K]`, fewer than 48 rows**: each weight row streams past the
       activations in 16-lane loads (register tiles of 2 channels x 4 rows;
-      one channel at a time with 4 accumulators for the remaining rows).
+      two channels at a time, two accumulators each, for the remaining
+      rows: two weight streams in flight).
     * **`[N, K]`, 48 rows or more**: each task of 32 channels transposes its
       weights into a `[K, 32]` panel (16x16 blocks, `vector.transpose`) and
       multiplies it with 6 x 32 outer-product tiles.
-    * **`[K, N]`**: the weight rows are the panel: 6 x 32 tiles (then one
-      tile of the remaining 1-5 rows) read two vectors of a weight row per
-      K step; a partial last task reads zeros past N.
+    * **`[K, N]`, constant**: transposed at compile time into a new
+      `[N, K]` constant, which takes the two paths above.
+    * **`[K, N]`, any other value**: each task copies its 32 columns into a
+      contiguous `[K, 32]` panel (in place, rows N floats apart fall into
+      the same cache sets) and multiplies it with 6 x 32 tiles at every row
+      count; a partial last task reads zeros past N.
 
     Each output is an f32 sum over K in a fixed order per tile: results
     match the linalg loops to summation order, not bit for bit. A

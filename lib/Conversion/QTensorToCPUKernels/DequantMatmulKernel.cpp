@@ -295,25 +295,18 @@ private:
   }
 
   /// Calls `tile(m0, numRows)` on tiles covering all rows: 6 rows at a
-  /// time, then one tile of the 1 to 5 remaining rows, so that the weights
-  /// are read at most once more.
+  /// time, then single rows (one tile per remainder size would cost more
+  /// JIT compile time than it saves on a panel that sits in cache).
   void emitRowTiles(function_ref<void(Value, int64_t)> tile) {
     Value mFull = roundDown(rows, kPanelRows);
     forLoop(index(0), mFull, kPanelRows, {}, [&](Value m0, ValueRange) {
       tile(m0, kPanelRows);
       return SmallVector<Value>();
     });
-    Value remaining = sub(rows, mFull);
-    std::function<void(int64_t)> remainder = [&](int64_t numRows) {
-      if (numRows == kPanelRows)
-        return;
-      Value matches = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                            remaining, index(numRows));
-      emitIfElse(
-          matches, [&] { tile(mFull, numRows); },
-          [&] { remainder(numRows + 1); });
-    };
-    remainder(1);
+    forLoop(mFull, rows, 1, {}, [&](Value m0, ValueRange) {
+      tile(m0, 1);
+      return SmallVector<Value>();
+    });
   }
 
   /// panel[k, c] = w[k, n0 + c] of [K, N] weights (zero past N): one
