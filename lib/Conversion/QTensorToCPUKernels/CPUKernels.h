@@ -83,8 +83,9 @@ struct DequantKernelPlan {
   Type halfType;
   /// A float product's f32 weights, no scales: `storage` is the weight.
   bool f32Weights = false;
-  /// The f32 weight is [K, N] (linalg.matmul's right operand) instead of
-  /// [N, K]; the kernel reads its rows in place, with no panel.
+  /// The f32 weight is [K, N] (linalg.matmul's right operand, not a
+  /// constant) instead of [N, K]; each task copies its columns into a panel
+  /// at every row count.
   bool weightKN = false;
 
   bool isGGML() const { return ggmlBlockBytes != 0; }

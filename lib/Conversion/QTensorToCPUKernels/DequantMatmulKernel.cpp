@@ -189,7 +189,7 @@ private:
   }
 
   /// One task on the buffers of this builder: the panel path from 48 rows,
-  /// the streaming path below; [K, N] weights are their own panel.
+  /// the streaming path below; [K, N] weights always take the panel path.
   void emitTaskBody(Value task) {
     rows = memref::DimOp::create(b, loc, x, 0);
     if (plan.weightKN) {

@@ -7,8 +7,9 @@
 //
 // The float model's own products (the importers' x · Wᵀ generics, linalg
 // matmuls with [K, N] weights) through the kernels of the quantized
-// products: [N, K] weights are 16-lane "codes" that need no decoding, [K, N]
-// weights are read in place as the prefill panel.
+// products: [N, K] weights are 16-lane "codes" that need no decoding; a
+// constant [K, N] weight is transposed to [N, K] at compile time, any other
+// [K, N] weight is copied column strip by column strip into panels.
 //
 //===----------------------------------------------------------------------===//
 
