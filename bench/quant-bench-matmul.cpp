@@ -93,6 +93,9 @@ std::optional<Format> lookupFormat(const std::string &name) {
                   128,   false};
   if (name == "int8")
     return Format{name, "si8, block = [1, 0]", "si8", 8, 0, false};
+  if (name == "nf4-g64")
+    return Format{
+        name, "nf4, block = [1, 64], packing = msb_first", "nf4", 4, 64, false};
   if (name == "f32")
     return Format{name, "", "f32", 32, 0, false, true};
   if (name == "f32-kn")
@@ -475,6 +478,7 @@ void usage() {
       "  --m 1,4,...          activation rows (default 1,4,16,128,512)\n"
       "  --formats a,b        int4-g32, int4-g128, int4-sym-g128, int8, "
       "int2-g64,\n"
+      "                       nf4-g64 (bitsandbytes NormalFloat4),\n"
       "                       q4_0, q8_0 (ggml blocks), f32 (the importers'\n"
       "                       float product, [N, K] weights), f32-kn\n"
       "                       (linalg.matmul with [K, N] weights)\n"

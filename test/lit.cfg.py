@@ -66,6 +66,6 @@ except OSError:
 if config.quant_sanitizers.upper() in ("ON", "1", "TRUE", "YES"):
     config.available_features.add("sanitizers")
 
-tools = [quant_opt, "quant-demo", "quant-import", "quant-run", "quant-export", "mlir-opt", "mlir-runner", "not", "llvm-nm"]
+tools = [quant_opt, "quant-demo", "quant-import", "quant-run", "quant-export", "mlir-opt", "mlir-runner", "mlir-translate", "llc", "not", "llvm-nm"]
 tool_dirs = [config.quant_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

@@ -17,6 +17,7 @@
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/FuncBufferizableOpInterfaceImpl.h"
@@ -55,6 +56,7 @@ void mlir::qtensor::buildLowerToLLVMPipeline(
     ConvertQTensorToCPUKernelsPassOptions kernelOptions;
     kernelOptions.threads = options.threads;
     kernelOptions.compute = options.compute;
+    kernelOptions.kernelISA = options.isa;
     pm.addPass(createConvertQTensorToCPUKernelsPass(kernelOptions));
   }
   if (options.mode == ProductLowering::CPUKernels) {
@@ -92,6 +94,12 @@ void mlir::qtensor::buildLowerToLLVMPipeline(
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
+  // bf16 conversions as integer arithmetic (round half to even): without
+  // AVX-512 BF16, LLVM would call compiler-rt's __truncsfbf2, which the JIT
+  // does not link, and the rounding is then the same on every host.
+  arith::ArithExpandOpsPassOptions expandOptions;
+  expandOptions.includeBf16 = true;
+  pm.addPass(arith::createArithExpandOpsPass(expandOptions));
   // The kernels transpose 16x16 f32 blocks: with AVX-512 shuffles rather
   // than element by element.
   ConvertVectorToLLVMPassOptions vectorOptions;

@@ -28,6 +28,42 @@
 #include <mutex>
 
 using namespace mlir;
+
+/// The widest instruction set of the CPU kernels that this CPU runs.
+static qtensor::KernelISA hostKernelISA() {
+  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+  if (features.lookup("avx512f"))
+    return qtensor::KernelISA::AVX512;
+  if (features.lookup("avx2"))
+    return qtensor::KernelISA::AVX2;
+  return qtensor::KernelISA::Generic;
+}
+
+/// An error when the kernels in `module` call x86 intrinsics whose CPU
+/// features the host lacks (LLVM could not select them).
+static llvm::Error checkHostFeatures(ModuleOp module) {
+  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+  llvm::Error error = llvm::Error::success();
+  module.walk([&](LLVM::CallIntrinsicOp call) {
+    StringRef name = call.getIntrin();
+    SmallVector<StringRef, 2> needed;
+    if (name.starts_with("llvm.x86.avx512."))
+      needed.push_back("avx512f");
+    if (name.contains("vpdpbusd"))
+      needed.append({"avx512bw", "avx512vnni"});
+    for (StringRef feature : needed) {
+      if (features.lookup(feature))
+        continue;
+      error = llvm::createStringError(
+          "the CPU kernels use " + name.str() + ", which needs " +
+          feature.str() +
+          ", and this CPU lacks it (--lowering=reference runs without it)");
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return error;
+}
 using namespace quantopt;
 
 JitModule::~JitModule() = default;
@@ -120,6 +156,7 @@ JitModule::compile(ModuleOp module, const JitOptions &jitOptions) {
   lowering.mode = jitOptions.products;
   lowering.threads = jitOptions.threads;
   lowering.compute = jitOptions.compute;
+  lowering.isa = jitOptions.isa.value_or(hostKernelISA());
   if (jitOptions.compute == qtensor::KernelCompute::Int8 &&
       jitOptions.products == qtensor::ProductLowering::CPUKernels) {
     llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
@@ -133,6 +170,8 @@ JitModule::compile(ModuleOp module, const JitOptions &jitOptions) {
   qtensor::buildLowerToLLVMPipeline(pm, lowering);
   if (failed(pm.run(*lowered)))
     return llvm::createStringError("lowering to the LLVM dialect failed");
+  if (llvm::Error error = checkHostFeatures(*lowered))
+    return error;
 
   // The optimizer needs the host target machine: without it LLVM's cost
   // model knows no vector registers and vectorises nothing.

@@ -51,6 +51,7 @@ struct KernelCase {
   const char *scaleType;   // "f32", "f16", "bf16"
   const char *zeroType;    // nullptr: no zero-points
   bool leadingDims;        // input [2, M, K] instead of [M, K]
+  bool flat = false;       // bitsandbytes' flat stream: block = [group]
 };
 
 const KernelCase kCases[] = {
@@ -70,7 +71,21 @@ const KernelCase kCases[] = {
     {"si8_channel_k172", "si8", "none", 8, 23, 172, 1, 0, "f32", nullptr,
      false},
     {"ui2_g64_k200", "ui2", "msb_first", 2, 9, 200, 1, 64, "f32", "i8", false},
+    // Lookup codes (no int8 kernel).
+    {"nf4_g64_msb", "nf4", "msb_first", 4, 40, 128, 1, 64, "f32", nullptr,
+     false},
+    {"fp4_channel_k100", "fp4", "lsb_first", 4, 18, 100, 1, 0, "bf16", nullptr,
+     true},
+    {"nf4_flat_g32", "nf4", "msb_first", 4, 21, 96, 1, 32, "f32", nullptr,
+     false, true},
+    {"ui4_flat_g64_zp", "ui4", "lsb_first", 4, 9, 192, 1, 64, "f32", "i8",
+     false, true},
 };
+
+bool isLookupFormat(const KernelCase &tc) {
+  return llvm::StringRef(tc.format) == "nf4" ||
+         llvm::StringRef(tc.format) == "fp4";
+}
 
 std::string matrix(int64_t rows, int64_t cols,
                    llvm::function_ref<std::string(int64_t, int64_t)> value) {
@@ -164,27 +179,51 @@ std::string buildModule(const KernelCase &tc, unsigned seed, float initValue) {
                                   zeros, scaleRows, groups, tc.zeroType)
                         .str()
                   : std::string();
+  // The flat stream of bitsandbytes: 1-D storage, scales and zero-points.
+  std::string storageType = llvm::formatv("{0}x{1}xi8", tc.n, storageCols);
+  std::string paramShape = llvm::formatv("{0}x{1}", scaleRows, groups);
+  std::string block = llvm::formatv("{0}, {1}", tc.rowBlock, tc.group);
+  if (tc.flat) {
+    storageType = llvm::formatv("{0}xi8", tc.n * storageCols);
+    paramShape = std::to_string(scaleRows * groups);
+    block = std::to_string(tc.group);
+    for (std::string *text : {&scales, &zeros}) {
+      // Drop the inner brackets: [[a, b], [c, d]] -> [a, b, c, d].
+      std::string flatText;
+      for (char c : *text)
+        if (c != '[' && c != ']')
+          flatText += c;
+      *text = text->empty() ? flatText : "[" + flatText + "]";
+    }
+    if (tc.zeroType) {
+      zeroOperand = llvm::formatv("zero_points(%z : tensor<{0}x{1}>)",
+                                  paramShape, tc.zeroType);
+      zeroConst = llvm::formatv("%z = arith.constant dense<{0}> : "
+                                "tensor<{1}x{2}>",
+                                zeros, paramShape, tc.zeroType);
+    }
+  }
   return llvm::formatv(R"(
 func.func @f(%x: tensor<{0}>) -> tensor<{1}> {
-  %q = arith.constant dense<"0x{2}"> : tensor<{3}x{4}xi8>
-  %s = arith.constant dense<{5}> : tensor<{6}x{7}x{8}>
+  %q = arith.constant dense<"0x{2}"> : tensor<{3}>
+  %s = arith.constant dense<{5}> : tensor<{6}x{8}>
   {9}
   %c0 = arith.constant {15:e} : f32
   %rowDim = arith.constant {16} : index
   %m = tensor.dim %x, %rowDim : tensor<{0}>
   %e = tensor.empty(%m) : tensor<{1}>
   %init = linalg.fill ins(%c0 : f32) outs(%e : tensor<{1}>) -> tensor<{1}>
-  %y = qtensor.dequant_matmul %x, %q scales(%s : tensor<{6}x{7}x{8}>) {10}
-         layout <{11}, block = [{12}, {13}], packing = {14}>
-         outs(%init : tensor<{1}>) : tensor<{0}>, tensor<{3}x{4}xi8>
+  %y = qtensor.dequant_matmul %x, %q scales(%s : tensor<{6}x{8}>) {10}
+         layout <{11}, block = [{12}], packing = {14}>
+         outs(%init : tensor<{1}>) : tensor<{0}>, tensor<{3}>
          -> tensor<{1}>
   return %y : tensor<{1}>
 }
 )",
-                       in, out, llvm::toHex(bytes), tc.n, storageCols, scales,
-                       scaleRows, groups, tc.scaleType, zeroConst, zeroOperand,
-                       tc.format, tc.rowBlock, tc.group, tc.packing, initValue,
-                       tc.leadingDims ? 1 : 0)
+                       in, out, llvm::toHex(bytes), storageType, storageCols,
+                       scales, paramShape, groups, tc.scaleType, zeroConst,
+                       zeroOperand, tc.format, block, tc.group, tc.packing,
+                       initValue, tc.leadingDims ? 1 : 0)
       .str();
 }
 
@@ -317,6 +356,14 @@ TEST_P(CPUKernelsTest, MatchesReferenceLowering) {
     std::vector<std::unique_ptr<JitModule>> kernels;
     ASSERT_NO_FATAL_FAILURE(
         compileWithAndWithoutKernels(*module, reference, kernels));
+    if (isLookupFormat(tc)) {
+      // The portable gather next to the host's vpermps.
+      JitOptions options;
+      options.isa = mlir::qtensor::KernelISA::Generic;
+      auto generic = JitModule::compile(*module, options);
+      ASSERT_TRUE(bool(generic)) << llvm::toString(generic.takeError());
+      kernels.push_back(std::move(*generic));
+    }
 
     // Rows exercising every register tile and tail of both the streaming
     // (< 48 rows) and the panel kernels.
@@ -341,7 +388,7 @@ TEST_P(CPUKernelsTest, MatchesReferenceLowering) {
       ASSERT_GT(largest, 0.0f);
 
       for (auto [i, kernel] : llvm::enumerate(kernels)) {
-        SCOPED_TRACE(llvm::formatv("{0} threads", i + 1).str());
+        SCOPED_TRACE(llvm::formatv("kernel build {0}", i).str());
         auto actual = kernel->call("f", {&input});
         ASSERT_TRUE(bool(actual)) << llvm::toString(actual.takeError());
         ASSERT_EQ((*actual)[0].shape, (*expected)[0].shape);
@@ -352,7 +399,7 @@ TEST_P(CPUKernelsTest, MatchesReferenceLowering) {
         EXPECT_LE(worst, 1e-5f * largest) << tc.name;
       }
     }
-    if (hostHasVNNI())
+    if (hostHasVNNI() && !isLookupFormat(tc))
       checkInt8Kernels(*module, tc.k, tc.group == 0 ? tc.k : tc.group,
                        {1, 3, 4, 9, 49, 64}, tc.leadingDims);
   }

@@ -27,6 +27,17 @@ enum class KernelCompute {
   Int8,
 };
 
+/// The instruction set the CPU kernels may use where generic vector code
+/// would be slow (the nf4/fp4 table lookup).
+enum class KernelISA {
+  /// Portable vector code (the lookup is a gather from a small table).
+  Generic,
+  /// x86-64 with AVX2: two 8-entry vpermps and a blend per lookup.
+  AVX2,
+  /// x86-64 with AVX-512F: one 16-entry vpermps per lookup.
+  AVX512,
+};
+
 #define GEN_PASS_DECL
 #include "quant/Conversion/Passes.h.inc"
 
@@ -74,6 +85,14 @@ struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
           clEnumValN(KernelCompute::Int8, "int8",
                      "int8 activations per row and group, AVX-512 VNNI "
                      "integer dot products (needs avx512vnni)"))};
+  PassOptions::Option<KernelISA> isa{
+      *this, "isa",
+      llvm::cl::desc("Instruction set of the CPU kernels' table lookups"),
+      llvm::cl::init(KernelISA::Generic),
+      llvm::cl::values(
+          clEnumValN(KernelISA::Generic, "generic", "portable vector code"),
+          clEnumValN(KernelISA::AVX2, "avx2", "x86-64 with AVX2"),
+          clEnumValN(KernelISA::AVX512, "avx512", "x86-64 with AVX-512F"))};
 };
 
 /// Lowers a module with qtensor ops on tensors all the way to the LLVM

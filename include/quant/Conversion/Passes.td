@@ -99,9 +99,14 @@ def ConvertQTensorToCPUKernelsPass
     activations, up to the f32 epilogue.
 
     Supported today: `[N, K]` weights, f32 activations, integer formats of
-    2, 4 (packed) and 8 bits, per-tensor, per-channel or grouped scales
-    (f32/f16/bf16) with optional zero-points, groups a multiple of one load
-    (32 4-bit, 64 2-bit or 16 8-bit codes) or the whole row; ggml `q4_0`,
+    2, 4 (packed) and 8 bits and the 16-entry lookup formats `nf4` and
+    `fp4` (the table sits in a register: one `vpermps` per 16 codes with
+    `isa=avx512`, two 8-entry `vpermps` and a blend with `isa=avx2`, a
+    gather from a constant global with `isa=generic`; no int8 kernel),
+    per-tensor, per-channel or grouped scales (f32/f16/bf16) with optional
+    zero-points, groups a multiple of one load (32 4-bit, 64 2-bit or 16
+    8-bit codes) or the whole row, bitsandbytes' flat blocks when they
+    divide K (the flat codes and scales are reshaped to rows); ggml `q4_0`,
     `q8_0` and 16-bit float weights (widened to f32, no scale). Other
     products are left to `convert-qtensor-to-linalg`, with a remark when
     `report-fallback` is set.
@@ -119,7 +124,17 @@ def ConvertQTensorToCPUKernelsPass
                clEnumValN(::mlir::qtensor::KernelCompute::F32, "f32",
                           "exact f32 products of the decoded weights"),
                clEnumValN(::mlir::qtensor::KernelCompute::Int8, "int8",
-                          "int8 activations, AVX-512 VNNI dot products"))}]>
+                          "int8 activations, AVX-512 VNNI dot products"))}]>,
+    Option<"kernelISA", "isa", "::mlir::qtensor::KernelISA",
+           "::mlir::qtensor::KernelISA::Generic",
+           "Instruction set of the nf4/fp4 table lookups",
+           [{::llvm::cl::values(
+               clEnumValN(::mlir::qtensor::KernelISA::Generic, "generic",
+                          "a gather from a 16-entry table"),
+               clEnumValN(::mlir::qtensor::KernelISA::AVX2, "avx2",
+                          "two 8-entry vpermps and a blend"),
+               clEnumValN(::mlir::qtensor::KernelISA::AVX512, "avx512",
+                          "one 16-entry vpermps"))}]>
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::bufferization::BufferizationDialect",

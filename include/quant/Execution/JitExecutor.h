@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 namespace mlir {
@@ -51,6 +52,9 @@ struct JitOptions {
   /// How the CPU kernels compute integer-weight products; `Int8` needs a
   /// host with AVX-512 VNNI (compile fails with a message otherwise).
   mlir::qtensor::KernelCompute compute = mlir::qtensor::KernelCompute::F32;
+  /// Instruction set of the kernels' table lookups; unset: the widest this
+  /// host runs.
+  std::optional<mlir::qtensor::KernelISA> isa;
 };
 
 class JitModule : public mlir::qtensor::ExecutableModule {

@@ -36,6 +36,8 @@ struct KernelOptions {
   /// Exact f32 products, or int8 activations and VNNI dot products for
   /// the integer formats that have an int8 kernel.
   KernelCompute compute = KernelCompute::F32;
+  /// Instruction set of the nf4/fp4 table lookups.
+  KernelISA isa = KernelISA::Generic;
   /// Remark on products that compute=int8 leaves to the exact f32 kernel.
   bool reportFallback = false;
 };
@@ -70,6 +72,13 @@ struct DequantKernelPlan {
   /// Scales indexed by channel (else one row of scales for all channels).
   bool scalesPerChannel = false;
   bool msbFirst = false, signedCodes = false;
+  /// nf4 / fp4 codes: code c decodes to lookup[c], a 16-entry table held
+  /// in one register (vpermps); empty for integer codes.
+  SmallVector<float, 16> lookup;
+  /// The lookup format's name in kernel names.
+  std::string lookupName;
+  /// How the lookup is emitted.
+  KernelISA isa = KernelISA::Generic;
   /// Constant added to every zero-point (2^(bits-1) for flipped signed
   /// packed codes).
   int64_t offset = 0;
@@ -92,6 +101,7 @@ struct DequantKernelPlan {
   bool isHalf() const { return bool(halfType); }
   /// Float weights of either width: no scales, no zero-points.
   bool isFloatWeight() const { return isHalf() || f32Weights; }
+  bool isLookup() const { return !lookup.empty(); }
   bool needsActivationSums() const { return zeroType || offset != 0; }
   /// K rounded up to whole loads: activations are packed with zeros up to
   /// it, so that a last partial load multiplies its extra codes by zero.

@@ -53,6 +53,7 @@ void ConvertQTensorToCPUKernelsPass::runOnOperation() {
   cpu::KernelOptions options;
   options.threads = threads;
   options.compute = compute;
+  options.isa = kernelISA;
   options.reportFallback = reportFallback;
   SmallVector<Operation *> products;
   module.walk([&](Operation *op) {

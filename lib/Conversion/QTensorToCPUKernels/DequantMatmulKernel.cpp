@@ -5,13 +5,14 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// The kernels of qtensor.dequant_matmul (integer codes of 2, 4 or 8 bits)
-// and qtensor.ggml_matmul (q4_0, q8_0, f16, bf16). Each 16-byte load of
-// codes is widened to 16 i32 lanes; bit field j of the 16 bytes is one
-// vector<16xf32> of codes. Below 48 rows the codes stream past activations
-// that a per-call packing step has put in field order, and scales and
-// zero-points are applied once per group; from 48 rows each task decodes an
-// exact f32 panel of 32 channels and multiplies it with outer products.
+// The kernels of qtensor.dequant_matmul (integer codes of 2, 4 or 8 bits;
+// nf4 and fp4 codes through a 16-entry table) and qtensor.ggml_matmul
+// (q4_0, q8_0, f16, bf16). Each 16-byte load of codes is widened to 16 i32
+// lanes; bit field j of the 16 bytes is one vector<16xf32> of codes. Below
+// 48 rows the codes stream past activations that a per-call packing step
+// has put in field order, and scales and zero-points are applied once per
+// group; from 48 rows each task decodes an exact f32 panel of 32 channels
+// and multiplies it with outer products.
 //
 //===----------------------------------------------------------------------===//
 
@@ -28,7 +29,13 @@
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/SymbolTable.h"
 
+#include "quant/Numerics/Numerics.h"
+
 #include "llvm/Support/FormatVariadic.h"
+
+#include <numeric>
+
+namespace num = quantopt::numerics;
 
 using namespace mlir;
 using namespace mlir::qtensor;
@@ -47,15 +54,20 @@ FailureOr<DequantKernelPlan> planKernel(DequantMatmulOp op,
   };
   if (weightShape.size() != 2)
     return fail("batched [B, N, K] weights");
-  if (layout.hasFlatBlocks(2))
-    return fail("flat blocks");
   if (op.getGroupIndex())
     return fail("act-order group index");
   if (!op.getInput().getType().getElementType().isF32() ||
       !op.getInit().getType().getElementType().isF32())
     return fail("activations that are not f32");
-  if (!layout.isInteger())
-    return fail(Twine("format ") + stringifyElementFormat(layout.getFormat()));
+  ElementFormat format = layout.getFormat();
+  if (format == ElementFormat::nf4 || format == ElementFormat::fp4) {
+    const auto &table =
+        format == ElementFormat::nf4 ? num::nf4Table() : num::fp4Table();
+    plan.lookup.assign(table.begin(), table.end());
+    plan.lookupName = std::string(stringifyElementFormat(format));
+  } else if (!layout.isInteger()) {
+    return fail(Twine("format ") + stringifyElementFormat(format));
+  }
   plan.n = weightShape[0];
   plan.k = weightShape[1];
   if (ShapedType::isDynamic(plan.n) || ShapedType::isDynamic(plan.k))
@@ -67,14 +79,24 @@ FailureOr<DequantKernelPlan> planKernel(DequantMatmulOp op,
     return fail("unpacked sub-byte codes");
   plan.fields = 8 / plan.bits;
   plan.chunk = kLanes * plan.fields;
-  if (op.getStorage().getType().getShape() !=
-      ArrayRef<int64_t>{plan.n, plan.storageColumns()})
-    return fail("storage shape");
-  int64_t rowBlock = layout.getBlockSize(0, plan.n);
-  if (rowBlock != 1 && rowBlock != plan.n)
-    return fail(Twine("blocks of ") + Twine(rowBlock) + " channels");
-  plan.scalesPerChannel = rowBlock == 1 && plan.n > 1;
-  plan.group = layout.getBlockSize(1, plan.k);
+  if (layout.hasFlatBlocks(2)) {
+    // Flat blocks that divide K are per-channel groups of the rows; the
+    // storage and scales are reshaped to [N, ...] at the call.
+    int64_t block = layout.getBlock()[0];
+    if (block == 0 || plan.k % block != 0 || plan.k % plan.fields != 0)
+      return fail("flat blocks that straddle rows");
+    plan.scalesPerChannel = plan.n > 1;
+    plan.group = block;
+  } else {
+    if (op.getStorage().getType().getShape() !=
+        ArrayRef<int64_t>{plan.n, plan.storageColumns()})
+      return fail("storage shape");
+    int64_t rowBlock = layout.getBlockSize(0, plan.n);
+    if (rowBlock != 1 && rowBlock != plan.n)
+      return fail(Twine("blocks of ") + Twine(rowBlock) + " channels");
+    plan.scalesPerChannel = rowBlock == 1 && plan.n > 1;
+    plan.group = layout.getBlockSize(1, plan.k);
+  }
   if (plan.group < plan.k && plan.group % plan.chunk != 0)
     return fail(Twine("groups of ") + Twine(plan.group) +
                 " codes (a multiple of " + Twine(plan.chunk) + " is needed)");
@@ -113,6 +135,7 @@ public:
                        const DequantKernelPlan &plan,
                        const KernelBuffers &buffers)
       : KernelEmitter(b, loc), plan(plan) {
+    module = b.getInsertionBlock()->getParentOp()->getParentOfType<ModuleOp>();
     x = buffers.x;
     packed = buffers.packed;
     storage = buffers.storage;
@@ -160,6 +183,7 @@ private:
   }
 
   const DequantKernelPlan &plan;
+  ModuleOp module;
   Value x, storage, scales, zeros, out, rows, packRows;
   /// Activations in kernel order, and their sums per group.
   Value packed, sums;
@@ -636,12 +660,93 @@ private:
         if (j > 0)
           field =
               arith::ShRUIOp::create(b, loc, field, splatI32(plan.bits * j));
-        if (j + 1 < plan.fields)
+        // vpermps reads only the low 4 bits of each index.
+        if (j + 1 < plan.fields && !plan.isLookup())
           field = arith::AndIOp::create(b, loc, field, splatI32(mask));
       }
-      codes.push_back(arith::SIToFPOp::create(b, loc, vf32, field));
+      codes.push_back(plan.isLookup()
+                          ? lookUp(field)
+                          : arith::SIToFPOp::create(b, loc, vf32, field));
     }
     return codes;
+  }
+
+  /// lookup[indices[i] & 15] in every lane: one 16-entry vpermps
+  /// (AVX-512), two 8-entry vpermps and a blend on bit 3 (AVX2), or a
+  /// gather from the table in memory.
+  Value lookUp(Value indices) {
+    if (plan.isa == KernelISA::AVX512) {
+      func::FuncOp permute = getOrCreateIntrinsicDeclaration(
+          module, "llvm.x86.avx512.permvar.sf.512",
+          b.getFunctionType({vf32, vi32}, {vf32}));
+      return func::CallOp::create(b, loc, permute,
+                                  ValueRange{tableVector(0, kLanes), indices})
+          .getResult(0);
+    }
+    if (plan.isa == KernelISA::AVX2) {
+      auto vi32x8 = VectorType::get({8}, b.getI32Type());
+      auto vf32x8 = VectorType::get({8}, f32);
+      func::FuncOp permute = getOrCreateIntrinsicDeclaration(
+          module, "llvm.x86.avx2.permps",
+          b.getFunctionType({vf32x8, vi32x8}, {vf32x8}));
+      Value bit3 = arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(vi32x8, b.getI32IntegerAttr(8)));
+      SmallVector<Value> halves;
+      for (int64_t h = 0; h < 2; ++h) {
+        Value part = vector::ExtractStridedSliceOp::create(
+            b, loc, indices, ArrayRef<int64_t>{8 * h}, ArrayRef<int64_t>{8},
+            ArrayRef<int64_t>{1});
+        Value low = func::CallOp::create(b, loc, permute,
+                                         ValueRange{tableVector(0, 8), part})
+                        .getResult(0);
+        Value high = func::CallOp::create(b, loc, permute,
+                                          ValueRange{tableVector(8, 8), part})
+                         .getResult(0);
+        Value upper = arith::CmpIOp::create(
+            b, loc, arith::CmpIPredicate::ne,
+            arith::AndIOp::create(b, loc, part, bit3),
+            arith::ConstantOp::create(
+                b, loc,
+                DenseElementsAttr::get(vi32x8, b.getI32IntegerAttr(0))));
+        halves.push_back(arith::SelectOp::create(b, loc, upper, high, low));
+      }
+      SmallVector<int64_t> mask(kLanes);
+      std::iota(mask.begin(), mask.end(), 0);
+      return vector::ShuffleOp::create(b, loc, halves[0], halves[1], mask);
+    }
+    Value masked = arith::AndIOp::create(b, loc, indices, splatI32(15));
+    Value table = memref::GetGlobalOp::create(
+        b, loc, MemRefType::get({kLanes}, f32), tableGlobal());
+    auto vi1 = VectorType::get({kLanes}, b.getI1Type());
+    Value all = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(vi1, b.getBoolAttr(true)));
+    return vector::GatherOp::create(b, loc, vf32, table, ValueRange{index(0)},
+                                    masked, all, tableVector(0, kLanes));
+  }
+
+  /// Entries [first, first + size) of the lookup table as a vector.
+  Value tableVector(int64_t first, int64_t size) {
+    return arith::ConstantOp::create(
+        b, loc,
+        DenseElementsAttr::get(
+            VectorType::get({size}, f32),
+            ArrayRef<float>(plan.lookup).slice(first, size)));
+  }
+
+  /// The name of a constant global holding the lookup table, created in
+  /// the module unless it exists.
+  StringRef tableGlobal() {
+    std::string name = "__qtensor_" + plan.lookupName + "_table";
+    if (auto existing = module.lookupSymbol<memref::GlobalOp>(name))
+      return existing.getSymName();
+    OpBuilder moduleBuilder = OpBuilder::atBlockBegin(module.getBody());
+    auto type = MemRefType::get({kLanes}, f32);
+    auto global = memref::GlobalOp::create(
+        moduleBuilder, loc, name, moduleBuilder.getStringAttr("private"), type,
+        DenseElementsAttr::get(RankedTensorType::get({kLanes}, f32),
+                               ArrayRef<float>(plan.lookup)),
+        /*constant=*/true, /*alignment=*/IntegerAttr());
+    return global.getSymName();
   }
 
   /// One 16-byte load per channel at code `kc`: its fields are decoded to
@@ -791,6 +896,7 @@ LogicalResult cpu::replaceWithKernelCall(Operation *op, DequantKernelPlan plan,
   // A zero-filled init (the usual case) is not materialised: the kernel
   // writes the products, and the fill becomes dead.
   plan.accumulate = !isZeroFill(init);
+  plan.isa = options.isa;
   auto outType = MemRefType::get(initType.getShape(), b.getF32Type());
   SmallVector<Value> dynamicSizes;
   if (outType.isDynamicDim(0))
@@ -887,6 +993,23 @@ LogicalResult mlir::qtensor::cpu::lowerDequantMatmulToKernel(
   SmallVector<Value> weights{op.getStorage(), op.getScales()};
   if (Value zeros = op.getZeroPoints())
     weights.push_back(zeros);
+  if (op.getLayout().hasFlatBlocks(2)) {
+    // The flat streams as [N, columns] matrices.
+    OpBuilder b(op);
+    for (Value &weight : weights) {
+      auto type = cast<RankedTensorType>(weight.getType());
+      int64_t columns = type.getNumElements() / plan->n;
+      if (!type.hasStaticShape() || type.getRank() != 1 ||
+          columns * plan->n != type.getNumElements()) {
+        whyNot = "flat operands that are not whole rows";
+        return failure();
+      }
+      weight = tensor::ExpandShapeOp::create(
+          b, op.getLoc(),
+          RankedTensorType::get({plan->n, columns}, type.getElementType()),
+          weight, SmallVector<ReassociationIndices>{{0, 1}});
+    }
+  }
   return replaceWithKernelCall(op, *plan, op.getInput(), weights, op.getInit(),
                                options, whyNot);
 }

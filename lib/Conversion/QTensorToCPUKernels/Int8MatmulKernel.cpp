@@ -96,6 +96,8 @@ FailureOr<Int8Layout> int8Layout(const DequantKernelPlan &plan,
   layout.plan = &plan;
   if (plan.isFloatWeight())
     return whyNot = "float weights", failure();
+  if (plan.isLookup())
+    return whyNot = plan.lookupName + " codes are not integers", failure();
   layout.fields = plan.fields;
   layout.unitCodes = kVectorBytes * plan.fields;
   layout.numUnits = llvm::divideCeil(plan.k, layout.unitCodes);

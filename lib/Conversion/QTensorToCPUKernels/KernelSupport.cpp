@@ -35,11 +35,21 @@ std::string cpu::kernelName(const DequantKernelPlan &plan, unsigned threads,
     name = llvm::formatv("__qtensor_kernel_ggml_matmul_{0}x{1}_{2}", plan.n,
                          plan.k, plan.ggmlName);
   } else {
+    std::string format =
+        plan.isLookup()
+            ? plan.lookupName
+            : llvm::formatv("{0}{1}", plan.signedCodes ? "si" : "ui", plan.bits)
+                  .str();
+    if (plan.msbFirst)
+      format += "msb";
+    // The lookup's instructions differ per instruction set.
+    static constexpr const char *isaSuffixes[] = {"", "_avx2", "_avx512"};
+    if (plan.isLookup())
+      format += isaSuffixes[int(plan.isa)];
     name = llvm::formatv(
-        "__qtensor_kernel_dequant_matmul_{0}x{1}_{2}{3}{4}_g{5}{6}_s{7}",
-        plan.n, plan.k, plan.signedCodes ? "si" : "ui", plan.bits,
-        plan.msbFirst ? "msb" : "", plan.group,
-        plan.scalesPerChannel ? "" : "_pt", typeName(plan.scaleType));
+        "__qtensor_kernel_dequant_matmul_{0}x{1}_{2}_g{3}{4}_s{5}", plan.n,
+        plan.k, format, plan.group, plan.scalesPerChannel ? "" : "_pt",
+        typeName(plan.scaleType));
     if (plan.zeroType)
       name += "_z" + typeName(plan.zeroType);
   }

@@ -93,14 +93,15 @@ func.func @int4_signed_ragged(%x: tensor<1x100xf32>, %q: tensor<3x50xi8>,
 // CHECK-LABEL: func.func @fallbacks
 // CHECK-COUNT-3: qtensor.dequant_matmul
 func.func @fallbacks(%x: tensor<2x64xf32>, %q4: tensor<4x32xi8>,
-                     %q3: tensor<4x24xi8>, %s: tensor<4x4xf32>,
-                     %s1: tensor<4x1xf32>, %init: tensor<2x4xf32>)
+                     %q3: tensor<4x24xi8>, %q8: tensor<4x64xi8>,
+                     %s: tensor<4x4xf32>, %s1: tensor<4x1xf32>,
+                     %init: tensor<2x4xf32>)
     -> (tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>) {
-  // expected-remark @+1 {{no kernel for this product (format nf4)}}
-  %a = qtensor.dequant_matmul %x, %q4 scales(%s1 : tensor<4x1xf32>)
-         layout <nf4, block = [1, 0], packing = lsb_first>
+  // expected-remark @+1 {{no kernel for this product (format f8E4M3FN)}}
+  %a = qtensor.dequant_matmul %x, %q8 scales(%s1 : tensor<4x1xf32>)
+         layout <f8E4M3FN, block = [1, 0], packing = none>
          outs(%init : tensor<2x4xf32>)
-         : tensor<2x64xf32>, tensor<4x32xi8> -> tensor<2x4xf32>
+         : tensor<2x64xf32>, tensor<4x64xi8> -> tensor<2x4xf32>
   // expected-remark @+1 {{no kernel for this product (3-bit codes)}}
   %b = qtensor.dequant_matmul %x, %q3 scales(%s1 : tensor<4x1xf32>)
          layout <si3, block = [1, 0], packing = lsb_first>
