@@ -77,6 +77,8 @@ struct Format {
   /// ggml blocks of 32 codes (`q4_0`, `q8_0`): bytes per block, an f16
   /// scale first.
   int64_t ggmlBlockBytes = 0;
+  /// Codes per ggml block (256 for the K-quants).
+  int64_t ggmlBlockCodes = 32;
 };
 
 std::optional<Format> lookupFormat(const std::string &name) {
@@ -104,6 +106,8 @@ std::optional<Format> lookupFormat(const std::string &name) {
     return Format{name, "", "q4_0", 4, 32, false, false, false, 18};
   if (name == "q8_0")
     return Format{name, "", "q8_0", 8, 32, false, false, false, 34};
+  if (name == "q4_K")
+    return Format{name, "", "q4_K", 4, 32, false, false, false, 144, 256};
   if (name == "int2-g64")
     return Format{
         name, "ui2, block = [1, 64], packing = lsb_first", "ui2", 2, 64, true};
@@ -233,8 +237,9 @@ func.func @f(%x: tensor<?x{1}xf32>, %q: tensor<{0}x{2}xi8>)
   return %y : tensor<?x{0}xf32>
 }
 )",
-                         n, k, k / 32 * format.ggmlBlockBytes, format.name,
-                         zeroInit(n, k))
+                         n, k,
+                         k / format.ggmlBlockCodes * format.ggmlBlockBytes,
+                         format.name, zeroInit(n, k))
         .str();
   if (format.weightKN)
     return llvm::formatv(R"(
@@ -302,14 +307,16 @@ std::vector<WeightCopy> makeWeights(const Format &format, int64_t n, int64_t k,
   int64_t groups = format.group ? (k + format.group - 1) / format.group : 1;
   std::vector<WeightCopy> result(copies);
   if (format.ggmlBlockBytes) {
-    int64_t rowBytes = k / 32 * format.ggmlBlockBytes;
+    int64_t rowBytes = k / format.ggmlBlockCodes * format.ggmlBlockBytes;
     for (WeightCopy &copy : result) {
       copy.storage.kind = HostArray::Kind::I8;
       copy.storage.shape = {n, rowBytes};
       copy.storage.i8.resize(n * rowBytes);
       for (int64_t i = 0; i < n * rowBytes; ++i) {
-        if (i % rowBytes % format.ggmlBlockBytes == 0) {
-          // A normal f16 scale near 2^-6.
+        // The f16 scale of the block (and q4_K's f16 min after it).
+        int64_t inBlock = i % rowBytes % format.ggmlBlockBytes;
+        if (inBlock == 0 || (format.ggmlBlockCodes == 256 && inBlock == 2)) {
+          // A normal f16 near 2^-6.
           uint16_t half = uint16_t((9 << 10) | (rng() & 0x3ff));
           copy.storage.i8[i] = int8_t(half & 0xff);
           copy.storage.i8[++i] = int8_t(half >> 8);
@@ -357,7 +364,7 @@ int64_t weightBytes(const Format &format, int64_t n, int64_t k) {
   if (format.isFloat)
     return n * k * 4;
   if (format.ggmlBlockBytes)
-    return n * (k / 32) * format.ggmlBlockBytes;
+    return n * (k / format.ggmlBlockCodes) * format.ggmlBlockBytes;
   int64_t groups = format.group ? (k + format.group - 1) / format.group : 1;
   return n * k * format.bits / 8 + n * groups * 4 +
          (format.zeroPoints ? n * groups : 0);
@@ -479,9 +486,9 @@ void usage() {
       "  --formats a,b        int4-g32, int4-g128, int4-sym-g128, int8, "
       "int2-g64,\n"
       "                       nf4-g64 (bitsandbytes NormalFloat4),\n"
-      "                       q4_0, q8_0 (ggml blocks), f32 (the importers'\n"
-      "                       float product, [N, K] weights), f32-kn\n"
-      "                       (linalg.matmul with [K, N] weights)\n"
+      "                       q4_0, q8_0, q4_K (ggml blocks), f32 (the\n"
+      "                       importers' float product, [N, K] weights),\n"
+      "                       f32-kn (linalg.matmul with [K, N] weights)\n"
       "  --threads 1,2        thread counts (default 1,2)\n"
       "  --compute f32,int8   exact f32 kernels and/or int8-activation VNNI\n"
       "                       kernels (default both; int8 needs avx512vnni)\n"
@@ -584,10 +591,11 @@ int main(int argc, char **argv) {
     }
   for (auto [n, k] : options.shapes)
     for (const std::string &name : options.formats)
-      if (lookupFormat(name)->ggmlBlockBytes && k % 32 != 0) {
+      if (int64_t blockCodes = lookupFormat(name)->ggmlBlockCodes;
+          lookupFormat(name)->ggmlBlockBytes && k % blockCodes != 0) {
         std::fprintf(stderr,
-                     "quant-bench-matmul: %s needs K a multiple of 32\n",
-                     name.c_str());
+                     "quant-bench-matmul: %s needs K a multiple of %lld\n",
+                     name.c_str(), (long long)blockCodes);
         return 2;
       }
   for (int64_t m : options.rows)

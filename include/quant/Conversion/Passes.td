@@ -106,7 +106,10 @@ def ConvertQTensorToCPUKernelsPass
     per-tensor, per-channel or grouped scales (f32/f16/bf16) with optional
     zero-points, groups a multiple of one load (32 4-bit, 64 2-bit or 16
     8-bit codes) or the whole row, bitsandbytes' flat blocks when they
-    divide K (the flat codes and scales are reshaped to rows); ggml `q4_0`,
+    divide K (the flat codes and scales are reshaped to rows); ggml `q4_K`
+    (each load's two nibble fields belong to two 32-code sub-blocks, whose
+    6-bit scales and mins are unpacked once per group: w = d sc c - dmin m;
+    no int8 kernel yet), ggml `q4_0`,
     `q8_0` and 16-bit float weights (widened to f32, no scale). Other
     products are left to `convert-qtensor-to-linalg`, with a remark when
     `report-fallback` is set.

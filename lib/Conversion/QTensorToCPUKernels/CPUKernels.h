@@ -87,7 +87,14 @@ struct DequantKernelPlan {
   /// two are the block's f16 scale; 0 for the qtensor layouts, whose scales
   /// are a tensor of their own.
   int64_t ggmlBlockBytes = 0;
+  /// Codes per ggml block and the bytes before its codes (the scales).
+  int64_t ggmlBlockCodes = 32, ggmlHeaderBytes = 2;
   std::string ggmlName;
+  /// ggml's q4_K: the two fields of a load belong to two 32-code
+  /// sub-blocks, each with its own scale and min (w = d sc c - dmin m).
+  /// A kernel group is one 32-byte run of a super-block's codes, two loads:
+  /// the low nibbles are sub-block 2g, the high nibbles sub-block 2g + 1.
+  bool subBlockScales = false;
   /// ggml's f16 / bf16 weights: 16-bit floats, no scales.
   Type halfType;
   /// A float product's f32 weights, no scales: `storage` is the weight.
@@ -102,14 +109,26 @@ struct DequantKernelPlan {
   /// Float weights of either width: no scales, no zero-points.
   bool isFloatWeight() const { return isHalf() || f32Weights; }
   bool isLookup() const { return !lookup.empty(); }
-  bool needsActivationSums() const { return zeroType || offset != 0; }
+  bool needsActivationSums() const {
+    return zeroType || offset != 0 || subBlockScales;
+  }
+  /// Scale groups of a row: one per kernel group, or one per field of a
+  /// kernel group (subBlockScales).
+  int64_t numScaleGroups() const {
+    return subBlockScales ? numGroups * fields : numGroups;
+  }
+  /// Loads whose code offsets differ (codeOffset's `load`): the two loads
+  /// of a q4_K group, else 1.
+  int64_t loadsPerPeriod() const { return subBlockScales ? 2 : 1; }
   /// K rounded up to whole loads: activations are packed with zeros up to
   /// it, so that a last partial load multiplies its extra codes by zero.
   int64_t paddedK() const { return llvm::alignTo(k, chunk); }
   /// The fields of a load already meet consecutive activations: one code
   /// per byte, or ggml's q4_0, whose low nibbles are the block's first 16
   /// codes and high nibbles the next 16.
-  bool naturalOrder() const { return fields == 1 || isGGML() || isHalf(); }
+  bool naturalOrder() const {
+    return fields == 1 || (isGGML() && !subBlockScales) || isHalf();
+  }
   bool needsPacking() const {
     return !weightKN && (!naturalOrder() || paddedK() != k);
   }
@@ -118,13 +137,16 @@ struct DequantKernelPlan {
       return weightKN ? n : k;
     if (isHalf())
       return 2 * k;
-    return isGGML() ? k / 32 * ggmlBlockBytes : llvm::divideCeil(k, fields);
+    return isGGML() ? k / ggmlBlockCodes * ggmlBlockBytes
+                    : llvm::divideCeil(k, fields);
   }
   /// Codes of the last group (shorter than `group` when K is ragged).
   int64_t lastGroupSize() const { return k - (numGroups - 1) * group; }
   /// The code index of bit field `j` of lane `i` of the load at `kc`,
-  /// relative to `kc`.
-  int64_t codeOffset(int64_t lane, unsigned j) const {
+  /// relative to `kc`; `load` is kc / chunk modulo loadsPerPeriod().
+  int64_t codeOffset(int64_t lane, unsigned j, int64_t load = 0) const {
+    if (subBlockScales)
+      return 2 * kLanes * j - kLanes * load + lane;
     if (isGGML())
       return kLanes * j + lane;
     return fields * lane + (msbFirst ? fields - 1 - j : j);
@@ -229,6 +251,15 @@ protected:
   /// single call, stays one block for the OpenMP conversion).
   void emitTaskLoop(unsigned threads, Value numTasks, func::FuncOp taskFunc,
                     ValueRange taskArgs);
+
+  /// The f16 at bytes `column`, `column + 1` of storage row `n`, as f32.
+  Value loadF16(Value storage, Value n, Value column);
+
+  /// q4_K: the scale d * sc and the min dmin * m of sub-block `subBlock` of
+  /// channel `n` (f32, computed as ggml's dequantize_row_q4_K does).
+  std::pair<Value, Value> loadSubBlockScaleAndMin(const DequantKernelPlan &plan,
+                                                  Value storage, Value n,
+                                                  Value subBlock);
 
   /// The row of the scales (and zero-points) tensor of channel `n`.
   Value paramRow(const DequantKernelPlan &plan, Value n) {

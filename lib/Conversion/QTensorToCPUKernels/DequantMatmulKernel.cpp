@@ -7,7 +7,7 @@
 //
 // The kernels of qtensor.dequant_matmul (integer codes of 2, 4 or 8 bits;
 // nf4 and fp4 codes through a 16-entry table) and qtensor.ggml_matmul
-// (q4_0, q8_0, f16, bf16). Each 16-byte load of codes is widened to 16 i32
+// (q4_0, q8_0, q4_K, f16, bf16). Each 16-byte load of codes is widened to 16 i32
 // lanes; bit field j of the 16 bytes is one vector<16xf32> of codes. Below
 // 48 rows the codes stream past activations that a per-call packing step
 // has put in field order, and scales and zero-points are applied once per
@@ -226,7 +226,8 @@ private:
   }
 
   /// Reorders each row of activations so that field j of the bytes loaded
-  /// at `kc` meets packed[kc + 16 j .. kc + 16 j + 15], and sums each group.
+  /// at `kc` meets packed[kc + 16 j .. kc + 16 j + 15], and sums each scale
+  /// group.
   void packActivations() {
     if (!plan.needsPacking() && !plan.needsActivationSums()) {
       packed = x;
@@ -239,8 +240,11 @@ private:
           ValueRange{packRows});
     if (plan.needsActivationSums())
       sums = memref::AllocOp::create(
-          b, loc, MemRefType::get({ShapedType::kDynamic, plan.numGroups}, f32),
+          b, loc,
+          MemRefType::get({ShapedType::kDynamic, plan.numScaleGroups()}, f32),
           ValueRange{packRows});
+    int64_t sumsPerGroup = plan.numScaleGroups() / plan.numGroups;
+    int64_t period = plan.loadsPerPeriod();
     forLoop(index(0), packRows, 1, {}, [&](Value m, ValueRange) {
       forLoop(
           index(0), index(plan.numGroups), 1, {},
@@ -248,54 +252,64 @@ private:
             Value kBegin = mul(g, index(plan.group));
             Value kEnd =
                 minIndex(add(kBegin, index(plan.group)), index(plan.paddedK()));
-            Value total = forLoop(
-                kBegin, kEnd, plan.chunk, {f32Const(0.0)},
-                [&](Value kc, ValueRange chunkSum) -> SmallVector<Value> {
-                  return forLoop(
-                      index(0), index(kLanes), 1, chunkSum,
-                      [&](Value lane,
-                          ValueRange laneSum) -> SmallVector<Value> {
-                        Value sum = laneSum[0];
-                        for (unsigned j = 0; j < plan.fields; ++j) {
-                          // Source code index: kc + fields*lane + field offset.
-                          // codeOffset(lane, j) is affine in the lane.
-                          int64_t fieldOffset = plan.codeOffset(0, j);
-                          int64_t laneStride =
-                              plan.codeOffset(1, j) - fieldOffset;
-                          Value src = add(add(kc, mul(lane, index(laneStride))),
-                                          index(fieldOffset));
-                          Value v;
-                          if (plan.paddedK() == plan.k) {
-                            v = memref::LoadOp::create(b, loc, x,
-                                                       ValueRange{m, src});
-                          } else {
-                            // Codes past K meet zeros.
-                            Value inside = arith::CmpIOp::create(
-                                b, loc, arith::CmpIPredicate::ult, src,
-                                index(plan.k));
-                            Value clamped = minIndex(src, index(plan.k - 1));
-                            v = arith::SelectOp::create(
-                                b, loc, inside,
-                                memref::LoadOp::create(b, loc, x,
-                                                       ValueRange{m, clamped}),
-                                f32Const(0.0));
+            SmallVector<Value> zeros(sumsPerGroup, f32Const(0.0));
+            SmallVector<Value> totals =
+                forLoop(kBegin, kEnd, plan.chunk * period, zeros,
+                        [&](Value kp, ValueRange acc) -> SmallVector<Value> {
+                          SmallVector<Value> next(acc.begin(), acc.end());
+                          for (int64_t load = 0; load < period; ++load) {
+                            Value kc = add(kp, index(load * plan.chunk));
+                            next = forLoop(
+                                index(0), index(kLanes), 1, next,
+                                [&](Value lane, ValueRange laneSums) {
+                                  return packLane(m, kc, lane, load, laneSums);
+                                });
                           }
-                          if (plan.needsPacking()) {
-                            Value dst = add(add(kc, index(kLanes * j)), lane);
-                            memref::StoreOp::create(b, loc, v, packed,
-                                                    ValueRange{m, dst});
-                          }
-                          sum = arith::AddFOp::create(b, loc, sum, v);
-                        }
-                        return {sum};
-                      });
-                })[0];
+                          return next;
+                        });
             if (plan.needsActivationSums())
-              memref::StoreOp::create(b, loc, total, sums, ValueRange{m, g});
+              for (int64_t i = 0; i < sumsPerGroup; ++i)
+                memref::StoreOp::create(
+                    b, loc, totals[i], sums,
+                    ValueRange{m, add(mul(g, index(sumsPerGroup)), index(i))});
             return {};
           });
       return SmallVector<Value>();
     });
+  }
+
+  /// Packs lane `lane` of every field of the load at `kc` of row `m` and
+  /// adds the values to `laneSums` (one per field with subBlockScales).
+  SmallVector<Value> packLane(Value m, Value kc, Value lane, int64_t load,
+                              ValueRange laneSums) {
+    SmallVector<Value> next(laneSums.begin(), laneSums.end());
+    for (unsigned j = 0; j < plan.fields; ++j) {
+      // codeOffset is affine in the lane.
+      int64_t fieldOffset = plan.codeOffset(0, j, load);
+      int64_t laneStride = plan.codeOffset(1, j, load) - fieldOffset;
+      Value src =
+          add(add(kc, mul(lane, index(laneStride))), index(fieldOffset));
+      Value v;
+      if (plan.paddedK() == plan.k) {
+        v = memref::LoadOp::create(b, loc, x, ValueRange{m, src});
+      } else {
+        // Codes past K meet zeros.
+        Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                             src, index(plan.k));
+        Value clamped = minIndex(src, index(plan.k - 1));
+        v = arith::SelectOp::create(
+            b, loc, inside,
+            memref::LoadOp::create(b, loc, x, ValueRange{m, clamped}),
+            f32Const(0.0));
+      }
+      if (plan.needsPacking()) {
+        Value dst = add(add(kc, index(kLanes * j)), lane);
+        memref::StoreOp::create(b, loc, v, packed, ValueRange{m, dst});
+      }
+      Value &sum = next[next.size() == 1 ? 0 : j];
+      sum = arith::AddFOp::create(b, loc, sum, v);
+    }
+    return next;
   }
 
   /// Prefill: decode the task's 32 channels into a [K, 32] f32 panel (each
@@ -358,8 +372,9 @@ private:
   /// of codes are decoded along K and transposed in registers.
   void decodePanel(Value n0, Value panel) {
     int64_t whole = plan.k / plan.chunk * plan.chunk;
+    int64_t period = plan.loadsPerPeriod();
     auto square = VectorType::get({kLanes, kLanes}, f32);
-    auto decodeChunk = [&](Value kc, bool masked) {
+    auto decodeChunk = [&](Value kc, bool masked, int64_t load) {
       Value group = arith::DivUIOp::create(b, loc, kc, index(plan.group));
       for (int64_t half = 0; half < kChannelsPerTask / kLanes; ++half) {
         SmallVector<SmallVector<Value>> columns(plan.fields);
@@ -372,17 +387,9 @@ private:
             continue;
           }
           Value scaleRow = paramRow(plan, n);
-          Value scale = loadScale(n, scaleRow, group);
-          Value offset = loadGroupOffset(zeros, scaleRow, group, plan.offset);
-          Value scaleVector = vector::BroadcastOp::create(b, loc, vf32, scale);
-          Value offsetVector =
-              vector::BroadcastOp::create(b, loc, vf32, offset);
-          for (unsigned j = 0; j < plan.fields; ++j) {
-            Value centred =
-                arith::SubFOp::create(b, loc, codes[j], offsetVector);
+          for (unsigned j = 0; j < plan.fields; ++j)
             columns[j].push_back(
-                arith::MulFOp::create(b, loc, scaleVector, centred));
-          }
+                decodeWeights(n, scaleRow, group, j, codes[j]));
         }
         for (unsigned j = 0; j < plan.fields; ++j) {
           Value block = arith::ConstantOp::create(
@@ -393,7 +400,7 @@ private:
           Value byK = vector::TransposeOp::create(b, loc, block,
                                                   ArrayRef<int64_t>{1, 0});
           for (int64_t i = 0; i < kLanes; ++i) {
-            Value k = add(kc, index(plan.codeOffset(i, j)));
+            Value k = add(kc, index(plan.codeOffset(i, j, load)));
             Value row =
                 vector::ExtractOp::create(b, loc, byK, ArrayRef<int64_t>{i});
             vector::StoreOp::create(b, loc, row, panel,
@@ -402,12 +409,42 @@ private:
         }
       }
     };
-    forLoop(index(0), index(whole), plan.chunk, {}, [&](Value kc, ValueRange) {
-      decodeChunk(kc, false);
-      return SmallVector<Value>();
-    });
+    forLoop(index(0), index(whole), plan.chunk * period, {},
+            [&](Value kp, ValueRange) {
+              for (int64_t load = 0; load < period; ++load)
+                decodeChunk(add(kp, index(load * plan.chunk)), false, load);
+              return SmallVector<Value>();
+            });
     if (whole != plan.k)
-      decodeChunk(index(whole), true);
+      decodeChunk(index(whole), true, 0);
+  }
+
+  /// The weights of field `j` of kernel group `group` of channel `n` from
+  /// their codes, as the reference decodes them: s * (c - z), or with
+  /// sub-block scales d sc * c - dmin m.
+  Value decodeWeights(Value n, Value scaleRow, Value group, unsigned j,
+                      Value codes) {
+    if (plan.subBlockScales) {
+      auto [scale, min] =
+          loadSubBlockScaleAndMin(plan, storage, n, scaleGroup(group, j));
+      Value scaled = arith::MulFOp::create(
+          b, loc, vector::BroadcastOp::create(b, loc, vf32, scale), codes);
+      return arith::SubFOp::create(
+          b, loc, scaled, vector::BroadcastOp::create(b, loc, vf32, min));
+    }
+    Value scale = loadScale(n, scaleRow, group);
+    Value offset = loadGroupOffset(zeros, scaleRow, group, plan.offset);
+    Value centred = arith::SubFOp::create(
+        b, loc, codes, vector::BroadcastOp::create(b, loc, vf32, offset));
+    return arith::MulFOp::create(
+        b, loc, vector::BroadcastOp::create(b, loc, vf32, scale), centred);
+  }
+
+  /// The scale group of field `j` of kernel group `group`.
+  Value scaleGroup(Value group, unsigned j) {
+    if (!plan.subBlockScales)
+      return group;
+    return add(mul(group, index(plan.fields)), index(j));
   }
 
   /// out[m0 .. m0+numRows, n0 .. n0+32] += x[m0 .., :] * panel.
@@ -478,7 +515,9 @@ private:
   void emitMicroKernel(Value n0, int64_t numChannels, Value m0, int64_t numRows,
                        int64_t unroll) {
     int64_t tiles = numChannels * numRows;
-    int64_t slots = unroll == 1 ? 1 : unroll * plan.fields;
+    // Sub-block scales keep the fields apart even without unrolling.
+    int64_t slots =
+        unroll == 1 && !plan.subBlockScales ? 1 : unroll * plan.fields;
     bool withSums = plan.needsActivationSums();
     Value zeroVector = arith::ConstantOp::create(
         b, loc, DenseElementsAttr::get(vf32, b.getF32FloatAttr(0.0)));
@@ -525,33 +564,48 @@ private:
           emitChunk(add(kBegin, index(whole)), channel, row, partial, slots, 0,
                     true);
       }
-      // Fold each tile's slots into one group sum.
-      SmallVector<Value> groupSums;
-      for (int64_t t = 0; t < tiles; ++t) {
-        Value sum = partial[t * slots];
-        for (int64_t i = 1; i < slots; ++i)
-          sum = arith::AddFOp::create(b, loc, sum, partial[t * slots + i]);
-        groupSums.push_back(sum);
-      }
+      // Fold each tile's slots into one sum per scale group: all slots, or
+      // with sub-block scales the slots of each field.
+      int64_t sumsPerGroup = plan.subBlockScales ? plan.fields : 1;
       SmallVector<Value> next(state.begin(), state.end());
-      for (int64_t c = 0; c < numChannels; ++c) {
-        Value scaleRow = paramRow(plan, channel[c]);
-        Value scale = loadScale(channel[c], scaleRow, g);
-        Value scaleVector = vector::BroadcastOp::create(b, loc, vf32, scale);
-        Value scaledOffset;
-        if (withSums)
-          scaledOffset = arith::MulFOp::create(
-              b, loc, scale, loadGroupOffset(zeros, scaleRow, g, plan.offset));
-        for (int64_t r = 0; r < numRows; ++r) {
-          int64_t t = c * numRows + r;
-          next[t] =
-              vector::FMAOp::create(b, loc, scaleVector, groupSums[t], next[t]);
-          if (withSums) {
-            Value sum =
-                memref::LoadOp::create(b, loc, sums, ValueRange{row[r], g});
-            next[tiles + t] = arith::AddFOp::create(
-                b, loc, next[tiles + t],
-                arith::MulFOp::create(b, loc, scaledOffset, sum));
+      for (int64_t i = 0; i < sumsPerGroup; ++i) {
+        SmallVector<Value> groupSums;
+        for (int64_t t = 0; t < tiles; ++t) {
+          Value sum;
+          for (int64_t slot = i; slot < slots; slot += sumsPerGroup)
+            sum = sum ? arith::AddFOp::create(b, loc, sum,
+                                              partial[t * slots + slot])
+                      : partial[t * slots + slot];
+          groupSums.push_back(sum);
+        }
+        Value scaleIndex = scaleGroup(g, i);
+        for (int64_t c = 0; c < numChannels; ++c) {
+          Value scaleRow = paramRow(plan, channel[c]);
+          // sum_k x s (c - z) = s sum_k x c - s z sum_k x; with sub-block
+          // scales sum_k x (s c - m) = s sum_k x c - m sum_k x.
+          Value scale, scaledOffset;
+          if (plan.subBlockScales) {
+            std::tie(scale, scaledOffset) =
+                loadSubBlockScaleAndMin(plan, storage, channel[c], scaleIndex);
+          } else {
+            scale = loadScale(channel[c], scaleRow, g);
+            if (withSums)
+              scaledOffset = arith::MulFOp::create(
+                  b, loc, scale,
+                  loadGroupOffset(zeros, scaleRow, g, plan.offset));
+          }
+          Value scaleVector = vector::BroadcastOp::create(b, loc, vf32, scale);
+          for (int64_t r = 0; r < numRows; ++r) {
+            int64_t t = c * numRows + r;
+            next[t] = vector::FMAOp::create(b, loc, scaleVector, groupSums[t],
+                                            next[t]);
+            if (withSums) {
+              Value sum = memref::LoadOp::create(
+                  b, loc, sums, ValueRange{row[r], scaleIndex});
+              next[tiles + t] = arith::AddFOp::create(
+                  b, loc, next[tiles + t],
+                  arith::MulFOp::create(b, loc, scaledOffset, sum));
+            }
           }
         }
       }
@@ -624,10 +678,13 @@ private:
     Value byteColumn;
     if (plan.isGGML()) {
       // Block kc / 32: its f16 scale, then the codes of this load.
-      Value block = arith::DivUIOp::create(b, loc, kc, index(32));
-      Value within = arith::RemUIOp::create(b, loc, kc, index(32));
+      Value block =
+          arith::DivUIOp::create(b, loc, kc, index(plan.ggmlBlockCodes));
+      Value within =
+          arith::RemUIOp::create(b, loc, kc, index(plan.ggmlBlockCodes));
       byteColumn =
-          add(add(mul(block, index(plan.ggmlBlockBytes)), index(2)),
+          add(add(mul(block, index(plan.ggmlBlockBytes)),
+                  index(plan.ggmlHeaderBytes)),
               arith::DivUIOp::create(b, loc, within, index(plan.fields)));
     } else {
       byteColumn = arith::DivUIOp::create(b, loc, kc, index(plan.fields));
@@ -966,6 +1023,24 @@ FailureOr<DequantKernelPlan> planGGMLKernel(GGMLMatmulOp op,
     plan.signedCodes = true;
     plan.ggmlName = "q8_0";
     break;
+  case GGMLType::Q4_K:
+    if (k % 256 != 0)
+      return whyNot = "K not a multiple of 256", failure();
+    plan.bits = 4;
+    plan.fields = 2;
+    plan.chunk = kLanes * plan.fields;
+    plan.ggmlBlockBytes = 144;
+    plan.ggmlBlockCodes = 256;
+    plan.ggmlHeaderBytes = 16;
+    plan.ggmlName = "q4_K";
+    plan.subBlockScales = true;
+    plan.group = 64;
+    plan.numGroups = k / 64;
+    plan.scalesPerChannel = true;
+    plan.scaleType = Float16Type::get(op.getContext());
+    if (storageType.getShape()[1] != plan.storageColumns())
+      return whyNot = "storage shape", failure();
+    return plan;
   default:
     whyNot = (Twine("ggml type ") + stringifyGGMLType(op.getGgmlType())).str();
     return failure();

@@ -84,18 +84,70 @@ Value KernelEmitter::loadGroupScale(const DequantKernelPlan &plan,
   if (!plan.isGGML())
     return toF32(
         memref::LoadOp::create(b, loc, scales, ValueRange{paramRow, g}));
-  Value at = mul(g, index(plan.ggmlBlockBytes));
-  auto byteAt = [&](Value column) {
-    Value byte = memref::LoadOp::create(b, loc, storage, ValueRange{n, column});
+  return loadF16(storage, n, mul(g, index(plan.ggmlBlockBytes)));
+}
+
+Value KernelEmitter::loadF16(Value storage, Value n, Value column) {
+  auto byteAt = [&](Value at) {
+    Value byte = memref::LoadOp::create(b, loc, storage, ValueRange{n, at});
     return arith::ExtUIOp::create(b, loc, b.getI16Type(), byte);
   };
-  Value low = byteAt(at), high = byteAt(add(at, index(1)));
+  Value low = byteAt(column), high = byteAt(add(column, index(1)));
   Value bits = arith::OrIOp::create(
       b, loc, low,
       arith::ShLIOp::create(
           b, loc, high,
           arith::ConstantOp::create(b, loc, b.getI16IntegerAttr(8))));
   return toF32(arith::BitcastOp::create(b, loc, b.getF16Type(), bits));
+}
+
+std::pair<Value, Value>
+KernelEmitter::loadSubBlockScaleAndMin(const DequantKernelPlan &plan,
+                                       Value storage, Value n, Value subBlock) {
+  // A q4_K super-block: f16 d, f16 dmin, 12 bytes of 6-bit scales and mins
+  // (sub-blocks 0-3: the low 6 bits of bytes j and j + 4; sub-blocks 4-7:
+  // the nibbles of byte j + 4 with the top 2 bits of bytes j - 4 and j),
+  // then the codes.
+  Type i32 = b.getI32Type();
+  Value block = arith::DivUIOp::create(b, loc, subBlock, index(8));
+  Value j = arith::RemUIOp::create(b, loc, subBlock, index(8));
+  Value base = mul(block, index(plan.ggmlBlockBytes));
+  Value d = loadF16(storage, n, base);
+  Value dmin = loadF16(storage, n, add(base, index(2)));
+  auto byteAt = [&](Value at) -> Value {
+    Value byte = memref::LoadOp::create(
+        b, loc, storage, ValueRange{n, add(base, add(at, index(4)))});
+    return arith::ExtUIOp::create(b, loc, i32, byte);
+  };
+  auto i32Const = [&](int64_t v) {
+    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
+  };
+  auto andI = [&](Value v, int64_t mask) {
+    return arith::AndIOp::create(b, loc, v, i32Const(mask));
+  };
+  auto shr = [&](Value v, int64_t bits) {
+    return arith::ShRUIOp::create(b, loc, v, i32Const(bits));
+  };
+  auto topTwoBits = [&](Value v) {
+    return arith::ShLIOp::create(b, loc, shr(v, 6), i32Const(4));
+  };
+  Value firstHalf =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, j, index(4));
+  Value a = byteAt(j);
+  Value c = byteAt(add(j, index(4)));
+  Value e =
+      byteAt(arith::SelectOp::create(b, loc, firstHalf, j, sub(j, index(4))));
+  Value sc = arith::SelectOp::create(
+      b, loc, firstHalf, andI(a, 63),
+      arith::OrIOp::create(b, loc, andI(c, 15), topTwoBits(e)));
+  Value m = arith::SelectOp::create(
+      b, loc, firstHalf, andI(c, 63),
+      arith::OrIOp::create(b, loc, shr(c, 4), topTwoBits(a)));
+  auto toFloat = [&](Value v) {
+    return arith::UIToFPOp::create(b, loc, b.getF32Type(), v);
+  };
+  return {arith::MulFOp::create(b, loc, d, toFloat(sc)),
+          arith::MulFOp::create(b, loc, dmin, toFloat(m))};
 }
 
 Value KernelEmitter::loadGroupOffset(Value zeros, Value row, Value g,

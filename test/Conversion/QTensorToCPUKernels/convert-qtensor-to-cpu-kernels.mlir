@@ -144,18 +144,44 @@ func.func @zero_init(%x: tensor<5x64xf32>, %q: tensor<8x32xi8>,
 // ggml types stay for the reference lowering.
 // CHECK-LABEL: func.func @ggml_blocks
 // CHECK: call @[[KERNEL:__qtensor_kernel_ggml_matmul_8x64_q4_0_acc]](
-// CHECK: qtensor.ggml_matmul %{{.*}} as q4_K
+// CHECK: qtensor.ggml_matmul %{{.*}} as q6_K
 // CHECK: func.func private @[[KERNEL]]_task(
 // CHECK: arith.bitcast %{{.*}} : i16 to f16
 // CHECK: vector.load %{{.*}} : memref<8x36xi8>, vector<16xi8>
 func.func @ggml_blocks(%x: tensor<3x64xf32>, %q4: tensor<8x36xi8>,
-                       %x256: tensor<3x256xf32>, %qk: tensor<8x144xi8>,
+                       %x256: tensor<3x256xf32>, %q6: tensor<8x210xi8>,
                        %init: tensor<3x8xf32>)
     -> (tensor<3x8xf32>, tensor<3x8xf32>) {
   %a = qtensor.ggml_matmul %x, %q4 as q4_0 outs(%init : tensor<3x8xf32>)
          : tensor<3x64xf32>, tensor<8x36xi8> -> tensor<3x8xf32>
-  // expected-remark @+1 {{no kernel for this product (ggml type q4_K)}}
-  %b = qtensor.ggml_matmul %x256, %qk as q4_K outs(%init : tensor<3x8xf32>)
-         : tensor<3x256xf32>, tensor<8x144xi8> -> tensor<3x8xf32>
+  // expected-remark @+1 {{no kernel for this product (ggml type q6_K)}}
+  %b = qtensor.ggml_matmul %x256, %q6 as q6_K outs(%init : tensor<3x8xf32>)
+         : tensor<3x256xf32>, tensor<8x210xi8> -> tensor<3x8xf32>
   return %a, %b : tensor<3x8xf32>, tensor<3x8xf32>
+}
+
+// -----
+
+// q4_K: the two nibbles of a load belong to two sub-blocks of 32 codes,
+// each with a 6-bit scale and min unpacked from the super-block's 12 bytes
+// once per group; the activations are packed and summed per sub-block.
+// CHECK-LABEL: func.func @ggml_q4_K
+// CHECK: call @[[KERNEL:__qtensor_kernel_ggml_matmul_8x512_q4_K]](
+// CHECK: func.func private @[[KERNEL]](
+// CHECK: memref.alloc(%{{.*}}) : memref<?x512xf32>
+// CHECK: memref.alloc(%{{.*}}) : memref<?x16xf32>
+// CHECK: func.func private @[[KERNEL]]_task(
+// CHECK: vector.load %{{.*}} : memref<8x288xi8>, vector<16xi8>
+// CHECK: arith.shrui
+// CHECK: vector.fma
+// CHECK: arith.andi %{{.*}}, %{{.*}} : i32
+// CHECK: arith.uitofp %{{.*}} : i32 to f32
+func.func @ggml_q4_K(%x: tensor<3x512xf32>, %q: tensor<8x288xi8>)
+    -> tensor<3x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<3x8xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<3x8xf32>) -> tensor<3x8xf32>
+  %y = qtensor.ggml_matmul %x, %q as q4_K outs(%init : tensor<3x8xf32>)
+         : tensor<3x512xf32>, tensor<8x288xi8> -> tensor<3x8xf32>
+  return %y : tensor<3x8xf32>
 }
