@@ -95,6 +95,11 @@ struct DequantKernelPlan {
   /// A kernel group is one 32-byte run of a super-block's codes, two loads:
   /// the low nibbles are sub-block 2g, the high nibbles sub-block 2g + 1.
   bool subBlockScales = false;
+  /// ggml's q4_1: an f16 min after the block's f16 scale (w = d c + m).
+  bool blockMins = false;
+  /// Weights of the form w = s c - min (q4_K's sub-blocks, q4_1's blocks):
+  /// a group contributes s sum x c - min sum x.
+  bool hasMins() const { return subBlockScales || blockMins; }
   /// ggml's f16 / bf16 weights: 16-bit floats, no scales.
   Type halfType;
   /// A float product's f32 weights, no scales: `storage` is the weight.
@@ -110,7 +115,7 @@ struct DequantKernelPlan {
   bool isFloatWeight() const { return isHalf() || f32Weights; }
   bool isLookup() const { return !lookup.empty(); }
   bool needsActivationSums() const {
-    return zeroType || offset != 0 || subBlockScales;
+    return zeroType || offset != 0 || hasMins();
   }
   /// Scale groups of a row: one per kernel group, or one per field of a
   /// kernel group (subBlockScales).

@@ -7,9 +7,9 @@
 //
 // The kernels of qtensor.dequant_matmul (integer codes of 2, 4 or 8 bits;
 // nf4 and fp4 codes through a 16-entry table) and qtensor.ggml_matmul
-// (q4_0, q8_0, q4_K, f16, bf16). Each 16-byte load of codes is widened to 16 i32
-// lanes; bit field j of the 16 bytes is one vector<16xf32> of codes. Below
-// 48 rows the codes stream past activations that a per-call packing step
+// (q4_0, q4_1, q8_0, q4_K, f16, bf16). Each 16-byte load of codes is widened to
+// 16 i32 lanes; bit field j of the 16 bytes is one vector<16xf32> of codes.
+// Below 48 rows the codes stream past activations that a per-call packing step
 // has put in field order, and scales and zero-points are applied once per
 // group; from 48 rows each task decodes an exact f32 panel of 32 channels
 // and multiplies it with outer products.
@@ -420,13 +420,12 @@ private:
   }
 
   /// The weights of field `j` of kernel group `group` of channel `n` from
-  /// their codes, as the reference decodes them: s * (c - z), or with
-  /// sub-block scales d sc * c - dmin m.
+  /// their codes, as the reference decodes them: s * (c - z), or with mins
+  /// s * c - min (q4_K: d sc * c - dmin m; q4_1: d * c + m).
   Value decodeWeights(Value n, Value scaleRow, Value group, unsigned j,
                       Value codes) {
-    if (plan.subBlockScales) {
-      auto [scale, min] =
-          loadSubBlockScaleAndMin(plan, storage, n, scaleGroup(group, j));
+    if (plan.hasMins()) {
+      auto [scale, min] = loadScaleAndMin(n, scaleGroup(group, j));
       Value scaled = arith::MulFOp::create(
           b, loc, vector::BroadcastOp::create(b, loc, vf32, scale), codes);
       return arith::SubFOp::create(
@@ -438,6 +437,17 @@ private:
         b, loc, codes, vector::BroadcastOp::create(b, loc, vf32, offset));
     return arith::MulFOp::create(
         b, loc, vector::BroadcastOp::create(b, loc, vf32, scale), centred);
+  }
+
+  /// The scale s and min of scale group `g` of channel `n` of a layout
+  /// with mins (w = s c - min).
+  std::pair<Value, Value> loadScaleAndMin(Value n, Value g) {
+    if (plan.subBlockScales)
+      return loadSubBlockScaleAndMin(plan, storage, n, g);
+    // q4_1: d, then m; w = d c + m.
+    Value base = mul(g, index(plan.ggmlBlockBytes));
+    Value m = loadF16(storage, n, add(base, index(2)));
+    return {loadF16(storage, n, base), arith::NegFOp::create(b, loc, m)};
   }
 
   /// The scale group of field `j` of kernel group `group`.
@@ -581,12 +591,12 @@ private:
         Value scaleIndex = scaleGroup(g, i);
         for (int64_t c = 0; c < numChannels; ++c) {
           Value scaleRow = paramRow(plan, channel[c]);
-          // sum_k x s (c - z) = s sum_k x c - s z sum_k x; with sub-block
-          // scales sum_k x (s c - m) = s sum_k x c - m sum_k x.
+          // sum_k x s (c - z) = s sum_k x c - s z sum_k x; with mins
+          // sum_k x (s c - min) = s sum_k x c - min sum_k x.
           Value scale, scaledOffset;
-          if (plan.subBlockScales) {
+          if (plan.hasMins()) {
             std::tie(scale, scaledOffset) =
-                loadSubBlockScaleAndMin(plan, storage, channel[c], scaleIndex);
+                loadScaleAndMin(channel[c], scaleIndex);
           } else {
             scale = loadScale(channel[c], scaleRow, g);
             if (withSums)
@@ -1016,6 +1026,13 @@ FailureOr<DequantKernelPlan> planGGMLKernel(GGMLMatmulOp op,
     plan.ggmlBlockBytes = 18;
     plan.offset = 8;
     plan.ggmlName = "q4_0";
+    break;
+  case GGMLType::Q4_1:
+    plan.bits = 4;
+    plan.ggmlBlockBytes = 20;
+    plan.ggmlHeaderBytes = 4;
+    plan.blockMins = true;
+    plan.ggmlName = "q4_1";
     break;
   case GGMLType::Q8_0:
     plan.bits = 8;

@@ -185,3 +185,22 @@ func.func @ggml_q4_K(%x: tensor<3x512xf32>, %q: tensor<8x288xi8>)
          : tensor<3x512xf32>, tensor<8x288xi8> -> tensor<3x8xf32>
   return %y : tensor<3x8xf32>
 }
+
+// -----
+
+// q4_1: an f16 min after each block's f16 scale (w = d c + m), subtracted
+// as -m times the block's activation sum.
+// CHECK-LABEL: func.func @ggml_q4_1
+// CHECK: call @[[KERNEL:__qtensor_kernel_ggml_matmul_8x64_q4_1]](
+// CHECK: func.func private @[[KERNEL]]_task(
+// CHECK: vector.load %{{.*}} : memref<8x40xi8>, vector<16xi8>
+// CHECK: arith.negf %{{.*}} : f32
+func.func @ggml_q4_1(%x: tensor<3x64xf32>, %q: tensor<8x40xi8>)
+    -> tensor<3x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<3x8xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<3x8xf32>) -> tensor<3x8xf32>
+  %y = qtensor.ggml_matmul %x, %q as q4_1 outs(%init : tensor<3x8xf32>)
+         : tensor<3x64xf32>, tensor<8x40xi8> -> tensor<3x8xf32>
+  return %y : tensor<3x8xf32>
+}
