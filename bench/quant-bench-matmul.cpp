@@ -108,6 +108,8 @@ std::optional<Format> lookupFormat(const std::string &name) {
     return Format{name, "", "q8_0", 8, 32, false, false, false, 34};
   if (name == "q4_1")
     return Format{name, "", "q4_1", 4, 32, false, false, false, 20};
+  if (name == "q6_K")
+    return Format{name, "", "q6_K", 6, 16, false, false, false, 210, 256};
   if (name == "q4_K")
     return Format{name, "", "q4_K", 4, 32, false, false, false, 144, 256};
   if (name == "int2-g64")
@@ -318,7 +320,9 @@ std::vector<WeightCopy> makeWeights(const Format &format, int64_t n, int64_t k,
         // The f16 scale of the block (and q4_K's f16 min after it).
         int64_t inBlock = i % rowBytes % format.ggmlBlockBytes;
         bool withMin = format.element == "q4_K" || format.element == "q4_1";
-        if (inBlock == 0 || (withMin && inBlock == 2)) {
+        bool q6 = format.element == "q6_K";
+        if ((!q6 && inBlock == 0) || (withMin && inBlock == 2) ||
+            (q6 && inBlock == 208)) {
           // A normal f16 near 2^-6.
           uint16_t half = uint16_t((9 << 10) | (rng() & 0x3ff));
           copy.storage.i8[i] = int8_t(half & 0xff);
@@ -489,9 +493,10 @@ void usage() {
       "  --formats a,b        int4-g32, int4-g128, int4-sym-g128, int8, "
       "int2-g64,\n"
       "                       nf4-g64 (bitsandbytes NormalFloat4),\n"
-      "                       q4_0, q4_1, q8_0, q4_K (ggml blocks), f32 (the\n"
-      "                       importers' float product, [N, K] weights),\n"
-      "                       f32-kn (linalg.matmul with [K, N] weights)\n"
+      "                       q4_0, q4_1, q8_0, q4_K, q6_K (ggml blocks), f32\n"
+      "                       (the importers' float product, [N, K]\n"
+      "                       weights), f32-kn (linalg.matmul with [K, N]\n"
+      "                       weights)\n"
       "  --threads 1,2        thread counts (default 1,2)\n"
       "  --compute f32,int8   exact f32 kernels and/or int8-activation VNNI\n"
       "                       kernels (default both; int8 needs avx512vnni)\n"

@@ -421,15 +421,15 @@ class CPUKernelsGGMLTest : public CPUKernelsTest {};
 
 TEST_F(CPUKernelsGGMLTest, BlocksMatchReferenceLowering) {
   // blockBytes 0: 16-bit float weights (K need not be a multiple of 32).
-  const GGMLCase cases[] = {{"q4_0", 18, 37, 64}, {"q4_0", 18, 70, 160},
-                            {"q8_0", 34, 37, 96}, {"q4_K", 144, 37, 256},
-                            {"q4_1", 20, 41, 96}, {"q4_K", 144, 70, 512},
-                            {"f16", 0, 40, 172},  {"bf16", 0, 33, 100}};
+  const GGMLCase cases[] = {
+      {"q4_0", 18, 37, 64},   {"q4_0", 18, 70, 160}, {"q8_0", 34, 37, 96},
+      {"q4_K", 144, 37, 256}, {"q4_1", 20, 41, 96},  {"q4_K", 144, 70, 512},
+      {"q6_K", 210, 35, 512}, {"f16", 0, 40, 172},   {"bf16", 0, 33, 100}};
   for (const GGMLCase &tc : cases) {
     SCOPED_TRACE(llvm::formatv("{0} {1}x{2}", tc.type, tc.n, tc.k).str());
     std::mt19937 rng(5);
     bool half = tc.blockBytes == 0;
-    int64_t blockCodes = llvm::StringRef(tc.type) == "q4_K" ? 256 : 32;
+    int64_t blockCodes = tc.type[3] == 'K' ? 256 : 32;
     int64_t rowBytes = half ? 2 * tc.k : tc.k / blockCodes * tc.blockBytes;
     std::string bytes(tc.n * rowBytes, '\0');
     for (int64_t i = 0; half && i < tc.n * rowBytes; i += 2) {
@@ -449,7 +449,10 @@ TEST_F(CPUKernelsGGMLTest, BlocksMatchReferenceLowering) {
       // with one.
       bool twoHalves = llvm::StringRef(tc.type) == "q4_K" ||
                        llvm::StringRef(tc.type) == "q4_1";
-      if (inBlock == 0 || (twoHalves && inBlock == 2)) {
+      // q6_K's f16 d is its last two bytes.
+      bool q6 = llvm::StringRef(tc.type) == "q6_K";
+      if ((!q6 && inBlock == 0) || (twoHalves && inBlock == 2) ||
+          (q6 && inBlock == 208)) {
         // An f16 of exponent field 5..20: normal, about 2^-10 .. 2^5.
         uint16_t half = uint16_t(((5 + rng() % 16) << 10) | (rng() & 0x3ff));
         if (rng() & 1)
@@ -513,7 +516,7 @@ func.func @f(%x: tensor<?x{0}xf32>) -> tensor<?x{1}xf32> {
             << (*expected)[0].f32[1] << "; kernel " << (*actual)[0].f32[0]
             << ", " << (*actual)[0].f32[1];
       }
-      // q4_K and q4_1 have no int8 kernel yet.
+      // q4_K, q6_K and q4_1 have no int8 kernel yet.
       if (!half && tc.type[3] != 'K' && tc.type[3] != '1' && hostHasVNNI())
         checkInt8Kernels(*module, tc.k, 32, {1, 5, 50}, false);
     }

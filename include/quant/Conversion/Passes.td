@@ -109,8 +109,10 @@ def ConvertQTensorToCPUKernelsPass
     divide K (the flat codes and scales are reshaped to rows); ggml `q4_K`
     (each load's two nibble fields belong to two 32-code sub-blocks, whose
     6-bit scales and mins are unpacked once per group: w = d sc c - dmin m;
-    no int8 kernel yet), `q4_1` (w = d c + m: the min times the block's
-    activation sum; no int8 kernel yet), ggml `q4_0`,
+    no int8 kernel yet), `q6_K` (a load is four fields of 6-bit codes, a
+    nibble of `ql` and two bits of `qh`, one int8 scale per 16 codes, z =
+    32; no int8 kernel yet), `q4_1` (w = d c + m: the min times the
+    block's activation sum; no int8 kernel yet), ggml `q4_0`,
     `q8_0` and 16-bit float weights (widened to f32, no scale). Other
     products are left to `convert-qtensor-to-linalg`, with a remark when
     `report-fallback` is set.

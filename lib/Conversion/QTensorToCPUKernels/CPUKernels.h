@@ -95,11 +95,15 @@ struct DequantKernelPlan {
   /// A kernel group is one 32-byte run of a super-block's codes, two loads:
   /// the low nibbles are sub-block 2g, the high nibbles sub-block 2g + 1.
   bool subBlockScales = false;
+  /// ggml's q6_K, with sub-block scales: 4 fields per load of 16 lanes,
+  /// each code a nibble of `ql` and two bits of `qh`, one int8 scale per 16
+  /// codes (w = d sc (c - 32)). A kernel group is one load.
+  bool sixBitCodes = false;
   /// ggml's q4_1: an f16 min after the block's f16 scale (w = d c + m).
   bool blockMins = false;
   /// Weights of the form w = s c - min (q4_K's sub-blocks, q4_1's blocks):
   /// a group contributes s sum x c - min sum x.
-  bool hasMins() const { return subBlockScales || blockMins; }
+  bool hasMins() const { return (subBlockScales && !sixBitCodes) || blockMins; }
   /// ggml's f16 / bf16 weights: 16-bit floats, no scales.
   Type halfType;
   /// A float product's f32 weights, no scales: `storage` is the weight.
@@ -122,9 +126,6 @@ struct DequantKernelPlan {
   int64_t numScaleGroups() const {
     return subBlockScales ? numGroups * fields : numGroups;
   }
-  /// Loads whose code offsets differ (codeOffset's `load`): the two loads
-  /// of a q4_K group, else 1.
-  int64_t loadsPerPeriod() const { return subBlockScales ? 2 : 1; }
   /// K rounded up to whole loads: activations are packed with zeros up to
   /// it, so that a last partial load multiplies its extra codes by zero.
   int64_t paddedK() const { return llvm::alignTo(k, chunk); }
@@ -148,10 +149,12 @@ struct DequantKernelPlan {
   /// Codes of the last group (shorter than `group` when K is ragged).
   int64_t lastGroupSize() const { return k - (numGroups - 1) * group; }
   /// The code index of bit field `j` of lane `i` of the load at `kc`,
-  /// relative to `kc`; `load` is kc / chunk modulo loadsPerPeriod().
-  int64_t codeOffset(int64_t lane, unsigned j, int64_t load = 0) const {
+  /// relative to `kc` (with sub-block scales, relative to the kernel's
+  /// loadStart(kc): fields are 32 codes apart, and the second of two
+  /// interleaved loads holds lanes 16-31 of each field).
+  int64_t codeOffset(int64_t lane, unsigned j) const {
     if (subBlockScales)
-      return 2 * kLanes * j - kLanes * load + lane;
+      return 2 * kLanes * j + lane;
     if (isGGML())
       return kLanes * j + lane;
     return fields * lane + (msbFirst ? fields - 1 - j : j);

@@ -7,12 +7,12 @@
 //
 // The kernels of qtensor.dequant_matmul (integer codes of 2, 4 or 8 bits;
 // nf4 and fp4 codes through a 16-entry table) and qtensor.ggml_matmul
-// (q4_0, q4_1, q8_0, q4_K, f16, bf16). Each 16-byte load of codes is widened to
-// 16 i32 lanes; bit field j of the 16 bytes is one vector<16xf32> of codes.
-// Below 48 rows the codes stream past activations that a per-call packing step
-// has put in field order, and scales and zero-points are applied once per
-// group; from 48 rows each task decodes an exact f32 panel of 32 channels
-// and multiplies it with outer products.
+// (q4_0, q4_1, q8_0, q4_K, q6_K, f16, bf16). Each 16-byte load of codes is
+// widened to 16 i32 lanes; bit field j of the 16 bytes is one vector<16xf32> of
+// codes. Below 48 rows the codes stream past activations that a per-call
+// packing step has put in field order, and scales and zero-points are applied
+// once per group; from 48 rows each task decodes an exact f32 panel of 32
+// channels and multiplies it with outer products.
 //
 //===----------------------------------------------------------------------===//
 
@@ -244,51 +244,42 @@ private:
           MemRefType::get({ShapedType::kDynamic, plan.numScaleGroups()}, f32),
           ValueRange{packRows});
     int64_t sumsPerGroup = plan.numScaleGroups() / plan.numGroups;
-    int64_t period = plan.loadsPerPeriod();
     forLoop(index(0), packRows, 1, {}, [&](Value m, ValueRange) {
-      forLoop(
-          index(0), index(plan.numGroups), 1, {},
-          [&](Value g, ValueRange) -> SmallVector<Value> {
-            Value kBegin = mul(g, index(plan.group));
-            Value kEnd =
-                minIndex(add(kBegin, index(plan.group)), index(plan.paddedK()));
-            SmallVector<Value> zeros(sumsPerGroup, f32Const(0.0));
-            SmallVector<Value> totals =
-                forLoop(kBegin, kEnd, plan.chunk * period, zeros,
-                        [&](Value kp, ValueRange acc) -> SmallVector<Value> {
-                          SmallVector<Value> next(acc.begin(), acc.end());
-                          for (int64_t load = 0; load < period; ++load) {
-                            Value kc = add(kp, index(load * plan.chunk));
-                            next = forLoop(
-                                index(0), index(kLanes), 1, next,
-                                [&](Value lane, ValueRange laneSums) {
-                                  return packLane(m, kc, lane, load, laneSums);
-                                });
-                          }
-                          return next;
-                        });
-            if (plan.needsActivationSums())
-              for (int64_t i = 0; i < sumsPerGroup; ++i)
-                memref::StoreOp::create(
-                    b, loc, totals[i], sums,
-                    ValueRange{m, add(mul(g, index(sumsPerGroup)), index(i))});
-            return {};
-          });
+      forLoop(index(0), index(plan.numGroups), 1, {},
+              [&](Value g, ValueRange) -> SmallVector<Value> {
+                Value kBegin = mul(g, index(plan.group));
+                Value kEnd = minIndex(add(kBegin, index(plan.group)),
+                                      index(plan.paddedK()));
+                SmallVector<Value> zeros(sumsPerGroup, f32Const(0.0));
+                SmallVector<Value> totals = forLoop(
+                    kBegin, kEnd, plan.chunk, zeros,
+                    [&](Value kc, ValueRange acc) -> SmallVector<Value> {
+                      return forLoop(index(0), index(kLanes), 1, acc,
+                                     [&](Value lane, ValueRange laneSums) {
+                                       return packLane(m, kc, lane, laneSums);
+                                     });
+                    });
+                if (plan.needsActivationSums())
+                  for (int64_t i = 0; i < sumsPerGroup; ++i)
+                    memref::StoreOp::create(b, loc, totals[i], sums,
+                                            ValueRange{m, scaleGroup(g, i)});
+                return {};
+              });
       return SmallVector<Value>();
     });
   }
 
   /// Packs lane `lane` of every field of the load at `kc` of row `m` and
   /// adds the values to `laneSums` (one per field with subBlockScales).
-  SmallVector<Value> packLane(Value m, Value kc, Value lane, int64_t load,
+  SmallVector<Value> packLane(Value m, Value kc, Value lane,
                               ValueRange laneSums) {
     SmallVector<Value> next(laneSums.begin(), laneSums.end());
     for (unsigned j = 0; j < plan.fields; ++j) {
       // codeOffset is affine in the lane.
-      int64_t fieldOffset = plan.codeOffset(0, j, load);
-      int64_t laneStride = plan.codeOffset(1, j, load) - fieldOffset;
-      Value src =
-          add(add(kc, mul(lane, index(laneStride))), index(fieldOffset));
+      int64_t fieldOffset = plan.codeOffset(0, j);
+      int64_t laneStride = plan.codeOffset(1, j) - fieldOffset;
+      Value src = add(add(loadStart(kc), mul(lane, index(laneStride))),
+                      index(fieldOffset));
       Value v;
       if (plan.paddedK() == plan.k) {
         v = memref::LoadOp::create(b, loc, x, ValueRange{m, src});
@@ -372,9 +363,8 @@ private:
   /// of codes are decoded along K and transposed in registers.
   void decodePanel(Value n0, Value panel) {
     int64_t whole = plan.k / plan.chunk * plan.chunk;
-    int64_t period = plan.loadsPerPeriod();
     auto square = VectorType::get({kLanes, kLanes}, f32);
-    auto decodeChunk = [&](Value kc, bool masked, int64_t load) {
+    auto decodeChunk = [&](Value kc, bool masked) {
       Value group = arith::DivUIOp::create(b, loc, kc, index(plan.group));
       for (int64_t half = 0; half < kChannelsPerTask / kLanes; ++half) {
         SmallVector<SmallVector<Value>> columns(plan.fields);
@@ -400,7 +390,7 @@ private:
           Value byK = vector::TransposeOp::create(b, loc, block,
                                                   ArrayRef<int64_t>{1, 0});
           for (int64_t i = 0; i < kLanes; ++i) {
-            Value k = add(kc, index(plan.codeOffset(i, j, load)));
+            Value k = add(loadStart(kc), index(plan.codeOffset(i, j)));
             Value row =
                 vector::ExtractOp::create(b, loc, byK, ArrayRef<int64_t>{i});
             vector::StoreOp::create(b, loc, row, panel,
@@ -409,14 +399,12 @@ private:
         }
       }
     };
-    forLoop(index(0), index(whole), plan.chunk * period, {},
-            [&](Value kp, ValueRange) {
-              for (int64_t load = 0; load < period; ++load)
-                decodeChunk(add(kp, index(load * plan.chunk)), false, load);
-              return SmallVector<Value>();
-            });
+    forLoop(index(0), index(whole), plan.chunk, {}, [&](Value kc, ValueRange) {
+      decodeChunk(kc, false);
+      return SmallVector<Value>();
+    });
     if (whole != plan.k)
-      decodeChunk(index(whole), true, 0);
+      decodeChunk(index(whole), true);
   }
 
   /// The weights of field `j` of kernel group `group` of channel `n` from
@@ -431,8 +419,9 @@ private:
       return arith::SubFOp::create(
           b, loc, scaled, vector::BroadcastOp::create(b, loc, vf32, min));
     }
-    Value scale = loadScale(n, scaleRow, group);
-    Value offset = loadGroupOffset(zeros, scaleRow, group, plan.offset);
+    Value scaleIndex = scaleGroup(group, j);
+    Value scale = loadScale(n, scaleRow, scaleIndex);
+    Value offset = loadGroupOffset(zeros, scaleRow, scaleIndex, plan.offset);
     Value centred = arith::SubFOp::create(
         b, loc, codes, vector::BroadcastOp::create(b, loc, vf32, offset));
     return arith::MulFOp::create(
@@ -450,11 +439,30 @@ private:
     return {loadF16(storage, n, base), arith::NegFOp::create(b, loc, m)};
   }
 
-  /// The scale group of field `j` of kernel group `group`.
+  /// The scale group of field `j` of kernel group `group`: the group, or
+  /// with sub-block scales the 32-code sub-block 2g + j (q4_K) or the
+  /// 16-code group 8 (g / 2) + 2 j + g mod 2 (q6_K).
   Value scaleGroup(Value group, unsigned j) {
     if (!plan.subBlockScales)
       return group;
-    return add(mul(group, index(plan.fields)), index(j));
+    if (!plan.sixBitCodes)
+      return add(mul(group, index(plan.fields)), index(j));
+    Value half = arith::DivUIOp::create(b, loc, group, index(2));
+    Value load = arith::RemUIOp::create(b, loc, group, index(2));
+    return add(add(mul(half, index(8)), index(2 * j)), load);
+  }
+
+  /// Where codeOffset() counts from for the load at `kc`: kc, or for the
+  /// second of a sub-block layout's two interleaved loads kc + 16 - chunk
+  /// (its lanes continue the first load's in every field).
+  Value loadStart(Value kc) {
+    if (!plan.subBlockScales)
+      return kc;
+    Value load = arith::RemUIOp::create(
+        b, loc, arith::DivUIOp::create(b, loc, kc, index(plan.chunk)),
+        index(2));
+    // kc - load * (chunk - 16), chunk > 16.
+    return sub(kc, mul(load, index(plan.chunk - kLanes)));
   }
 
   /// out[m0 .. m0+numRows, n0 .. n0+32] += x[m0 .., :] * panel.
@@ -598,11 +606,11 @@ private:
             std::tie(scale, scaledOffset) =
                 loadScaleAndMin(channel[c], scaleIndex);
           } else {
-            scale = loadScale(channel[c], scaleRow, g);
+            scale = loadScale(channel[c], scaleRow, scaleIndex);
             if (withSums)
               scaledOffset = arith::MulFOp::create(
                   b, loc, scale,
-                  loadGroupOffset(zeros, scaleRow, g, plan.offset));
+                  loadGroupOffset(zeros, scaleRow, scaleIndex, plan.offset));
           }
           Value scaleVector = vector::BroadcastOp::create(b, loc, vf32, scale);
           for (int64_t r = 0; r < numRows; ++r) {
@@ -685,6 +693,8 @@ private:
           b, loc, VectorType::get({kLanes}, plan.halfType), bytes);
       return {arith::ExtFOp::create(b, loc, vf32, halves)};
     }
+    if (plan.sixBitCodes)
+      return decodeSixBitCodes(n, kc);
     Value byteColumn;
     if (plan.isGGML()) {
       // Block kc / 32: its f16 scale, then the codes of this load.
@@ -734,6 +744,44 @@ private:
       codes.push_back(plan.isLookup()
                           ? lookUp(field)
                           : arith::SIToFPOp::create(b, loc, vf32, field));
+    }
+    return codes;
+  }
+
+  /// q6_K: the 4 fields of the load at `kc` (a half super-block of 128
+  /// codes holds two loads): field f, lane i is code 32 f + 16 load + i of
+  /// the half, its low 4 bits the low (f = 0, 1) or high (f = 2, 3) nibble
+  /// of ql[64 half + 32 (f mod 2) + 16 load + i], its high 2 bits bits
+  /// 2f, 2f + 1 of qh[32 half + 16 load + i].
+  SmallVector<Value> decodeSixBitCodes(Value n, Value kc) {
+    Value block = arith::DivUIOp::create(b, loc, kc, index(256));
+    Value within = arith::RemUIOp::create(b, loc, kc, index(256));
+    Value half = arith::DivUIOp::create(b, loc, within, index(128));
+    Value load = arith::DivUIOp::create(
+        b, loc, arith::RemUIOp::create(b, loc, within, index(128)), index(64));
+    Value base = mul(block, index(plan.ggmlBlockBytes));
+    Value lowStart = add(add(base, mul(half, index(64))), mul(load, index(16)));
+    Value highStart = add(add(add(base, index(128)), mul(half, index(32))),
+                          mul(load, index(16)));
+    auto wide = [&](Value column) {
+      return arith::ExtUIOp::create(b, loc, vi32,
+                                    loadBytes(vi8, n, column, false));
+    };
+    Value lowA = wide(lowStart), lowB = wide(add(lowStart, index(32)));
+    Value high = wide(highStart);
+    SmallVector<Value> codes;
+    for (unsigned f = 0; f < 4; ++f) {
+      Value low = f % 2 == 0 ? lowA : lowB;
+      low = f < 2 ? Value(arith::AndIOp::create(b, loc, low, splatI32(15)))
+                  : Value(arith::ShRUIOp::create(b, loc, low, splatI32(4)));
+      Value top = high;
+      if (f > 0)
+        top = arith::ShRUIOp::create(b, loc, top, splatI32(2 * f));
+      if (f < 3)
+        top = arith::AndIOp::create(b, loc, top, splatI32(3));
+      Value code = arith::OrIOp::create(
+          b, loc, low, arith::ShLIOp::create(b, loc, top, splatI32(4)));
+      codes.push_back(arith::SIToFPOp::create(b, loc, vf32, code));
     }
     return codes;
   }
@@ -993,8 +1041,29 @@ LogicalResult cpu::replaceWithKernelCall(Operation *op, DequantKernelPlan plan,
 
 namespace {
 
-/// The plan of a ggml product: q4_0 (value (c - 8) * d) and q8_0 (value
-/// c * d), one f16 scale per block of 32 codes.
+/// The rest of the plan of a K-quant (q4_K, q6_K): super-blocks of 256
+/// codes whose loads hold one sub-block per field; a kernel group is 64
+/// codes (two loads of q4_K, one of q6_K).
+FailureOr<DequantKernelPlan> planSuperBlocks(DequantKernelPlan plan,
+                                             RankedTensorType storageType,
+                                             std::string &whyNot) {
+  if (plan.k % 256 != 0)
+    return whyNot = "K not a multiple of 256", failure();
+  plan.chunk = kLanes * plan.fields;
+  plan.ggmlBlockCodes = 256;
+  plan.subBlockScales = true;
+  plan.group = 64;
+  plan.numGroups = plan.k / 64;
+  plan.scalesPerChannel = true;
+  plan.scaleType = Float16Type::get(storageType.getContext());
+  if (storageType.getShape()[1] != plan.storageColumns())
+    return whyNot = "storage shape", failure();
+  return plan;
+}
+
+/// The plan of a ggml product: q4_0 (value (c - 8) * d), q4_1 (d * c + m)
+/// and q8_0 (c * d) with one f16 scale per block of 32 codes, the K-quants
+/// q4_K and q6_K, and 16-bit floats.
 FailureOr<DequantKernelPlan> planGGMLKernel(GGMLMatmulOp op,
                                             std::string &whyNot) {
   DequantKernelPlan plan;
@@ -1040,24 +1109,21 @@ FailureOr<DequantKernelPlan> planGGMLKernel(GGMLMatmulOp op,
     plan.signedCodes = true;
     plan.ggmlName = "q8_0";
     break;
+  case GGMLType::Q6_K:
+    plan.bits = 6;
+    plan.fields = 4;
+    plan.offset = 32;
+    plan.ggmlBlockBytes = 210;
+    plan.ggmlName = "q6_K";
+    plan.sixBitCodes = true;
+    return planSuperBlocks(plan, storageType, whyNot);
   case GGMLType::Q4_K:
-    if (k % 256 != 0)
-      return whyNot = "K not a multiple of 256", failure();
     plan.bits = 4;
     plan.fields = 2;
-    plan.chunk = kLanes * plan.fields;
     plan.ggmlBlockBytes = 144;
-    plan.ggmlBlockCodes = 256;
     plan.ggmlHeaderBytes = 16;
     plan.ggmlName = "q4_K";
-    plan.subBlockScales = true;
-    plan.group = 64;
-    plan.numGroups = k / 64;
-    plan.scalesPerChannel = true;
-    plan.scaleType = Float16Type::get(op.getContext());
-    if (storageType.getShape()[1] != plan.storageColumns())
-      return whyNot = "storage shape", failure();
-    return plan;
+    return planSuperBlocks(plan, storageType, whyNot);
   default:
     whyNot = (Twine("ggml type ") + stringifyGGMLType(op.getGgmlType())).str();
     return failure();

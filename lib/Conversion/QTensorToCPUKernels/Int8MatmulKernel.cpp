@@ -96,6 +96,8 @@ FailureOr<Int8Layout> int8Layout(const DequantKernelPlan &plan,
   layout.plan = &plan;
   if (plan.isFloatWeight())
     return whyNot = "float weights", failure();
+  if (plan.subBlockScales)
+    return whyNot = plan.ggmlName + " sub-block scales", failure();
   if (plan.hasMins())
     return whyNot = plan.ggmlName + " mins", failure();
   if (plan.isLookup())

@@ -84,6 +84,19 @@ Value KernelEmitter::loadGroupScale(const DequantKernelPlan &plan,
   if (!plan.isGGML())
     return toF32(
         memref::LoadOp::create(b, loc, scales, ValueRange{paramRow, g}));
+  if (plan.sixBitCodes) {
+    // q6_K: 16 int8 scales at byte 192, the f16 d at byte 208; group g is
+    // scale g mod 16 of block g / 16. d * sc as ggml computes it.
+    Value block = arith::DivUIOp::create(b, loc, g, index(16));
+    Value base = mul(block, index(plan.ggmlBlockBytes));
+    Value scaleByte = memref::LoadOp::create(
+        b, loc, storage,
+        ValueRange{n, add(add(base, index(192)),
+                          arith::RemUIOp::create(b, loc, g, index(16)))});
+    Value d = loadF16(storage, n, add(base, index(208)));
+    return arith::MulFOp::create(
+        b, loc, d, arith::SIToFPOp::create(b, loc, b.getF32Type(), scaleByte));
+  }
   return loadF16(storage, n, mul(g, index(plan.ggmlBlockBytes)));
 }
 

@@ -144,19 +144,19 @@ func.func @zero_init(%x: tensor<5x64xf32>, %q: tensor<8x32xi8>,
 // ggml types stay for the reference lowering.
 // CHECK-LABEL: func.func @ggml_blocks
 // CHECK: call @[[KERNEL:__qtensor_kernel_ggml_matmul_8x64_q4_0_acc]](
-// CHECK: qtensor.ggml_matmul %{{.*}} as q6_K
+// CHECK: qtensor.ggml_matmul %{{.*}} as q5_K
 // CHECK: func.func private @[[KERNEL]]_task(
 // CHECK: arith.bitcast %{{.*}} : i16 to f16
 // CHECK: vector.load %{{.*}} : memref<8x36xi8>, vector<16xi8>
 func.func @ggml_blocks(%x: tensor<3x64xf32>, %q4: tensor<8x36xi8>,
-                       %x256: tensor<3x256xf32>, %q6: tensor<8x210xi8>,
+                       %x256: tensor<3x256xf32>, %q5: tensor<8x176xi8>,
                        %init: tensor<3x8xf32>)
     -> (tensor<3x8xf32>, tensor<3x8xf32>) {
   %a = qtensor.ggml_matmul %x, %q4 as q4_0 outs(%init : tensor<3x8xf32>)
          : tensor<3x64xf32>, tensor<8x36xi8> -> tensor<3x8xf32>
-  // expected-remark @+1 {{no kernel for this product (ggml type q6_K)}}
-  %b = qtensor.ggml_matmul %x256, %q6 as q6_K outs(%init : tensor<3x8xf32>)
-         : tensor<3x256xf32>, tensor<8x210xi8> -> tensor<3x8xf32>
+  // expected-remark @+1 {{no kernel for this product (ggml type q5_K)}}
+  %b = qtensor.ggml_matmul %x256, %q5 as q5_K outs(%init : tensor<3x8xf32>)
+         : tensor<3x256xf32>, tensor<8x176xi8> -> tensor<3x8xf32>
   return %a, %b : tensor<3x8xf32>, tensor<3x8xf32>
 }
 
@@ -202,5 +202,29 @@ func.func @ggml_q4_1(%x: tensor<3x64xf32>, %q: tensor<8x40xi8>)
   %init = linalg.fill ins(%zero : f32) outs(%e : tensor<3x8xf32>) -> tensor<3x8xf32>
   %y = qtensor.ggml_matmul %x, %q as q4_1 outs(%init : tensor<3x8xf32>)
          : tensor<3x64xf32>, tensor<8x40xi8> -> tensor<3x8xf32>
+  return %y : tensor<3x8xf32>
+}
+
+// -----
+
+// q6_K: each load of 16 lanes is 4 fields of 6-bit codes, a nibble of ql
+// and two bits of qh, with one int8 scale per 16 codes and z = 32.
+// CHECK-LABEL: func.func @ggml_q6_K
+// CHECK: call @[[KERNEL:__qtensor_kernel_ggml_matmul_8x256_q6_K]](
+// CHECK: func.func private @[[KERNEL]](
+// CHECK: memref.alloc(%{{.*}}) : memref<?x16xf32>
+// CHECK: func.func private @[[KERNEL]]_task(
+// CHECK-COUNT-3: vector.load %{{.*}} : memref<8x210xi8>, vector<16xi8>
+// CHECK: arith.ori %{{.*}} : vector<16xi32>
+// CHECK: arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
+// CHECK: vector.fma
+// CHECK: arith.sitofp %{{.*}} : i8 to f32
+func.func @ggml_q6_K(%x: tensor<3x256xf32>, %q: tensor<8x210xi8>)
+    -> tensor<3x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<3x8xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<3x8xf32>) -> tensor<3x8xf32>
+  %y = qtensor.ggml_matmul %x, %q as q6_K outs(%init : tensor<3x8xf32>)
+         : tensor<3x256xf32>, tensor<8x210xi8> -> tensor<3x8xf32>
   return %y : tensor<3x8xf32>
 }
