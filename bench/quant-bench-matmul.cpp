@@ -108,6 +108,8 @@ std::optional<Format> lookupFormat(const std::string &name) {
     return Format{name, "", "q8_0", 8, 32, false, false, false, 34};
   if (name == "q4_1")
     return Format{name, "", "q4_1", 4, 32, false, false, false, 20};
+  if (name == "q5_0")
+    return Format{name, "", "q5_0", 5, 32, false, false, false, 22};
   if (name == "q6_K")
     return Format{name, "", "q6_K", 6, 16, false, false, false, 210, 256};
   if (name == "q4_K")
@@ -493,10 +495,10 @@ void usage() {
       "  --formats a,b        int4-g32, int4-g128, int4-sym-g128, int8, "
       "int2-g64,\n"
       "                       nf4-g64 (bitsandbytes NormalFloat4),\n"
-      "                       q4_0, q4_1, q8_0, q4_K, q6_K (ggml blocks), f32\n"
-      "                       (the importers' float product, [N, K]\n"
-      "                       weights), f32-kn (linalg.matmul with [K, N]\n"
-      "                       weights)\n"
+      "                       q4_0, q4_1, q5_0, q8_0, q4_K, q6_K (ggml\n"
+      "                       blocks), f32 (the importers' float product,\n"
+      "                       [N, K] weights), f32-kn (linalg.matmul with\n"
+      "                       [K, N] weights)\n"
       "  --threads 1,2        thread counts (default 1,2)\n"
       "  --compute f32,int8   exact f32 kernels and/or int8-activation VNNI\n"
       "                       kernels (default both; int8 needs avx512vnni)\n"

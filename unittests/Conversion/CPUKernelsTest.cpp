@@ -424,7 +424,8 @@ TEST_F(CPUKernelsGGMLTest, BlocksMatchReferenceLowering) {
   const GGMLCase cases[] = {
       {"q4_0", 18, 37, 64},   {"q4_0", 18, 70, 160}, {"q8_0", 34, 37, 96},
       {"q4_K", 144, 37, 256}, {"q4_1", 20, 41, 96},  {"q4_K", 144, 70, 512},
-      {"q6_K", 210, 35, 512}, {"f16", 0, 40, 172},   {"bf16", 0, 33, 100}};
+      {"q6_K", 210, 35, 512}, {"q5_0", 22, 33, 128}, {"q5_1", 24, 34, 96},
+      {"f16", 0, 40, 172},    {"bf16", 0, 33, 100}};
   for (const GGMLCase &tc : cases) {
     SCOPED_TRACE(llvm::formatv("{0} {1}x{2}", tc.type, tc.n, tc.k).str());
     std::mt19937 rng(5);
@@ -445,10 +446,11 @@ TEST_F(CPUKernelsGGMLTest, BlocksMatchReferenceLowering) {
     }
     for (int64_t i = 0; !half && i < tc.n * rowBytes; ++i) {
       int64_t inBlock = i % rowBytes % tc.blockBytes;
-      // q4_K and q4_1 blocks start with two f16 (scale and min), the others
-      // with one.
+      // q4_K, q4_1 and q5_1 blocks start with two f16 (scale and min), the
+      // others with one.
       bool twoHalves = llvm::StringRef(tc.type) == "q4_K" ||
-                       llvm::StringRef(tc.type) == "q4_1";
+                       llvm::StringRef(tc.type) == "q4_1" ||
+                       llvm::StringRef(tc.type) == "q5_1";
       // q6_K's f16 d is its last two bytes.
       bool q6 = llvm::StringRef(tc.type) == "q6_K";
       if ((!q6 && inBlock == 0) || (twoHalves && inBlock == 2) ||
@@ -516,8 +518,11 @@ func.func @f(%x: tensor<?x{0}xf32>) -> tensor<?x{1}xf32> {
             << (*expected)[0].f32[1] << "; kernel " << (*actual)[0].f32[0]
             << ", " << (*actual)[0].f32[1];
       }
-      // q4_K, q6_K and q4_1 have no int8 kernel yet.
-      if (!half && tc.type[3] != 'K' && tc.type[3] != '1' && hostHasVNNI())
+      // Only q4_0 and q8_0 have an int8 kernel.
+      if (!half &&
+          (llvm::StringRef(tc.type) == "q4_0" ||
+           llvm::StringRef(tc.type) == "q8_0") &&
+          hostHasVNNI())
         checkInt8Kernels(*module, tc.k, 32, {1, 5, 50}, false);
     }
   }

@@ -99,8 +99,12 @@ struct DequantKernelPlan {
   /// each code a nibble of `ql` and two bits of `qh`, one int8 scale per 16
   /// codes (w = d sc (c - 32)). A kernel group is one load.
   bool sixBitCodes = false;
-  /// ggml's q4_1: an f16 min after the block's f16 scale (w = d c + m).
+  /// ggml's q4_1 / q5_1: an f16 min after the block's f16 scale
+  /// (w = d c + m).
   bool blockMins = false;
+  /// ggml's q5_0 / q5_1: the 4 bytes before the codes are a little-endian
+  /// word whose bit i is bit 4 of the block's code i.
+  bool fifthBits = false;
   /// Weights of the form w = s c - min (q4_K's sub-blocks, q4_1's blocks):
   /// a group contributes s sum x c - min sum x.
   bool hasMins() const { return (subBlockScales && !sixBitCodes) || blockMins; }

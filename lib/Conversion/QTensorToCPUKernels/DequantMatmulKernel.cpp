@@ -7,12 +7,12 @@
 //
 // The kernels of qtensor.dequant_matmul (integer codes of 2, 4 or 8 bits;
 // nf4 and fp4 codes through a 16-entry table) and qtensor.ggml_matmul
-// (q4_0, q4_1, q8_0, q4_K, q6_K, f16, bf16). Each 16-byte load of codes is
-// widened to 16 i32 lanes; bit field j of the 16 bytes is one vector<16xf32> of
-// codes. Below 48 rows the codes stream past activations that a per-call
-// packing step has put in field order, and scales and zero-points are applied
-// once per group; from 48 rows each task decodes an exact f32 panel of 32
-// channels and multiplies it with outer products.
+// (q4_0, q4_1, q5_0, q5_1, q8_0, q4_K, q6_K, f16, bf16). Each 16-byte load of
+// codes is widened to 16 i32 lanes; bit field j of the 16 bytes is one
+// vector<16xf32> of codes. Below 48 rows the codes stream past activations that
+// a per-call packing step has put in field order, and scales and zero-points
+// are applied once per group; from 48 rows each task decodes an exact f32 panel
+// of 32 channels and multiplies it with outer products.
 //
 //===----------------------------------------------------------------------===//
 
@@ -730,6 +730,18 @@ private:
       wide = arith::ExtUIOp::create(b, loc, vi32, bytes);
     }
     int64_t mask = (int64_t(1) << plan.bits) - 1;
+    Value fifthBits;
+    if (plan.fifthBits) {
+      // The block's word of fifth bits, in every lane.
+      Value word = vector::LoadOp::create(
+          b, loc, VectorType::get({4}, b.getI8Type()), storage,
+          ValueRange{n, sub(byteColumn, index(4))});
+      word = vector::BitCastOp::create(
+          b, loc, VectorType::get({1}, b.getI32Type()), word);
+      fifthBits = vector::BroadcastOp::create(
+          b, loc, vi32,
+          vector::ExtractOp::create(b, loc, word, ArrayRef<int64_t>{0}));
+    }
     SmallVector<Value> codes;
     for (unsigned j = 0; j < plan.fields; ++j) {
       Value field = wide;
@@ -740,6 +752,22 @@ private:
         // vpermps reads only the low 4 bits of each index.
         if (j + 1 < plan.fields && !plan.isLookup())
           field = arith::AndIOp::create(b, loc, field, splatI32(mask));
+      }
+      if (fifthBits) {
+        // Field j, lane i is code 16 j + i of the block.
+        SmallVector<int32_t> shifts;
+        for (int64_t i = 0; i < kLanes; ++i)
+          shifts.push_back(int32_t(kLanes * j + i));
+        Value bit = arith::AndIOp::create(
+            b, loc,
+            arith::ShRUIOp::create(
+                b, loc, fifthBits,
+                arith::ConstantOp::create(
+                    b, loc,
+                    DenseElementsAttr::get(vi32, ArrayRef<int32_t>(shifts)))),
+            splatI32(1));
+        field = arith::OrIOp::create(
+            b, loc, field, arith::ShLIOp::create(b, loc, bit, splatI32(4)));
       }
       codes.push_back(plan.isLookup()
                           ? lookUp(field)
@@ -1061,8 +1089,9 @@ FailureOr<DequantKernelPlan> planSuperBlocks(DequantKernelPlan plan,
   return plan;
 }
 
-/// The plan of a ggml product: q4_0 (value (c - 8) * d), q4_1 (d * c + m)
-/// and q8_0 (c * d) with one f16 scale per block of 32 codes, the K-quants
+/// The plan of a ggml product: q4_0 (value (c - 8) * d), q4_1 (d * c + m),
+/// q5_0 (d * (c - 16)), q5_1 (d * c + m) and q8_0 (c * d) with one f16
+/// scale per block of 32 codes, the K-quants
 /// q4_K and q6_K, and 16-bit floats.
 FailureOr<DequantKernelPlan> planGGMLKernel(GGMLMatmulOp op,
                                             std::string &whyNot) {
@@ -1102,6 +1131,22 @@ FailureOr<DequantKernelPlan> planGGMLKernel(GGMLMatmulOp op,
     plan.ggmlHeaderBytes = 4;
     plan.blockMins = true;
     plan.ggmlName = "q4_1";
+    break;
+  case GGMLType::Q5_0:
+    plan.bits = 4;
+    plan.ggmlBlockBytes = 22;
+    plan.ggmlHeaderBytes = 6;
+    plan.offset = 16;
+    plan.fifthBits = true;
+    plan.ggmlName = "q5_0";
+    break;
+  case GGMLType::Q5_1:
+    plan.bits = 4;
+    plan.ggmlBlockBytes = 24;
+    plan.ggmlHeaderBytes = 8;
+    plan.blockMins = true;
+    plan.fifthBits = true;
+    plan.ggmlName = "q5_1";
     break;
   case GGMLType::Q8_0:
     plan.bits = 8;

@@ -100,6 +100,8 @@ FailureOr<Int8Layout> int8Layout(const DequantKernelPlan &plan,
     return whyNot = plan.ggmlName + " sub-block scales", failure();
   if (plan.hasMins())
     return whyNot = plan.ggmlName + " mins", failure();
+  if (plan.fifthBits)
+    return whyNot = plan.ggmlName + " fifth bits", failure();
   if (plan.isLookup())
     return whyNot = plan.lookupName + " codes are not integers", failure();
   layout.fields = plan.fields;

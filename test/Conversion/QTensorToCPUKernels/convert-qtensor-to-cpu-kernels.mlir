@@ -228,3 +228,25 @@ func.func @ggml_q6_K(%x: tensor<3x256xf32>, %q: tensor<8x210xi8>)
          : tensor<3x256xf32>, tensor<8x210xi8> -> tensor<3x8xf32>
   return %y : tensor<3x8xf32>
 }
+
+// -----
+
+// q5_0: bit 4 of code i is bit i of the block's word before its codes,
+// shifted out per lane; z = 16.
+// CHECK-LABEL: func.func @ggml_q5_0
+// CHECK: call @[[KERNEL:__qtensor_kernel_ggml_matmul_8x64_q5_0]](
+// CHECK: func.func private @[[KERNEL]]_task(
+// CHECK: vector.load %{{.*}} : memref<8x44xi8>, vector<16xi8>
+// CHECK: vector.load %{{.*}} : memref<8x44xi8>, vector<4xi8>
+// CHECK-NEXT: vector.bitcast %{{.*}} : vector<4xi8> to vector<1xi32>
+// CHECK: arith.shrui %{{.*}}, %{{.*}} : vector<16xi32>
+// CHECK: arith.ori %{{.*}}, %{{.*}} : vector<16xi32>
+func.func @ggml_q5_0(%x: tensor<3x64xf32>, %q: tensor<8x44xi8>)
+    -> tensor<3x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<3x8xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<3x8xf32>) -> tensor<3x8xf32>
+  %y = qtensor.ggml_matmul %x, %q as q5_0 outs(%init : tensor<3x8xf32>)
+         : tensor<3x64xf32>, tensor<8x44xi8> -> tensor<3x8xf32>
+  return %y : tensor<3x8xf32>
+}
