@@ -87,13 +87,15 @@ struct DequantKernelPlan {
   /// two are the block's f16 scale; 0 for the qtensor layouts, whose scales
   /// are a tensor of their own.
   int64_t ggmlBlockBytes = 0;
-  /// Codes per ggml block and the bytes before its codes (the scales).
+  /// Codes per ggml block and the bytes before its codes (scales, mins,
+  /// q5's high bits).
   int64_t ggmlBlockCodes = 32, ggmlHeaderBytes = 2;
   std::string ggmlName;
-  /// ggml's q4_K: the two fields of a load belong to two 32-code
-  /// sub-blocks, each with its own scale and min (w = d sc c - dmin m).
-  /// A kernel group is one 32-byte run of a super-block's codes, two loads:
-  /// the low nibbles are sub-block 2g, the high nibbles sub-block 2g + 1.
+  /// ggml's K-quants (q4_K, q6_K): each field of a load belongs to its own
+  /// sub-block with its own scale. q4_K: two fields, 32-code sub-blocks
+  /// with a scale and a min (w = d sc c - dmin m); a kernel group is one
+  /// 32-byte run of a super-block's codes, two loads, whose low nibbles are
+  /// sub-block 2g and high nibbles sub-block 2g + 1.
   bool subBlockScales = false;
   /// ggml's q6_K, with sub-block scales: 4 fields per load of 16 lanes,
   /// each code a nibble of `ql` and two bits of `qh`, one int8 scale per 16
@@ -105,8 +107,8 @@ struct DequantKernelPlan {
   /// ggml's q5_0 / q5_1: the 4 bytes before the codes are a little-endian
   /// word whose bit i is bit 4 of the block's code i.
   bool fifthBits = false;
-  /// Weights of the form w = s c - min (q4_K's sub-blocks, q4_1's blocks):
-  /// a group contributes s sum x c - min sum x.
+  /// Weights of the form w = s c - min (q4_K's sub-blocks, the blocks of
+  /// q4_1 and q5_1): a group contributes s sum x c - min sum x.
   bool hasMins() const { return (subBlockScales && !sixBitCodes) || blockMins; }
   /// ggml's f16 / bf16 weights: 16-bit floats, no scales.
   Type halfType;

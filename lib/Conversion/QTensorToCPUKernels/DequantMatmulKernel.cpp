@@ -857,14 +857,14 @@ private:
       std::iota(mask.begin(), mask.end(), 0);
       return vector::ShuffleOp::create(b, loc, halves[0], halves[1], mask);
     }
-    Value masked = arith::AndIOp::create(b, loc, indices, splatI32(15));
+    Value entries = arith::AndIOp::create(b, loc, indices, splatI32(15));
     Value table = memref::GetGlobalOp::create(
         b, loc, MemRefType::get({kLanes}, f32), tableGlobal());
     auto vi1 = VectorType::get({kLanes}, b.getI1Type());
     Value all = arith::ConstantOp::create(
         b, loc, DenseElementsAttr::get(vi1, b.getBoolAttr(true)));
     return vector::GatherOp::create(b, loc, vf32, table, ValueRange{index(0)},
-                                    masked, all, tableVector(0, kLanes));
+                                    entries, all, tableVector(0, kLanes));
   }
 
   /// Entries [first, first + size) of the lookup table as a vector.
