@@ -311,20 +311,24 @@ std::vector<WeightCopy> makeWeights(const Format &format, int64_t n, int64_t k,
   std::mt19937 rng(42);
   int64_t storageCols = k * format.bits / 8;
   int64_t groups = format.group ? (k + format.group - 1) / format.group : 1;
-  std::vector<WeightCopy> result(copies);
+  // One copy is generated; the others repeat it in their own memory (the
+  // rotation over copies defeats the caches, the values need not differ).
+  std::vector<WeightCopy> result(1);
   if (format.ggmlBlockBytes) {
     int64_t rowBytes = k / format.ggmlBlockCodes * format.ggmlBlockBytes;
+    // The block's f16 scale (q6_K's at its end), and the f16 min after it
+    // (q4_1, q4_K).
+    bool q6 = format.element == "q6_K";
+    int64_t scaleAt = q6 ? 208 : 0;
+    int64_t minAt =
+        format.element == "q4_K" || format.element == "q4_1" ? 2 : scaleAt;
     for (WeightCopy &copy : result) {
       copy.storage.kind = HostArray::Kind::I8;
       copy.storage.shape = {n, rowBytes};
       copy.storage.i8.resize(n * rowBytes);
       for (int64_t i = 0; i < n * rowBytes; ++i) {
-        // The f16 scale of the block (and q4_K's f16 min after it).
         int64_t inBlock = i % rowBytes % format.ggmlBlockBytes;
-        bool withMin = format.element == "q4_K" || format.element == "q4_1";
-        bool q6 = format.element == "q6_K";
-        if ((!q6 && inBlock == 0) || (withMin && inBlock == 2) ||
-            (q6 && inBlock == 208)) {
+        if (inBlock == scaleAt || inBlock == minAt) {
           // A normal f16 near 2^-6.
           uint16_t half = uint16_t((9 << 10) | (rng() & 0x3ff));
           copy.storage.i8[i] = int8_t(half & 0xff);
@@ -334,7 +338,7 @@ std::vector<WeightCopy> makeWeights(const Format &format, int64_t n, int64_t k,
         copy.storage.i8[i] = int8_t(rng());
       }
     }
-    return result;
+    return std::vector<WeightCopy>(copies, result[0]);
   }
   if (format.isFloat) {
     std::normal_distribution<float> normal(0.0f, 0.02f);
@@ -346,7 +350,7 @@ std::vector<WeightCopy> makeWeights(const Format &format, int64_t n, int64_t k,
       for (float &w : copy.storage.f32)
         w = normal(rng);
     }
-    return result;
+    return std::vector<WeightCopy>(copies, result[0]);
   }
   for (WeightCopy &copy : result) {
     copy.storage.kind = HostArray::Kind::I8;
@@ -366,7 +370,7 @@ std::vector<WeightCopy> makeWeights(const Format &format, int64_t n, int64_t k,
         z = int8_t(rng() % (1u << format.bits));
     }
   }
-  return result;
+  return std::vector<WeightCopy>(copies, result[0]);
 }
 
 int64_t weightBytes(const Format &format, int64_t n, int64_t k) {
