@@ -67,6 +67,9 @@ def ConvertQTensorToCPUKernelsPass
     * **Signed packed codes** are flipped to unsigned (`c xor 2^(b-1)`) and
       the offset `2^(b-1)` joins the zero-point; ggml `q4_0` is
       `d * (c - 8)` with each block's f16 `d` read from its first two bytes.
+      A constant offset without zero-points (flipped signed codes, `q4_0`,
+      `q5_0`, `q6_K`) is subtracted from the converted codes instead, which
+      is exact and needs no activation sums.
     * **Ragged K.** The activations are packed with zeros up to a whole
       load; the last load of each weight row is a masked
       `vector.transfer_read` that stops at the row's end.

@@ -124,9 +124,11 @@ struct DequantKernelPlan {
   /// Float weights of either width: no scales, no zero-points.
   bool isFloatWeight() const { return isHalf() || f32Weights; }
   bool isLookup() const { return !lookup.empty(); }
-  bool needsActivationSums() const {
-    return zeroType || offset != 0 || hasMins();
-  }
+  /// A constant offset without zero-points (flipped signed codes, q4_0,
+  /// q5_0, q6_K) is subtracted from the f32 codes, exactly, instead of
+  /// through the activation sums: no per-group scalar epilogue.
+  bool offsetInCodes() const { return !zeroType && offset != 0; }
+  bool needsActivationSums() const { return zeroType || hasMins(); }
   /// Scale groups of a row: one per kernel group, or one per field of a
   /// kernel group (subBlockScales).
   int64_t numScaleGroups() const {

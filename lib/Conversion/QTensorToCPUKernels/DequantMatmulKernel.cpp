@@ -421,7 +421,7 @@ private:
     }
     Value scaleIndex = scaleGroup(group, j);
     Value scale = loadScale(n, scaleRow, scaleIndex);
-    Value offset = loadGroupOffset(zeros, scaleRow, scaleIndex, plan.offset);
+    Value offset = loadGroupOffset(zeros, scaleRow, scaleIndex, groupOffset());
     Value centred = arith::SubFOp::create(
         b, loc, codes, vector::BroadcastOp::create(b, loc, vf32, offset));
     return arith::MulFOp::create(
@@ -610,7 +610,7 @@ private:
             if (withSums)
               scaledOffset = arith::MulFOp::create(
                   b, loc, scale,
-                  loadGroupOffset(zeros, scaleRow, scaleIndex, plan.offset));
+                  loadGroupOffset(zeros, scaleRow, scaleIndex, groupOffset()));
           }
           Value scaleVector = vector::BroadcastOp::create(b, loc, vf32, scale);
           for (int64_t r = 0; r < numRows; ++r) {
@@ -769,12 +769,24 @@ private:
         field = arith::OrIOp::create(
             b, loc, field, arith::ShLIOp::create(b, loc, bit, splatI32(4)));
       }
-      codes.push_back(plan.isLookup()
-                          ? lookUp(field)
-                          : arith::SIToFPOp::create(b, loc, vf32, field));
+      codes.push_back(plan.isLookup() ? lookUp(field) : toCodeValues(field));
     }
     return codes;
   }
+
+  /// Integer codes as f32, less the layout's constant offset where it is
+  /// not a zero-point (offsetInCodes).
+  Value toCodeValues(Value codes) {
+    Value values = arith::SIToFPOp::create(b, loc, vf32, codes);
+    if (!plan.offsetInCodes())
+      return values;
+    return arith::SubFOp::create(b, loc, values,
+                                 splat(vf32, double(plan.offset)));
+  }
+
+  /// The constant added to zero-points: the offset, unless the codes
+  /// carry it.
+  int64_t groupOffset() const { return plan.offsetInCodes() ? 0 : plan.offset; }
 
   /// q6_K: the 4 fields of the load at `kc` (a half super-block of 128
   /// codes holds two loads): field f, lane i is code 32 f + 16 load + i of
@@ -809,7 +821,7 @@ private:
         top = arith::AndIOp::create(b, loc, top, splatI32(3));
       Value code = arith::OrIOp::create(
           b, loc, low, arith::ShLIOp::create(b, loc, top, splatI32(4)));
-      codes.push_back(arith::SIToFPOp::create(b, loc, vf32, code));
+      codes.push_back(toCodeValues(code));
     }
     return codes;
   }

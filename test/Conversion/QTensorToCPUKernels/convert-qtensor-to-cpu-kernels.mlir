@@ -140,8 +140,8 @@ func.func @zero_init(%x: tensor<5x64xf32>, %q: tensor<8x32xi8>,
 
 // ggml q4_0: each block's f16 scale comes from its first two bytes, the
 // codes start two bytes in, and the low and high nibbles are the block's two
-// halves (no activation reordering, only the sums for the offset 8). Other
-// ggml types stay for the reference lowering.
+// halves (no activation reordering; the offset 8 is subtracted from the
+// converted codes). Other ggml types stay for the reference lowering.
 // CHECK-LABEL: func.func @ggml_blocks
 // CHECK: call @[[KERNEL:__qtensor_kernel_ggml_matmul_8x64_q4_0_acc]](
 // CHECK: qtensor.ggml_matmul %{{.*}} as q5_K
@@ -208,15 +208,18 @@ func.func @ggml_q4_1(%x: tensor<3x64xf32>, %q: tensor<8x40xi8>)
 // -----
 
 // q6_K: each load of 16 lanes is 4 fields of 6-bit codes, a nibble of ql
-// and two bits of qh, with one int8 scale per 16 codes and z = 32.
+// and two bits of qh, with one int8 scale per 16 codes and z = 32, which
+// is subtracted from the converted codes (no activation sums).
 // CHECK-LABEL: func.func @ggml_q6_K
 // CHECK: call @[[KERNEL:__qtensor_kernel_ggml_matmul_8x256_q6_K]](
 // CHECK: func.func private @[[KERNEL]](
-// CHECK: memref.alloc(%{{.*}}) : memref<?x16xf32>
+// CHECK: memref.alloc(%{{.*}}) : memref<?x256xf32>
+// CHECK-NOT: memref<?x16xf32>
 // CHECK: func.func private @[[KERNEL]]_task(
 // CHECK-COUNT-3: vector.load %{{.*}} : memref<8x210xi8>, vector<16xi8>
 // CHECK: arith.ori %{{.*}} : vector<16xi32>
 // CHECK: arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
+// CHECK: arith.subf %{{.*}}, %{{.*}} : vector<16xf32>
 // CHECK: vector.fma
 // CHECK: arith.sitofp %{{.*}} : i8 to f32
 func.func @ggml_q6_K(%x: tensor<3x256xf32>, %q: tensor<8x210xi8>)
