@@ -9,7 +9,10 @@
 // mode=reference) against, in the same run, the machine's streaming read
 // bandwidth and oneDNN's f32, bf16 and s8 matmuls of the same shape. Weights
 // are function arguments rotated over copies larger than the last-level
-// cache, so every call streams its weights from memory. Prints minimum and
+// cache, so every call streams its weights from memory; compute=int8 rows
+// of formats whose constant weights the kernels prepack make the weights
+// constants (prepacked at compile time, as in a model) and evict the caches
+// before each timed call instead. Prints minimum and
 // median times, weight GB/s, GFLOP/s and the ratios; --json for machines.
 // Not a test: nothing is asserted.
 //
@@ -18,7 +21,11 @@
 #include "quant/Execution/JitExecutor.h"
 #include "quant/InitAll.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
 #include "llvm/ADT/StringExtras.h"
@@ -126,17 +133,21 @@ struct Timing {
 
 /// Calls `run(i)` with a rotating copy index until `seconds` have passed
 /// (at least 3 and at most 200 timed calls, after one warm-up call).
-Timing measure(double seconds, int copies,
-               const std::function<void(int)> &run) {
+Timing measure(double seconds, int copies, const std::function<void(int)> &run,
+               const std::function<void()> &beforeEach = nullptr) {
   using clock = std::chrono::steady_clock;
   run(0);
   std::vector<double> samples;
   auto start = clock::now();
+  // Evicting calls take longer between samples: more of them.
+  size_t minSamples = beforeEach ? 15 : 3;
   int i = 1;
   while (
-      samples.size() < 3 ||
+      samples.size() < minSamples ||
       (samples.size() < 200 &&
        std::chrono::duration<double>(clock::now() - start).count() < seconds)) {
+    if (beforeEach)
+      beforeEach();
     auto t0 = clock::now();
     run(i++ % copies);
     samples.push_back(
@@ -306,6 +317,53 @@ struct WeightCopy {
   HostArray storage, scales, zeros;
 };
 
+/// Formats whose compute=int8 kernel prepacks constant weights.
+bool prepacksInt8(const Format &format) {
+  if (format.isFloat || format.element == "nf4")
+    return false;
+  return !format.ggmlBlockBytes || format.element == "q4_0" ||
+         format.element == "q8_0";
+}
+
+/// A copy of `module` whose @f takes only the activations: the weight
+/// arguments become constants over `weights`' memory (not copied).
+mlir::OwningOpRef<mlir::ModuleOp> withConstantWeights(mlir::ModuleOp module,
+                                                      const WeightCopy &w) {
+  mlir::OwningOpRef<mlir::ModuleOp> copy(module.clone());
+  auto f = copy->lookupSymbol<mlir::func::FuncOp>("f");
+  mlir::OpBuilder b = mlir::OpBuilder::atBlockBegin(&f.front());
+  const HostArray *arrays[] = {&w.storage, &w.scales, &w.zeros};
+  llvm::BitVector weightArgs(f.getNumArguments());
+  for (unsigned i = 1; i < f.getNumArguments(); ++i) {
+    const HostArray &array = *arrays[i - 1];
+    mlir::Value arg = f.getArgument(i);
+    auto type = mlir::cast<mlir::RankedTensorType>(arg.getType());
+    llvm::ArrayRef<char> bytes =
+        array.kind == HostArray::Kind::I8
+            ? llvm::ArrayRef<char>(
+                  reinterpret_cast<const char *>(array.i8.data()),
+                  array.i8.size())
+            : llvm::ArrayRef<char>(
+                  reinterpret_cast<const char *>(array.f32.data()),
+                  array.f32.size() * sizeof(float));
+    auto attr = mlir::DenseResourceElementsAttr::get(
+        type, "bench_weight_" + std::to_string(i),
+        mlir::UnmanagedAsmResourceBlob::allocateInferAlign(bytes));
+    arg.replaceAllUsesWith(
+        mlir::arith::ConstantOp::create(b, f.getLoc(), attr));
+    weightArgs.set(i);
+  }
+  if (mlir::failed(f.eraseArguments(weightArgs)))
+    return nullptr;
+  return copy;
+}
+
+/// Reads `buffer` once: what the kernel touched before leaves the caches.
+void evictCaches(const std::vector<Vector64> &buffer) {
+  static volatile long long sink;
+  sink = sink + readStreams<8>(buffer.data(), int64_t(buffer.size()));
+}
+
 std::vector<WeightCopy> makeWeights(const Format &format, int64_t n, int64_t k,
                                     int copies) {
   std::mt19937 rng(42);
@@ -469,6 +527,20 @@ private:
   dnnl_memory_t srcMem = nullptr, dstMem = nullptr;
   std::vector<dnnl_memory_t> weights;
 };
+
+/// oneDNN's best time for an [m, k] x [k, n] product of `src` x `wei`.
+double timeDnnl(int64_t m, int64_t n, int64_t k, const Options &options,
+                dnnl_data_type_t src, dnnl_data_type_t wei,
+                int64_t elementBytes) {
+  int copies = int(
+      std::max<int64_t>(2, (options.rotateBytes + n * k * elementBytes - 1) /
+                               (n * k * elementBytes)));
+  DnnlMatmul matmul(m, n, k, src, wei, copies);
+  if (!matmul.valid())
+    return 0.0;
+  return measure(options.secondsPerCase, copies, [&](int c) { matmul.run(c); })
+      .minUs;
+}
 #endif
 
 struct Row {
@@ -632,6 +704,7 @@ int main(int argc, char **argv) {
   }
 
   std::vector<Row> rows;
+  std::vector<Vector64> evictionBuffer;
   for (auto [n, k] : options.shapes) {
     for (const std::string &name : options.formats) {
       Format format = *lookupFormat(name);
@@ -667,6 +740,24 @@ int main(int argc, char **argv) {
                        llvm::toString(kernel.takeError()).c_str());
           return 1;
         }
+        // int8 kernels of constant, prepacked weights, as in a model.
+        std::optional<std::unique_ptr<JitModule>> constantKernel;
+        if (int8 && prepacksInt8(format)) {
+          mlir::OwningOpRef<mlir::ModuleOp> constantModule =
+              withConstantWeights(*module, weights[0]);
+          auto compiled =
+              constantModule
+                  ? JitModule::compile(*constantModule, kernelOptions)
+                  : llvm::Expected<std::unique_ptr<JitModule>>(
+                        llvm::createStringError("internal IR "
+                                                "error"));
+          if (!compiled) {
+            std::fprintf(stderr, "quant-bench-matmul: %s\n",
+                         llvm::toString(compiled.takeError()).c_str());
+            return 1;
+          }
+          constantKernel = std::move(*compiled);
+        }
         for (int64_t m : options.rows) {
           std::fprintf(stderr, "%lldx%lld %s M=%lld threads=%u\n", (long long)n,
                        (long long)k, label.c_str(), (long long)m, threads);
@@ -693,8 +784,24 @@ int main(int argc, char **argv) {
           };
           Row row{n, k, m, label, threads,           {}, {}, false,
                   0, 0, 0, bytes, bandwidth[threads]};
-          row.kernel = measure(options.secondsPerCase, copies,
-                               [&](int c) { callWith(**kernel, c); });
+          if (constantKernel) {
+            if (evictionBuffer.empty())
+              evictionBuffer.resize(options.rotateBytes / sizeof(Vector64));
+            row.kernel = measure(
+                options.secondsPerCase, 1,
+                [&](int) {
+                  auto result = (*constantKernel)->call("f", {&x});
+                  if (!result) {
+                    std::fprintf(stderr, "quant-bench-matmul: %s\n",
+                                 llvm::toString(result.takeError()).c_str());
+                    std::exit(1);
+                  }
+                },
+                [&] { evictCaches(evictionBuffer); });
+          } else {
+            row.kernel = measure(options.secondsPerCase, copies,
+                                 [&](int c) { callWith(**kernel, c); });
+          }
           // The reference lowering is single-threaded: time it once.
           if (m <= options.referenceMaxRows && threads == options.threads[0] &&
               compute == options.computes[0]) {
@@ -713,21 +820,9 @@ int main(int argc, char **argv) {
           }
 #ifdef QUANT_BENCH_HAVE_DNNL
           omp_set_num_threads(int(threads));
-          auto timeDnnl = [&](dnnl_data_type_t src, dnnl_data_type_t wei,
-                              int64_t elementBytes) {
-            int dnnlCopies = int(std::max<int64_t>(
-                2, (options.rotateBytes + n * k * elementBytes - 1) /
-                       (n * k * elementBytes)));
-            DnnlMatmul matmul(m, n, k, src, wei, dnnlCopies);
-            if (!matmul.valid())
-              return 0.0;
-            return measure(options.secondsPerCase, dnnlCopies,
-                           [&](int c) { matmul.run(c); })
-                .minUs;
-          };
-          row.dnnlF32 = timeDnnl(dnnl_f32, dnnl_f32, 4);
-          row.dnnlBf16 = timeDnnl(dnnl_bf16, dnnl_bf16, 2);
-          row.dnnlS8 = timeDnnl(dnnl_u8, dnnl_s8, 1);
+          row.dnnlF32 = timeDnnl(m, n, k, options, dnnl_f32, dnnl_f32, 4);
+          row.dnnlBf16 = timeDnnl(m, n, k, options, dnnl_bf16, dnnl_bf16, 2);
+          row.dnnlS8 = timeDnnl(m, n, k, options, dnnl_u8, dnnl_s8, 1);
 #endif
           rows.push_back(row);
         }

@@ -57,6 +57,7 @@ void mlir::qtensor::buildLowerToLLVMPipeline(
     kernelOptions.threads = options.threads;
     kernelOptions.compute = options.compute;
     kernelOptions.kernelISA = options.isa;
+    kernelOptions.prepackInt8 = options.prepackInt8;
     pm.addPass(createConvertQTensorToCPUKernelsPass(kernelOptions));
   }
   if (options.mode == ProductLowering::CPUKernels) {

@@ -157,6 +157,7 @@ JitModule::compile(ModuleOp module, const JitOptions &jitOptions) {
   lowering.threads = jitOptions.threads;
   lowering.compute = jitOptions.compute;
   lowering.isa = jitOptions.isa.value_or(hostKernelISA());
+  lowering.prepackInt8 = jitOptions.prepackInt8;
   if (jitOptions.compute == qtensor::KernelCompute::Int8 &&
       jitOptions.products == qtensor::ProductLowering::CPUKernels) {
     llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();

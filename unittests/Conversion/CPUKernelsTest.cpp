@@ -245,7 +245,7 @@ protected:
   int productsLeftByKernelPass(
       mlir::ModuleOp module,
       mlir::qtensor::KernelCompute compute = mlir::qtensor::KernelCompute::F32,
-      int *int8Kernels = nullptr) {
+      int *int8Kernels = nullptr, int *prepackedKernels = nullptr) {
     mlir::OwningOpRef<mlir::ModuleOp> clone(module.clone());
     mlir::PassManager pm(&context);
     mlir::qtensor::ConvertQTensorToCPUKernelsPassOptions options;
@@ -257,11 +257,14 @@ protected:
     clone->walk([&](mlir::Operation *op) {
       remaining += mlir::isa<mlir::qtensor::DequantMatmulOp,
                              mlir::qtensor::GGMLMatmulOp>(op);
-      if (auto func = mlir::dyn_cast<mlir::func::FuncOp>(op);
-          func && int8Kernels)
-        *int8Kernels += func.getSymName().contains("_int8") &&
-                        !func.getSymName().ends_with("_task") &&
-                        !func.getSymName().ends_with("_pack");
+      if (auto func = mlir::dyn_cast<mlir::func::FuncOp>(op)) {
+        bool entry = !func.getSymName().ends_with("_task") &&
+                     !func.getSymName().ends_with("_pack");
+        if (entry && int8Kernels)
+          *int8Kernels += func.getSymName().contains("_int8");
+        if (entry && prepackedKernels)
+          *prepackedKernels += func.getSymName().contains("_int8_prepacked");
+      }
     });
     return remaining;
   }
@@ -286,24 +289,31 @@ protected:
     }
   }
 
-  /// Compiles `module` with compute=int8 (1 and 2 threads) and checks it
-  /// against the reference lowering run on the int8-rounded activations.
+  /// Compiles `module` with compute=int8 (1 and 2 threads, and without
+  /// prepacking) and checks it against the reference lowering run on the
+  /// int8-rounded activations.
   void checkInt8Kernels(mlir::ModuleOp module, int64_t k, int64_t actGroup,
-                        llvm::ArrayRef<int64_t> rowCounts, bool leadingDims) {
-    int int8Kernels = 0;
-    EXPECT_EQ(productsLeftByKernelPass(
-                  module, mlir::qtensor::KernelCompute::Int8, &int8Kernels),
+                        llvm::ArrayRef<int64_t> rowCounts, bool leadingDims,
+                        bool prepacked = true) {
+    int int8Kernels = 0, prepackedKernels = 0;
+    EXPECT_EQ(productsLeftByKernelPass(module,
+                                       mlir::qtensor::KernelCompute::Int8,
+                                       &int8Kernels, &prepackedKernels),
               0);
     EXPECT_EQ(int8Kernels, 1) << "the int8 kernel did not take the product";
+    EXPECT_EQ(prepackedKernels, prepacked ? 1 : 0)
+        << "constant weights not prepacked as expected";
     JitOptions referenceOptions;
     referenceOptions.products = mlir::qtensor::ProductLowering::Reference;
     auto reference = JitModule::compile(module, referenceOptions);
     ASSERT_TRUE(bool(reference)) << llvm::toString(reference.takeError());
     std::vector<std::unique_ptr<JitModule>> kernels;
-    for (unsigned threads : {1u, 2u}) {
+    for (auto [threads, prepack] :
+         {std::pair{1u, true}, std::pair{2u, true}, std::pair{2u, false}}) {
       JitOptions options;
       options.threads = threads;
       options.compute = mlir::qtensor::KernelCompute::Int8;
+      options.prepackInt8 = prepack;
       auto kernel = JitModule::compile(module, options);
       ASSERT_TRUE(bool(kernel)) << llvm::toString(kernel.takeError());
       kernels.push_back(std::move(*kernel));
@@ -327,7 +337,7 @@ protected:
       auto expected = (*reference)->call("f", {&rounded});
       ASSERT_TRUE(bool(expected)) << llvm::toString(expected.takeError());
       for (auto [i, kernel] : llvm::enumerate(kernels)) {
-        SCOPED_TRACE(llvm::formatv("{0} threads", i + 1).str());
+        SCOPED_TRACE(llvm::formatv("int8 build {0}", i).str());
         auto actual = kernel->call("f", {&input});
         ASSERT_TRUE(bool(actual)) << llvm::toString(actual.takeError());
         auto [largest, worst] = largestAndWorst((*expected)[0], (*actual)[0]);
@@ -401,7 +411,8 @@ TEST_P(CPUKernelsTest, MatchesReferenceLowering) {
     }
     if (hostHasVNNI() && !isLookupFormat(tc))
       checkInt8Kernels(*module, tc.k, tc.group == 0 ? tc.k : tc.group,
-                       {1, 3, 4, 9, 49, 64}, tc.leadingDims);
+                       {1, 3, 4, 9, 49, 64}, tc.leadingDims,
+                       /*prepacked=*/!tc.flat);
   }
 }
 

@@ -93,6 +93,11 @@ struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
           clEnumValN(KernelISA::Generic, "generic", "portable vector code"),
           clEnumValN(KernelISA::AVX2, "avx2", "x86-64 with AVX2"),
           clEnumValN(KernelISA::AVX512, "avx512", "x86-64 with AVX-512F"))};
+  PassOptions::Option<bool> prepackInt8{
+      *this, "prepack-int8",
+      llvm::cl::desc("Prepack constant weights of compute=int8 products at "
+                     "compile time"),
+      llvm::cl::init(true)};
 };
 
 /// Lowers a module with qtensor ops on tensors all the way to the LLVM

@@ -99,7 +99,12 @@ def ConvertQTensorToCPUKernelsPass
     groups neither divide nor fill a unit, and 16-bit float weights, keep
     the f32 kernel (with a remark when `report-fallback` is set). The
     result is the exact product of the decoded weights with the rounded
-    activations, up to the f32 epilogue.
+    activations, up to the f32 epilogue. With `prepack-int8` (the
+    default), constant weights are repacked at compile time into tiles of
+    16 channels whose 64-byte vectors hold one 4-byte word per channel
+    (docs/Numerics.md §9.2): decoding then multiplies 16 channels per
+    `vpdpbusd` with a broadcast activation word, prefetches the weight
+    streams ahead, and scales each group once per 16 channels.
 
     Supported today: `[N, K]` weights, f32 activations, integer formats of
     2, 4 (packed) and 8 bits and the 16-entry lookup formats `nf4` and
@@ -145,7 +150,10 @@ def ConvertQTensorToCPUKernelsPass
                clEnumValN(::mlir::qtensor::KernelISA::AVX2, "avx2",
                           "two 8-entry vpermps and a blend"),
                clEnumValN(::mlir::qtensor::KernelISA::AVX512, "avx512",
-                          "one 16-entry vpermps"))}]>
+                          "one 16-entry vpermps"))}]>,
+    Option<"prepackInt8", "prepack-int8", "bool", "true",
+           "Prepack the constant weights of compute=int8 products into "
+           "16-channel tiles at compile time">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::bufferization::BufferizationDialect",

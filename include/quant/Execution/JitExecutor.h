@@ -55,6 +55,9 @@ struct JitOptions {
   /// Instruction set of the kernels' table lookups; unset: the widest this
   /// host runs.
   std::optional<mlir::qtensor::KernelISA> isa;
+  /// Prepack constant weights of compute=int8 products at compile time
+  /// (false: the int8 kernel reads the stored layout).
+  bool prepackInt8 = true;
 };
 
 class JitModule : public mlir::qtensor::ExecutableModule {

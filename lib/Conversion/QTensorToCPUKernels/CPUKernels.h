@@ -40,6 +40,8 @@ struct KernelOptions {
   KernelISA isa = KernelISA::Generic;
   /// Remark on products that compute=int8 leaves to the exact f32 kernel.
   bool reportFallback = false;
+  /// Constant weights of int8 products are prepacked at compile time.
+  bool prepackInt8 = true;
 };
 
 /// Lanes of one vector register of f32 (AVX-512).
@@ -118,6 +120,10 @@ struct DequantKernelPlan {
   /// constant) instead of [N, K]; each task copies its columns into a panel
   /// at every row count.
   bool weightKN = false;
+  /// The int8 kernel's weights were prepacked at compile time
+  /// (prepackInt8Weights): codes [N/16, words, 16] x i32, scales and
+  /// zero-points [N/16, groups, 16].
+  bool int8Prepacked = false;
 
   bool isGGML() const { return ggmlBlockBytes != 0; }
   bool isHalf() const { return bool(halfType); }
@@ -330,6 +336,13 @@ LogicalResult replaceWithKernelCall(Operation *op, DequantKernelPlan plan,
                                     Value input, ValueRange weights, Value init,
                                     const KernelOptions &options,
                                     std::string &whyNot);
+
+/// Replaces constant `weights` (storage, [scales], [zero-points]) of an
+/// int8 product with the prepacked constants of its kernel and sets
+/// `plan.int8Prepacked`; leaves both unchanged (false) when a weight is not a
+/// constant or the layout has no prepacked form.
+bool prepackInt8Weights(OpBuilder &b, Location loc, DequantKernelPlan &plan,
+                        SmallVectorImpl<Value> &weights);
 
 /// Builds the int8 kernel of `plan` as a function named `name` taking
 /// `argTypes` (activations, storage, [scales], [zero-points], output).

@@ -55,6 +55,7 @@ void ConvertQTensorToCPUKernelsPass::runOnOperation() {
   options.compute = compute;
   options.isa = kernelISA;
   options.reportFallback = reportFallback;
+  options.prepackInt8 = prepackInt8;
   SmallVector<Operation *> products;
   module.walk([&](Operation *op) {
     if (isa<DequantMatmulOp, GGMLMatmulOp>(op))

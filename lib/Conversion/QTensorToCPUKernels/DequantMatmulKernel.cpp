@@ -29,6 +29,7 @@
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/SymbolTable.h"
 
+#include "quant/Dialect/QTensor/Utils/WeightMatching.h"
 #include "quant/Numerics/Numerics.h"
 
 #include "llvm/Support/FormatVariadic.h"
@@ -947,7 +948,9 @@ func::FuncOp getOrCreateKernel(ModuleOp module, const DequantKernelPlan &plan,
                          "this product ("
                       << whyNot << "); the exact f32 kernel computes it";
   }
-  std::string name = kernelName(plan, options.threads, int8 ? "_int8" : "");
+  std::string name = kernelName(plan, options.threads,
+                                plan.int8Prepacked ? "_int8_prepacked"
+                                                   : (int8 ? "_int8" : ""));
   if (auto existing = module.lookupSymbol<func::FuncOp>(name))
     return existing;
   if (int8)
@@ -1045,8 +1048,13 @@ LogicalResult cpu::replaceWithKernelCall(Operation *op, DequantKernelPlan plan,
   Value initMatrix = collapseToMatrix(b, loc, init);
   auto initType = cast<RankedTensorType>(initMatrix.getType());
 
+  // Constant weights of an int8 product are prepacked for its kernel.
+  SmallVector<Value> kernelWeights(weights);
+  if (options.compute == KernelCompute::Int8 && options.prepackInt8 &&
+      whyNoInt8Kernel(plan).empty())
+    prepackInt8Weights(b, loc, plan, kernelWeights);
   SmallVector<Value> args{toBuffer(b, loc, matrix, /*dynamicRows=*/true)};
-  for (Value weight : weights)
+  for (Value weight : kernelWeights)
     args.push_back(toBuffer(b, loc, weight, false));
   // A zero-filled init (the usual case) is not materialised: the kernel
   // writes the products, and the fill becomes dead.
@@ -1076,6 +1084,9 @@ LogicalResult cpu::replaceWithKernelCall(Operation *op, DequantKernelPlan plan,
                       cast<RankedTensorType>(op->getResult(0).getType()), init);
   op->getResult(0).replaceAllUsesWith(result);
   op->erase();
+  if (plan.int8Prepacked)
+    for (Value weight : weights)
+      eraseIfDeadConstant(weight);
   return success();
 }
 

@@ -22,6 +22,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "CPUKernels.h"
+#include "quant/Dialect/QTensor/Utils/WeightMatching.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -37,6 +38,8 @@ namespace {
 
 /// Bytes of one `vpdpbusd` operand.
 constexpr int64_t kVectorBytes = 64;
+/// Prefetch distance of the prepacked decode, in 64-byte words.
+constexpr int64_t kPrefetchWords = 32;
 /// Activation rows from which a task decodes a panel (prefill): the integer
 /// dots are cheap enough that streaming pays only for a few rows.
 constexpr int64_t kInt8PanelMinRows = 16;
@@ -67,6 +70,13 @@ struct Int8Layout {
 
   const DequantKernelPlan *plan = nullptr;
 
+  /// Weights prepacked at compile time: lane c of a 16-channel tile's
+  /// vector holds one word of channel c, 4 codes per field (see
+  /// prepackInt8Weights); units are 4 words.
+  bool prepacked = false;
+  /// Prepacked words per channel (a multiple of 4) and per group.
+  int64_t words = 0, wordsPerGroup = 0;
+
   /// The code (index within its unit) at byte `p` of decoded vector `f`.
   int64_t codeOf(unsigned f, int64_t p) const {
     if (plan->isGGML())
@@ -75,6 +85,9 @@ struct Int8Layout {
   }
   /// The packed activations are the codes in K order.
   bool naturalOrder() const {
+    // Prepacked word w's field f meets activation word fields * w + f.
+    if (prepacked)
+      return true;
     for (unsigned f = 0; f < fields; ++f)
       for (int64_t p = 0; p < kVectorBytes; ++p)
         if (codeOf(f, p) != f * kVectorBytes + p)
@@ -88,7 +101,32 @@ struct Int8Layout {
   /// the rows of a 6-row tile, whose words are read together, do not all
   /// fall into the same L1 set when a row is a multiple of 4 KiB.
   int64_t rowStride() const { return quads() + 16; }
+  /// Words of packed activations that one group covers.
+  int64_t groupQuads() const {
+    return prepacked ? wordsPerGroup * fields : unitsPerGroup * fields * kLanes;
+  }
 };
+
+/// The prepacked form of `layout` (int8Layout's), or failure when its groups
+/// do not cover whole words.
+LogicalResult makePrepacked(Int8Layout &layout, std::string &whyNot) {
+  const DequantKernelPlan &plan = *layout.plan;
+  int64_t wordCodes = 4 * layout.fields;
+  if (plan.numGroups > 1 && plan.group % wordCodes != 0)
+    return whyNot = "groups of partial words", failure();
+  layout.prepacked = true;
+  layout.words = llvm::alignTo(llvm::divideCeil(plan.k, wordCodes), 4);
+  layout.wordsPerGroup =
+      plan.numGroups == 1 ? layout.words : plan.group / wordCodes;
+  layout.unitCodes = 4 * wordCodes;
+  layout.numUnits = layout.words / 4;
+  layout.lastUnitPartial = false;
+  layout.unitsPerGroup = 1;
+  layout.groupsPerUnit = 1;
+  layout.lanesPerGroup = kLanes;
+  layout.paddedGroups = plan.numGroups;
+  return success();
+}
 
 FailureOr<Int8Layout> int8Layout(const DequantKernelPlan &plan,
                                  std::string &whyNot) {
@@ -139,6 +177,8 @@ FailureOr<Int8Layout> int8Layout(const DequantKernelPlan &plan,
   layout.paddedGroups = layout.groupsPerUnit > 1
                             ? layout.numUnits * layout.groupsPerUnit
                             : plan.numGroups;
+  if (plan.int8Prepacked && failed(makePrepacked(layout, whyNot)))
+    return failure();
   return layout;
 }
 
@@ -168,7 +208,7 @@ public:
     Value x = args[0];
     Int8Buffers buffers;
     buffers.storage = args[1];
-    if (!plan.isGGML())
+    if (!plan.isGGML() || layout.prepacked)
       buffers.scales = args[2];
     if (plan.zeroType)
       buffers.zeros = args[3];
@@ -209,6 +249,18 @@ private:
     return func::CallOp::create(b, loc, vnniDot,
                                 ValueRange{acc, codes, activations})
         .getResult(0);
+  }
+  /// The sum of the i32 vectors `parts`.
+  Value addAll(ArrayRef<Value> parts) {
+    Value sum = parts.front();
+    for (Value part : parts.drop_front())
+      sum = arith::AddIOp::create(b, loc, sum, part);
+    return sum;
+  }
+  /// Row m's activation scale d and d * sum(q) of group g.
+  std::pair<Value, Value> activationScaleAndSum(Value m, Value g) {
+    return {memref::LoadOp::create(b, loc, buf.actScales, ValueRange{m, g}),
+            memref::LoadOp::create(b, loc, buf.actSums, ValueRange{m, g})};
   }
   Value asBytes(Value words) {
     return vector::BitCastOp::create(b, loc, vbytes, words);
@@ -391,6 +443,12 @@ private:
     Value n0 = mul(task, index(kChannelsPerTask));
     Value prefill = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
                                           rows, index(kInt8PanelMinRows));
+    if (layout.prepacked) {
+      emitIfElse(
+          prefill, [&] { emitPrepackedPanelTask(task); },
+          [&] { emitPrepackedStreamTask(task); });
+      return;
+    }
     emitIfElse(
         prefill, [&] { emitPanelTask(n0); },
         [&] {
@@ -450,6 +508,11 @@ private:
     }
     if (layout.flip)
       bytes = arith::XOrIOp::create(b, loc, bytes, splatBytes(layout.flip));
+    return splitFields(bytes);
+  }
+
+  /// The bit fields of 64 bytes of unsigned codes, one code per byte each.
+  SmallVector<Value> splitFields(Value bytes) {
     SmallVector<Value> decoded;
     uint8_t mask = uint8_t((1u << plan.bits) - 1);
     for (unsigned f = 0; f < layout.fields; ++f) {
@@ -505,7 +568,7 @@ private:
       auto read = [&](Value source) {
         Type element = cast<MemRefType>(source.getType()).getElementType();
         auto type = VectorType::get({count}, element);
-        ValueRange at{paramRow(n), first};
+        SmallVector<Value, 2> at{paramRow(n), first};
         if (!partial && plan.numGroups % count == 0)
           return toF32(vector::LoadOp::create(b, loc, type, source, at));
         Value padding =
@@ -672,13 +735,8 @@ private:
             arith::MulFOp::create(b, loc, scale, groupOffset(n, g));
         for (int64_t r = 0; r < numRows; ++r) {
           int64_t t = int64_t(c) * numRows + r;
-          Value sum = acc[t * fields];
-          for (int64_t f = 1; f < fields; ++f)
-            sum = arith::AddIOp::create(b, loc, sum, acc[t * fields + f]);
-          Value actScale = memref::LoadOp::create(b, loc, buf.actScales,
-                                                  ValueRange{row[r], g});
-          Value actSum = memref::LoadOp::create(b, loc, buf.actSums,
-                                                ValueRange{row[r], g});
+          Value sum = addAll(ArrayRef(acc).slice(t * fields, fields));
+          auto [actScale, actSum] = activationScaleAndSum(row[r], g);
           Value factor = vector::BroadcastOp::create(
               b, loc, vf32, arith::MulFOp::create(b, loc, scale, actScale));
           next[t] = vector::FMAOp::create(
@@ -766,7 +824,12 @@ private:
     });
     if (layout.lastUnitPartial)
       decodePanelUnit(index(fullUnits), true);
+    multiplyPanel(panel, panelScales, panelOffsets, n0);
+  }
 
+  /// The rows times the decoded panel, in register tiles.
+  void multiplyPanel(Value panel, Value panelScales, Value panelOffsets,
+                     Value n0) {
     // One group per row needs no f32 accumulators inside the loop, which
     // leaves registers for 12 rows x 32 channels of i32 ones.
     // Tiles of 12 rows (6 with several groups), then of 4 and single rows:
@@ -835,7 +898,7 @@ private:
                               dots);
             }
           } else {
-            int64_t groupQuads = layout.unitsPerGroup * unitQuads;
+            int64_t groupQuads = layout.groupQuads();
             Value begin = mul(g, index(groupQuads));
             Value end =
                 minIndex(add(begin, index(groupQuads)), index(layout.quads()));
@@ -849,10 +912,7 @@ private:
                 b, loc, vf32, panelOffsets, ValueRange{g, index(h * kLanes)});
             for (int64_t r = 0; r < numRows; ++r) {
               int64_t t = r * halves + h;
-              Value actScale = memref::LoadOp::create(b, loc, buf.actScales,
-                                                      ValueRange{row[r], g});
-              Value actSum = memref::LoadOp::create(b, loc, buf.actSums,
-                                                    ValueRange{row[r], g});
+              auto [actScale, actSum] = activationScaleAndSum(row[r], g);
               Value factor = arith::MulFOp::create(
                   b, loc, scales,
                   vector::BroadcastOp::create(b, loc, vf32, actScale));
@@ -869,6 +929,169 @@ private:
           return next;
         });
     storeRowTile(buf.out, row, n0, acc, plan.accumulate);
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Prepacked weights
+  //===--------------------------------------------------------------------===//
+
+  /// Tile `h` of the task's two 16-channel tiles (the last task of an odd
+  /// number of tiles repeats its first; those channels are not stored).
+  Value prepackedTile(Value task, int64_t h) {
+    int64_t tiles = llvm::divideCeil(plan.n, kLanes);
+    return minIndex(add(mul(task, index(2)), index(h)), index(tiles - 1));
+  }
+
+  /// Group g's 16 scales and offset zero-points of tile `tile`, as f32.
+  std::pair<Value, Value> prepackedScalesAndOffsets(Value tile, Value g) {
+    auto load = [&](Value source) {
+      Type element = cast<MemRefType>(source.getType()).getElementType();
+      return toF32(
+          vector::LoadOp::create(b, loc, VectorType::get({kLanes}, element),
+                                 source, ValueRange{tile, g, index(0)}));
+    };
+    Value offsets = splat(vf32, double(layout.offset));
+    if (buf.zeros)
+      offsets = arith::AddFOp::create(b, loc, load(buf.zeros), offsets);
+    return {load(buf.scales), offsets};
+  }
+
+  /// Decode: per group, i32 dots of each tile's words with the broadcast
+  /// activation words (lane c: channel c), then one f32 epilogue per 16
+  /// channels. Tiles of 4 rows, then single rows.
+  void emitPrepackedStreamTask(Value task) {
+    Value n0 = mul(task, index(kChannelsPerTask));
+    SmallVector<Value> tiles{prepackedTile(task, 0), prepackedTile(task, 1)};
+    Value rowsFull = roundDown(rows, 4);
+    forLoop(index(0), rowsFull, 4, {}, [&](Value m0, ValueRange) {
+      emitPrepackedStreamTile(tiles, n0, m0, 4);
+      return SmallVector<Value>();
+    });
+    forLoop(rowsFull, rows, 1, {}, [&](Value m0, ValueRange) {
+      emitPrepackedStreamTile(tiles, n0, m0, 1);
+      return SmallVector<Value>();
+    });
+  }
+
+  void emitPrepackedStreamTile(ArrayRef<Value> tiles, Value n0, Value m0,
+                               int64_t numRows) {
+    int64_t halves = tiles.size(), fields = layout.fields;
+    // A lone row keeps one i32 chain per field and tile, so that the dot
+    // latency overlaps.
+    int64_t chains = numRows == 1 ? fields : 1;
+    SmallVector<Value> row;
+    for (int64_t r = 0; r < numRows; ++r)
+      row.push_back(add(m0, index(r)));
+    // Words per step of the word loop (the JIT does not unroll).
+    int64_t step = layout.wordsPerGroup % 4 == 0   ? 4
+                   : layout.wordsPerGroup % 2 == 0 ? 2
+                                                   : 1;
+    auto wordSteps = [&](Value wBegin, Value wEnd, ValueRange acc) {
+      return forLoop(wBegin, wEnd, step, acc, [&](Value w0, ValueRange cur) {
+        SmallVector<Value> next(cur.begin(), cur.end());
+        for (int64_t i = 0; i < step; ++i) {
+          Value w = add(w0, index(i));
+          // One core keeps few cache misses in flight: the weight streams
+          // are prefetched kPrefetchWords ahead.
+          for (Value tile : tiles)
+            memref::PrefetchOp::create(
+                b, loc, buf.storage,
+                ValueRange{tile, add(w, index(kPrefetchWords)), index(0)},
+                /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
+          SmallVector<SmallVector<Value>> codes;
+          for (Value tile : tiles)
+            codes.push_back(splitFields(asBytes(vector::LoadOp::create(
+                b, loc, vi32, buf.storage, ValueRange{tile, w, index(0)}))));
+          for (int64_t f = 0; f < fields; ++f) {
+            Value quad = add(mul(w, index(fields)), index(f));
+            for (int64_t r = 0; r < numRows; ++r) {
+              Value word = memref::LoadOp::create(b, loc, buf.packed,
+                                                  ValueRange{row[r], quad});
+              Value activations =
+                  asBytes(vector::BroadcastOp::create(b, loc, vi32, word));
+              for (int64_t h = 0; h < halves; ++h) {
+                int64_t slot = (r * halves + h) * chains + f % chains;
+                next[slot] = dot(next[slot], codes[h][f], activations);
+              }
+            }
+          }
+        }
+        return next;
+      });
+    };
+    int64_t tilesAcc = numRows * halves;
+    SmallVector<Value> y = forLoop(
+        index(0), index(plan.numGroups), 1,
+        SmallVector<Value>(tilesAcc, splat(vf32, 0)),
+        [&](Value g, ValueRange state) {
+          Value wBegin = mul(g, index(layout.wordsPerGroup));
+          Value wEnd = minIndex(add(wBegin, index(layout.wordsPerGroup)),
+                                index(layout.words));
+          SmallVector<Value> dots =
+              wordSteps(wBegin, wEnd,
+                        SmallVector<Value>(tilesAcc * chains, splat(vi32, 0)));
+          SmallVector<Value> next(state.begin(), state.end());
+          for (int64_t h = 0; h < halves; ++h) {
+            auto [scales, offsets] = prepackedScalesAndOffsets(tiles[h], g);
+            for (int64_t r = 0; r < numRows; ++r) {
+              int64_t t = r * halves + h;
+              Value sum = addAll(ArrayRef(dots).slice(t * chains, chains));
+              auto [actScale, actSum] = activationScaleAndSum(row[r], g);
+              // s * (d * dot - z' * d sum(q))
+              Value correction = arith::MulFOp::create(
+                  b, loc, offsets,
+                  vector::BroadcastOp::create(
+                      b, loc, vf32, arith::NegFOp::create(b, loc, actSum)));
+              Value term = vector::FMAOp::create(
+                  b, loc, arith::SIToFPOp::create(b, loc, vf32, sum),
+                  vector::BroadcastOp::create(b, loc, vf32, actScale),
+                  correction);
+              next[t] = vector::FMAOp::create(b, loc, term, scales, next[t]);
+            }
+          }
+          return next;
+        });
+    storeRowTile(buf.out, row, n0, y, plan.accumulate);
+  }
+
+  /// Prefill: the task's prepacked words split into the [quads, 32] panel,
+  /// its scales and scaled offsets into [groups, 32]; then the panel tiles.
+  void emitPrepackedPanelTask(Value task) {
+    Value n0 = mul(task, index(kChannelsPerTask));
+    int64_t halves = kChannelsPerTask / kLanes;
+    auto panelType =
+        MemRefType::get({layout.quads(), kChannelsPerTask}, b.getI32Type());
+    Value panel = scratch(panelType);
+    auto paramType = MemRefType::get({plan.numGroups, kChannelsPerTask}, f32);
+    Value panelScales = scratch(paramType);
+    Value panelOffsets = scratch(paramType);
+    SmallVector<Value> tiles;
+    for (int64_t h = 0; h < halves; ++h)
+      tiles.push_back(prepackedTile(task, h));
+    forLoop(index(0), index(plan.numGroups), 1, {}, [&](Value g, ValueRange) {
+      for (int64_t h = 0; h < halves; ++h) {
+        auto [scales, offsets] = prepackedScalesAndOffsets(tiles[h], g);
+        SmallVector<Value, 2> at{g, index(h * kLanes)};
+        vector::StoreOp::create(b, loc, scales, panelScales, at);
+        vector::StoreOp::create(b, loc,
+                                arith::MulFOp::create(b, loc, scales, offsets),
+                                panelOffsets, at);
+      }
+      return SmallVector<Value>();
+    });
+    forLoop(index(0), index(layout.words), 1, {}, [&](Value w, ValueRange) {
+      for (int64_t h = 0; h < halves; ++h) {
+        SmallVector<Value> codes = splitFields(asBytes(vector::LoadOp::create(
+            b, loc, vi32, buf.storage, ValueRange{tiles[h], w, index(0)})));
+        for (unsigned f = 0; f < layout.fields; ++f)
+          vector::StoreOp::create(
+              b, loc, vector::BitCastOp::create(b, loc, vi32, codes[f]), panel,
+              ValueRange{add(mul(w, index(layout.fields)), index(f)),
+                         index(h * kLanes)});
+      }
+      return SmallVector<Value>();
+    });
+    multiplyPanel(panel, panelScales, panelOffsets, n0);
   }
 };
 
@@ -894,4 +1117,124 @@ func::FuncOp cpu::buildInt8Kernel(ModuleOp module,
       .build(entry->getArguments(), threads, (name + "_task").str());
   func::ReturnOp::create(b, loc);
   return func;
+}
+
+bool cpu::prepackInt8Weights(OpBuilder &b, Location loc,
+                             DequantKernelPlan &plan,
+                             SmallVectorImpl<Value> &weights) {
+  DequantKernelPlan prepackedPlan = plan;
+  prepackedPlan.int8Prepacked = true;
+  std::string whyNot;
+  FailureOr<Int8Layout> layout = int8Layout(prepackedPlan, whyNot);
+  if (failed(layout))
+    return false;
+  bool ggml = plan.isGGML();
+  Value storageValue = weights[0];
+  Value scalesValue = ggml ? Value() : weights[1];
+  Value zerosValue = plan.zeroType ? weights.back() : Value();
+  auto isWholeBytes = [](Type t) {
+    return t.isIntOrFloat() && t.getIntOrFloatBitWidth() % 8 == 0;
+  };
+  if (!isa<FloatType>(plan.scaleType) || !isWholeBytes(plan.scaleType) ||
+      (plan.zeroType && !isWholeBytes(plan.zeroType)))
+    return false;
+  std::optional<std::vector<uint8_t>> storage = readConstantBytes(storageValue);
+  std::optional<std::vector<uint8_t>> scales, zeros;
+  if (scalesValue)
+    scales = readConstantBytes(scalesValue);
+  if (zerosValue)
+    zeros = readConstantBytes(zerosValue);
+  if (!storage || (scalesValue && !scales) || (zerosValue && !zeros))
+    return false;
+
+  int64_t n = plan.n, k = plan.k, groups = plan.numGroups;
+  int64_t columns = plan.storageColumns();
+  int64_t paramRows = plan.scalesPerChannel ? n : 1;
+  int64_t scaleBytes = plan.scaleType.getIntOrFloatBitWidth() / 8;
+  int64_t zeroBytes =
+      plan.zeroType ? plan.zeroType.getIntOrFloatBitWidth() / 8 : 0;
+  if (int64_t(storage->size()) != n * columns ||
+      (scales && int64_t(scales->size()) != paramRows * groups * scaleBytes) ||
+      (zeros && int64_t(zeros->size()) != paramRows * groups * zeroBytes))
+    return false;
+
+  // Code k of channel c as an unsigned byte (signed codes flipped).
+  unsigned bits = plan.bits, fields = layout->fields;
+  uint8_t mask = uint8_t((1u << bits) - 1);
+  auto codeAt = [&](int64_t c, int64_t kk) -> uint8_t {
+    const uint8_t *rowBytes = storage->data() + c * columns;
+    uint8_t code;
+    if (ggml) {
+      int64_t block = kk / 32, i = kk % 32;
+      const uint8_t *codes = rowBytes + block * plan.ggmlBlockBytes + 2;
+      code = fields == 2 ? uint8_t(i < 16 ? codes[i] & 15 : codes[i - 16] >> 4)
+                         : codes[i];
+    } else {
+      int64_t j = kk % fields;
+      int64_t shift = bits * (plan.msbFirst ? fields - 1 - j : j);
+      code = uint8_t((rowBytes[kk / fields] >> shift) & mask);
+    }
+    return plan.signedCodes ? uint8_t(code ^ (1u << (bits - 1))) : code;
+  };
+
+  // Codes: [tiles, words, 16] words; byte j of channel c's word w holds, in
+  // field f, code 4 * (fields * w + f) + j.
+  int64_t tiles = llvm::divideCeil(n, kLanes), words = layout->words;
+  std::vector<char> packed(tiles * words * kLanes * 4, 0);
+  for (int64_t c = 0; c < n; ++c)
+    for (int64_t w = 0; w < words; ++w)
+      for (unsigned f = 0; f < fields; ++f)
+        for (int64_t j = 0; j < 4; ++j) {
+          int64_t kk = 4 * (fields * w + f) + j;
+          if (kk >= k)
+            continue;
+          int64_t at = ((c / kLanes * words + w) * kLanes + c % kLanes) * 4 + j;
+          packed[at] =
+              char(uint8_t(packed[at]) | (codeAt(c, kk) << (bits * f)));
+        }
+  // Scales and zero-points: [tiles, groups, 16], zero past N.
+  auto spread = [&](int64_t elementBytes, auto &&source) {
+    std::vector<char> out(tiles * groups * kLanes * elementBytes, 0);
+    for (int64_t c = 0; c < n; ++c)
+      for (int64_t g = 0; g < groups; ++g)
+        std::memcpy(out.data() +
+                        ((c / kLanes * groups + g) * kLanes + c % kLanes) *
+                            elementBytes,
+                    source(c, g), elementBytes);
+    return out;
+  };
+  auto paramAt = [&](const std::vector<uint8_t> &bytes, int64_t elementBytes) {
+    return [&, elementBytes](int64_t c, int64_t g) {
+      int64_t row = plan.scalesPerChannel ? c : 0;
+      return bytes.data() + (row * groups + g) * elementBytes;
+    };
+  };
+  std::vector<char> packedScales =
+      ggml ? spread(2,
+                    [&](int64_t c, int64_t g) {
+                      return storage->data() + c * columns +
+                             g * plan.ggmlBlockBytes;
+                    })
+           : spread(scaleBytes, paramAt(*scales, scaleBytes));
+  std::vector<char> packedZeros;
+  if (zeros)
+    packedZeros = spread(zeroBytes, paramAt(*zeros, zeroBytes));
+
+  std::string name = getWeightName(storageValue.getDefiningOp());
+  auto constant = [&](ArrayRef<int64_t> shape, Type element,
+                      ArrayRef<char> bytes, StringRef suffix) {
+    return createRawConstant(b, loc, RankedTensorType::get(shape, element),
+                             bytes, /*asResource=*/true,
+                             (name.empty() ? "weight" : name) + suffix.str());
+  };
+  SmallVector<Value> result{
+      constant({tiles, words, kLanes}, b.getI32Type(), packed, ".int8_codes"),
+      constant({tiles, groups, kLanes}, plan.scaleType, packedScales,
+               ".int8_scales")};
+  if (zeros)
+    result.push_back(constant({tiles, groups, kLanes}, plan.zeroType,
+                              packedZeros, ".int8_zero_points"));
+  weights.assign(result.begin(), result.end());
+  plan.int8Prepacked = true;
+  return true;
 }

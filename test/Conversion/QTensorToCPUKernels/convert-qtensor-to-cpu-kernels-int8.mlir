@@ -1,5 +1,6 @@
 // RUN: quant-opt %s --split-input-file --convert-qtensor-to-cpu-kernels="compute=int8 report-fallback" --verify-diagnostics | FileCheck %s
 // RUN: quant-opt %s --split-input-file --quant-lower-to-llvm="compute=int8" 2>/dev/null | FileCheck %s --check-prefix=LLVM
+// RUN: quant-opt %s --split-input-file --convert-qtensor-to-cpu-kernels="compute=int8 prepack-int8=false" 2>/dev/null | FileCheck %s --check-prefix=NOPACK
 
 // compute=int8 on 4-bit codes in groups of 32 with zero-points. The kernel
 // rounds each row's groups of activations to int8 (roundeven of x * 127 /
@@ -106,4 +107,40 @@ func.func @int4_groups_of_96(%x: tensor<1x192xf32>, %q: tensor<4x96xi8>,
          outs(%init : tensor<1x4xf32>)
          : tensor<1x192xf32>, tensor<4x96xi8> -> tensor<1x4xf32>
   return %y : tensor<1x4xf32>
+}
+
+// -----
+
+// Constant weights are prepacked at compile time (prepack-int8, the
+// default): q4_0's codes become [tiles of 16 channels, words, 16] i32 and
+// its f16 block scales [tiles, blocks, 16]; the original blocks go away.
+// Decode loads 16 channels' words at once, splits the nibbles, prefetches
+// ahead and meets a broadcast activation word; the group epilogue scales 16
+// channels.
+// CHECK-LABEL: func.func @q4_0_constant
+// CHECK-NOT: dense<"0x
+// CHECK-DAG: %[[CODES:.*]] = arith.constant dense_resource<{{.*}}.int8_codes> : tensor<2x8x16xi32>
+// CHECK-DAG: %[[SCALES:.*]] = arith.constant dense_resource<{{.*}}.int8_scales> : tensor<2x2x16xf16>
+// CHECK: call @[[KERNEL:__qtensor_kernel_ggml_matmul_20x64_q4_0_int8_prepacked]](
+// CHECK-SAME: memref<2x8x16xi32>, memref<2x2x16xf16>
+// CHECK: func.func private @[[KERNEL]]_task(
+// CHECK: memref.prefetch %{{.*}}, read, locality<3>, data : memref<2x8x16xi32>
+// CHECK: vector.load %{{.*}} : memref<2x8x16xi32>, vector<16xi32>
+// CHECK: vector.broadcast %{{.*}} : i32 to vector<16xi32>
+// CHECK: call @__qtensor_x86_avx512_vpdpbusd_512(
+// CHECK: vector.load %{{.*}} : memref<2x2x16xf16>, vector<16xf16>
+// CHECK: vector.fma
+// NOPACK-LABEL: func.func @q4_0_constant
+// NOPACK: call @__qtensor_kernel_ggml_matmul_20x64_q4_0_int8(
+// NOPACK-SAME: memref<20x36xi8>
+func.func @q4_0_constant(%x: tensor<?x64xf32>) -> tensor<?x20xf32> {
+  %q = arith.constant dense<"0x003CF0E1D2C3B4A5968778695A4B3C2D1E0F003CF0E1D2C3B4A5968778695A4B3C2D1E0F003CE1D2C3B4A5968778695A4B3C2D1E0FF0003CE1D2C3B4A5968778695A4B3C2D1E0FF0003CD2C3B4A5968778695A4B3C2D1E0FF0E1003CD2C3B4A5968778695A4B3C2D1E0FF0E1003CC3B4A5968778695A4B3C2D1E0FF0E1D2003CC3B4A5968778695A4B3C2D1E0FF0E1D2003CB4A5968778695A4B3C2D1E0FF0E1D2C3003CB4A5968778695A4B3C2D1E0FF0E1D2C3003CA5968778695A4B3C2D1E0FF0E1D2C3B4003CA5968778695A4B3C2D1E0FF0E1D2C3B4003C968778695A4B3C2D1E0FF0E1D2C3B4A5003C968778695A4B3C2D1E0FF0E1D2C3B4A5003C8778695A4B3C2D1E0FF0E1D2C3B4A596003C8778695A4B3C2D1E0FF0E1D2C3B4A596003C78695A4B3C2D1E0FF0E1D2C3B4A59687003C78695A4B3C2D1E0FF0E1D2C3B4A59687003C695A4B3C2D1E0FF0E1D2C3B4A5968778003C695A4B3C2D1E0FF0E1D2C3B4A5968778003C5A4B3C2D1E0FF0E1D2C3B4A596877869003C5A4B3C2D1E0FF0E1D2C3B4A596877869003C4B3C2D1E0FF0E1D2C3B4A5968778695A003C4B3C2D1E0FF0E1D2C3B4A5968778695A003C3C2D1E0FF0E1D2C3B4A5968778695A4B003C3C2D1E0FF0E1D2C3B4A5968778695A4B003C2D1E0FF0E1D2C3B4A5968778695A4B3C003C2D1E0FF0E1D2C3B4A5968778695A4B3C003C1E0FF0E1D2C3B4A5968778695A4B3C2D003C1E0FF0E1D2C3B4A5968778695A4B3C2D003C0FF0E1D2C3B4A5968778695A4B3C2D1E003C0FF0E1D2C3B4A5968778695A4B3C2D1E003CF0E1D2C3B4A5968778695A4B3C2D1E0F003CF0E1D2C3B4A5968778695A4B3C2D1E0F003CE1D2C3B4A5968778695A4B3C2D1E0FF0003CE1D2C3B4A5968778695A4B3C2D1E0FF0003CD2C3B4A5968778695A4B3C2D1E0FF0E1003CD2C3B4A5968778695A4B3C2D1E0FF0E1003CC3B4A5968778695A4B3C2D1E0FF0E1D2003CC3B4A5968778695A4B3C2D1E0FF0E1D2"> : tensor<20x36xi8>
+  %c0 = arith.constant 0 : index
+  %m = tensor.dim %x, %c0 : tensor<?x64xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty(%m) : tensor<?x20xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<?x20xf32>) -> tensor<?x20xf32>
+  %y = qtensor.ggml_matmul %x, %q as q4_0 outs(%init : tensor<?x20xf32>)
+         : tensor<?x64xf32>, tensor<20x36xi8> -> tensor<?x20xf32>
+  return %y : tensor<?x20xf32>
 }
