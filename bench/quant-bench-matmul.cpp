@@ -322,7 +322,8 @@ bool prepacksInt8(const Format &format) {
   if (format.isFloat || format.element == "nf4")
     return false;
   return !format.ggmlBlockBytes || format.element == "q4_0" ||
-         format.element == "q8_0";
+         format.element == "q8_0" || format.element == "q4_1" ||
+         format.element == "q4_K";
 }
 
 /// A copy of `module` whose @f takes only the activations: the weight

@@ -647,8 +647,10 @@ void packScaleMinK4(int g, uint8_t scale, uint8_t min, uint8_t *scales) {
   scales[g] |= static_cast<uint8_t>((min >> 4) << 6);
 }
 
-void unpackScaleMinK4(int g, const uint8_t *scales, uint8_t *scale,
-                      uint8_t *min) {
+} // namespace
+
+void quantopt::numerics::unpackScaleMinK4(int g, const uint8_t *scales,
+                                          uint8_t *scale, uint8_t *min) {
   if (g < 4) {
     *scale = scales[g] & 63;
     *min = scales[g + 4] & 63;
@@ -658,6 +660,8 @@ void unpackScaleMinK4(int g, const uint8_t *scales, uint8_t *scale,
       static_cast<uint8_t>((scales[g + 4] & 0xF) | ((scales[g - 4] >> 6) << 4));
   *min = static_cast<uint8_t>((scales[g + 4] >> 4) | ((scales[g] >> 6) << 4));
 }
+
+namespace {
 
 // Q3_K: sixteen 6-bit scales (already offset by 32) into scales[12].
 void packScalesQ3K(const int *levels, uint8_t *scales) {

@@ -290,11 +290,12 @@ protected:
   }
 
   /// Compiles `module` with compute=int8 (1 and 2 threads, and without
-  /// prepacking) and checks it against the reference lowering run on the
-  /// int8-rounded activations.
+  /// prepacking unless only the prepacked weights have an int8 kernel) and
+  /// checks it against the reference lowering run on the int8-rounded
+  /// activations.
   void checkInt8Kernels(mlir::ModuleOp module, int64_t k, int64_t actGroup,
                         llvm::ArrayRef<int64_t> rowCounts, bool leadingDims,
-                        bool prepacked = true) {
+                        bool prepacked = true, bool onlyPrepacked = false) {
     int int8Kernels = 0, prepackedKernels = 0;
     EXPECT_EQ(productsLeftByKernelPass(module,
                                        mlir::qtensor::KernelCompute::Int8,
@@ -310,6 +311,8 @@ protected:
     std::vector<std::unique_ptr<JitModule>> kernels;
     for (auto [threads, prepack] :
          {std::pair{1u, true}, std::pair{2u, true}, std::pair{2u, false}}) {
+      if (onlyPrepacked && !prepack)
+        continue;
       JitOptions options;
       options.threads = threads;
       options.compute = mlir::qtensor::KernelCompute::Int8;
@@ -529,12 +532,13 @@ func.func @f(%x: tensor<?x{0}xf32>) -> tensor<?x{1}xf32> {
             << (*expected)[0].f32[1] << "; kernel " << (*actual)[0].f32[0]
             << ", " << (*actual)[0].f32[1];
       }
-      // Only q4_0 and q8_0 have an int8 kernel.
-      if (!half &&
-          (llvm::StringRef(tc.type) == "q4_0" ||
-           llvm::StringRef(tc.type) == "q8_0") &&
-          hostHasVNNI())
-        checkInt8Kernels(*module, tc.k, 32, {1, 5, 50}, false);
+      // q4_0 and q8_0 have an int8 kernel; q4_1 and q4_K (whose int8
+      // groups are its 32-code sub-blocks) only with prepacked weights.
+      llvm::StringRef type(tc.type);
+      bool onlyPrepacked = type == "q4_1" || type == "q4_K";
+      if (hostHasVNNI() && (type == "q4_0" || type == "q8_0" || onlyPrepacked))
+        checkInt8Kernels(*module, tc.k, 32, {1, 5, 50}, false,
+                         /*prepacked=*/true, onlyPrepacked);
     }
   }
 }

@@ -49,8 +49,10 @@ def ConvertQTensorToCPUKernelsPass
       of 32; inside a task, blocks of 32 activation rows; register tiles of
       2 channels x 4 rows, and for the remaining rows (all of them when
       decoding) one channel at a time with the K loop unrolled into 4
-      accumulators, so that each weight row is one sequential stream. Each
-      output ends with one `vector.reduction`.
+      accumulators, so that each weight row is one sequential stream,
+      prefetched 2 KiB ahead (`memref.prefetch`: one core keeps too few
+      cache misses in flight to stream two rows at the memory's rate
+      otherwise). Each output ends with one `vector.reduction`.
     * **Group factoring** (decode). Within one group of `G` codes the kernel
       sums `x * c` and applies the scale once:
       `sum_k x_k * s * (c_k - z) = s * (sum_k x_k * c_k - z * sum_k x_k)`,
@@ -117,10 +119,12 @@ def ConvertQTensorToCPUKernelsPass
     divide K (the flat codes and scales are reshaped to rows); ggml `q4_K`
     (each load's two nibble fields belong to two 32-code sub-blocks, whose
     6-bit scales and mins are unpacked once per group: w = d sc c - dmin m;
-    no int8 kernel yet), `q6_K` (a load is four fields of 6-bit codes, a
+    an int8 kernel for prepacked constant weights, whose activation groups
+    are the sub-blocks), `q6_K` (a load is four fields of 6-bit codes, a
     nibble of `ql` and two bits of `qh`, one int8 scale per 16 codes, z =
     32; no int8 kernel yet), `q4_1` (w = d c + m: the min times the
-    block's activation sum; no int8 kernel yet), `q5_0` / `q5_1` (the
+    block's activation sum; an int8 kernel for prepacked constant
+    weights), `q5_0` / `q5_1` (the
     block's 32-bit word of fifth bits shifted into each lane; no int8
     kernel yet), ggml `q4_0`,
     `q8_0` and 16-bit float weights (widened to f32, no scale). Other

@@ -44,6 +44,9 @@ using namespace mlir::qtensor::cpu;
 
 namespace {
 
+/// How far ahead the streaming kernels prefetch each weight row.
+constexpr int64_t kStreamPrefetchBytes = 2048;
+
 FailureOr<DequantKernelPlan> planKernel(DequantMatmulOp op,
                                         std::string &whyNot) {
   DequantKernelPlan plan;
@@ -565,6 +568,8 @@ private:
             forLoop(kBegin, add(kBegin, index(plan.group)), plan.chunk * unroll,
                     groupInits, [&](Value kc, ValueRange acc) {
                       SmallVector<Value> next(acc.begin(), acc.end());
+                      for (Value n : channel)
+                        prefetchAhead(n, kc);
                       for (int64_t u = 0; u < unroll; ++u)
                         emitChunk(add(kc, index(u * plan.chunk)), channel, row,
                                   next, slots, u * plan.fields, false);
@@ -658,6 +663,30 @@ private:
 
   Value loadScale(Value n, Value paramRow, Value g) {
     return loadGroupScale(plan, storage, scales, n, paramRow, g);
+  }
+
+  /// Prefetches channel `n`'s storage about kStreamPrefetchBytes past code
+  /// `kc`: one core keeps few cache misses in flight, and the channels'
+  /// rows are separate streams.
+  void prefetchAhead(Value n, Value kc) {
+    if (plan.weightKN)
+      return;
+    int64_t codes = kStreamPrefetchBytes * 8 / plan.bits;
+    Value ahead = add(kc, index(codes));
+    Value column;
+    if (plan.f32Weights)
+      column = ahead;
+    else if (plan.isHalf())
+      column = mul(ahead, index(2));
+    else if (plan.isGGML())
+      column =
+          mul(arith::DivUIOp::create(b, loc, ahead, index(plan.ggmlBlockCodes)),
+              index(plan.ggmlBlockBytes));
+    else
+      column = arith::DivUIOp::create(b, loc, ahead, index(plan.fields));
+    memref::PrefetchOp::create(b, loc, storage, ValueRange{n, column},
+                               /*isWrite=*/false, /*localityHint=*/3,
+                               /*isDataCache=*/true);
   }
 
   /// Bytes of channel `n`'s storage row from `column`. A masked load stops
@@ -1050,8 +1079,7 @@ LogicalResult cpu::replaceWithKernelCall(Operation *op, DequantKernelPlan plan,
 
   // Constant weights of an int8 product are prepacked for its kernel.
   SmallVector<Value> kernelWeights(weights);
-  if (options.compute == KernelCompute::Int8 && options.prepackInt8 &&
-      whyNoInt8Kernel(plan).empty())
+  if (options.compute == KernelCompute::Int8 && options.prepackInt8)
     prepackInt8Weights(b, loc, plan, kernelWeights);
   SmallVector<Value> args{toBuffer(b, loc, matrix, /*dynamicRows=*/true)};
   for (Value weight : kernelWeights)

@@ -23,6 +23,7 @@
 
 #include "CPUKernels.h"
 #include "quant/Dialect/QTensor/Utils/WeightMatching.h"
+#include "quant/Numerics/GGUFQuants.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -134,9 +135,11 @@ FailureOr<Int8Layout> int8Layout(const DequantKernelPlan &plan,
   layout.plan = &plan;
   if (plan.isFloatWeight())
     return whyNot = "float weights", failure();
-  if (plan.subBlockScales)
+  // q4_K's sub-block scales and the mins of q4_1 / q4_K only in the
+  // prepacked form, whose parameters sit apart from the codes.
+  if (plan.sixBitCodes || (plan.subBlockScales && !plan.int8Prepacked))
     return whyNot = plan.ggmlName + " sub-block scales", failure();
-  if (plan.hasMins())
+  if (plan.hasMins() && !plan.int8Prepacked)
     return whyNot = plan.ggmlName + " mins", failure();
   if (plan.fifthBits)
     return whyNot = plan.ggmlName + " fifth bits", failure();
@@ -184,10 +187,14 @@ FailureOr<Int8Layout> int8Layout(const DequantKernelPlan &plan,
 
 /// The buffers of the int8 kernel's task function.
 struct Int8Buffers {
-  Value packed, storage, scales, zeros, actScales, actSums, out;
+  /// Prepacked q4_1 / q4_K: `mins` per group; q4_K: `scales` and `mins` are
+  /// the 6-bit sub-block ones and `superScales` the (d, dmin) pairs.
+  Value packed, storage, scales, zeros, mins, superScales, actScales, actSums,
+      out;
 
   auto fields() {
-    return std::tie(packed, storage, scales, zeros, actScales, actSums, out);
+    return std::tie(packed, storage, scales, zeros, mins, superScales,
+                    actScales, actSums, out);
   }
 };
 
@@ -208,10 +215,15 @@ public:
     Value x = args[0];
     Int8Buffers buffers;
     buffers.storage = args[1];
+    unsigned next = 2;
     if (!plan.isGGML() || layout.prepacked)
-      buffers.scales = args[2];
+      buffers.scales = args[next++];
     if (plan.zeroType)
-      buffers.zeros = args[3];
+      buffers.zeros = args[next++];
+    if (layout.prepacked && plan.hasMins())
+      buffers.mins = args[next++];
+    if (layout.prepacked && plan.subBlockScales)
+      buffers.superScales = args[next++];
     buffers.out = args.back();
     Value numRows = memref::DimOp::create(b, loc, x, 0);
     packActivations(x, numRows, buffers, threads, (taskName + "_pack").str());
@@ -942,18 +954,44 @@ private:
     return minIndex(add(mul(task, index(2)), index(h)), index(tiles - 1));
   }
 
-  /// Group g's 16 scales and offset zero-points of tile `tile`, as f32.
-  std::pair<Value, Value> prepackedScalesAndOffsets(Value tile, Value g) {
-    auto load = [&](Value source) {
+  /// Group g's parameters for the 16 channels of a tile, as f32: w = s (c -
+  /// z') (offsets z', no bias) or w = s c + bias (mins).
+  struct GroupParams {
+    Value scales, offsets, bias;
+  };
+  GroupParams prepackedParams(Value tile, Value g) {
+    auto load = [&](Value source, ValueRange at) {
       Type element = cast<MemRefType>(source.getType()).getElementType();
-      return toF32(
-          vector::LoadOp::create(b, loc, VectorType::get({kLanes}, element),
-                                 source, ValueRange{tile, g, index(0)}));
+      return toF32(vector::LoadOp::create(
+          b, loc, VectorType::get({kLanes}, element), source, at));
     };
-    Value offsets = splat(vf32, double(layout.offset));
+    SmallVector<Value, 3> at{tile, g, index(0)};
+    GroupParams params;
+    params.scales = load(buf.scales, at);
+    if (plan.subBlockScales) {
+      // q4_K: s = d sc, bias = -(dmin m), in f32 as ggml computes them
+      // (the 6-bit sc and m convert exactly).
+      Value superBlock = arith::DivUIOp::create(b, loc, g, index(8));
+      auto superScale = [&](int64_t which) {
+        SmallVector<Value, 4> where{tile, superBlock, index(which), index(0)};
+        return load(buf.superScales, where);
+      };
+      params.scales =
+          arith::MulFOp::create(b, loc, superScale(0), params.scales);
+      params.bias = arith::NegFOp::create(
+          b, loc,
+          arith::MulFOp::create(b, loc, superScale(1), load(buf.mins, at)));
+      return params;
+    }
+    if (buf.mins) {
+      params.bias = load(buf.mins, at);
+      return params;
+    }
+    params.offsets = splat(vf32, double(layout.offset));
     if (buf.zeros)
-      offsets = arith::AddFOp::create(b, loc, load(buf.zeros), offsets);
-    return {load(buf.scales), offsets};
+      params.offsets =
+          arith::AddFOp::create(b, loc, load(buf.zeros, at), params.offsets);
+    return params;
   }
 
   /// Decode: per group, i32 dots of each tile's words with the broadcast
@@ -1032,21 +1070,34 @@ private:
                         SmallVector<Value>(tilesAcc * chains, splat(vi32, 0)));
           SmallVector<Value> next(state.begin(), state.end());
           for (int64_t h = 0; h < halves; ++h) {
-            auto [scales, offsets] = prepackedScalesAndOffsets(tiles[h], g);
+            GroupParams params = prepackedParams(tiles[h], g);
             for (int64_t r = 0; r < numRows; ++r) {
               int64_t t = r * halves + h;
-              Value sum = addAll(ArrayRef(dots).slice(t * chains, chains));
+              Value sum = arith::SIToFPOp::create(
+                  b, loc, vf32,
+                  addAll(ArrayRef(dots).slice(t * chains, chains)));
               auto [actScale, actSum] = activationScaleAndSum(row[r], g);
+              Value scaleVector =
+                  vector::BroadcastOp::create(b, loc, vf32, actScale);
+              Value sumVector =
+                  vector::BroadcastOp::create(b, loc, vf32, actSum);
+              if (params.bias) {
+                // s * d * dot + bias * d sum(q)
+                Value term = arith::MulFOp::create(b, loc, sum, scaleVector);
+                next[t] = vector::FMAOp::create(
+                    b, loc, params.bias, sumVector,
+                    vector::FMAOp::create(b, loc, term, params.scales,
+                                          next[t]));
+                continue;
+              }
               // s * (d * dot - z' * d sum(q))
               Value correction = arith::MulFOp::create(
-                  b, loc, offsets,
-                  vector::BroadcastOp::create(
-                      b, loc, vf32, arith::NegFOp::create(b, loc, actSum)));
-              Value term = vector::FMAOp::create(
-                  b, loc, arith::SIToFPOp::create(b, loc, vf32, sum),
-                  vector::BroadcastOp::create(b, loc, vf32, actScale),
-                  correction);
-              next[t] = vector::FMAOp::create(b, loc, term, scales, next[t]);
+                  b, loc, params.offsets,
+                  arith::NegFOp::create(b, loc, sumVector));
+              Value term =
+                  vector::FMAOp::create(b, loc, sum, scaleVector, correction);
+              next[t] =
+                  vector::FMAOp::create(b, loc, term, params.scales, next[t]);
             }
           }
           return next;
@@ -1070,12 +1121,15 @@ private:
       tiles.push_back(prepackedTile(task, h));
     forLoop(index(0), index(plan.numGroups), 1, {}, [&](Value g, ValueRange) {
       for (int64_t h = 0; h < halves; ++h) {
-        auto [scales, offsets] = prepackedScalesAndOffsets(tiles[h], g);
+        GroupParams params = prepackedParams(tiles[h], g);
         SmallVector<Value, 2> at{g, index(h * kLanes)};
-        vector::StoreOp::create(b, loc, scales, panelScales, at);
-        vector::StoreOp::create(b, loc,
-                                arith::MulFOp::create(b, loc, scales, offsets),
-                                panelOffsets, at);
+        vector::StoreOp::create(b, loc, params.scales, panelScales, at);
+        // The panel tile subtracts offset * d sum(q).
+        Value offsets = params.bias
+                            ? Value(arith::NegFOp::create(b, loc, params.bias))
+                            : Value(arith::MulFOp::create(b, loc, params.scales,
+                                                          params.offsets));
+        vector::StoreOp::create(b, loc, offsets, panelOffsets, at);
       }
       return SmallVector<Value>();
     });
@@ -1124,6 +1178,12 @@ bool cpu::prepackInt8Weights(OpBuilder &b, Location loc,
                              SmallVectorImpl<Value> &weights) {
   DequantKernelPlan prepackedPlan = plan;
   prepackedPlan.int8Prepacked = true;
+  bool q4K = plan.subBlockScales && !plan.sixBitCodes;
+  if (q4K) {
+    // The int8 groups are q4_K's 32-code sub-blocks.
+    prepackedPlan.group = 32;
+    prepackedPlan.numGroups = plan.k / 32;
+  }
   std::string whyNot;
   FailureOr<Int8Layout> layout = int8Layout(prepackedPlan, whyNot);
   if (failed(layout))
@@ -1147,7 +1207,7 @@ bool cpu::prepackInt8Weights(OpBuilder &b, Location loc,
   if (!storage || (scalesValue && !scales) || (zerosValue && !zeros))
     return false;
 
-  int64_t n = plan.n, k = plan.k, groups = plan.numGroups;
+  int64_t n = plan.n, k = plan.k, groups = prepackedPlan.numGroups;
   int64_t columns = plan.storageColumns();
   int64_t paramRows = plan.scalesPerChannel ? n : 1;
   int64_t scaleBytes = plan.scaleType.getIntOrFloatBitWidth() / 8;
@@ -1161,18 +1221,28 @@ bool cpu::prepackInt8Weights(OpBuilder &b, Location loc,
   // Code k of channel c as an unsigned byte (signed codes flipped).
   unsigned bits = plan.bits, fields = layout->fields;
   uint8_t mask = uint8_t((1u << bits) - 1);
+  auto blockOf = [&](int64_t c, int64_t kk) {
+    return storage->data() + c * columns +
+           kk / plan.ggmlBlockCodes * plan.ggmlBlockBytes;
+  };
   auto codeAt = [&](int64_t c, int64_t kk) -> uint8_t {
-    const uint8_t *rowBytes = storage->data() + c * columns;
     uint8_t code;
-    if (ggml) {
-      int64_t block = kk / 32, i = kk % 32;
-      const uint8_t *codes = rowBytes + block * plan.ggmlBlockBytes + 2;
+    if (q4K) {
+      // 32-byte runs of 64 codes: low nibbles, then high nibbles.
+      int64_t i = kk % 256;
+      uint8_t byte =
+          blockOf(c, kk)[plan.ggmlHeaderBytes + 32 * (i / 64) + i % 32];
+      code = uint8_t(i % 64 < 32 ? byte & 15 : byte >> 4);
+    } else if (ggml) {
+      int64_t i = kk % 32;
+      const uint8_t *codes = blockOf(c, kk) + plan.ggmlHeaderBytes;
       code = fields == 2 ? uint8_t(i < 16 ? codes[i] & 15 : codes[i - 16] >> 4)
                          : codes[i];
     } else {
       int64_t j = kk % fields;
       int64_t shift = bits * (plan.msbFirst ? fields - 1 - j : j);
-      code = uint8_t((rowBytes[kk / fields] >> shift) & mask);
+      code =
+          uint8_t((storage->data()[c * columns + kk / fields] >> shift) & mask);
     }
     return plan.signedCodes ? uint8_t(code ^ (1u << (bits - 1))) : code;
   };
@@ -1192,15 +1262,16 @@ bool cpu::prepackInt8Weights(OpBuilder &b, Location loc,
           packed[at] =
               char(uint8_t(packed[at]) | (codeAt(c, kk) << (bits * f)));
         }
-  // Scales and zero-points: [tiles, groups, 16], zero past N.
-  auto spread = [&](int64_t elementBytes, auto &&source) {
-    std::vector<char> out(tiles * groups * kLanes * elementBytes, 0);
+  // Per-group parameters: [tiles, count, 16] elements of `elementBytes`
+  // (`count` groups or super-blocks), copied from source(c, i); zero past N.
+  auto spread = [&](int64_t count, int64_t elementBytes, auto &&source) {
+    std::vector<char> out(tiles * count * kLanes * elementBytes, 0);
     for (int64_t c = 0; c < n; ++c)
-      for (int64_t g = 0; g < groups; ++g)
+      for (int64_t i = 0; i < count; ++i)
         std::memcpy(out.data() +
-                        ((c / kLanes * groups + g) * kLanes + c % kLanes) *
+                        ((c / kLanes * count + i) * kLanes + c % kLanes) *
                             elementBytes,
-                    source(c, g), elementBytes);
+                    source(c, i), elementBytes);
     return out;
   };
   auto paramAt = [&](const std::vector<uint8_t> &bytes, int64_t elementBytes) {
@@ -1209,32 +1280,73 @@ bool cpu::prepackInt8Weights(OpBuilder &b, Location loc,
       return bytes.data() + (row * groups + g) * elementBytes;
     };
   };
-  std::vector<char> packedScales =
-      ggml ? spread(2,
-                    [&](int64_t c, int64_t g) {
-                      return storage->data() + c * columns +
-                             g * plan.ggmlBlockBytes;
-                    })
-           : spread(scaleBytes, paramAt(*scales, scaleBytes));
-  std::vector<char> packedZeros;
-  if (zeros)
-    packedZeros = spread(zeroBytes, paramAt(*zeros, zeroBytes));
+  // ggml: a 32-code block's f16 at byte `at`.
+  auto blockHalf = [&](int64_t at) {
+    return [&, at](int64_t c, int64_t g) { return blockOf(c, g * 32) + at; };
+  };
+  // q4_K: sub-block g's 6-bit scale (which = 0) or min (which = 1).
+  std::vector<uint8_t> subBlockParams;
+  if (q4K) {
+    subBlockParams.resize(n * groups * 2);
+    for (int64_t c = 0; c < n; ++c)
+      for (int64_t g = 0; g < groups; ++g)
+        quantopt::numerics::unpackScaleMinK4(
+            int(g % 8), blockOf(c, g * 32) + 4,
+            &subBlockParams[(c * groups + g) * 2],
+            &subBlockParams[(c * groups + g) * 2 + 1]);
+  }
+  auto subBlockParam = [&](int64_t which) {
+    return [&, which](int64_t c, int64_t g) {
+      return &subBlockParams[(c * groups + g) * 2 + which];
+    };
+  };
 
   std::string name = getWeightName(storageValue.getDefiningOp());
+  if (name.empty())
+    name = "weight";
   auto constant = [&](ArrayRef<int64_t> shape, Type element,
                       ArrayRef<char> bytes, StringRef suffix) {
     return createRawConstant(b, loc, RankedTensorType::get(shape, element),
-                             bytes, /*asResource=*/true,
-                             (name.empty() ? "weight" : name) + suffix.str());
+                             bytes, /*asResource=*/true, name + suffix.str());
   };
+  Type f16 = b.getF16Type(), i8 = b.getI8Type();
+  SmallVector<int64_t, 3> paramShape{tiles, groups, kLanes};
   SmallVector<Value> result{
-      constant({tiles, words, kLanes}, b.getI32Type(), packed, ".int8_codes"),
-      constant({tiles, groups, kLanes}, plan.scaleType, packedScales,
-               ".int8_scales")};
-  if (zeros)
-    result.push_back(constant({tiles, groups, kLanes}, plan.zeroType,
-                              packedZeros, ".int8_zero_points"));
+      constant({tiles, words, kLanes}, b.getI32Type(), packed, ".int8_codes")};
+  if (q4K) {
+    result.push_back(constant(
+        paramShape, i8, spread(groups, 1, subBlockParam(0)), ".int8_scales"));
+    result.push_back(constant(
+        paramShape, i8, spread(groups, 1, subBlockParam(1)), ".int8_mins"));
+    // (d, dmin) of each super-block: [tiles, super-blocks, 2, 16].
+    int64_t superBlocks = k / 256;
+    std::vector<char> pairs =
+        spread(2 * superBlocks, 2, [&](int64_t c, int64_t i) {
+          int64_t block = i / 2, which = i % 2;
+          return blockOf(c, block * 256) + 2 * which;
+        });
+    // spread laid out [tiles, 2 * superBlocks, 16]: the same bytes as
+    // [tiles, superBlocks, 2, 16].
+    result.push_back(constant({tiles, superBlocks, 2, kLanes}, f16, pairs,
+                              ".int8_super_scales"));
+  } else if (ggml) {
+    result.push_back(constant(paramShape, f16, spread(groups, 2, blockHalf(0)),
+                              ".int8_scales"));
+    if (plan.blockMins)
+      result.push_back(constant(paramShape, f16,
+                                spread(groups, 2, blockHalf(2)), ".int8_mins"));
+  } else {
+    result.push_back(
+        constant(paramShape, plan.scaleType,
+                 spread(groups, scaleBytes, paramAt(*scales, scaleBytes)),
+                 ".int8_scales"));
+    if (zeros)
+      result.push_back(
+          constant(paramShape, plan.zeroType,
+                   spread(groups, zeroBytes, paramAt(*zeros, zeroBytes)),
+                   ".int8_zero_points"));
+  }
   weights.assign(result.begin(), result.end());
-  plan.int8Prepacked = true;
+  plan = prepackedPlan;
   return true;
 }

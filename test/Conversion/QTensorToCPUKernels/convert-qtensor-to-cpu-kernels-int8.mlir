@@ -144,3 +144,30 @@ func.func @q4_0_constant(%x: tensor<?x64xf32>) -> tensor<?x20xf32> {
          : tensor<?x64xf32>, tensor<20x36xi8> -> tensor<?x20xf32>
   return %y : tensor<?x20xf32>
 }
+
+// -----
+
+// q4_K has an int8 kernel only with prepacked weights: its int8 groups are
+// the 32-code sub-blocks, whose 6-bit scales and mins become bytes
+// [tiles, sub-blocks, 16], next to the super-blocks' f16 (d, dmin) pairs
+// [tiles, super-blocks, 2, 16]. The group epilogue adds the mins' term
+// (bias times the activation sum) after the scaled dot.
+// CHECK-LABEL: func.func @q4_K_constant
+// CHECK-DAG: arith.constant dense_resource<{{.*}}.int8_codes> : tensor<1x32x16xi32>
+// CHECK-DAG: arith.constant dense_resource<{{.*}}.int8_scales> : tensor<1x8x16xi8>
+// CHECK-DAG: arith.constant dense_resource<{{.*}}.int8_mins> : tensor<1x8x16xi8>
+// CHECK-DAG: arith.constant dense_resource<{{.*}}.int8_super_scales> : tensor<1x1x2x16xf16>
+// CHECK: call @[[KERNEL:__qtensor_kernel_ggml_matmul_16x256_q4_K_int8_prepacked_acc]](
+// CHECK: func.func private @[[KERNEL]]_task(
+// CHECK: vector.load %{{.*}} : memref<1x1x2x16xf16>, vector<16xf16>
+// CHECK: arith.negf %{{.*}} : vector<16xf32>
+// CHECK: call @__qtensor_x86_avx512_vpdpbusd_512(
+// NOPACK-LABEL: func.func @q4_K_constant
+// NOPACK: call @__qtensor_kernel_ggml_matmul_16x256_q4_K_acc(
+func.func @q4_K_constant(%x: tensor<2x256xf32>, %init: tensor<2x16xf32>)
+    -> tensor<2x16xf32> {
+  %q = arith.constant dense<17> : tensor<16x144xi8>
+  %y = qtensor.ggml_matmul %x, %q as q4_K outs(%init : tensor<2x16xf32>)
+         : tensor<2x256xf32>, tensor<16x144xi8> -> tensor<2x16xf32>
+  return %y : tensor<2x16xf32>
+}

@@ -6,7 +6,8 @@
 
 // 4-bit codes in groups of 32 with zero-points: the product becomes a call
 // on buffers; the kernel packs the activations, and its inner loop is 16-byte
-// loads widened to i32 lanes, nibbles split with a mask and a shift,
+// loads (each weight row prefetched 2 KiB ahead) widened to i32 lanes,
+// nibbles split with a mask and a shift,
 // converted to f32 and multiplied in with vector.fma; scales are applied
 // once per group and each output is one vector.reduction.
 // CHECK-LABEL: func.func @int4_groups
@@ -21,6 +22,7 @@
 // CHECK: scf.for
 // CHECK: call @[[KERNEL]]_task(
 // CHECK: func.func private @[[KERNEL]]_task(
+// CHECK: memref.prefetch %{{.*}}, read, locality<3>, data : memref<40x64xi8>
 // CHECK: vector.load %{{.*}} : memref<?x128xf32>, vector<16xf32>
 // CHECK: vector.load %{{.*}} : memref<40x64xi8>, vector<16xi8>
 // CHECK-NEXT: arith.extui %{{.*}} : vector<16xi8> to vector<16xi32>
