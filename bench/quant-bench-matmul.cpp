@@ -319,11 +319,8 @@ struct WeightCopy {
 
 /// Formats whose compute=int8 kernel prepacks constant weights.
 bool prepacksInt8(const Format &format) {
-  if (format.isFloat || format.element == "nf4")
-    return false;
-  return !format.ggmlBlockBytes || format.element == "q4_0" ||
-         format.element == "q8_0" || format.element == "q4_1" ||
-         format.element == "q4_K";
+  // All the integer formats the bench has (every ggml block format in it).
+  return !format.isFloat && format.element != "nf4";
 }
 
 /// A copy of `module` whose @f takes only the activations: the weight

@@ -532,13 +532,15 @@ func.func @f(%x: tensor<?x{0}xf32>) -> tensor<?x{1}xf32> {
             << (*expected)[0].f32[1] << "; kernel " << (*actual)[0].f32[0]
             << ", " << (*actual)[0].f32[1];
       }
-      // q4_0 and q8_0 have an int8 kernel; q4_1 and q4_K (whose int8
-      // groups are its 32-code sub-blocks) only with prepacked weights.
+      // q4_0 and q8_0 have an int8 kernel; q4_1, q5_0, q5_1, q4_K and
+      // q6_K only with prepacked weights (their int8 groups are the
+      // blocks or sub-blocks: 32 codes, 16 for q6_K).
       llvm::StringRef type(tc.type);
-      bool onlyPrepacked = type == "q4_1" || type == "q4_K";
+      bool onlyPrepacked =
+          llvm::is_contained({"q4_1", "q5_0", "q5_1", "q4_K", "q6_K"}, type);
       if (hostHasVNNI() && (type == "q4_0" || type == "q8_0" || onlyPrepacked))
-        checkInt8Kernels(*module, tc.k, 32, {1, 5, 50}, false,
-                         /*prepacked=*/true, onlyPrepacked);
+        checkInt8Kernels(*module, tc.k, type == "q6_K" ? 16 : 32, {1, 5, 50},
+                         false, /*prepacked=*/true, onlyPrepacked);
     }
   }
 }

@@ -122,11 +122,13 @@ def ConvertQTensorToCPUKernelsPass
     an int8 kernel for prepacked constant weights, whose activation groups
     are the sub-blocks), `q6_K` (a load is four fields of 6-bit codes, a
     nibble of `ql` and two bits of `qh`, one int8 scale per 16 codes, z =
-    32; no int8 kernel yet), `q4_1` (w = d c + m: the min times the
+    32; an int8 kernel for prepacked constant weights, the two bits in a
+    bit plane), `q4_1` (w = d c + m: the min times the
     block's activation sum; an int8 kernel for prepacked constant
     weights), `q5_0` / `q5_1` (the
-    block's 32-bit word of fifth bits shifted into each lane; no int8
-    kernel yet), ggml `q4_0`,
+    block's 32-bit word of fifth bits shifted into each lane; an int8
+    kernel for prepacked constant weights, the fifth bits in a bit plane),
+    ggml `q4_0`,
     `q8_0` and 16-bit float weights (widened to f32, no scale). Other
     products are left to `convert-qtensor-to-linalg`, with a remark when
     `report-fallback` is set.

@@ -77,6 +77,13 @@ struct Int8Layout {
   bool prepacked = false;
   /// Prepacked words per channel (a multiple of 4) and per group.
   int64_t words = 0, wordsPerGroup = 0;
+  /// Bits per field of a stored byte (the nibbles of q5_x / q6_K).
+  unsigned fieldBits = 0;
+  /// Prepacked q5_x (1) / q6_K (2): the bits above each nibble, in a plane
+  /// of words laid out like a format of `planeBits`-bit codes.
+  unsigned planeBits = 0;
+  /// Nibble words that share one plane word.
+  int64_t planeStep() const { return planeBits ? 4 / planeBits : 1; }
 
   /// The code (index within its unit) at byte `p` of decoded vector `f`.
   int64_t codeOf(unsigned f, int64_t p) const {
@@ -135,18 +142,25 @@ FailureOr<Int8Layout> int8Layout(const DequantKernelPlan &plan,
   layout.plan = &plan;
   if (plan.isFloatWeight())
     return whyNot = "float weights", failure();
-  // q4_K's sub-block scales and the mins of q4_1 / q4_K only in the
-  // prepacked form, whose parameters sit apart from the codes.
-  if (plan.sixBitCodes || (plan.subBlockScales && !plan.int8Prepacked))
+  // q4_K's sub-block scales, the mins of q4_1 / q4_K and the high bits of
+  // q5_x / q6_K only in the prepacked form, whose parameters and bit
+  // planes sit apart from the codes.
+  if (plan.subBlockScales && !plan.int8Prepacked)
     return whyNot = plan.ggmlName + " sub-block scales", failure();
   if (plan.hasMins() && !plan.int8Prepacked)
     return whyNot = plan.ggmlName + " mins", failure();
-  if (plan.fifthBits)
+  if (plan.fifthBits && !plan.int8Prepacked)
     return whyNot = plan.ggmlName + " fifth bits", failure();
   if (plan.isLookup())
     return whyNot = plan.lookupName + " codes are not integers", failure();
   layout.fields = plan.fields;
-  layout.unitCodes = kVectorBytes * plan.fields;
+  layout.fieldBits = plan.bits;
+  if (plan.fifthBits || plan.sixBitCodes) {
+    layout.fields = 2;
+    layout.fieldBits = 4;
+    layout.planeBits = plan.sixBitCodes ? 2 : 1;
+  }
+  layout.unitCodes = kVectorBytes * layout.fields;
   layout.numUnits = llvm::divideCeil(plan.k, layout.unitCodes);
   layout.lastUnitPartial = plan.k % layout.unitCodes != 0;
   if (plan.signedCodes) {
@@ -187,13 +201,15 @@ FailureOr<Int8Layout> int8Layout(const DequantKernelPlan &plan,
 
 /// The buffers of the int8 kernel's task function.
 struct Int8Buffers {
-  /// Prepacked q4_1 / q4_K: `mins` per group; q4_K: `scales` and `mins` are
-  /// the 6-bit sub-block ones and `superScales` the (d, dmin) pairs.
-  Value packed, storage, scales, zeros, mins, superScales, actScales, actSums,
-      out;
+  /// Prepacked q5_x / q6_K: `plane` holds the bits above the nibbles.
+  /// Prepacked q4_1 / q4_K / q5_1: `mins` per group; q4_K: `scales` and
+  /// `mins` are the 6-bit sub-block ones and `superScales` the (d, dmin)
+  /// pairs; q6_K: `scales` the int8 ones and `superScales` d.
+  Value packed, storage, plane, scales, zeros, mins, superScales, actScales,
+      actSums, out;
 
   auto fields() {
-    return std::tie(packed, storage, scales, zeros, mins, superScales,
+    return std::tie(packed, storage, plane, scales, zeros, mins, superScales,
                     actScales, actSums, out);
   }
 };
@@ -216,6 +232,8 @@ public:
     Int8Buffers buffers;
     buffers.storage = args[1];
     unsigned next = 2;
+    if (layout.prepacked && layout.planeBits)
+      buffers.plane = args[next++];
     if (!plan.isGGML() || layout.prepacked)
       buffers.scales = args[next++];
     if (plan.zeroType)
@@ -526,12 +544,12 @@ private:
   /// The bit fields of 64 bytes of unsigned codes, one code per byte each.
   SmallVector<Value> splitFields(Value bytes) {
     SmallVector<Value> decoded;
-    uint8_t mask = uint8_t((1u << plan.bits) - 1);
+    uint8_t mask = uint8_t((1u << layout.fieldBits) - 1);
     for (unsigned f = 0; f < layout.fields; ++f) {
       Value field = bytes;
       if (f > 0)
-        field = arith::ShRUIOp::create(b, loc, field,
-                                       splatBytes(uint8_t(plan.bits * f)));
+        field = arith::ShRUIOp::create(
+            b, loc, field, splatBytes(uint8_t(layout.fieldBits * f)));
       if (f + 1 < layout.fields)
         field = arith::AndIOp::create(b, loc, field, splatBytes(mask));
       decoded.push_back(field);
@@ -969,15 +987,20 @@ private:
     GroupParams params;
     params.scales = load(buf.scales, at);
     if (plan.subBlockScales) {
-      // q4_K: s = d sc, bias = -(dmin m), in f32 as ggml computes them
-      // (the 6-bit sc and m convert exactly).
-      Value superBlock = arith::DivUIOp::create(b, loc, g, index(8));
+      // q4_K: s = d sc, bias = -(dmin m); q6_K: s = d sc, z' = 32; in f32
+      // as ggml computes them (the 6-bit or int8 sc and m convert exactly).
+      Value superBlock =
+          arith::DivUIOp::create(b, loc, g, index(256 / plan.group));
       auto superScale = [&](int64_t which) {
         SmallVector<Value, 4> where{tile, superBlock, index(which), index(0)};
         return load(buf.superScales, where);
       };
       params.scales =
           arith::MulFOp::create(b, loc, superScale(0), params.scales);
+      if (plan.sixBitCodes) {
+        params.offsets = splat(vf32, double(layout.offset));
+        return params;
+      }
       params.bias = arith::NegFOp::create(
           b, loc,
           arith::MulFOp::create(b, loc, superScale(1), load(buf.mins, at)));
@@ -992,6 +1015,68 @@ private:
       params.offsets =
           arith::AddFOp::create(b, loc, load(buf.zeros, at), params.offsets);
     return params;
+  }
+
+  /// The unsigned codes, one per byte, of words w0 .. w0 + count - 1 of each
+  /// tile, as [word][tile][field]. With a bit plane (q5_x, q6_K), whose
+  /// word holds the high bits of planeStep() nibble words, w0 is a multiple
+  /// of planeStep() and count equals it.
+  SmallVector<SmallVector<SmallVector<Value>>>
+  decodePrepackedWords(ArrayRef<Value> tiles, Value w0, int64_t count,
+                       bool prefetch) {
+    SmallVector<Value> planes;
+    if (layout.planeBits) {
+      assert(count == layout.planeStep() && "one plane word per step");
+      Value planeWord =
+          arith::DivUIOp::create(b, loc, w0, index(layout.planeStep()));
+      for (Value tile : tiles) {
+        if (prefetch)
+          memref::PrefetchOp::create(
+              b, loc, buf.plane,
+              ValueRange{tile, add(planeWord, index(kPrefetchWords)), index(0)},
+              /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
+        planes.push_back(asBytes(vector::LoadOp::create(
+            b, loc, vi32, buf.plane, ValueRange{tile, planeWord, index(0)})));
+      }
+    }
+    SmallVector<SmallVector<SmallVector<Value>>> words;
+    for (int64_t i = 0; i < count; ++i) {
+      Value w = add(w0, index(i));
+      SmallVector<SmallVector<Value>> perTile;
+      for (auto [h, tile] : llvm::enumerate(tiles)) {
+        // One core keeps few cache misses in flight: the weight streams are
+        // prefetched kPrefetchWords ahead.
+        if (prefetch)
+          memref::PrefetchOp::create(
+              b, loc, buf.storage,
+              ValueRange{tile, add(w, index(kPrefetchWords)), index(0)},
+              /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
+        SmallVector<Value> codes = splitFields(asBytes(vector::LoadOp::create(
+            b, loc, vi32, buf.storage, ValueRange{tile, w, index(0)})));
+        for (unsigned f = 0; f < layout.fields && layout.planeBits; ++f)
+          codes[f] = arith::OrIOp::create(
+              b, loc, codes[f],
+              highBits(planes[h], int64_t(i) * layout.fields + f));
+        perTile.push_back(std::move(codes));
+      }
+      words.push_back(std::move(perTile));
+    }
+    return words;
+  }
+
+  /// Field `field` of a plane vector moved above the nibble (bits 4 and
+  /// up): ((v >> planeBits * field) & mask) << 4.
+  Value highBits(Value plane, int64_t field) {
+    int64_t shift = layout.planeBits * field;
+    uint8_t mask = uint8_t(((1u << layout.planeBits) - 1) << 4);
+    Value moved = plane;
+    if (shift < 4)
+      moved =
+          arith::ShLIOp::create(b, loc, plane, splatBytes(uint8_t(4 - shift)));
+    else if (shift > 4)
+      moved =
+          arith::ShRUIOp::create(b, loc, plane, splatBytes(uint8_t(shift - 4)));
+    return arith::AndIOp::create(b, loc, moved, splatBytes(mask));
   }
 
   /// Decode: per group, i32 dots of each tile's words with the broadcast
@@ -1021,25 +1106,17 @@ private:
     for (int64_t r = 0; r < numRows; ++r)
       row.push_back(add(m0, index(r)));
     // Words per step of the word loop (the JIT does not unroll).
-    int64_t step = layout.wordsPerGroup % 4 == 0   ? 4
+    int64_t step = layout.planeBits                ? layout.planeStep()
+                   : layout.wordsPerGroup % 4 == 0 ? 4
                    : layout.wordsPerGroup % 2 == 0 ? 2
                                                    : 1;
     auto wordSteps = [&](Value wBegin, Value wEnd, ValueRange acc) {
       return forLoop(wBegin, wEnd, step, acc, [&](Value w0, ValueRange cur) {
         SmallVector<Value> next(cur.begin(), cur.end());
+        auto decoded = decodePrepackedWords(tiles, w0, step, true);
         for (int64_t i = 0; i < step; ++i) {
           Value w = add(w0, index(i));
-          // One core keeps few cache misses in flight: the weight streams
-          // are prefetched kPrefetchWords ahead.
-          for (Value tile : tiles)
-            memref::PrefetchOp::create(
-                b, loc, buf.storage,
-                ValueRange{tile, add(w, index(kPrefetchWords)), index(0)},
-                /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
-          SmallVector<SmallVector<Value>> codes;
-          for (Value tile : tiles)
-            codes.push_back(splitFields(asBytes(vector::LoadOp::create(
-                b, loc, vi32, buf.storage, ValueRange{tile, w, index(0)}))));
+          auto &codes = decoded[i];
           for (int64_t f = 0; f < fields; ++f) {
             Value quad = add(mul(w, index(fields)), index(f));
             for (int64_t r = 0; r < numRows; ++r) {
@@ -1133,15 +1210,19 @@ private:
       }
       return SmallVector<Value>();
     });
-    forLoop(index(0), index(layout.words), 1, {}, [&](Value w, ValueRange) {
-      for (int64_t h = 0; h < halves; ++h) {
-        SmallVector<Value> codes = splitFields(asBytes(vector::LoadOp::create(
-            b, loc, vi32, buf.storage, ValueRange{tiles[h], w, index(0)})));
-        for (unsigned f = 0; f < layout.fields; ++f)
-          vector::StoreOp::create(
-              b, loc, vector::BitCastOp::create(b, loc, vi32, codes[f]), panel,
-              ValueRange{add(mul(w, index(layout.fields)), index(f)),
-                         index(h * kLanes)});
+    int64_t step = layout.planeStep();
+    forLoop(index(0), index(layout.words), step, {}, [&](Value w0, ValueRange) {
+      auto decoded = decodePrepackedWords(tiles, w0, step, false);
+      for (int64_t i = 0; i < step; ++i) {
+        Value w = add(w0, index(i));
+        for (int64_t h = 0; h < halves; ++h)
+          for (unsigned f = 0; f < layout.fields; ++f)
+            vector::StoreOp::create(
+                b, loc,
+                vector::BitCastOp::create(b, loc, vi32, decoded[i][h][f]),
+                panel,
+                ValueRange{add(mul(w, index(layout.fields)), index(f)),
+                           index(h * kLanes)});
       }
       return SmallVector<Value>();
     });
@@ -1179,10 +1260,11 @@ bool cpu::prepackInt8Weights(OpBuilder &b, Location loc,
   DequantKernelPlan prepackedPlan = plan;
   prepackedPlan.int8Prepacked = true;
   bool q4K = plan.subBlockScales && !plan.sixBitCodes;
-  if (q4K) {
-    // The int8 groups are q4_K's 32-code sub-blocks.
-    prepackedPlan.group = 32;
-    prepackedPlan.numGroups = plan.k / 32;
+  bool q6K = plan.sixBitCodes;
+  if (plan.subBlockScales) {
+    // The int8 groups are the sub-blocks: 32 codes (q4_K), 16 (q6_K).
+    prepackedPlan.group = q6K ? 16 : 32;
+    prepackedPlan.numGroups = plan.k / prepackedPlan.group;
   }
   std::string whyNot;
   FailureOr<Int8Layout> layout = int8Layout(prepackedPlan, whyNot);
@@ -1220,6 +1302,7 @@ bool cpu::prepackInt8Weights(OpBuilder &b, Location loc,
 
   // Code k of channel c as an unsigned byte (signed codes flipped).
   unsigned bits = plan.bits, fields = layout->fields;
+  unsigned fieldBits = layout->fieldBits, planeBits = layout->planeBits;
   uint8_t mask = uint8_t((1u << bits) - 1);
   auto blockOf = [&](int64_t c, int64_t kk) {
     return storage->data() + c * columns +
@@ -1233,6 +1316,23 @@ bool cpu::prepackInt8Weights(OpBuilder &b, Location loc,
       uint8_t byte =
           blockOf(c, kk)[plan.ggmlHeaderBytes + 32 * (i / 64) + i % 32];
       code = uint8_t(i % 64 < 32 ? byte & 15 : byte >> 4);
+    } else if (q6K) {
+      // Halves of 128 codes, each 4 quarters of 32: the nibbles of ql (low
+      // ones for quarters 0-1), two bits of qh shifted by 2 per quarter.
+      const uint8_t *block = blockOf(c, kk);
+      int64_t i = kk % 256, half = i / 128, quarter = i % 128 / 32, l = i % 32;
+      uint8_t low = block[64 * half + l + 32 * (quarter % 2)];
+      low = uint8_t(quarter < 2 ? low & 15 : low >> 4);
+      uint8_t high = (block[128 + 32 * half + l] >> (2 * quarter)) & 3;
+      code = uint8_t(low | (high << 4));
+    } else if (plan.fifthBits) {
+      // The nibbles as in q4_0, bit 4 from the block's little-endian qh
+      // word (the 4 bytes before the codes).
+      const uint8_t *codes = blockOf(c, kk) + plan.ggmlHeaderBytes;
+      const uint8_t *qh = codes - 4;
+      int64_t i = kk % 32;
+      uint8_t low = uint8_t(i < 16 ? codes[i] & 15 : codes[i - 16] >> 4);
+      code = uint8_t(low | (((qh[i / 8] >> (i % 8)) & 1) << 4));
     } else if (ggml) {
       int64_t i = kk % 32;
       const uint8_t *codes = blockOf(c, kk) + plan.ggmlHeaderBytes;
@@ -1248,20 +1348,31 @@ bool cpu::prepackInt8Weights(OpBuilder &b, Location loc,
   };
 
   // Codes: [tiles, words, 16] words; byte j of channel c's word w holds, in
-  // field f, code 4 * (fields * w + f) + j.
+  // field f, code 4 * (fields * w + f) + j. With a plane, the nibbles here
+  // and the bits above them in the plane, whose word w holds in field f
+  // those of code 4 * (8 / planeBits * w + f) + j.
   int64_t tiles = llvm::divideCeil(n, kLanes), words = layout->words;
+  uint8_t fieldMask = uint8_t((1u << fieldBits) - 1);
   std::vector<char> packed(tiles * words * kLanes * 4, 0);
+  int64_t planeWords = words * planeBits / 4;
+  std::vector<char> plane(tiles * planeWords * kLanes * 4, 0);
+  auto put = [&](std::vector<char> &out, int64_t count, unsigned width,
+                 int64_t c, int64_t w, unsigned f, int64_t j, uint8_t value) {
+    int64_t at = ((c / kLanes * count + w) * kLanes + c % kLanes) * 4 + j;
+    out[at] = char(uint8_t(out[at]) | (value << (width * f)));
+  };
   for (int64_t c = 0; c < n; ++c)
-    for (int64_t w = 0; w < words; ++w)
-      for (unsigned f = 0; f < fields; ++f)
-        for (int64_t j = 0; j < 4; ++j) {
-          int64_t kk = 4 * (fields * w + f) + j;
-          if (kk >= k)
-            continue;
-          int64_t at = ((c / kLanes * words + w) * kLanes + c % kLanes) * 4 + j;
-          packed[at] =
-              char(uint8_t(packed[at]) | (codeAt(c, kk) << (bits * f)));
-        }
+    for (int64_t kk = 0; kk < k; ++kk) {
+      uint8_t code = codeAt(c, kk);
+      int64_t quad = kk / 4, j = kk % 4;
+      put(packed, words, fieldBits, c, quad / fields, unsigned(quad % fields),
+          j, uint8_t(code & fieldMask));
+      if (planeBits) {
+        int64_t planeFields = 8 / planeBits;
+        put(plane, planeWords, planeBits, c, quad / planeFields,
+            unsigned(quad % planeFields), j, uint8_t(code >> fieldBits));
+      }
+    }
   // Per-group parameters: [tiles, count, 16] elements of `elementBytes`
   // (`count` groups or super-blocks), copied from source(c, i); zero past N.
   auto spread = [&](int64_t count, int64_t elementBytes, auto &&source) {
@@ -1313,7 +1424,25 @@ bool cpu::prepackInt8Weights(OpBuilder &b, Location loc,
   SmallVector<int64_t, 3> paramShape{tiles, groups, kLanes};
   SmallVector<Value> result{
       constant({tiles, words, kLanes}, b.getI32Type(), packed, ".int8_codes")};
-  if (q4K) {
+  if (planeBits)
+    result.push_back(constant({tiles, planeWords, kLanes}, b.getI32Type(),
+                              plane, ".int8_high_bits"));
+  if (q6K) {
+    // Sub-block g's int8 scale at byte 192 + g mod 16 of block g / 16; d
+    // at byte 208: [tiles, super-blocks, 1, 16].
+    result.push_back(constant(paramShape, i8,
+                              spread(groups, 1,
+                                     [&](int64_t c, int64_t g) {
+                                       return blockOf(c, g * 16) + 192 + g % 16;
+                                     }),
+                              ".int8_scales"));
+    int64_t superBlocks = k / 256;
+    result.push_back(constant(
+        {tiles, superBlocks, 1, kLanes}, f16,
+        spread(superBlocks, 2,
+               [&](int64_t c, int64_t i) { return blockOf(c, i * 256) + 208; }),
+        ".int8_super_scales"));
+  } else if (q4K) {
     result.push_back(constant(
         paramShape, i8, spread(groups, 1, subBlockParam(0)), ".int8_scales"));
     result.push_back(constant(

@@ -171,3 +171,26 @@ func.func @q4_K_constant(%x: tensor<2x256xf32>, %init: tensor<2x16xf32>)
          : tensor<2x256xf32>, tensor<16x144xi8> -> tensor<2x16xf32>
   return %y : tensor<2x16xf32>
 }
+
+// -----
+
+// q5_0's fifth bits go to a bit plane laid out like a 1-bit format: one
+// plane word per 4 code words, ORed above each nibble (shift, mask, or).
+// CHECK-LABEL: func.func @q5_0_constant
+// CHECK-DAG: arith.constant dense_resource<{{.*}}.int8_codes> : tensor<1x8x16xi32>
+// CHECK-DAG: arith.constant dense_resource<{{.*}}.int8_high_bits> : tensor<1x2x16xi32>
+// CHECK-DAG: arith.constant dense_resource<{{.*}}.int8_scales> : tensor<1x2x16xf16>
+// CHECK: call @[[KERNEL:__qtensor_kernel_ggml_matmul_16x64_q5_0_int8_prepacked_acc]](
+// CHECK: func.func private @[[KERNEL]]_task(
+// CHECK: vector.load %{{.*}} : memref<1x2x16xi32>, vector<16xi32>
+// CHECK: arith.shli %{{.*}} : vector<64xi8>
+// CHECK: arith.andi %{{.*}} : vector<64xi8>
+// CHECK: arith.ori %{{.*}} : vector<64xi8>
+// CHECK: call @__qtensor_x86_avx512_vpdpbusd_512(
+func.func @q5_0_constant(%x: tensor<2x64xf32>, %init: tensor<2x16xf32>)
+    -> tensor<2x16xf32> {
+  %q = arith.constant dense<17> : tensor<16x44xi8>
+  %y = qtensor.ggml_matmul %x, %q as q5_0 outs(%init : tensor<2x16xf32>)
+         : tensor<2x64xf32>, tensor<16x44xi8> -> tensor<2x16xf32>
+  return %y : tensor<2x16xf32>
+}
