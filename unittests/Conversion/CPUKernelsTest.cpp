@@ -128,6 +128,17 @@ bool hostHasVNNI() {
   return features.lookup("avx512vnni") && features.lookup("avx512bw");
 }
 
+/// `rows` x `k` activations drawn from N(0, 1).
+HostArray normalRows(int64_t rows, int64_t k, std::mt19937 &rng) {
+  HostArray input;
+  input.shape = {rows, k};
+  input.f32.resize(rows * k);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (float &v : input.f32)
+    v = normal(rng);
+  return input;
+}
+
 /// Largest |expected| and largest |actual - expected| of one result.
 std::pair<float, float> largestAndWorst(const HostArray &expected,
                                         const HostArray &actual) {
@@ -255,8 +266,9 @@ protected:
       return -1;
     int remaining = 0;
     clone->walk([&](mlir::Operation *op) {
-      remaining += mlir::isa<mlir::qtensor::DequantMatmulOp,
-                             mlir::qtensor::GGMLMatmulOp>(op);
+      remaining +=
+          mlir::isa<mlir::qtensor::DequantMatmulOp, mlir::qtensor::GGMLMatmulOp,
+                    mlir::qtensor::QuantizedMatmulOp>(op);
       if (auto func = mlir::dyn_cast<mlir::func::FuncOp>(op)) {
         bool entry = !func.getSymName().ends_with("_task") &&
                      !func.getSymName().ends_with("_pack");
@@ -511,12 +523,7 @@ func.func @f(%x: tensor<?x{0}xf32>) -> tensor<?x{1}xf32> {
       ASSERT_TRUE(bool(kernel)) << llvm::toString(kernel.takeError());
       for (int64_t rows : {1, 5, 50}) {
         SCOPED_TRACE(llvm::formatv("{0} rows", rows).str());
-        HostArray input;
-        input.shape = {rows, tc.k};
-        input.f32.resize(rows * tc.k);
-        std::normal_distribution<float> normal(0.0f, 1.0f);
-        for (float &v : input.f32)
-          v = normal(rng);
+        HostArray input = normalRows(rows, tc.k, rng);
         auto expected = (*reference)->call("f", {&input});
         auto actual = (*kernel)->call("f", {&input});
         ASSERT_TRUE(bool(expected) && bool(actual));
@@ -541,6 +548,87 @@ func.func @f(%x: tensor<?x{0}xf32>) -> tensor<?x{1}xf32> {
       if (hostHasVNNI() && (type == "q4_0" || type == "q8_0" || onlyPrepacked))
         checkInt8Kernels(*module, tc.k, type == "q6_K" ? 16 : 32, {1, 5, 50},
                          false, /*prepacked=*/true, onlyPrepacked);
+    }
+  }
+}
+
+/// W8A8: dynamic_quantize of the activations (per token or per tensor)
+/// and quantized_matmul with constant int8 weights and per-channel or
+/// grouped scales. The int8 kernel computes the reference's integer sums
+/// and its epilogue in the same order: the results are bit-identical.
+TEST_F(CPUKernelsGGMLTest, W8A8MatchesReferenceBitForBit) {
+  if (!hostHasVNNI())
+    GTEST_SKIP() << "needs avx512vnni";
+  struct Case {
+    int64_t n, k, groups;
+    bool perToken;
+  };
+  for (Case tc : {Case{40, 128, 1, true}, Case{33, 256, 4, true},
+                  Case{20, 96, 3, false}}) {
+    SCOPED_TRACE(llvm::formatv("{0}x{1}, {2} groups, per {3}", tc.n, tc.k,
+                               tc.groups, tc.perToken ? "token" : "tensor")
+                     .str());
+    std::mt19937 rng(11);
+    std::string weights(tc.n * tc.k, '\0');
+    for (char &c : weights)
+      c = char(int(rng() % 255) - 127);
+    std::uniform_real_distribution<float> scaleDist(0.001f, 0.02f);
+    std::string scales = matrix(tc.n, tc.groups, [&](int64_t, int64_t) {
+      return llvm::formatv("{0:e}", scaleDist(rng)).str();
+    });
+    std::string scaleType = tc.perToken ? "?x1xf32" : "1x1xf32";
+    for (float initValue : {0.5f, 0.0f}) {
+      std::string text = llvm::formatv(R"(
+func.func @f(%x: tensor<?x{0}xf32>) -> tensor<?x{1}xf32> {
+  %q, %s = qtensor.dynamic_quantize %x : tensor<?x{0}xf32> -> tensor<?x{0}xi8>, tensor<{5}>
+  %w = arith.constant dense<"0x{2}"> : tensor<{1}x{0}xi8>
+  %ws = arith.constant dense<{3}> : tensor<{1}x{6}xf32>
+  %c0 = arith.constant 0 : index
+  %m = tensor.dim %x, %c0 : tensor<?x{0}xf32>
+  %v = arith.constant {4:e} : f32
+  %e = tensor.empty(%m) : tensor<?x{1}xf32>
+  %init = linalg.fill ins(%v : f32) outs(%e : tensor<?x{1}xf32>) -> tensor<?x{1}xf32>
+  %y = qtensor.quantized_matmul %q, %s, %w, %ws outs(%init : tensor<?x{1}xf32>)
+         : tensor<?x{0}xi8>, tensor<{5}>, tensor<{1}x{0}xi8>, tensor<{1}x{6}xf32>
+           -> tensor<?x{1}xf32>
+  return %y : tensor<?x{1}xf32>
+}
+)",
+                                       tc.k, tc.n, llvm::toHex(weights), scales,
+                                       initValue, scaleType, tc.groups)
+                             .str();
+      auto module = mlir::parseSourceString<mlir::ModuleOp>(text, &context);
+      ASSERT_TRUE(module) << text;
+      int int8Kernels = 0;
+      EXPECT_EQ(productsLeftByKernelPass(
+                    *module, mlir::qtensor::KernelCompute::Int8, &int8Kernels),
+                0);
+      EXPECT_EQ(int8Kernels, 1) << "the int8 kernel did not take the product";
+      JitOptions referenceOptions;
+      referenceOptions.products = mlir::qtensor::ProductLowering::Reference;
+      auto reference = JitModule::compile(*module, referenceOptions);
+      ASSERT_TRUE(bool(reference)) << llvm::toString(reference.takeError());
+      for (unsigned threads : {1u, 2u}) {
+        JitOptions options;
+        options.threads = threads;
+        options.compute = mlir::qtensor::KernelCompute::Int8;
+        auto kernel = JitModule::compile(*module, options);
+        ASSERT_TRUE(bool(kernel)) << llvm::toString(kernel.takeError());
+        for (int64_t rows : {1, 5, 50}) {
+          SCOPED_TRACE(
+              llvm::formatv("{0} rows, {1} threads", rows, threads).str());
+          HostArray input = normalRows(rows, tc.k, rng);
+          auto expected = (*reference)->call("f", {&input});
+          auto actual = (*kernel)->call("f", {&input});
+          ASSERT_TRUE(bool(expected) && bool(actual));
+          int mismatches = 0;
+          for (size_t i = 0; i < (*expected)[0].f32.size(); ++i)
+            mismatches += (*expected)[0].f32[i] != (*actual)[0].f32[i];
+          EXPECT_EQ(mismatches, 0)
+              << "first outputs: reference " << (*expected)[0].f32[0]
+              << ", kernel " << (*actual)[0].f32[0];
+        }
+      }
     }
   }
 }

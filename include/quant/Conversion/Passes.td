@@ -106,7 +106,11 @@ def ConvertQTensorToCPUKernelsPass
     16 channels whose 64-byte vectors hold one 4-byte word per channel
     (docs/Numerics.md §9.2): decoding then multiplies 16 channels per
     `vpdpbusd` with a broadcast activation word, prefetches the weight
-    streams ahead, and scales each group once per 16 channels.
+    streams ahead, and scales each group once per 16 channels. With
+    `compute=int8`, `qtensor.quantized_matmul` (W8A8) with constant
+    weights takes the same kernel on the op's own int8 activation codes,
+    with the reference's integer sums and epilogue order: bit for bit the
+    reference lowering's result.
 
     Supported today: `[N, K]` weights, f32 activations, integer formats of
     2, 4 (packed) and 8 bits and the 16-entry lookup formats `nf4` and

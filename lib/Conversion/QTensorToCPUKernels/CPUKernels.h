@@ -124,6 +124,12 @@ struct DequantKernelPlan {
   /// (prepackInt8Weights): codes [N/16, words, 16] x i32, scales and
   /// zero-points [N/16, groups, 16].
   bool int8Prepacked = false;
+  /// qtensor.quantized_matmul (W8A8): the activations are int8 codes with
+  /// f32 scales (per row, or one for all rows) given by the op, multiplied
+  /// as they are; the epilogue is the reference's, in its order.
+  bool w8a8 = false;
+  /// W8A8: one activation scale per row (else one for all rows).
+  bool inputScalePerRow = false;
 
   bool isGGML() const { return ggmlBlockBytes != 0; }
   bool isHalf() const { return bool(halfType); }
@@ -335,7 +341,8 @@ std::string whyNoInt8Kernel(const DequantKernelPlan &plan);
 LogicalResult replaceWithKernelCall(Operation *op, DequantKernelPlan plan,
                                     Value input, ValueRange weights, Value init,
                                     const KernelOptions &options,
-                                    std::string &whyNot);
+                                    std::string &whyNot,
+                                    Value inputScales = {});
 
 /// Replaces constant `weights` (storage, [scales], [zero-points]) of an
 /// int8 product with the prepacked constants of its kernel and sets
@@ -361,6 +368,12 @@ LogicalResult lowerDequantMatmulToKernel(DequantMatmulOp op,
 LogicalResult lowerGGMLMatmulToKernel(GGMLMatmulOp op,
                                       const KernelOptions &options,
                                       std::string &whyNot);
+
+/// The same for qtensor.quantized_matmul with constant weights (the int8
+/// kernel, prepacked; compute=int8 only).
+LogicalResult lowerQuantizedMatmulToKernel(QuantizedMatmulOp op,
+                                           const KernelOptions &options,
+                                           std::string &whyNot);
 
 /// The same for a float product (a linalg contraction of f32 tensors
 /// shaped as `[..., K] x [N, K]` or `[..., K] x [K, N]`).

@@ -23,6 +23,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "llvm/ADT/TypeSwitch.h"
 
 namespace mlir {
 namespace qtensor {
@@ -58,17 +59,23 @@ void ConvertQTensorToCPUKernelsPass::runOnOperation() {
   options.prepackInt8 = prepackInt8;
   SmallVector<Operation *> products;
   module.walk([&](Operation *op) {
-    if (isa<DequantMatmulOp, GGMLMatmulOp>(op))
+    if (isa<DequantMatmulOp, GGMLMatmulOp, QuantizedMatmulOp>(op))
       products.push_back(op);
   });
   for (Operation *op : products) {
     std::string whyNot;
     LogicalResult lowered =
-        isa<DequantMatmulOp>(op)
-            ? cpu::lowerDequantMatmulToKernel(cast<DequantMatmulOp>(op),
-                                              options, whyNot)
-            : cpu::lowerGGMLMatmulToKernel(cast<GGMLMatmulOp>(op), options,
-                                           whyNot);
+        TypeSwitch<Operation *, LogicalResult>(op)
+            .Case([&](DequantMatmulOp product) {
+              return cpu::lowerDequantMatmulToKernel(product, options, whyNot);
+            })
+            .Case([&](GGMLMatmulOp product) {
+              return cpu::lowerGGMLMatmulToKernel(product, options, whyNot);
+            })
+            .Case([&](QuantizedMatmulOp product) {
+              return cpu::lowerQuantizedMatmulToKernel(product, options,
+                                                       whyNot);
+            });
     if (succeeded(lowered))
       continue;
     if (reportFallback)

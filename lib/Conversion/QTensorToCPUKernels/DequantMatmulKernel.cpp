@@ -1065,7 +1065,8 @@ LogicalResult cpu::replaceWithKernelCall(Operation *op, DequantKernelPlan plan,
                                          Value input, ValueRange weights,
                                          Value init,
                                          const cpu::KernelOptions &options,
-                                         std::string &whyNot) {
+                                         std::string &whyNot,
+                                         Value inputScales) {
   auto module = op->getParentOfType<ModuleOp>();
   if (!module) {
     whyNot = "no enclosing module";
@@ -1081,6 +1082,10 @@ LogicalResult cpu::replaceWithKernelCall(Operation *op, DequantKernelPlan plan,
   SmallVector<Value> kernelWeights(weights);
   if (options.compute == KernelCompute::Int8 && options.prepackInt8)
     prepackInt8Weights(b, loc, plan, kernelWeights);
+  assert((!plan.w8a8 || plan.int8Prepacked) &&
+         "W8A8 products are checked for prepackable weights first");
+  if (inputScales)
+    kernelWeights.push_back(collapseToMatrix(b, loc, inputScales));
   SmallVector<Value> args{toBuffer(b, loc, matrix, /*dynamicRows=*/true)};
   for (Value weight : kernelWeights)
     args.push_back(toBuffer(b, loc, weight, false));
@@ -1275,4 +1280,42 @@ LogicalResult mlir::qtensor::cpu::lowerGGMLMatmulToKernel(
     return failure();
   return replaceWithKernelCall(op, *plan, op.getInput(), {op.getStorage()},
                                op.getInit(), options, whyNot);
+}
+
+LogicalResult mlir::qtensor::cpu::lowerQuantizedMatmulToKernel(
+    QuantizedMatmulOp op, const KernelOptions &options, std::string &whyNot) {
+  // The int8 kernel multiplies the codes as the reference does, exactly;
+  // it needs VNNI, which compute=int8 asks for.
+  if (options.compute != KernelCompute::Int8 || !options.prepackInt8)
+    return whyNot = "W8A8 products need compute=int8 (and prepack-int8)",
+           failure();
+  auto weightType = op.getWeight().getType();
+  auto inputType = op.getInput().getType();
+  DequantKernelPlan plan;
+  plan.n = weightType.getDimSize(0);
+  plan.k = weightType.getDimSize(1);
+  int64_t groups = op.getWeightScales().getType().getDimSize(1);
+  if (ShapedType::isDynamic(plan.n) || ShapedType::isDynamic(plan.k) ||
+      ShapedType::isDynamic(groups) ||
+      inputType.isDynamicDim(inputType.getRank() - 1))
+    return whyNot = "dynamic weight shape", failure();
+  plan.bits = 8;
+  plan.fields = 1;
+  plan.chunk = kLanes;
+  plan.signedCodes = true;
+  plan.numGroups = groups;
+  plan.group = plan.k / groups;
+  if (plan.group % 4 != 0)
+    return whyNot = "groups that are not whole 4-code words", failure();
+  plan.scalesPerChannel = op.getWeightScales().getType().getDimSize(0) != 1;
+  plan.scaleType = Float32Type::get(op.getContext());
+  plan.w8a8 = true;
+  plan.inputScalePerRow = !op.getInputScales().getType().hasStaticShape() ||
+                          op.getInputScales().getType().getNumElements() != 1;
+  if (!isConstantTensor(op.getWeight()) ||
+      !isConstantTensor(op.getWeightScales()))
+    return whyNot = "weights that are not constants", failure();
+  return replaceWithKernelCall(
+      op, plan, op.getInput(), {op.getWeight(), op.getWeightScales()},
+      op.getInit(), options, whyNot, op.getInputScales());
 }

@@ -176,7 +176,9 @@ FailureOr<Int8Layout> int8Layout(const DequantKernelPlan &plan,
     layout.lastUnitBlocks =
         blocks - (layout.numUnits - 1) * layout.blocksPerUnit;
   }
-  if (plan.numGroups == 1) {
+  if (plan.int8Prepacked) {
+    // makePrepacked lays out whole words per group.
+  } else if (plan.numGroups == 1) {
     layout.unitsPerGroup = layout.numUnits;
   } else if (plan.group % layout.unitCodes == 0) {
     layout.unitsPerGroup = plan.group / layout.unitCodes;
@@ -205,12 +207,14 @@ struct Int8Buffers {
   /// Prepacked q4_1 / q4_K / q5_1: `mins` per group; q4_K: `scales` and
   /// `mins` are the 6-bit sub-block ones and `superScales` the (d, dmin)
   /// pairs; q6_K: `scales` the int8 ones and `superScales` d.
-  Value packed, storage, plane, scales, zeros, mins, superScales, actScales,
-      actSums, out;
+  /// W8A8: `inputScales` are the op's activation scales, `actSums` the i32
+  /// sums of each row's codes per group (no `actScales`).
+  Value packed, storage, plane, scales, zeros, mins, superScales, inputScales,
+      actScales, actSums, out;
 
   auto fields() {
     return std::tie(packed, storage, plane, scales, zeros, mins, superScales,
-                    actScales, actSums, out);
+                    inputScales, actScales, actSums, out);
   }
 };
 
@@ -242,9 +246,14 @@ public:
       buffers.mins = args[next++];
     if (layout.prepacked && plan.subBlockScales)
       buffers.superScales = args[next++];
+    if (plan.w8a8)
+      buffers.inputScales = args[next++];
     buffers.out = args.back();
     Value numRows = memref::DimOp::create(b, loc, x, 0);
-    packActivations(x, numRows, buffers, threads, (taskName + "_pack").str());
+    if (plan.w8a8)
+      packCodes(x, numRows, buffers, threads, (taskName + "_pack").str());
+    else
+      packActivations(x, numRows, buffers, threads, (taskName + "_pack").str());
     func::FuncOp task = createTaskFunction(taskName, buffers);
     emitTaskLoop(threads, index(llvm::divideCeil(plan.n, kChannelsPerTask)),
                  task, presentBuffers(buffers));
@@ -302,6 +311,21 @@ private:
     return vector::ShuffleOp::create(b, loc, l, r, mask);
   }
 
+  /// A function (row index, `args`...) whose body `body` emits from its
+  /// arguments, created at the end of the module.
+  func::FuncOp createRowFunction(StringRef name, ArrayRef<Value> args,
+                                 function_ref<void(ValueRange)> body) {
+    SmallVector<Type> types{b.getIndexType()};
+    for (Value v : args)
+      types.push_back(v.getType());
+    func::FuncOp func = createKernelFunction(module, loc, name, types, 1);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&func.getBody().front());
+    body(func.getArguments());
+    func::ReturnOp::create(b, loc);
+    return func;
+  }
+
   /// Rounds each row's activations to int8 per weight group and packs them
   /// in decoded-vector order as i32 words; records each group's scale d and
   /// d * sum(q). Rows are independent; the groups past K read as zero.
@@ -320,18 +344,11 @@ private:
         memref::AllocOp::create(b, loc, scaleType, ValueRange{numRows});
     SmallVector<Value> args{x, buffers.packed, buffers.actScales,
                             buffers.actSums};
-    SmallVector<Type> types{b.getIndexType()};
-    for (Value v : args)
-      types.push_back(v.getType());
     func::FuncOp packRow =
-        createKernelFunction(module, loc, packName, types, 1);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(&packRow.getBody().front());
-      ValueRange rowArgs = packRow.getArguments();
-      emitPackRow(rowArgs[0], rowArgs[1], rowArgs[2], rowArgs[3], rowArgs[4]);
-      func::ReturnOp::create(b, loc);
-    }
+        createRowFunction(packName, args, [&](ValueRange rowArgs) {
+          emitPackRow(rowArgs[0], rowArgs[1], rowArgs[2], rowArgs[3],
+                      rowArgs[4]);
+        });
     // Rows in parallel only where they pay for the parallel region.
     if (threads == 1) {
       emitTaskLoop(1, numRows, packRow, args);
@@ -342,6 +359,67 @@ private:
     emitIfElse(
         many, [&] { emitTaskLoop(threads, numRows, packRow, args); },
         [&] { emitTaskLoop(1, numRows, packRow, args); });
+  }
+
+  /// W8A8: each row's int8 codes copied into the packed words (zero past
+  /// K), and their i32 sums per group.
+  void packCodes(Value x, Value numRows, Int8Buffers &buffers, unsigned threads,
+                 StringRef packName) {
+    Type i32 = b.getI32Type();
+    buffers.packed = memref::AllocOp::create(
+        b, loc,
+        MemRefType::get({ShapedType::kDynamic, layout.rowStride()}, i32),
+        ValueRange{numRows});
+    buffers.actSums = memref::AllocOp::create(
+        b, loc, MemRefType::get({ShapedType::kDynamic, plan.numGroups}, i32),
+        ValueRange{numRows});
+    SmallVector<Value> args{x, buffers.packed, buffers.actSums};
+    func::FuncOp packRow =
+        createRowFunction(packName, args, [&](ValueRange rowArgs) {
+          Value m = rowArgs[0], codes = rowArgs[1], packed = rowArgs[2],
+                sums = rowArgs[3];
+          auto word = VectorType::get({4}, b.getI8Type());
+          auto wide = VectorType::get({4}, i32);
+          forLoop(
+              index(0), index(plan.numGroups), 1, {}, [&](Value g, ValueRange) {
+                Value kBegin = mul(g, index(plan.group));
+                Value total = forLoop(
+                    kBegin, add(kBegin, index(plan.group)), 4, {splat(wide, 0)},
+                    [&](Value k, ValueRange acc) -> SmallVector<Value> {
+                      Value v = vector::LoadOp::create(b, loc, word, codes,
+                                                       ValueRange{m, k});
+                      memref::StoreOp::create(
+                          b, loc,
+                          vector::ExtractOp::create(
+                              b, loc,
+                              vector::BitCastOp::create(
+                                  b, loc, VectorType::get({1}, i32), v),
+                              ArrayRef<int64_t>{0}),
+                          packed,
+                          ValueRange{
+                              m, arith::DivUIOp::create(b, loc, k, index(4))});
+                      return {arith::AddIOp::create(
+                          b, loc, acc[0],
+                          arith::ExtSIOp::create(b, loc, wide, v))};
+                    })[0];
+                memref::StoreOp::create(
+                    b, loc,
+                    vector::ReductionOp::create(
+                        b, loc, vector::CombiningKind::ADD, total),
+                    sums, ValueRange{m, g});
+                return SmallVector<Value>();
+              });
+          Value zero =
+              arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
+          forLoop(index(plan.k / 4), index(layout.quads()), 1, {},
+                  [&](Value q, ValueRange) {
+                    memref::StoreOp::create(b, loc, zero, packed,
+                                            ValueRange{m, q});
+                    return SmallVector<Value>();
+                  });
+        });
+    (void)threads;
+    emitTaskLoop(1, numRows, packRow, args);
   }
 
   /// Row m of the activations, rounded and packed.
@@ -473,6 +551,11 @@ private:
     Value n0 = mul(task, index(kChannelsPerTask));
     Value prefill = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
                                           rows, index(kInt8PanelMinRows));
+    // W8A8 keeps the reference's epilogue order: the streaming tiles only.
+    if (plan.w8a8) {
+      emitPrepackedStreamTask(task);
+      return;
+    }
     if (layout.prepacked) {
       emitIfElse(
           prefill, [&] { emitPrepackedPanelTask(task); },
@@ -1135,9 +1218,17 @@ private:
       });
     };
     int64_t tilesAcc = numRows * halves;
+    // W8A8 adds each group's term to the init in order, as the reference.
+    SmallVector<Value> inits(tilesAcc, splat(vf32, 0));
+    if (plan.w8a8 && plan.accumulate)
+      for (int64_t r = 0; r < numRows; ++r)
+        for (int64_t h = 0; h < halves; ++h)
+          inits[r * halves + h] = vector::TransferReadOp::create(
+              b, loc, vf32, buf.out,
+              ValueRange{row[r], add(n0, index(h * kLanes))}, f32Const(0.0),
+              ArrayRef<bool>{false});
     SmallVector<Value> y = forLoop(
-        index(0), index(plan.numGroups), 1,
-        SmallVector<Value>(tilesAcc, splat(vf32, 0)),
+        index(0), index(plan.numGroups), 1, inits,
         [&](Value g, ValueRange state) {
           Value wBegin = mul(g, index(layout.wordsPerGroup));
           Value wEnd = minIndex(add(wBegin, index(layout.wordsPerGroup)),
@@ -1150,9 +1241,12 @@ private:
             GroupParams params = prepackedParams(tiles[h], g);
             for (int64_t r = 0; r < numRows; ++r) {
               int64_t t = r * halves + h;
-              Value sum = arith::SIToFPOp::create(
-                  b, loc, vf32,
-                  addAll(ArrayRef(dots).slice(t * chains, chains)));
+              Value dotSum = addAll(ArrayRef(dots).slice(t * chains, chains));
+              if (plan.w8a8) {
+                next[t] = w8a8Term(dotSum, row[r], g, params.scales, next[t]);
+                continue;
+              }
+              Value sum = arith::SIToFPOp::create(b, loc, vf32, dotSum);
               auto [actScale, actSum] = activationScaleAndSum(row[r], g);
               Value scaleVector =
                   vector::BroadcastOp::create(b, loc, vf32, actScale);
@@ -1179,7 +1273,28 @@ private:
           }
           return next;
         });
-    storeRowTile(buf.out, row, n0, y, plan.accumulate);
+    storeRowTile(buf.out, row, n0, y, plan.accumulate && !plan.w8a8);
+  }
+
+  /// W8A8: y + (f32(acc) * sx) * sw, the reference's epilogue, where acc =
+  /// the dot of the flipped weights minus 128 times the row's code sum
+  /// (exact in i32), and no operation is fused.
+  Value w8a8Term(Value dotSum, Value m, Value g, Value weightScales, Value y) {
+    Value codeSum =
+        memref::LoadOp::create(b, loc, buf.actSums, ValueRange{m, g});
+    Value correction = arith::MulIOp::create(
+        b, loc, codeSum,
+        arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(layout.offset)));
+    Value acc = arith::SubIOp::create(
+        b, loc, dotSum, vector::BroadcastOp::create(b, loc, vi32, correction));
+    Value inputScale = memref::LoadOp::create(
+        b, loc, buf.inputScales,
+        ValueRange{plan.inputScalePerRow ? m : index(0), index(0)});
+    Value scaled = arith::MulFOp::create(
+        b, loc, arith::SIToFPOp::create(b, loc, vf32, acc),
+        vector::BroadcastOp::create(b, loc, vf32, inputScale));
+    return arith::AddFOp::create(
+        b, loc, y, arith::MulFOp::create(b, loc, scaled, weightScales));
   }
 
   /// Prefill: the task's prepacked words split into the [quads, 32] panel,

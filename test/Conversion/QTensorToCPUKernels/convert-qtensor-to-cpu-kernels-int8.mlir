@@ -194,3 +194,52 @@ func.func @q5_0_constant(%x: tensor<2x64xf32>, %init: tensor<2x16xf32>)
          : tensor<2x64xf32>, tensor<16x44xi8> -> tensor<2x16xf32>
   return %y : tensor<2x16xf32>
 }
+
+// -----
+
+// W8A8 (quantized_matmul) with constant int8 weights: the weights are
+// prepacked (flipped to unsigned), the op's activation codes are copied
+// into the packed words with their i32 sums per group, and each group adds
+// (f32(dot - 128 sum) * sx) * sw to the init, the reference's epilogue in
+// its order (no fused multiply-add).
+// CHECK-LABEL: func.func @w8a8_constant
+// CHECK-DAG: arith.constant dense_resource<{{.*}}.int8_codes> : tensor<1x16x16xi32>
+// CHECK-DAG: arith.constant dense_resource<{{.*}}.int8_scales> : tensor<1x2x16xf32>
+// CHECK: call @[[KERNEL:__qtensor_kernel_dequant_matmul_16x64_si8_g32_sf32_int8_prepacked_acc]](
+// CHECK-SAME: memref<?x1xf32>
+// CHECK: func.func private @[[KERNEL]]_task_pack(
+// CHECK: arith.extsi %{{.*}} : vector<4xi8> to vector<4xi32>
+// CHECK: func.func private @[[KERNEL]]_task(
+// CHECK: vector.transfer_read
+// CHECK: call @__qtensor_x86_avx512_vpdpbusd_512(
+// CHECK: arith.subi %{{.*}} : vector<16xi32>
+// CHECK: %[[F:.*]] = arith.sitofp
+// CHECK: %[[SX:.*]] = arith.mulf %[[F]], %{{.*}} : vector<16xf32>
+// CHECK-NEXT: %[[T:.*]] = arith.mulf %[[SX]], %{{.*}} : vector<16xf32>
+// CHECK-NEXT: arith.addf %{{.*}}, %[[T]] : vector<16xf32>
+func.func @w8a8_constant(%x: tensor<?x64xf32>, %init: tensor<?x16xf32>)
+    -> tensor<?x16xf32> {
+  %q, %s = qtensor.dynamic_quantize %x
+             : tensor<?x64xf32> -> tensor<?x64xi8>, tensor<?x1xf32>
+  %w = arith.constant dense<3> : tensor<16x64xi8>
+  %ws = arith.constant dense<0.01> : tensor<16x2xf32>
+  %y = qtensor.quantized_matmul %q, %s, %w, %ws outs(%init : tensor<?x16xf32>)
+         : tensor<?x64xi8>, tensor<?x1xf32>, tensor<16x64xi8>, tensor<16x2xf32>
+           -> tensor<?x16xf32>
+  return %y : tensor<?x16xf32>
+}
+
+// -----
+
+// W8A8 weights that are function arguments stay on the reference lowering.
+// CHECK-LABEL: func.func @w8a8_argument
+// CHECK: qtensor.quantized_matmul
+func.func @w8a8_argument(%q: tensor<2x64xi8>, %s: tensor<2x1xf32>,
+                         %w: tensor<16x64xi8>, %ws: tensor<16x1xf32>,
+                         %init: tensor<2x16xf32>) -> tensor<2x16xf32> {
+  // expected-remark@+1 {{no kernel for this product (weights that are not constants); the reference lowering computes it}}
+  %y = qtensor.quantized_matmul %q, %s, %w, %ws outs(%init : tensor<2x16xf32>)
+         : tensor<2x64xi8>, tensor<2x1xf32>, tensor<16x64xi8>, tensor<16x1xf32>
+           -> tensor<2x16xf32>
+  return %y : tensor<2x16xf32>
+}
