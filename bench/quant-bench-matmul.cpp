@@ -86,6 +86,9 @@ struct Format {
   int64_t ggmlBlockBytes = 0;
   /// Codes per ggml block (256 for the K-quants).
   int64_t ggmlBlockCodes = 32;
+  /// W8A8: dynamic_quantize of the activations (per token) and
+  /// quantized_matmul with int8 weights and per-channel scales; int8 only.
+  bool w8a8 = false;
 };
 
 std::optional<Format> lookupFormat(const std::string &name) {
@@ -121,6 +124,11 @@ std::optional<Format> lookupFormat(const std::string &name) {
     return Format{name, "", "q6_K", 6, 16, false, false, false, 210, 256};
   if (name == "q4_K")
     return Format{name, "", "q4_K", 4, 32, false, false, false, 144, 256};
+  if (name == "w8a8") {
+    Format format{name, "", "w8a8", 8, 0, false};
+    format.w8a8 = true;
+    return format;
+  }
   if (name == "int2-g64")
     return Format{
         name, "ui2, block = [1, 64], packing = lsb_first", "ui2", 2, 64, true};
@@ -286,6 +294,20 @@ func.func @f(%x: tensor<?x{1}xf32>, %w: tensor<{0}x{1}xf32>)
     %s = arith.addf %acc, %p fastmath<reassoc> : f32
     linalg.yield %s : f32
   } -> tensor<?x{0}xf32>
+  return %y : tensor<?x{0}xf32>
+}
+)",
+                         n, k, zeroInit(n, k))
+        .str();
+  if (format.w8a8)
+    return llvm::formatv(R"(
+func.func @f(%x: tensor<?x{1}xf32>, %w: tensor<{0}x{1}xi8>,
+             %ws: tensor<{0}x1xf32>) -> tensor<?x{0}xf32> {{{2}
+  %q, %s = qtensor.dynamic_quantize %x
+             : tensor<?x{1}xf32> -> tensor<?x{1}xi8>, tensor<?x1xf32>
+  %y = qtensor.quantized_matmul %q, %s, %w, %ws outs(%init : tensor<?x{0}xf32>)
+         : tensor<?x{1}xi8>, tensor<?x1xf32>, tensor<{0}x{1}xi8>,
+           tensor<{0}x1xf32> -> tensor<?x{0}xf32>
   return %y : tensor<?x{0}xf32>
 }
 )",
@@ -572,7 +594,9 @@ void usage() {
       "                       q4_0, q4_1, q5_0, q8_0, q4_K, q6_K (ggml\n"
       "                       blocks), f32 (the importers' float product,\n"
       "                       [N, K] weights), f32-kn (linalg.matmul with\n"
-      "                       [K, N] weights)\n"
+      "                       [K, N] weights), w8a8 (dynamic_quantize +\n"
+      "                       quantized_matmul, per-channel int8 weights;\n"
+      "                       compute=int8 only)\n"
       "  --threads 1,2        thread counts (default 1,2)\n"
       "  --compute f32,int8   exact f32 kernels and/or int8-activation VNNI\n"
       "                       kernels (default both; int8 needs avx512vnni)\n"
@@ -725,8 +749,8 @@ int main(int argc, char **argv) {
           variants.push_back({compute, threads});
       for (auto [compute, threads] : variants) {
         bool int8 = compute == mlir::qtensor::KernelCompute::Int8;
-        // The float product has no int8 path.
-        if (int8 && format.isFloat)
+        // The float product has no int8 path; W8A8 only has it.
+        if ((int8 && format.isFloat) || (!int8 && format.w8a8))
           continue;
         std::string label = int8 ? name + "/int8" : name;
         JitOptions kernelOptions;
