@@ -551,11 +551,6 @@ private:
     Value n0 = mul(task, index(kChannelsPerTask));
     Value prefill = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
                                           rows, index(kInt8PanelMinRows));
-    // W8A8 keeps the reference's epilogue order: the streaming tiles only.
-    if (plan.w8a8) {
-      emitPrepackedStreamTask(task);
-      return;
-    }
     if (layout.prepacked) {
       emitIfElse(
           prefill, [&] { emitPrepackedPanelTask(task); },
@@ -992,7 +987,7 @@ private:
         return next;
       });
     };
-    SmallVector<Value> inits(tiles, splat(vf32, 0));
+    SmallVector<Value> inits = initialAccumulators(row, n0, halves);
     int64_t unitQuads = layout.fields * kLanes;
     SmallVector<Value> acc = forLoop(
         index(0), index(plan.numGroups), 1, inits,
@@ -1025,6 +1020,10 @@ private:
                 b, loc, vf32, panelOffsets, ValueRange{g, index(h * kLanes)});
             for (int64_t r = 0; r < numRows; ++r) {
               int64_t t = r * halves + h;
+              if (plan.w8a8) {
+                next[t] = w8a8Term(dots[t], row[r], g, scales, next[t]);
+                continue;
+              }
               auto [actScale, actSum] = activationScaleAndSum(row[r], g);
               Value factor = arith::MulFOp::create(
                   b, loc, scales,
@@ -1041,7 +1040,7 @@ private:
           }
           return next;
         });
-    storeRowTile(buf.out, row, n0, acc, plan.accumulate);
+    storeRowTile(buf.out, row, n0, acc, plan.accumulate && !plan.w8a8);
   }
 
   //===--------------------------------------------------------------------===//
@@ -1218,15 +1217,7 @@ private:
       });
     };
     int64_t tilesAcc = numRows * halves;
-    // W8A8 adds each group's term to the init in order, as the reference.
-    SmallVector<Value> inits(tilesAcc, splat(vf32, 0));
-    if (plan.w8a8 && plan.accumulate)
-      for (int64_t r = 0; r < numRows; ++r)
-        for (int64_t h = 0; h < halves; ++h)
-          inits[r * halves + h] = vector::TransferReadOp::create(
-              b, loc, vf32, buf.out,
-              ValueRange{row[r], add(n0, index(h * kLanes))}, f32Const(0.0),
-              ArrayRef<bool>{false});
+    SmallVector<Value> inits = initialAccumulators(row, n0, halves);
     SmallVector<Value> y = forLoop(
         index(0), index(plan.numGroups), 1, inits,
         [&](Value g, ValueRange state) {
@@ -1276,7 +1267,23 @@ private:
     storeRowTile(buf.out, row, n0, y, plan.accumulate && !plan.w8a8);
   }
 
-  /// W8A8: y + (f32(acc) * sx) * sw, the reference's epilogue, where acc =
+  /// The f32 accumulators of a tile of `row` x `halves` 16-channel vectors:
+  /// zero, or for W8A8, which adds each group's term to the init in order
+  /// as the reference does, the init itself.
+  SmallVector<Value> initialAccumulators(ArrayRef<Value> row, Value n0,
+                                         int64_t halves) {
+    SmallVector<Value> inits(row.size() * halves, splat(vf32, 0));
+    if (plan.w8a8 && plan.accumulate)
+      for (auto [r, m] : llvm::enumerate(row))
+        for (int64_t h = 0; h < halves; ++h)
+          inits[r * halves + h] = vector::TransferReadOp::create(
+              b, loc, vf32, buf.out, ValueRange{m, add(n0, index(h * kLanes))},
+              f32Const(0.0), ArrayRef<bool>{false});
+    return inits;
+  }
+
+  /// W8A8 (streaming tiles and panel alike): y + (f32(acc) * sx) * sw, the
+  /// reference's epilogue, where acc =
   /// the dot of the flipped weights minus 128 times the row's code sum
   /// (exact in i32), and no operation is fused.
   Value w8a8Term(Value dotSum, Value m, Value g, Value weightScales, Value y) {
