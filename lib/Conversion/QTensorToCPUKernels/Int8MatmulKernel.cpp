@@ -251,7 +251,7 @@ public:
     buffers.out = args.back();
     Value numRows = memref::DimOp::create(b, loc, x, 0);
     if (plan.w8a8)
-      packCodes(x, numRows, buffers, threads, (taskName + "_pack").str());
+      packCodes(x, numRows, buffers, (taskName + "_pack").str());
     else
       packActivations(x, numRows, buffers, threads, (taskName + "_pack").str());
     func::FuncOp task = createTaskFunction(taskName, buffers);
@@ -363,7 +363,7 @@ private:
 
   /// W8A8: each row's int8 codes copied into the packed words (zero past
   /// K), and their i32 sums per group.
-  void packCodes(Value x, Value numRows, Int8Buffers &buffers, unsigned threads,
+  void packCodes(Value x, Value numRows, Int8Buffers &buffers,
                  StringRef packName) {
     Type i32 = b.getI32Type();
     buffers.packed = memref::AllocOp::create(
@@ -418,7 +418,6 @@ private:
                     return SmallVector<Value>();
                   });
         });
-    (void)threads;
     emitTaskLoop(1, numRows, packRow, args);
   }
 
@@ -1430,6 +1429,10 @@ bool cpu::prepackInt8Weights(OpBuilder &b, Location loc,
     return storage->data() + c * columns +
            kk / plan.ggmlBlockCodes * plan.ggmlBlockBytes;
   };
+  // Code i of a 32-code block's 16 nibble bytes (q4_0's order).
+  auto blockNibble = [](const uint8_t *codes, int64_t i) {
+    return uint8_t(i < 16 ? codes[i] & 15 : codes[i - 16] >> 4);
+  };
   auto codeAt = [&](int64_t c, int64_t kk) -> uint8_t {
     uint8_t code;
     if (q4K) {
@@ -1453,13 +1456,12 @@ bool cpu::prepackInt8Weights(OpBuilder &b, Location loc,
       const uint8_t *codes = blockOf(c, kk) + plan.ggmlHeaderBytes;
       const uint8_t *qh = codes - 4;
       int64_t i = kk % 32;
-      uint8_t low = uint8_t(i < 16 ? codes[i] & 15 : codes[i - 16] >> 4);
-      code = uint8_t(low | (((qh[i / 8] >> (i % 8)) & 1) << 4));
+      code =
+          uint8_t(blockNibble(codes, i) | (((qh[i / 8] >> (i % 8)) & 1) << 4));
     } else if (ggml) {
       int64_t i = kk % 32;
       const uint8_t *codes = blockOf(c, kk) + plan.ggmlHeaderBytes;
-      code = fields == 2 ? uint8_t(i < 16 ? codes[i] & 15 : codes[i - 16] >> 4)
-                         : codes[i];
+      code = fields == 2 ? blockNibble(codes, i) : codes[i];
     } else {
       int64_t j = kk % fields;
       int64_t shift = bits * (plan.msbFirst ? fields - 1 - j : j);

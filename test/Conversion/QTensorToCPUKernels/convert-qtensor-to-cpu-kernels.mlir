@@ -255,3 +255,20 @@ func.func @ggml_q5_0(%x: tensor<3x64xf32>, %q: tensor<8x44xi8>)
          : tensor<3x64xf32>, tensor<8x44xi8> -> tensor<3x8xf32>
   return %y : tensor<3x8xf32>
 }
+
+// -----
+
+// W8A8 products have a kernel only with compute=int8 (their integer dots
+// need VNNI); with exact f32 kernels they stay on the reference lowering.
+// CHECK-LABEL: func.func @w8a8_needs_int8
+// CHECK: qtensor.quantized_matmul
+func.func @w8a8_needs_int8(%q: tensor<2x64xi8>, %s: tensor<2x1xf32>,
+                           %init: tensor<2x16xf32>) -> tensor<2x16xf32> {
+  %w = arith.constant dense<3> : tensor<16x64xi8>
+  %ws = arith.constant dense<0.01> : tensor<16x1xf32>
+  // expected-remark@+1 {{no kernel for this product (W8A8 products need compute=int8 (and prepack-int8)); the reference lowering computes it}}
+  %y = qtensor.quantized_matmul %q, %s, %w, %ws outs(%init : tensor<2x16xf32>)
+         : tensor<2x64xi8>, tensor<2x1xf32>, tensor<16x64xi8>, tensor<16x1xf32>
+           -> tensor<2x16xf32>
+  return %y : tensor<2x16xf32>
+}
