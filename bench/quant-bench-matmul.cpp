@@ -44,6 +44,7 @@ extern "C" void omp_set_num_threads(int);
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <numeric>
 #include <random>
 #include <string>
 #include <thread>
@@ -89,6 +90,12 @@ struct Format {
   /// W8A8: dynamic_quantize of the activations (per token) and
   /// quantized_matmul with int8 weights and per-channel scales; int8 only.
   bool w8a8 = false;
+  /// GPTQ act-order: a random group_index (groups are runs of the group
+  /// size in a random column order).
+  bool actOrder = false;
+  /// The kernels read these codes only as constants, repacked at compile
+  /// time (act-order, 3-bit codes).
+  bool needsConstants = false;
 };
 
 std::optional<Format> lookupFormat(const std::string &name) {
@@ -129,6 +136,23 @@ std::optional<Format> lookupFormat(const std::string &name) {
     format.w8a8 = true;
     return format;
   }
+  if (name == "int4-g128-act") {
+    Format format{name,  "ui4, block = [1, 128], packing = lsb_first",
+                  "ui4", 4,
+                  128,   true};
+    format.actOrder = format.needsConstants = true;
+    return format;
+  }
+  if (name == "int3-g128") {
+    Format format{name,  "ui3, block = [1, 128], packing = lsb_first",
+                  "ui3", 3,
+                  128,   true};
+    format.needsConstants = true;
+    return format;
+  }
+  if (name == "fp8-e4m3")
+    return Format{name, "f8E4M3FN, block = [1, 0], packing = none", "fp8", 8, 0,
+                  false};
   if (name == "int2-g64")
     return Format{
         name, "ui2, block = [1, 64], packing = lsb_first", "ui2", 2, 64, true};
@@ -321,6 +345,24 @@ func.func @f(%x: tensor<?x{1}xf32>, %w: tensor<{0}x{1}xi8>,
     zeroOperand =
         llvm::formatv("zero_points(%z : tensor<{0}x{1}xi8>)", n, groups);
   }
+  std::string init = zeroInit(n, k);
+  if (format.actOrder) {
+    std::vector<int32_t> order(k), groupOf(k);
+    std::iota(order.begin(), order.end(), 0);
+    std::mt19937 rng(11);
+    std::shuffle(order.begin(), order.end(), rng);
+    for (int64_t j = 0; j < k; ++j)
+      groupOf[order[j]] = int32_t(j / format.group);
+    std::string values;
+    for (int32_t g : groupOf)
+      values += (values.empty() ? "" : ", ") + std::to_string(g);
+    init += llvm::formatv("\n  %gi = arith.constant dense<[{0}]> : "
+                          "tensor<{1}xi32>",
+                          values, k)
+                .str();
+    zeroOperand +=
+        llvm::formatv(" group_index(%gi : tensor<{0}xi32>)", k).str();
+  }
   return llvm::formatv(R"(
 func.func @f(%x: tensor<?x{1}xf32>, %q: tensor<{0}x{2}xi8>,
              %s: tensor<{0}x{3}xf32>{4}) -> tensor<?x{0}xf32> {{{7}
@@ -331,7 +373,7 @@ func.func @f(%x: tensor<?x{1}xf32>, %q: tensor<{0}x{2}xi8>,
 }
 )",
                        n, k, storageCols, groups, zeroArg, zeroOperand,
-                       format.layout, zeroInit(n, k))
+                       format.layout, init)
       .str();
 }
 
@@ -342,7 +384,7 @@ struct WeightCopy {
 /// Formats whose compute=int8 kernel prepacks constant weights.
 bool prepacksInt8(const Format &format) {
   // All the integer formats the bench has (every ggml block format in it).
-  return !format.isFloat && format.element != "nf4";
+  return !format.isFloat && format.element != "nf4" && format.element != "fp8";
 }
 
 /// A copy of `module` whose @f takes only the activations: the weight
@@ -590,7 +632,8 @@ void usage() {
       "  --m 1,4,...          activation rows (default 1,4,16,128,512)\n"
       "  --formats a,b        int4-g32, int4-g128, int4-sym-g128, int8, "
       "int2-g64,\n"
-      "                       nf4-g64 (bitsandbytes NormalFloat4),\n"
+      "                       int3-g128, int4-g128-act (GPTQ act-order),\n"
+      "                       nf4-g64 (bitsandbytes NormalFloat4), fp8-e4m3,\n"
       "                       q4_0, q4_1, q5_0, q8_0, q4_K, q6_K (ggml\n"
       "                       blocks), f32 (the importers' float product,\n"
       "                       [N, K] weights), f32-kn (linalg.matmul with\n"
@@ -762,9 +805,10 @@ int main(int argc, char **argv) {
                        llvm::toString(kernel.takeError()).c_str());
           return 1;
         }
-        // int8 kernels of constant, prepacked weights, as in a model.
+        // int8 kernels of constant, prepacked weights, as in a model; the
+        // formats whose codes are repacked at compile time.
         std::optional<std::unique_ptr<JitModule>> constantKernel;
-        if (int8 && prepacksInt8(format)) {
+        if ((int8 && prepacksInt8(format)) || format.needsConstants) {
           mlir::OwningOpRef<mlir::ModuleOp> constantModule =
               withConstantWeights(*module, weights[0]);
           auto compiled =

@@ -35,6 +35,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <numeric>
 #include <random>
 
 using namespace quantopt;
@@ -52,6 +53,7 @@ struct KernelCase {
   const char *zeroType;    // nullptr: no zero-points
   bool leadingDims;        // input [2, M, K] instead of [M, K]
   bool flat = false;       // bitsandbytes' flat stream: block = [group]
+  bool actOrder = false;   // a random group_index (GPTQ act-order)
 };
 
 const KernelCase kCases[] = {
@@ -80,11 +82,47 @@ const KernelCase kCases[] = {
      false, true},
     {"ui4_flat_g64_zp", "ui4", "lsb_first", 4, 9, 192, 1, 64, "f32", "i8",
      false, true},
+    // Codes repacked at compile time: act-order columns sorted into their
+    // groups (the activations gathered to match), 3-, 5-, 6- and 7-bit
+    // codes widened.
+    {"ui4_g32_act_order", "ui4", "lsb_first", 4, 40, 160, 1, 32, "f16", "i8",
+     true, false, true},
+    {"si4_g64_act_order_k200", "si4", "msb_first", 4, 21, 200, 1, 64, "f32",
+     nullptr, false, false, true},
+    {"ui3_g32_zp", "ui3", "lsb_first", 3, 24, 128, 1, 32, "f32", "i8", false},
+    {"si3_g64_act_order", "si3", "lsb_first", 3, 33, 192, 1, 64, "bf16",
+     nullptr, false, false, true},
+    {"ui2_unpacked_g32", "ui2", "none", 2, 17, 96, 1, 32, "f32", "i8", false},
+    {"si2_g32", "si2", "lsb_first", 2, 18, 128, 1, 32, "f32", nullptr, false},
+    {"ui4_msb_g16_zp", "ui4", "msb_first", 4, 20, 80, 1, 16, "f32", "i8",
+     false},
+    {"si5_channel_k100", "si5", "lsb_first", 5, 18, 100, 1, 0, "f32", nullptr,
+     false},
+    {"ui6_g64_zp", "ui6", "lsb_first", 6, 20, 128, 1, 64, "f16", "i8", true},
+    {"si7_g32", "si7", "lsb_first", 7, 16, 96, 1, 32, "f32", nullptr, false},
+    // FP8 codes (converted) and dynamic8 codes (a 256-entry table); no
+    // int8 kernel.
+    {"f8E4M3FN_channel", "f8E4M3FN", "none", 8, 24, 96, 1, 0, "f32", nullptr,
+     false},
+    {"f8E5M2_g32_k80", "f8E5M2", "none", 8, 19, 80, 1, 32, "bf16", nullptr,
+     true},
+    {"dynamic8_flat_g64", "dynamic8", "none", 8, 9, 128, 1, 64, "f32", nullptr,
+     false, true},
 };
 
 bool isLookupFormat(const KernelCase &tc) {
-  return llvm::StringRef(tc.format) == "nf4" ||
-         llvm::StringRef(tc.format) == "fp4";
+  return !llvm::StringRef(tc.format).starts_with("ui") &&
+         !llvm::StringRef(tc.format).starts_with("si");
+}
+
+/// The random act-order permutation of a case: the group of column
+/// order[j] is j / group.
+std::vector<int32_t> actOrderColumns(const KernelCase &tc) {
+  std::vector<int32_t> order(tc.k);
+  std::iota(order.begin(), order.end(), 0);
+  std::mt19937 rng(unsigned(tc.k) * 31 + unsigned(tc.n));
+  std::shuffle(order.begin(), order.end(), rng);
+  return order;
 }
 
 std::string matrix(int64_t rows, int64_t cols,
@@ -102,20 +140,24 @@ std::string matrix(int64_t rows, int64_t cols,
 /// What compute=int8 multiplies instead of `x`: each row's groups of
 /// `group` activations rounded to int8 (d = max|x| / 127, q = roundeven(x *
 /// (127 / max|x|)) clamped to [-127, 127]) and scaled back, d * q.
-HostArray roundedToInt8(const HostArray &x, int64_t k, int64_t group) {
+/// With `order` (act-order), the groups are runs of the activations taken
+/// in that column order.
+HostArray roundedToInt8(const HostArray &x, int64_t k, int64_t group,
+                        llvm::ArrayRef<int32_t> order = {}) {
   HostArray rounded = x;
+  auto column = [&](int64_t i) { return order.empty() ? i : order[i]; };
   for (size_t row = 0; row < x.f32.size(); row += k) {
     for (int64_t begin = 0; begin < k; begin += group) {
       int64_t end = std::min(k, begin + group);
       float amax = 0.0f;
       for (int64_t i = begin; i < end; ++i)
-        amax = std::max(amax, std::fabs(x.f32[row + i]));
+        amax = std::max(amax, std::fabs(x.f32[row + column(i)]));
       float inverse = amax > 0.0f ? 127.0f / amax : 0.0f;
       float scale = amax / 127.0f;
       for (int64_t i = begin; i < end; ++i) {
-        float q = std::nearbyint(x.f32[row + i] * inverse);
+        float q = std::nearbyint(x.f32[row + column(i)] * inverse);
         q = std::min(127.0f, std::max(-127.0f, q));
-        rounded.f32[row + i] = scale * q;
+        rounded.f32[row + column(i)] = scale * q;
       }
     }
   }
@@ -154,16 +196,44 @@ std::pair<float, float> largestAndWorst(const HostArray &expected,
 /// random constant codes, scales and zero-points.
 std::string buildModule(const KernelCase &tc, unsigned seed, float initValue) {
   std::mt19937 rng(seed);
-  int64_t storageCols = tc.k * tc.bits / 8;
+  int64_t storageCols = (tc.k * tc.bits + 7) / 8;
+  if (llvm::StringRef(tc.packing) == "none")
+    storageCols = tc.k;
   std::string bytes(tc.n * storageCols, '\0');
-  for (char &c : bytes)
-    c = char(rng() & 0xff);
+  llvm::StringRef format(tc.format);
+  for (char &c : bytes) {
+    uint8_t byte = uint8_t(rng() & 0xff);
+    // No NaN or infinite FP8 codes.
+    if (format == "f8E4M3FN" && (byte & 0x7f) == 0x7f)
+      byte ^= 1;
+    if (format == "f8E5M2" && (byte & 0x7c) == 0x7c)
+      byte &= 0xbf;
+    // Unpacked sub-byte codes: the code in the low bits, the rest zero.
+    if (llvm::StringRef(tc.packing) == "none" && tc.bits < 8)
+      byte &= uint8_t((1u << tc.bits) - 1);
+    c = char(byte);
+  }
   int64_t scaleRows = tc.rowBlock == 0 ? 1 : tc.n;
   int64_t groups = tc.group == 0 ? 1 : (tc.k + tc.group - 1) / tc.group;
   std::uniform_real_distribution<float> scaleDist(0.01f, 0.1f);
   std::string scales = matrix(scaleRows, groups, [&](int64_t, int64_t) {
     return llvm::formatv("{0:e}", scaleDist(rng)).str();
   });
+  std::string groupIndexOperand, groupIndexConst;
+  if (tc.actOrder) {
+    std::vector<int32_t> order = actOrderColumns(tc), groupOf(tc.k);
+    for (int64_t j = 0; j < tc.k; ++j)
+      groupOf[order[j]] = int32_t(j / tc.group);
+    std::string values;
+    for (int32_t g : groupOf)
+      values += (values.empty() ? "" : ", ") + std::to_string(g);
+    groupIndexOperand =
+        llvm::formatv("group_index(%gi : tensor<{0}xi32>)", tc.k).str();
+    groupIndexConst = llvm::formatv("%gi = arith.constant dense<[{0}]> : "
+                                    "tensor<{1}xi32>",
+                                    values, tc.k)
+                          .str();
+  }
   int64_t maxZero = (int64_t(1) << tc.bits) - 1;
   if (maxZero > 127)
     maxZero = 127;
@@ -214,6 +284,8 @@ std::string buildModule(const KernelCase &tc, unsigned seed, float initValue) {
                                 zeros, paramShape, tc.zeroType);
     }
   }
+  zeroConst += "\n  " + groupIndexConst;
+  zeroOperand += " " + groupIndexOperand;
   return llvm::formatv(R"(
 func.func @f(%x: tensor<{0}>) -> tensor<{1}> {
   %q = arith.constant dense<"0x{2}"> : tensor<{3}>
@@ -307,7 +379,8 @@ protected:
   /// activations.
   void checkInt8Kernels(mlir::ModuleOp module, int64_t k, int64_t actGroup,
                         llvm::ArrayRef<int64_t> rowCounts, bool leadingDims,
-                        bool prepacked = true, bool onlyPrepacked = false) {
+                        bool prepacked = true, bool onlyPrepacked = false,
+                        llvm::ArrayRef<int32_t> actOrder = {}) {
     int int8Kernels = 0, prepackedKernels = 0;
     EXPECT_EQ(productsLeftByKernelPass(module,
                                        mlir::qtensor::KernelCompute::Int8,
@@ -348,7 +421,7 @@ protected:
       // nonzero.
       if (actGroup < k || rows > 1)
         std::fill_n(input.f32.begin(), std::min(actGroup, k), 0.0f);
-      HostArray rounded = roundedToInt8(input, k, actGroup);
+      HostArray rounded = roundedToInt8(input, k, actGroup, actOrder);
       auto expected = (*reference)->call("f", {&rounded});
       ASSERT_TRUE(bool(expected)) << llvm::toString(expected.takeError());
       for (auto [i, kernel] : llvm::enumerate(kernels)) {
@@ -427,7 +500,9 @@ TEST_P(CPUKernelsTest, MatchesReferenceLowering) {
     if (hostHasVNNI() && !isLookupFormat(tc))
       checkInt8Kernels(*module, tc.k, tc.group == 0 ? tc.k : tc.group,
                        {1, 3, 4, 9, 49, 64}, tc.leadingDims,
-                       /*prepacked=*/!tc.flat);
+                       /*prepacked=*/!tc.flat, /*onlyPrepacked=*/false,
+                       tc.actOrder ? actOrderColumns(tc)
+                                   : std::vector<int32_t>());
   }
 }
 
@@ -706,6 +781,68 @@ func.func @f(%x: tensor<?x{1}xf32>{4}) -> tensor<?x{0}xf32> {
 )",
                        n, k, body, initValue, weightArg)
       .str();
+}
+
+/// Every FP8 code, NaN and infinities included, decodes as the format's
+/// table says: channel c holds code c throughout, and one-hot activation
+/// rows pick single weights (1 * w plus zeros, exact in any order).
+TEST_F(CPUKernelsTest, EveryFP8CodeDecodesAsItsTable) {
+  constexpr int64_t kChannels = 256, kDepth = 16;
+  std::string codes;
+  for (int64_t c = 0; c < kChannels; ++c)
+    for (int64_t i = 0; i < kDepth; ++i)
+      codes += llvm::formatv("{0:X-2}", c).str();
+  for (const char *format : {"f8E4M3FN", "f8E5M2"}) {
+    SCOPED_TRACE(format);
+    std::string text = llvm::formatv(R"(
+func.func @f(%x: tensor<?x16xf32>) -> tensor<?x256xf32> {
+  %q = arith.constant dense<"0x{0}"> : tensor<256x16xi8>
+  %s = arith.constant dense<1.0> : tensor<256x1xf32>
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %m = tensor.dim %x, %c0 : tensor<?x16xf32>
+  %e = tensor.empty(%m) : tensor<?x256xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<?x256xf32>) -> tensor<?x256xf32>
+  %y = qtensor.dequant_matmul %x, %q scales(%s : tensor<256x1xf32>)
+         layout <{1}, block = [1, 0], packing = none>
+         outs(%init : tensor<?x256xf32>) : tensor<?x16xf32>, tensor<256x16xi8>
+         -> tensor<?x256xf32>
+  return %y : tensor<?x256xf32>
+}
+)",
+                                     codes, format)
+                           .str();
+    auto module = mlir::parseSourceString<mlir::ModuleOp>(text, &context);
+    ASSERT_TRUE(module);
+    EXPECT_EQ(productsLeftByKernelPass(*module), 0);
+    std::unique_ptr<JitModule> reference;
+    std::vector<std::unique_ptr<JitModule>> kernels;
+    ASSERT_NO_FATAL_FAILURE(
+        compileWithAndWithoutKernels(*module, reference, kernels));
+    // The streaming kernel (1 row) and the panel (49 rows).
+    for (int64_t rows : {1, 49}) {
+      HostArray input;
+      input.shape = {rows, kDepth};
+      input.f32.assign(rows * kDepth, 0.0f);
+      for (int64_t r = 0; r < rows; ++r)
+        input.f32[r * kDepth + r % kDepth] = 1.0f;
+      auto expected = reference->call("f", {&input});
+      ASSERT_TRUE(bool(expected)) << llvm::toString(expected.takeError());
+      for (auto &kernel : kernels) {
+        auto actual = kernel->call("f", {&input});
+        ASSERT_TRUE(bool(actual)) << llvm::toString(actual.takeError());
+        int nans = 0;
+        for (size_t e = 0; e < (*expected)[0].f32.size(); ++e) {
+          float want = (*expected)[0].f32[e], got = (*actual)[0].f32[e];
+          nans += std::isnan(want);
+          ASSERT_EQ(std::isnan(want), std::isnan(got)) << "element " << e;
+          if (!std::isnan(want))
+            ASSERT_EQ(want, got) << "element " << e;
+        }
+        EXPECT_GT(nans, 0) << "no NaN code was exercised";
+      }
+    }
+  }
 }
 
 TEST_F(CPUKernelsTest, FloatProductsMatchLinalgLoops) {

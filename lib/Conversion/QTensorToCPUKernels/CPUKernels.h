@@ -79,6 +79,9 @@ struct DequantKernelPlan {
   SmallVector<float, 16> lookup;
   /// The lookup format's name in kernel names.
   std::string lookupName;
+  /// FP8 codes (with a 256-entry `lookup`) are converted to f32 with
+  /// integer and f16 instructions instead of being looked up.
+  std::optional<ElementFormat> f8Format;
   /// How the lookup is emitted.
   KernelISA isa = KernelISA::Generic;
   /// Constant added to every zero-point (2^(bits-1) for flipped signed

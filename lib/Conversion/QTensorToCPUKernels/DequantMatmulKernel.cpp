@@ -5,8 +5,10 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// The kernels of qtensor.dequant_matmul (integer codes of 2, 4 or 8 bits;
-// nf4 and fp4 codes through a 16-entry table) and qtensor.ggml_matmul
+// The kernels of qtensor.dequant_matmul (integer codes read as 2, 4 or 8
+// bits, other widths and act-order columns repacked at compile time; nf4
+// and fp4 codes through a 16-entry table, FP8 converted, dynamic8 through
+// a 256-entry one) and qtensor.ggml_matmul
 // (q4_0, q4_1, q5_0, q5_1, q8_0, q4_K, q6_K, f16, bf16). Each 16-byte load of
 // codes is widened to 16 i32 lanes; bit field j of the 16 bytes is one
 // vector<16xf32> of codes. Below 48 rows the codes stream past activations that
@@ -34,6 +36,7 @@
 
 #include "llvm/Support/FormatVariadic.h"
 
+#include <cstring>
 #include <numeric>
 
 namespace num = quantopt::numerics;
@@ -47,7 +50,41 @@ namespace {
 /// How far ahead the streaming kernels prefetch each weight row.
 constexpr int64_t kStreamPrefetchBytes = 2048;
 
+/// The code width and packing a kernel reads when the stored codes of a
+/// product must be rewritten at compile time (repackConstantCodes): codes of
+/// 3, 5, 6 or 7 bits or unpacked sub-byte codes, widened to 2, 4 or 8 bits;
+/// codes widened further until a group is whole 16-byte loads (2-bit codes
+/// in groups of 32, 4-bit ones in groups of 16); act-order columns, sorted
+/// into their groups.
+struct CodeRepacking {
+  unsigned bits;
+  PackOrder packing;
+};
+
+/// How the codes of `op` (groups of `group` codes along K) are repacked, or
+/// nothing when the kernels read them as stored.
+std::optional<CodeRepacking> codeRepacking(DequantMatmulOp op, int64_t k,
+                                           int64_t group) {
+  LayoutAttr layout = op.getLayout();
+  unsigned bits = layout.getBitWidth();
+  PackOrder packing = layout.getPacking();
+  unsigned wide = bits <= 2 ? 2 : bits <= 4 ? 4 : 8;
+  while (wide < 8 && group < k && group % (kLanes * (8 / wide)) != 0)
+    wide *= 2;
+  bool readable = wide == bits && (bits == 8 || packing != PackOrder::none);
+  if (readable && !op.getGroupIndex())
+    return std::nullopt;
+  if (wide == 8)
+    return CodeRepacking{8, PackOrder::none};
+  return CodeRepacking{wide, packing == PackOrder::msb_first
+                                 ? PackOrder::msb_first
+                                 : PackOrder::lsb_first};
+}
+
+/// The kernel plan of `op`; `repacking` says how its codes are rewritten
+/// first, if they are.
 FailureOr<DequantKernelPlan> planKernel(DequantMatmulOp op,
+                                        std::optional<CodeRepacking> &repacking,
                                         std::string &whyNot) {
   DequantKernelPlan plan;
   SmallVector<int64_t> weightShape = op.getWeightShape();
@@ -58,32 +95,35 @@ FailureOr<DequantKernelPlan> planKernel(DequantMatmulOp op,
   };
   if (weightShape.size() != 2)
     return fail("batched [B, N, K] weights");
-  if (op.getGroupIndex())
-    return fail("act-order group index");
   if (!op.getInput().getType().getElementType().isF32() ||
       !op.getInit().getType().getElementType().isF32())
     return fail("activations that are not f32");
   ElementFormat format = layout.getFormat();
-  if (format == ElementFormat::nf4 || format == ElementFormat::fp4) {
-    const auto &table =
-        format == ElementFormat::nf4 ? num::nf4Table() : num::fp4Table();
-    plan.lookup.assign(table.begin(), table.end());
+  if (!layout.isInteger()) {
+    // nf4 / fp4: 16 entries; FP8 and dynamic8: 256.
+    unsigned entries = 1u << layout.getBitWidth();
+    for (unsigned code = 0; code < entries; ++code)
+      plan.lookup.push_back(num::decodeNonInteger(format, uint8_t(code)));
     plan.lookupName = std::string(stringifyElementFormat(format));
-  } else if (!layout.isInteger()) {
-    return fail(Twine("format ") + stringifyElementFormat(format));
+    if (num::isF8Format(format))
+      plan.f8Format = format;
   }
   plan.n = weightShape[0];
   plan.k = weightShape[1];
   if (ShapedType::isDynamic(plan.n) || ShapedType::isDynamic(plan.k))
     return fail("dynamic weight shape");
-  plan.bits = layout.getBitWidth();
-  if (plan.bits != 2 && plan.bits != 4 && plan.bits != 8)
-    return fail(Twine(plan.bits) + "-bit codes");
-  if (plan.bits < 8 && layout.getPacking() == PackOrder::none)
-    return fail("unpacked sub-byte codes");
+  bool flat = layout.hasFlatBlocks(2);
+  // Codes the kernels cannot read as stored are repacked at the call.
+  if (!flat)
+    repacking = codeRepacking(op, plan.k, layout.getBlockSize(1, plan.k));
+  plan.bits = repacking ? repacking->bits : layout.getBitWidth();
+  if (flat && plan.bits != 2 && plan.bits != 4 && plan.bits != 8)
+    return fail(Twine("flat blocks of ") + Twine(plan.bits) + "-bit codes");
+  if (flat && plan.bits < 8 && layout.getPacking() == PackOrder::none)
+    return fail("flat blocks of unpacked sub-byte codes");
   plan.fields = 8 / plan.bits;
   plan.chunk = kLanes * plan.fields;
-  if (layout.hasFlatBlocks(2)) {
+  if (flat) {
     // Flat blocks that divide K are per-channel groups of the rows; the
     // storage and scales are reshaped to [N, ...] at the call.
     int64_t block = layout.getBlock()[0];
@@ -92,8 +132,12 @@ FailureOr<DequantKernelPlan> planKernel(DequantMatmulOp op,
     plan.scalesPerChannel = plan.n > 1;
     plan.group = block;
   } else {
+    int64_t storedColumns =
+        repacking
+            ? num::packedSize(plan.k, layout.getBitWidth(), layout.getPacking())
+            : plan.storageColumns();
     if (op.getStorage().getType().getShape() !=
-        ArrayRef<int64_t>{plan.n, plan.storageColumns()})
+        ArrayRef<int64_t>{plan.n, storedColumns})
       return fail("storage shape");
     int64_t rowBlock = layout.getBlockSize(0, plan.n);
     if (rowBlock != 1 && rowBlock != plan.n)
@@ -105,7 +149,8 @@ FailureOr<DequantKernelPlan> planKernel(DequantMatmulOp op,
     return fail(Twine("groups of ") + Twine(plan.group) +
                 " codes (a multiple of " + Twine(plan.chunk) + " is needed)");
   plan.numGroups = llvm::divideCeil(plan.k, plan.group);
-  plan.msbFirst = layout.getPacking() == PackOrder::msb_first;
+  plan.msbFirst = repacking ? repacking->packing == PackOrder::msb_first
+                            : layout.getPacking() == PackOrder::msb_first;
   plan.signedCodes = layout.isSignedInteger();
   if (plan.signedCodes && plan.fields > 1)
     plan.offset = int64_t(1) << (plan.bits - 1);
@@ -799,9 +844,41 @@ private:
         field = arith::OrIOp::create(
             b, loc, field, arith::ShLIOp::create(b, loc, bit, splatI32(4)));
       }
-      codes.push_back(plan.isLookup() ? lookUp(field) : toCodeValues(field));
+      if (plan.f8Format)
+        codes.push_back(decodeF8(field));
+      else
+        codes.push_back(plan.isLookup() ? lookUp(field) : toCodeValues(field));
     }
     return codes;
+  }
+
+  /// FP8 codes (one per i32 lane) as f32, each exactly its table entry:
+  /// through f16, whose exponent range holds every FP8 value. An e5m2 code
+  /// is an f16's high byte; an e4m3fn code's bits moved into an f16 are
+  /// the value times 2^-8, which the f32 product by 256 undoes exactly; its
+  /// NaN codes (magnitude bits 0x7f) are NaN.
+  Value decodeF8(Value codes) {
+    auto vi16 = VectorType::get({kLanes}, b.getI16Type());
+    auto vf16 = VectorType::get({kLanes}, b.getF16Type());
+    Value narrow = arith::TruncIOp::create(b, loc, vi16, codes);
+    auto toF32 = [&](Value halfBits) -> Value {
+      Value halves = arith::BitcastOp::create(b, loc, vf16, halfBits);
+      return arith::ExtFOp::create(b, loc, vf32, halves);
+    };
+    if (*plan.f8Format == ElementFormat::f8E5M2)
+      return toF32(arith::ShLIOp::create(b, loc, narrow, splat(vi16, 8)));
+    Value sign = arith::ShLIOp::create(
+        b, loc, arith::AndIOp::create(b, loc, narrow, splat(vi16, 0x80)),
+        splat(vi16, 8));
+    Value magnitude = arith::AndIOp::create(b, loc, narrow, splat(vi16, 0x7f));
+    Value halfBits = arith::OrIOp::create(
+        b, loc, sign, arith::ShLIOp::create(b, loc, magnitude, splat(vi16, 7)));
+    Value value =
+        arith::MulFOp::create(b, loc, toF32(halfBits), splat(vf32, 256.0));
+    Value isNaN = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                        magnitude, splat(vi16, 0x7f));
+    return arith::SelectOp::create(b, loc, isNaN, splat(vf32, std::nan("")),
+                                   value);
   }
 
   /// Integer codes as f32, less the layout's constant offset where it is
@@ -860,7 +937,9 @@ private:
   /// (AVX-512), two 8-entry vpermps and a blend on bit 3 (AVX2), or a
   /// gather from the table in memory.
   Value lookUp(Value indices) {
-    if (plan.isa == KernelISA::AVX512) {
+    // 256-entry tables (FP8, dynamic8) are gathered from memory.
+    bool inRegisters = plan.lookup.size() == size_t(kLanes);
+    if (inRegisters && plan.isa == KernelISA::AVX512) {
       func::FuncOp permute = getOrCreateIntrinsicDeclaration(
           module, "llvm.x86.avx512.permvar.sf.512",
           b.getFunctionType({vf32, vi32}, {vf32}));
@@ -868,7 +947,7 @@ private:
                                   ValueRange{tableVector(0, kLanes), indices})
           .getResult(0);
     }
-    if (plan.isa == KernelISA::AVX2) {
+    if (inRegisters && plan.isa == KernelISA::AVX2) {
       auto vi32x8 = VectorType::get({8}, b.getI32Type());
       auto vf32x8 = VectorType::get({8}, f32);
       func::FuncOp permute = getOrCreateIntrinsicDeclaration(
@@ -899,14 +978,16 @@ private:
       std::iota(mask.begin(), mask.end(), 0);
       return vector::ShuffleOp::create(b, loc, halves[0], halves[1], mask);
     }
-    Value entries = arith::AndIOp::create(b, loc, indices, splatI32(15));
+    int64_t entryCount = plan.lookup.size();
+    Value entries =
+        arith::AndIOp::create(b, loc, indices, splatI32(entryCount - 1));
     Value table = memref::GetGlobalOp::create(
-        b, loc, MemRefType::get({kLanes}, f32), tableGlobal());
+        b, loc, MemRefType::get({entryCount}, f32), tableGlobal());
     auto vi1 = VectorType::get({kLanes}, b.getI1Type());
     Value all = arith::ConstantOp::create(
         b, loc, DenseElementsAttr::get(vi1, b.getBoolAttr(true)));
     return vector::GatherOp::create(b, loc, vf32, table, ValueRange{index(0)},
-                                    entries, all, tableVector(0, kLanes));
+                                    entries, all, splat(vf32, 0.0));
   }
 
   /// Entries [first, first + size) of the lookup table as a vector.
@@ -925,10 +1006,11 @@ private:
     if (auto existing = module.lookupSymbol<memref::GlobalOp>(name))
       return existing.getSymName();
     OpBuilder moduleBuilder = OpBuilder::atBlockBegin(module.getBody());
-    auto type = MemRefType::get({kLanes}, f32);
+    int64_t entryCount = plan.lookup.size();
+    auto type = MemRefType::get({entryCount}, f32);
     auto global = memref::GlobalOp::create(
         moduleBuilder, loc, name, moduleBuilder.getStringAttr("private"), type,
-        DenseElementsAttr::get(RankedTensorType::get({kLanes}, f32),
+        DenseElementsAttr::get(RankedTensorType::get({entryCount}, f32),
                                ArrayRef<float>(plan.lookup)),
         /*constant=*/true, /*alignment=*/IntegerAttr());
     return global.getSymName();
@@ -1244,12 +1326,148 @@ FailureOr<DequantKernelPlan> planGGMLKernel(GGMLMatmulOp op,
 
 } // namespace
 
+namespace {
+
+/// `input` [..., K] with its last dimension gathered: result[..., j] =
+/// input[..., order[j]].
+Value gatherColumns(OpBuilder &b, Location loc, Value input,
+                    ArrayRef<int32_t> order) {
+  auto type = cast<RankedTensorType>(input.getType());
+  int64_t rank = type.getRank();
+  Value orderConstant = arith::ConstantOp::create(
+      b, loc,
+      DenseElementsAttr::get(
+          RankedTensorType::get({int64_t(order.size())}, b.getI32Type()),
+          order));
+  SmallVector<Value> dynamicSizes;
+  for (int64_t d = 0; d < rank; ++d)
+    if (type.isDynamicDim(d))
+      dynamicSizes.push_back(tensor::DimOp::create(b, loc, input, d));
+  Value empty = tensor::EmptyOp::create(b, loc, type.getShape(),
+                                        type.getElementType(), dynamicSizes);
+  MLIRContext *ctx = b.getContext();
+  SmallVector<AffineMap> maps{
+      AffineMap::get(rank, 0, getAffineDimExpr(rank - 1, ctx)),
+      AffineMap::getMultiDimIdentityMap(rank, ctx)};
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  auto gather = linalg::GenericOp::create(
+      b, loc, TypeRange{type}, ValueRange{orderConstant}, ValueRange{empty},
+      maps, iterators, [&](OpBuilder &nb, Location nl, ValueRange args) {
+        SmallVector<Value> indices;
+        for (int64_t d = 0; d + 1 < rank; ++d)
+          indices.push_back(linalg::IndexOp::create(nb, nl, d));
+        indices.push_back(
+            arith::IndexCastOp::create(nb, nl, nb.getIndexType(), args[0]));
+        linalg::YieldOp::create(
+            nb, nl,
+            ValueRange{tensor::ExtractOp::create(nb, nl, input, indices)});
+      });
+  return gather.getResult(0);
+}
+
+/// Rewrites the constant codes of `op` as `repacking` says, at compile
+/// time: each code sign-extended (signed formats) and stored at the
+/// kernel's width; with act-order, the columns stably sorted by their group
+/// (which must make group j the run [j g, (j + 1) g)), and `input` replaced
+/// by the activations gathered in that order.
+LogicalResult repackConstantCodes(DequantMatmulOp op,
+                                  const DequantKernelPlan &plan,
+                                  const CodeRepacking &repacking,
+                                  Value &storage, Value &input,
+                                  std::string &whyNot) {
+  LayoutAttr layout = op.getLayout();
+  unsigned storedBits = layout.getBitWidth();
+  PackOrder storedPacking = layout.getPacking();
+  Value groupIndex = op.getGroupIndex();
+  std::optional<std::vector<uint8_t>> bytes =
+      readConstantBytes(op.getStorage());
+  if (!bytes) {
+    std::string what = (Twine(storedBits) + "-bit codes").str();
+    if (groupIndex)
+      what = "act-order codes";
+    else if (storedPacking == PackOrder::none && storedBits < 8)
+      what = "unpacked " + what;
+    else if (storedBits == 2 || storedBits == 4)
+      what += (Twine(" in groups of ") + Twine(plan.group)).str();
+    return whyNot = what + " that are not constants (the kernels read them "
+                           "repacked at compile time)",
+           failure();
+  }
+  int64_t storedRow = num::packedSize(plan.k, storedBits, storedPacking);
+  int64_t row = plan.storageColumns();
+  if (int64_t(bytes->size()) != plan.n * storedRow ||
+      num::packedSize(plan.k, plan.bits, repacking.packing) != row)
+    return whyNot = "storage shape", failure();
+
+  std::vector<int32_t> order(plan.k);
+  std::iota(order.begin(), order.end(), 0);
+  if (groupIndex) {
+    std::optional<std::vector<uint8_t>> indexBytes =
+        readConstantBytes(groupIndex);
+    if (!indexBytes)
+      return whyNot = "an act-order group index that is not a constant",
+             failure();
+    if (int64_t(indexBytes->size()) != 4 * plan.k)
+      return whyNot = "group index shape", failure();
+    std::vector<int32_t> groupOf(plan.k);
+    std::memcpy(groupOf.data(), indexBytes->data(), indexBytes->size());
+    std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
+      return groupOf[a] < groupOf[b];
+    });
+    for (int64_t j = 0; j < plan.k; ++j)
+      if (groupOf[order[j]] != j / plan.group)
+        return whyNot = "act-order groups that are not runs of the group "
+                        "size",
+               failure();
+  }
+
+  std::vector<char> repacked(plan.n * row);
+  std::vector<uint8_t> codes(plan.k), ordered(plan.k);
+  uint8_t signBit = uint8_t(1u << (storedBits - 1));
+  for (int64_t n = 0; n < plan.n; ++n) {
+    num::unpackCodes(bytes->data() + n * storedRow, plan.k, storedBits,
+                     storedPacking, codes.data());
+    for (int64_t j = 0; j < plan.k; ++j) {
+      uint8_t code = codes[order[j]];
+      if (layout.isSignedInteger() && storedBits < 8 && (code & signBit))
+        code |= uint8_t(~((1u << storedBits) - 1));
+      ordered[j] = code;
+    }
+    num::packCodes(ordered.data(), plan.k, plan.bits, repacking.packing,
+                   reinterpret_cast<uint8_t *>(repacked.data() + n * row));
+  }
+  OpBuilder b(op);
+  std::string name = getWeightName(op.getStorage().getDefiningOp());
+  storage = createRawConstant(
+      b, op.getLoc(), RankedTensorType::get({plan.n, row}, b.getIntegerType(8)),
+      repacked,
+      /*asResource=*/true, (name.empty() ? "weight" : name) + ".kernel_codes");
+  bool identity = llvm::all_of(llvm::enumerate(order), [](auto entry) {
+    return int64_t(entry.value()) == int64_t(entry.index());
+  });
+  if (!identity)
+    input = gatherColumns(b, op.getLoc(), input, order);
+  return success();
+}
+
+} // namespace
+
 LogicalResult mlir::qtensor::cpu::lowerDequantMatmulToKernel(
     DequantMatmulOp op, const KernelOptions &options, std::string &whyNot) {
-  FailureOr<DequantKernelPlan> plan = planKernel(op, whyNot);
+  std::optional<CodeRepacking> repacking;
+  FailureOr<DequantKernelPlan> plan = planKernel(op, repacking, whyNot);
   if (failed(plan))
     return failure();
-  SmallVector<Value> weights{op.getStorage(), op.getScales()};
+  if (!op->getParentOfType<ModuleOp>())
+    return whyNot = "no enclosing module", failure();
+  Value storage = op.getStorage(), input = op.getInput();
+  Value storedCodes = storage, groupIndex = op.getGroupIndex();
+  if (repacking)
+    if (failed(
+            repackConstantCodes(op, *plan, *repacking, storage, input, whyNot)))
+      return failure();
+  SmallVector<Value> weights{storage, op.getScales()};
   if (Value zeros = op.getZeroPoints())
     weights.push_back(zeros);
   if (op.getLayout().hasFlatBlocks(2)) {
@@ -1269,8 +1487,15 @@ LogicalResult mlir::qtensor::cpu::lowerDequantMatmulToKernel(
           weight, SmallVector<ReassociationIndices>{{0, 1}});
     }
   }
-  return replaceWithKernelCall(op, *plan, op.getInput(), weights, op.getInit(),
-                               options, whyNot);
+  if (failed(replaceWithKernelCall(op, *plan, input, weights, op.getInit(),
+                                   options, whyNot)))
+    return failure();
+  if (storage != storedCodes) {
+    eraseIfDeadConstant(storedCodes);
+    if (groupIndex)
+      eraseIfDeadConstant(groupIndex);
+  }
+  return success();
 }
 
 LogicalResult mlir::qtensor::cpu::lowerGGMLMatmulToKernel(

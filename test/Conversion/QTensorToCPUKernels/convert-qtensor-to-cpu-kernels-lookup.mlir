@@ -82,3 +82,53 @@ func.func @fp4_flat_blocks(%x: tensor<3x64xf32>, %q: tensor<256xi8>,
          : tensor<3x64xf32>, tensor<256xi8> -> tensor<3x8xf32>
   return %y : tensor<3x8xf32>
 }
+
+// -----
+
+// FP8 codes are converted, not looked up: an e4m3fn code's bits move into
+// an f16 (the value times 2^-8), which is widened and multiplied by 256,
+// with a select for the NaN codes; an e5m2 code is an f16's high byte.
+// bitsandbytes' dynamic8 codes are gathered from their 256-entry table.
+// GENERIC: memref.global "private" constant @__qtensor_dynamic8_table : memref<256xf32>
+// GENERIC-LABEL: func.func @eight_bit_codes
+// GENERIC: call @[[E4M3:__qtensor_kernel_dequant_matmul_8x64_f8E4M3FN_g64_sf32]](
+// GENERIC: call @[[E5M2:__qtensor_kernel_dequant_matmul_8x64_f8E5M2_g32_sbf16]](
+// GENERIC: call @[[DYN:__qtensor_kernel_dequant_matmul_8x64_dynamic8_g64_sf32]](
+// GENERIC: func.func private @[[E4M3]]_task(
+// GENERIC: arith.trunci %{{.*}} : vector<16xi32> to vector<16xi16>
+// GENERIC: arith.bitcast %{{.*}} : vector<16xi16> to vector<16xf16>
+// GENERIC: arith.extf %{{.*}} : vector<16xf16> to vector<16xf32>
+// GENERIC: arith.mulf %{{.*}}, %{{.*}} : vector<16xf32>
+// GENERIC: arith.select %{{.*}}, %{{.*}}, %{{.*}} : vector<16xi1>, vector<16xf32>
+// GENERIC-NOT: vector.gather
+// GENERIC: vector.fma
+// GENERIC: func.func private @[[E5M2]]_task(
+// GENERIC: arith.shli %{{.*}}, %{{.*}} : vector<16xi16>
+// GENERIC-NEXT: arith.bitcast %{{.*}} : vector<16xi16> to vector<16xf16>
+// GENERIC-NOT: vector.gather
+// GENERIC: vector.fma
+// GENERIC: func.func private @[[DYN]]_task(
+// GENERIC: memref.get_global @__qtensor_dynamic8_table : memref<256xf32>
+// GENERIC: vector.gather
+// GENERIC: vector.fma
+func.func @eight_bit_codes(%x: tensor<2x64xf32>, %q: tensor<8x64xi8>,
+                           %s: tensor<8x1xf32>, %sb: tensor<8x2xbf16>,
+                           %sd: tensor<8x1xf32>)
+    -> (tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2x8xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<2x8xf32>) -> tensor<2x8xf32>
+  %a = qtensor.dequant_matmul %x, %q scales(%s : tensor<8x1xf32>)
+         layout <f8E4M3FN, block = [1, 0], packing = none>
+         outs(%init : tensor<2x8xf32>)
+         : tensor<2x64xf32>, tensor<8x64xi8> -> tensor<2x8xf32>
+  %b = qtensor.dequant_matmul %x, %q scales(%sb : tensor<8x2xbf16>)
+         layout <f8E5M2, block = [1, 32], packing = none>
+         outs(%init : tensor<2x8xf32>)
+         : tensor<2x64xf32>, tensor<8x64xi8> -> tensor<2x8xf32>
+  %c = qtensor.dequant_matmul %x, %q scales(%sd : tensor<8x1xf32>)
+         layout <dynamic8, block = [1, 64], packing = none>
+         outs(%init : tensor<2x8xf32>)
+         : tensor<2x64xf32>, tensor<8x64xi8> -> tensor<2x8xf32>
+  return %a, %b, %c : tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>
+}

@@ -91,30 +91,100 @@ func.func @int4_signed_ragged(%x: tensor<1x100xf32>, %q: tensor<3x50xi8>,
 
 // -----
 
-// Layouts without a kernel stay for the reference lowering, with a remark.
+// Layouts without a kernel stay for the reference lowering, with a remark:
+// codes that need repacking at compile time but are not constants, groups
+// shorter than a 16-byte load of 8-bit codes, batched weights.
 // CHECK-LABEL: func.func @fallbacks
-// CHECK-COUNT-3: qtensor.dequant_matmul
+// CHECK-COUNT-4: qtensor.dequant_matmul
 func.func @fallbacks(%x: tensor<2x64xf32>, %q4: tensor<4x32xi8>,
                      %q3: tensor<4x24xi8>, %q8: tensor<4x64xi8>,
-                     %s: tensor<4x4xf32>, %s1: tensor<4x1xf32>,
-                     %init: tensor<2x4xf32>)
-    -> (tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>) {
-  // expected-remark @+1 {{no kernel for this product (format f8E4M3FN)}}
-  %a = qtensor.dequant_matmul %x, %q8 scales(%s1 : tensor<4x1xf32>)
-         layout <f8E4M3FN, block = [1, 0], packing = none>
-         outs(%init : tensor<2x4xf32>)
-         : tensor<2x64xf32>, tensor<4x64xi8> -> tensor<2x4xf32>
-  // expected-remark @+1 {{no kernel for this product (3-bit codes)}}
-  %b = qtensor.dequant_matmul %x, %q3 scales(%s1 : tensor<4x1xf32>)
+                     %xb: tensor<2x2x64xf32>, %qb: tensor<2x4x64xi8>,
+                     %g: tensor<64xi32>,
+                     %s: tensor<4x4xf32>, %s8: tensor<4x8xf32>,
+                     %s1: tensor<4x1xf32>, %sb: tensor<2x4x1xf32>,
+                     %init: tensor<2x4xf32>, %initb: tensor<2x2x4xf32>)
+    -> (tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>,
+        tensor<2x2x4xf32>) {
+  // expected-remark @+1 {{no kernel for this product (3-bit codes that are not constants (the kernels read them repacked at compile time))}}
+  %a = qtensor.dequant_matmul %x, %q3 scales(%s1 : tensor<4x1xf32>)
          layout <si3, block = [1, 0], packing = lsb_first>
          outs(%init : tensor<2x4xf32>)
          : tensor<2x64xf32>, tensor<4x24xi8> -> tensor<2x4xf32>
-  // expected-remark @+1 {{no kernel for this product (groups of 16 codes (a multiple of 32 is needed))}}
-  %c = qtensor.dequant_matmul %x, %q4 scales(%s : tensor<4x4xf32>)
+  // expected-remark @+1 {{no kernel for this product (4-bit codes in groups of 16 that are not constants (the kernels read them repacked at compile time))}}
+  %b = qtensor.dequant_matmul %x, %q4 scales(%s : tensor<4x4xf32>)
          layout <ui4, block = [1, 16], packing = lsb_first>
          outs(%init : tensor<2x4xf32>)
          : tensor<2x64xf32>, tensor<4x32xi8> -> tensor<2x4xf32>
-  return %a, %b, %c : tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>
+  // expected-remark @+1 {{no kernel for this product (act-order codes that are not constants (the kernels read them repacked at compile time))}}
+  %c = qtensor.dequant_matmul %x, %q4 scales(%s : tensor<4x4xf32>)
+         group_index(%g : tensor<64xi32>)
+         layout <ui4, block = [1, 16], packing = lsb_first>
+         outs(%init : tensor<2x4xf32>)
+         : tensor<2x64xf32>, tensor<4x32xi8> -> tensor<2x4xf32>
+  // expected-remark @+1 {{no kernel for this product (groups of 8 codes (a multiple of 16 is needed))}}
+  %d = qtensor.dequant_matmul %x, %q8 scales(%s8 : tensor<4x8xf32>)
+         layout <si8, block = [1, 8], packing = none>
+         outs(%init : tensor<2x4xf32>)
+         : tensor<2x64xf32>, tensor<4x64xi8> -> tensor<2x4xf32>
+  // expected-remark @+1 {{no kernel for this product (batched [B, N, K] weights)}}
+  %e = qtensor.dequant_matmul %xb, %qb scales(%sb : tensor<2x4x1xf32>)
+         layout <si8, block = [1, 1, 0], packing = none>
+         outs(%initb : tensor<2x2x4xf32>)
+         : tensor<2x2x64xf32>, tensor<2x4x64xi8> -> tensor<2x2x4xf32>
+  return %a, %b, %c, %d, %e : tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>,
+                              tensor<2x4xf32>, tensor<2x2x4xf32>
+}
+
+// -----
+
+// GPTQ act-order with constant codes: the columns are sorted into their
+// groups at compile time (new codes, the group index gone) and the
+// activations are gathered in that order before the call; 3-bit codes are
+// widened to 4 bits on the way.
+// CHECK-LABEL: func.func @act_order
+// CHECK-NOT: qtensor.dequant_matmul
+// CHECK: arith.constant dense_resource<{{.*}}kernel_codes{{.*}}> : tensor<4x32xi8>
+// CHECK: arith.constant dense<[1, 3, 5, 7, {{.*}}, 63, 0, 2, 4, {{.*}}]> : tensor<64xi32>
+// CHECK: linalg.generic
+// CHECK:   tensor.extract %{{.*}}[%{{.*}}, %{{.*}}] : tensor<2x64xf32>
+// CHECK: call @__qtensor_kernel_dequant_matmul_4x64_si4_g32_sf32_acc(
+func.func @act_order(%x: tensor<2x64xf32>, %s: tensor<4x2xf32>,
+                     %init: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  %q = arith.constant dense<7> : tensor<4x24xi8>
+  %g = arith.constant dense<[1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0,
+                             1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0,
+                             1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0,
+                             1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0]>
+                             : tensor<64xi32>
+  %y = qtensor.dequant_matmul %x, %q scales(%s : tensor<4x2xf32>)
+         group_index(%g : tensor<64xi32>)
+         layout <si3, block = [1, 32], packing = lsb_first>
+         outs(%init : tensor<2x4xf32>)
+         : tensor<2x64xf32>, tensor<4x24xi8> -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
+// An act-order index whose groups are not runs of the group size (here
+// group 0 has 40 columns, group 1 24) stays for the reference lowering.
+// CHECK-LABEL: func.func @uneven_act_order
+// CHECK: qtensor.dequant_matmul
+func.func @uneven_act_order(%x: tensor<2x64xf32>, %s: tensor<4x2xf32>,
+                            %init: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  %q = arith.constant dense<7> : tensor<4x32xi8>
+  %g = arith.constant dense<[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                             0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                             0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                             1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]>
+                             : tensor<64xi32>
+  // expected-remark @+1 {{no kernel for this product (act-order groups that are not runs of the group size)}}
+  %y = qtensor.dequant_matmul %x, %q scales(%s : tensor<4x2xf32>)
+         group_index(%g : tensor<64xi32>)
+         layout <ui4, block = [1, 32], packing = lsb_first>
+         outs(%init : tensor<2x4xf32>)
+         : tensor<2x64xf32>, tensor<4x32xi8> -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
 }
 
 // -----
