@@ -131,6 +131,8 @@ std::optional<Format> lookupFormat(const std::string &name) {
     return Format{name, "", "q6_K", 6, 16, false, false, false, 210, 256};
   if (name == "q4_K")
     return Format{name, "", "q4_K", 4, 32, false, false, false, 144, 256};
+  if (name == "q5_K")
+    return Format{name, "", "q5_K", 5, 32, false, false, false, 176, 256};
   if (name == "w8a8") {
     Format format{name, "", "w8a8", 8, 0, false};
     format.w8a8 = true;
@@ -440,8 +442,10 @@ std::vector<WeightCopy> makeWeights(const Format &format, int64_t n, int64_t k,
     // (q4_1, q4_K).
     bool q6 = format.element == "q6_K";
     int64_t scaleAt = q6 ? 208 : 0;
-    int64_t minAt =
-        format.element == "q4_K" || format.element == "q4_1" ? 2 : scaleAt;
+    int64_t minAt = format.element == "q4_K" || format.element == "q5_K" ||
+                            format.element == "q4_1"
+                        ? 2
+                        : scaleAt;
     for (WeightCopy &copy : result) {
       copy.storage.kind = HostArray::Kind::I8;
       copy.storage.shape = {n, rowBytes};
@@ -634,7 +638,7 @@ void usage() {
       "int2-g64,\n"
       "                       int3-g128, int4-g128-act (GPTQ act-order),\n"
       "                       nf4-g64 (bitsandbytes NormalFloat4), fp8-e4m3,\n"
-      "                       q4_0, q4_1, q5_0, q8_0, q4_K, q6_K (ggml\n"
+      "                       q4_0, q4_1, q5_0, q8_0, q4_K, q5_K, q6_K (ggml\n"
       "                       blocks), f32 (the importers' float product,\n"
       "                       [N, K] weights), f32-kn (linalg.matmul with\n"
       "                       [K, N] weights), w8a8 (dynamic_quantize +\n"

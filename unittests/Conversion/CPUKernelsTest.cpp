@@ -526,7 +526,7 @@ TEST_F(CPUKernelsGGMLTest, BlocksMatchReferenceLowering) {
       {"q4_0", 18, 37, 64},   {"q4_0", 18, 70, 160}, {"q8_0", 34, 37, 96},
       {"q4_K", 144, 37, 256}, {"q4_1", 20, 41, 96},  {"q4_K", 144, 70, 512},
       {"q6_K", 210, 35, 512}, {"q5_0", 22, 33, 128}, {"q5_1", 24, 34, 96},
-      {"f16", 0, 40, 172},    {"bf16", 0, 33, 100}};
+      {"q5_K", 176, 36, 512}, {"f16", 0, 40, 172},   {"bf16", 0, 33, 100}};
   for (const GGMLCase &tc : cases) {
     SCOPED_TRACE(llvm::formatv("{0} {1}x{2}", tc.type, tc.n, tc.k).str());
     std::mt19937 rng(5);
@@ -550,6 +550,7 @@ TEST_F(CPUKernelsGGMLTest, BlocksMatchReferenceLowering) {
       // q4_K, q4_1 and q5_1 blocks start with two f16 (scale and min), the
       // others with one.
       bool twoHalves = llvm::StringRef(tc.type) == "q4_K" ||
+                       llvm::StringRef(tc.type) == "q5_K" ||
                        llvm::StringRef(tc.type) == "q4_1" ||
                        llvm::StringRef(tc.type) == "q5_1";
       // q6_K's f16 d is its last two bytes.
@@ -614,12 +615,12 @@ func.func @f(%x: tensor<?x{0}xf32>) -> tensor<?x{1}xf32> {
             << (*expected)[0].f32[1] << "; kernel " << (*actual)[0].f32[0]
             << ", " << (*actual)[0].f32[1];
       }
-      // q4_0 and q8_0 have an int8 kernel; q4_1, q5_0, q5_1, q4_K and
-      // q6_K only with prepacked weights (their int8 groups are the
+      // q4_0 and q8_0 have an int8 kernel; q4_1, q5_0, q5_1, q4_K, q5_K
+      // and q6_K only with prepacked weights (their int8 groups are the
       // blocks or sub-blocks: 32 codes, 16 for q6_K).
       llvm::StringRef type(tc.type);
-      bool onlyPrepacked =
-          llvm::is_contained({"q4_1", "q5_0", "q5_1", "q4_K", "q6_K"}, type);
+      bool onlyPrepacked = llvm::is_contained(
+          {"q4_1", "q5_0", "q5_1", "q4_K", "q5_K", "q6_K"}, type);
       if (hostHasVNNI() && (type == "q4_0" || type == "q8_0" || onlyPrepacked))
         checkInt8Kernels(*module, tc.k, type == "q6_K" ? 16 : 32, {1, 5, 50},
                          false, /*prepacked=*/true, onlyPrepacked);

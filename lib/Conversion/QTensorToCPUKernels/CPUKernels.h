@@ -106,6 +106,10 @@ struct DequantKernelPlan {
   /// each code a nibble of `ql` and two bits of `qh`, one int8 scale per 16
   /// codes (w = d sc (c - 32)). A kernel group is one load.
   bool sixBitCodes = false;
+  /// ggml's q5_K: q4_K's layout with bit 4 of every code in the 32 bytes
+  /// `qh` after the scales: code l of field j of 64-code run c has it at
+  /// bit 2 c + j of qh[l].
+  bool kQuantHighBits = false;
   /// ggml's q4_1 / q5_1: an f16 min after the block's f16 scale
   /// (w = d c + m).
   bool blockMins = false;

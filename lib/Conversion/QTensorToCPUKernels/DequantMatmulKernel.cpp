@@ -817,6 +817,26 @@ private:
           b, loc, vi32,
           vector::ExtractOp::create(b, loc, word, ArrayRef<int64_t>{0}));
     }
+    // q5_K: the bytes of qh that hold bit 4 of this load's codes, and the
+    // bit of field 0 (2 c for 64-code run c of the super-block).
+    Value highBytes, highShift;
+    if (plan.kQuantHighBits) {
+      Value within =
+          arith::RemUIOp::create(b, loc, kc, index(plan.ggmlBlockCodes));
+      Value block =
+          arith::DivUIOp::create(b, loc, kc, index(plan.ggmlBlockCodes));
+      Value lane = arith::DivUIOp::create(
+          b, loc, arith::RemUIOp::create(b, loc, within, index(64)), index(2));
+      Value column =
+          add(add(mul(block, index(plan.ggmlBlockBytes)), index(16)), lane);
+      highBytes = arith::ExtUIOp::create(b, loc, vi32,
+                                         loadBytes(vi8, n, column, false));
+      Value run = arith::DivUIOp::create(b, loc, within, index(64));
+      highShift = vector::BroadcastOp::create(
+          b, loc, vi32,
+          arith::IndexCastOp::create(b, loc, b.getI32Type(),
+                                     mul(run, index(2))));
+    }
     SmallVector<Value> codes;
     for (unsigned j = 0; j < plan.fields; ++j) {
       Value field = wide;
@@ -840,6 +860,14 @@ private:
                 arith::ConstantOp::create(
                     b, loc,
                     DenseElementsAttr::get(vi32, ArrayRef<int32_t>(shifts)))),
+            splatI32(1));
+        field = arith::OrIOp::create(
+            b, loc, field, arith::ShLIOp::create(b, loc, bit, splatI32(4)));
+      }
+      if (highBytes) {
+        Value shift = arith::AddIOp::create(b, loc, highShift, splatI32(j));
+        Value bit = arith::AndIOp::create(
+            b, loc, arith::ShRUIOp::create(b, loc, highBytes, shift),
             splatI32(1));
         field = arith::OrIOp::create(
             b, loc, field, arith::ShLIOp::create(b, loc, bit, splatI32(4)));
@@ -1301,12 +1329,16 @@ FailureOr<DequantKernelPlan> planGGMLKernel(GGMLMatmulOp op,
     plan.sixBitCodes = true;
     return planSuperBlocks(plan, storageType, whyNot);
   case GGMLType::Q4_K:
+  case GGMLType::Q5_K: {
+    bool q5 = op.getGgmlType() == GGMLType::Q5_K;
     plan.bits = 4;
     plan.fields = 2;
-    plan.ggmlBlockBytes = 144;
-    plan.ggmlHeaderBytes = 16;
-    plan.ggmlName = "q4_K";
+    plan.ggmlBlockBytes = q5 ? 176 : 144;
+    plan.ggmlHeaderBytes = q5 ? 48 : 16;
+    plan.ggmlName = q5 ? "q5_K" : "q4_K";
+    plan.kQuantHighBits = q5;
     return planSuperBlocks(plan, storageType, whyNot);
+  }
   default:
     whyNot = (Twine("ggml type ") + stringifyGGMLType(op.getGgmlType())).str();
     return failure();

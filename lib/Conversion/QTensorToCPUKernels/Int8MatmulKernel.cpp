@@ -149,13 +149,13 @@ FailureOr<Int8Layout> int8Layout(const DequantKernelPlan &plan,
     return whyNot = plan.ggmlName + " sub-block scales", failure();
   if (plan.hasMins() && !plan.int8Prepacked)
     return whyNot = plan.ggmlName + " mins", failure();
-  if (plan.fifthBits && !plan.int8Prepacked)
+  if ((plan.fifthBits || plan.kQuantHighBits) && !plan.int8Prepacked)
     return whyNot = plan.ggmlName + " fifth bits", failure();
   if (plan.isLookup())
     return whyNot = plan.lookupName + " codes are not integers", failure();
   layout.fields = plan.fields;
   layout.fieldBits = plan.bits;
-  if (plan.fifthBits || plan.sixBitCodes) {
+  if (plan.fifthBits || plan.kQuantHighBits || plan.sixBitCodes) {
     layout.fields = 2;
     layout.fieldBits = 4;
     layout.planeBits = plan.sixBitCodes ? 2 : 1;
@@ -1438,9 +1438,13 @@ bool cpu::prepackInt8Weights(OpBuilder &b, Location loc,
     if (q4K) {
       // 32-byte runs of 64 codes: low nibbles, then high nibbles.
       int64_t i = kk % 256;
-      uint8_t byte =
-          blockOf(c, kk)[plan.ggmlHeaderBytes + 32 * (i / 64) + i % 32];
+      const uint8_t *block = blockOf(c, kk);
+      uint8_t byte = block[plan.ggmlHeaderBytes + 32 * (i / 64) + i % 32];
       code = uint8_t(i % 64 < 32 ? byte & 15 : byte >> 4);
+      // q5_K: bit 4 at bit 2 (i / 64) + (i % 64) / 32 of qh[i % 32].
+      if (plan.kQuantHighBits)
+        code |= uint8_t(
+            ((block[16 + i % 32] >> (2 * (i / 64) + i % 64 / 32)) & 1) << 4);
     } else if (q6K) {
       // Halves of 128 codes, each 4 quarters of 32: the nibbles of ql (low
       // ones for quarters 0-1), two bits of qh shifted by 2 per quarter.

@@ -216,19 +216,19 @@ func.func @zero_init(%x: tensor<5x64xf32>, %q: tensor<8x32xi8>,
 // converted codes). Other ggml types stay for the reference lowering.
 // CHECK-LABEL: func.func @ggml_blocks
 // CHECK: call @[[KERNEL:__qtensor_kernel_ggml_matmul_8x64_q4_0_acc]](
-// CHECK: qtensor.ggml_matmul %{{.*}} as q5_K
+// CHECK: qtensor.ggml_matmul %{{.*}} as q3_K
 // CHECK: func.func private @[[KERNEL]]_task(
 // CHECK: arith.bitcast %{{.*}} : i16 to f16
 // CHECK: vector.load %{{.*}} : memref<8x36xi8>, vector<16xi8>
 func.func @ggml_blocks(%x: tensor<3x64xf32>, %q4: tensor<8x36xi8>,
-                       %x256: tensor<3x256xf32>, %q5: tensor<8x176xi8>,
+                       %x256: tensor<3x256xf32>, %q3: tensor<8x110xi8>,
                        %init: tensor<3x8xf32>)
     -> (tensor<3x8xf32>, tensor<3x8xf32>) {
   %a = qtensor.ggml_matmul %x, %q4 as q4_0 outs(%init : tensor<3x8xf32>)
          : tensor<3x64xf32>, tensor<8x36xi8> -> tensor<3x8xf32>
-  // expected-remark @+1 {{no kernel for this product (ggml type q5_K)}}
-  %b = qtensor.ggml_matmul %x256, %q5 as q5_K outs(%init : tensor<3x8xf32>)
-         : tensor<3x256xf32>, tensor<8x176xi8> -> tensor<3x8xf32>
+  // expected-remark @+1 {{no kernel for this product (ggml type q3_K)}}
+  %b = qtensor.ggml_matmul %x256, %q3 as q3_K outs(%init : tensor<3x8xf32>)
+         : tensor<3x256xf32>, tensor<8x110xi8> -> tensor<3x8xf32>
   return %a, %b : tensor<3x8xf32>, tensor<3x8xf32>
 }
 
@@ -255,6 +255,30 @@ func.func @ggml_q4_K(%x: tensor<3x512xf32>, %q: tensor<8x288xi8>)
   %init = linalg.fill ins(%zero : f32) outs(%e : tensor<3x8xf32>) -> tensor<3x8xf32>
   %y = qtensor.ggml_matmul %x, %q as q4_K outs(%init : tensor<3x8xf32>)
          : tensor<3x512xf32>, tensor<8x288xi8> -> tensor<3x8xf32>
+  return %y : tensor<3x8xf32>
+}
+
+// -----
+
+// q5_K is q4_K with bit 4 of each code in the 32 bytes qh after the
+// scales: one more 16-byte load per load of nibbles, shifted by the run's
+// bit (2 c + field) and or-ed in above the nibble.
+// CHECK-LABEL: func.func @ggml_q5_K
+// CHECK: call @[[KERNEL:__qtensor_kernel_ggml_matmul_8x256_q5_K]](
+// CHECK: func.func private @[[KERNEL]]_task(
+// CHECK: vector.load %{{.*}} : memref<8x176xi8>, vector<16xi8>
+// CHECK: vector.load %{{.*}} : memref<8x176xi8>, vector<16xi8>
+// CHECK: arith.shrui %{{.*}}, %{{.*}} : vector<16xi32>
+// CHECK: arith.shli %{{.*}}, %{{.*}} : vector<16xi32>
+// CHECK: arith.ori %{{.*}}, %{{.*}} : vector<16xi32>
+// CHECK: vector.fma
+func.func @ggml_q5_K(%x: tensor<3x256xf32>, %q: tensor<8x176xi8>)
+    -> tensor<3x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<3x8xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<3x8xf32>) -> tensor<3x8xf32>
+  %y = qtensor.ggml_matmul %x, %q as q5_K outs(%init : tensor<3x8xf32>)
+         : tensor<3x256xf32>, tensor<8x176xi8> -> tensor<3x8xf32>
   return %y : tensor<3x8xf32>
 }
 
