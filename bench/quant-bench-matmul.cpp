@@ -44,6 +44,7 @@ extern "C" void omp_set_num_threads(int);
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <numeric>
 #include <random>
 #include <string>
@@ -133,6 +134,10 @@ std::optional<Format> lookupFormat(const std::string &name) {
     return Format{name, "", "q4_K", 4, 32, false, false, false, 144, 256};
   if (name == "q5_K")
     return Format{name, "", "q5_K", 5, 32, false, false, false, 176, 256};
+  if (name == "q3_K")
+    return Format{name, "", "q3_K", 3, 16, false, false, false, 110, 256};
+  if (name == "q2_K")
+    return Format{name, "", "q2_K", 2, 16, false, false, false, 84, 256};
   if (name == "w8a8") {
     Format format{name, "", "w8a8", 8, 0, false};
     format.w8a8 = true;
@@ -438,14 +443,16 @@ std::vector<WeightCopy> makeWeights(const Format &format, int64_t n, int64_t k,
   std::vector<WeightCopy> result(1);
   if (format.ggmlBlockBytes) {
     int64_t rowBytes = k / format.ggmlBlockCodes * format.ggmlBlockBytes;
-    // The block's f16 scale (q6_K's at its end), and the f16 min after it
-    // (q4_1, q4_K).
-    bool q6 = format.element == "q6_K";
-    int64_t scaleAt = q6 ? 208 : 0;
-    int64_t minAt = format.element == "q4_K" || format.element == "q5_K" ||
-                            format.element == "q4_1"
-                        ? 2
-                        : scaleAt;
+    // The block's f16 scale (q3_K's and q6_K's at its end, q2_K's before
+    // its dmin at the end), and the f16 min after it (q4_1, q4_K, q5_K,
+    // q2_K).
+    const std::map<std::string, int64_t> scaleAtOf{
+        {"q6_K", 208}, {"q3_K", 108}, {"q2_K", 80}};
+    auto scaleEntry = scaleAtOf.find(format.element);
+    int64_t scaleAt = scaleEntry == scaleAtOf.end() ? 0 : scaleEntry->second;
+    bool hasMin = format.element == "q4_K" || format.element == "q5_K" ||
+                  format.element == "q4_1" || format.element == "q2_K";
+    int64_t minAt = hasMin ? scaleAt + 2 : scaleAt;
     for (WeightCopy &copy : result) {
       copy.storage.kind = HostArray::Kind::I8;
       copy.storage.shape = {n, rowBytes};
@@ -638,7 +645,7 @@ void usage() {
       "int2-g64,\n"
       "                       int3-g128, int4-g128-act (GPTQ act-order),\n"
       "                       nf4-g64 (bitsandbytes NormalFloat4), fp8-e4m3,\n"
-      "                       q4_0, q4_1, q5_0, q8_0, q4_K, q5_K, q6_K (ggml\n"
+      "                       q4_0, q4_1, q5_0, q8_0, q2_K .. q6_K (ggml\n"
       "                       blocks), f32 (the importers' float product,\n"
       "                       [N, K] weights), f32-kn (linalg.matmul with\n"
       "                       [K, N] weights), w8a8 (dynamic_quantize +\n"

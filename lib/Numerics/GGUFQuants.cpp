@@ -649,6 +649,12 @@ void packScaleMinK4(int g, uint8_t scale, uint8_t min, uint8_t *scales) {
 
 } // namespace
 
+int8_t quantopt::numerics::unpackScaleQ3K(int g, const uint8_t *scales) {
+  int low = g < 8 ? scales[g] & 0xF : scales[g - 8] >> 4;
+  int high = (scales[8 + g % 4] >> (2 * (g / 4))) & 3;
+  return static_cast<int8_t>((low | (high << 4)) - 32);
+}
+
 void quantopt::numerics::unpackScaleMinK4(int g, const uint8_t *scales,
                                           uint8_t *scale, uint8_t *min) {
   if (g < 4) {
@@ -674,13 +680,6 @@ void packScalesQ3K(const int *levels, uint8_t *scales) {
       scales[g - 8] |= static_cast<uint8_t>((l & 0xF) << 4);
     scales[8 + g % 4] |= static_cast<uint8_t>((l >> 4) << (2 * (g / 4)));
   }
-}
-
-// The signed scale of Q3_K group g (sc - 32).
-int8_t unpackScaleQ3K(int g, const uint8_t *scales) {
-  int low = g < 8 ? scales[g] & 0xF : scales[g - 8] >> 4;
-  int high = (scales[8 + g % 4] >> (2 * (g / 4))) & 3;
-  return static_cast<int8_t>((low | (high << 4)) - 32);
 }
 
 // Recomputes the codes of the affine K-quants (Q2_K: 16 groups of 16, Q4_K

@@ -523,10 +523,11 @@ class CPUKernelsGGMLTest : public CPUKernelsTest {};
 TEST_F(CPUKernelsGGMLTest, BlocksMatchReferenceLowering) {
   // blockBytes 0: 16-bit float weights (K need not be a multiple of 32).
   const GGMLCase cases[] = {
-      {"q4_0", 18, 37, 64},   {"q4_0", 18, 70, 160}, {"q8_0", 34, 37, 96},
-      {"q4_K", 144, 37, 256}, {"q4_1", 20, 41, 96},  {"q4_K", 144, 70, 512},
-      {"q6_K", 210, 35, 512}, {"q5_0", 22, 33, 128}, {"q5_1", 24, 34, 96},
-      {"q5_K", 176, 36, 512}, {"f16", 0, 40, 172},   {"bf16", 0, 33, 100}};
+      {"q4_0", 18, 37, 64},   {"q4_0", 18, 70, 160},  {"q8_0", 34, 37, 96},
+      {"q4_K", 144, 37, 256}, {"q4_1", 20, 41, 96},   {"q4_K", 144, 70, 512},
+      {"q6_K", 210, 35, 512}, {"q5_0", 22, 33, 128},  {"q5_1", 24, 34, 96},
+      {"q5_K", 176, 36, 512}, {"q3_K", 110, 35, 512}, {"q2_K", 84, 34, 256},
+      {"f16", 0, 40, 172},    {"bf16", 0, 33, 100}};
   for (const GGMLCase &tc : cases) {
     SCOPED_TRACE(llvm::formatv("{0} {1}x{2}", tc.type, tc.n, tc.k).str());
     std::mt19937 rng(5);
@@ -547,16 +548,18 @@ TEST_F(CPUKernelsGGMLTest, BlocksMatchReferenceLowering) {
     }
     for (int64_t i = 0; !half && i < tc.n * rowBytes; ++i) {
       int64_t inBlock = i % rowBytes % tc.blockBytes;
-      // q4_K, q4_1 and q5_1 blocks start with two f16 (scale and min), the
-      // others with one.
-      bool twoHalves = llvm::StringRef(tc.type) == "q4_K" ||
-                       llvm::StringRef(tc.type) == "q5_K" ||
-                       llvm::StringRef(tc.type) == "q4_1" ||
-                       llvm::StringRef(tc.type) == "q5_1";
-      // q6_K's f16 d is its last two bytes.
-      bool q6 = llvm::StringRef(tc.type) == "q6_K";
-      if ((!q6 && inBlock == 0) || (twoHalves && inBlock == 2) ||
-          (q6 && inBlock == 208)) {
+      // Where each block keeps its f16 scales (and mins): q4_K, q5_K,
+      // q4_1 and q5_1 start with two, q2_K ends with two, q3_K and q6_K
+      // end with one, the others start with one.
+      llvm::StringRef type(tc.type);
+      std::vector<int64_t> halvesAt{0};
+      if (llvm::is_contained({"q4_K", "q5_K", "q4_1", "q5_1"}, type))
+        halvesAt = {0, 2};
+      else if (type == "q2_K")
+        halvesAt = {80, 82};
+      else if (type == "q3_K" || type == "q6_K")
+        halvesAt = {tc.blockBytes - 2};
+      if (llvm::is_contained(halvesAt, inBlock)) {
         // An f16 of exponent field 5..20: normal, about 2^-10 .. 2^5.
         uint16_t half = uint16_t(((5 + rng() % 16) << 10) | (rng() & 0x3ff));
         if (rng() & 1)
@@ -615,15 +618,17 @@ func.func @f(%x: tensor<?x{0}xf32>) -> tensor<?x{1}xf32> {
             << (*expected)[0].f32[1] << "; kernel " << (*actual)[0].f32[0]
             << ", " << (*actual)[0].f32[1];
       }
-      // q4_0 and q8_0 have an int8 kernel; q4_1, q5_0, q5_1, q4_K, q5_K
-      // and q6_K only with prepacked weights (their int8 groups are the
-      // blocks or sub-blocks: 32 codes, 16 for q6_K).
+      // q4_0 and q8_0 have an int8 kernel; the others only with prepacked
+      // weights (their int8 groups are the blocks or sub-blocks: 32 codes,
+      // 16 for q2_K, q3_K and q6_K).
       llvm::StringRef type(tc.type);
       bool onlyPrepacked = llvm::is_contained(
-          {"q4_1", "q5_0", "q5_1", "q4_K", "q5_K", "q6_K"}, type);
+          {"q4_1", "q5_0", "q5_1", "q2_K", "q3_K", "q4_K", "q5_K", "q6_K"},
+          type);
+      bool sixteen = llvm::is_contained({"q2_K", "q3_K", "q6_K"}, type);
       if (hostHasVNNI() && (type == "q4_0" || type == "q8_0" || onlyPrepacked))
-        checkInt8Kernels(*module, tc.k, type == "q6_K" ? 16 : 32, {1, 5, 50},
-                         false, /*prepacked=*/true, onlyPrepacked);
+        checkInt8Kernels(*module, tc.k, sixteen ? 16 : 32, {1, 5, 50}, false,
+                         /*prepacked=*/true, onlyPrepacked);
     }
   }
 }

@@ -55,6 +55,10 @@ bool quantizeGGMLRows(GGMLType type, const float *src, int64_t rows,
 bool dequantizeGGMLRows(GGMLType type, const uint8_t *src, int64_t rows,
                         int64_t cols, float *dst, std::string *error);
 
+/// The signed scale (sc - 32) of sub-block g (0..15) of a Q3_K super-block
+/// from its 12 bytes of packed 6-bit scales.
+int8_t unpackScaleQ3K(int g, const uint8_t *scales);
+
 /// The 6-bit scale and min of sub-block g (0..7) of a Q4_K/Q5_K
 /// super-block from its 12 packed bytes, as ggml's get_scale_min_k4.
 void unpackScaleMinK4(int g, const uint8_t *scales, uint8_t *scale,

@@ -106,6 +106,14 @@ struct DequantKernelPlan {
   /// each code a nibble of `ql` and two bits of `qh`, one int8 scale per 16
   /// codes (w = d sc (c - 32)). A kernel group is one load.
   bool sixBitCodes = false;
+  /// ggml's q2_K, q3_K and q6_K: each 16-lane load holds 4 fields, the
+  /// quarters of a 128-code half super-block (field f, lane i of load l is
+  /// code 32 f + 16 l + i of the half), with 16-code sub-block scales.
+  /// q2_K: 2-bit codes in qs with a 4-bit scale and min per sub-block
+  /// (w = d sc c - dmin m); q3_K (`threeBitCodes`): 2 bits in qs and bit 2
+  /// in hmask, 6-bit signed scales (w = d (sc - 32) (c - 4)).
+  bool quarterCodes = false;
+  bool threeBitCodes = false;
   /// ggml's q5_K: q4_K's layout with bit 4 of every code in the 32 bytes
   /// `qh` after the scales: code l of field j of 64-code run c has it at
   /// bit 2 c + j of qh[l].
@@ -118,7 +126,11 @@ struct DequantKernelPlan {
   bool fifthBits = false;
   /// Weights of the form w = s c - min (q4_K's sub-blocks, the blocks of
   /// q4_1 and q5_1): a group contributes s sum x c - min sum x.
-  bool hasMins() const { return (subBlockScales && !sixBitCodes) || blockMins; }
+  bool hasMins() const {
+    return (subBlockScales && !sixBitCodes && !threeBitCodes) || blockMins;
+  }
+  /// q2_K, the only K-quant with 16-code sub-blocks and mins.
+  bool isQ2K() const { return quarterCodes && hasMins(); }
   /// ggml's f16 / bf16 weights: 16-bit floats, no scales.
   Type halfType;
   /// A float product's f32 weights, no scales: `storage` is the weight.

@@ -8,8 +8,8 @@
 // The kernels of qtensor.dequant_matmul (integer codes read as 2, 4 or 8
 // bits, other widths and act-order columns repacked at compile time; nf4
 // and fp4 codes through a 16-entry table, FP8 converted, dynamic8 through
-// a 256-entry one) and qtensor.ggml_matmul
-// (q4_0, q4_1, q5_0, q5_1, q8_0, q4_K, q6_K, f16, bf16). Each 16-byte load of
+// a 256-entry one) and qtensor.ggml_matmul (every ggml type: q4_0, q4_1,
+// q5_0, q5_1, q8_0, q2_K to q6_K, f16, bf16). Each 16-byte load of
 // codes is widened to 16 i32 lanes; bit field j of the 16 bytes is one
 // vector<16xf32> of codes. Below 48 rows the codes stream past activations that
 // a per-call packing step has put in field order, and scales and zero-points
@@ -480,6 +480,29 @@ private:
   /// The scale s and min of scale group `g` of channel `n` of a layout
   /// with mins (w = s c - min).
   std::pair<Value, Value> loadScaleAndMin(Value n, Value g) {
+    if (plan.isQ2K()) {
+      // Byte g mod 16 of block g / 16: the scale in its low nibble, the
+      // min in its high one; d * sc and dmin * m as ggml computes them.
+      Value base = mul(arith::DivUIOp::create(b, loc, g, index(16)),
+                       index(plan.ggmlBlockBytes));
+      Value byte = arith::ExtUIOp::create(
+          b, loc, b.getI32Type(),
+          memref::LoadOp::create(
+              b, loc, storage,
+              ValueRange{
+                  n, add(base, arith::RemUIOp::create(b, loc, g, index(16)))}));
+      auto i32Const = [&](int64_t v) {
+        return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
+      };
+      Value scale = arith::AndIOp::create(b, loc, byte, i32Const(15));
+      Value min = arith::ShRUIOp::create(b, loc, byte, i32Const(4));
+      auto times = [&](int64_t at, Value v) -> Value {
+        return arith::MulFOp::create(b, loc,
+                                     loadF16(storage, n, add(base, index(at))),
+                                     arith::UIToFPOp::create(b, loc, f32, v));
+      };
+      return {times(80, scale), times(82, min)};
+    }
     if (plan.subBlockScales)
       return loadSubBlockScaleAndMin(plan, storage, n, g);
     // q4_1: d, then m; w = d c + m.
@@ -494,7 +517,7 @@ private:
   Value scaleGroup(Value group, unsigned j) {
     if (!plan.subBlockScales)
       return group;
-    if (!plan.sixBitCodes)
+    if (!plan.quarterCodes)
       return add(mul(group, index(plan.fields)), index(j));
     Value half = arith::DivUIOp::create(b, loc, group, index(2));
     Value load = arith::RemUIOp::create(b, loc, group, index(2));
@@ -768,8 +791,8 @@ private:
           b, loc, VectorType::get({kLanes}, plan.halfType), bytes);
       return {arith::ExtFOp::create(b, loc, vf32, halves)};
     }
-    if (plan.sixBitCodes)
-      return decodeSixBitCodes(n, kc);
+    if (plan.quarterCodes)
+      return decodeQuarterCodes(n, kc);
     Value byteColumn;
     if (plan.isGGML()) {
       // Block kc / 32: its f16 scale, then the codes of this load.
@@ -853,25 +876,17 @@ private:
         SmallVector<int32_t> shifts;
         for (int64_t i = 0; i < kLanes; ++i)
           shifts.push_back(int32_t(kLanes * j + i));
-        Value bit = arith::AndIOp::create(
-            b, loc,
-            arith::ShRUIOp::create(
-                b, loc, fifthBits,
-                arith::ConstantOp::create(
-                    b, loc,
-                    DenseElementsAttr::get(vi32, ArrayRef<int32_t>(shifts)))),
-            splatI32(1));
-        field = arith::OrIOp::create(
-            b, loc, field, arith::ShLIOp::create(b, loc, bit, splatI32(4)));
+        field = orBitAt(
+            field, fifthBits,
+            arith::ConstantOp::create(
+                b, loc,
+                DenseElementsAttr::get(vi32, ArrayRef<int32_t>(shifts))),
+            4);
       }
-      if (highBytes) {
-        Value shift = arith::AddIOp::create(b, loc, highShift, splatI32(j));
-        Value bit = arith::AndIOp::create(
-            b, loc, arith::ShRUIOp::create(b, loc, highBytes, shift),
-            splatI32(1));
-        field = arith::OrIOp::create(
-            b, loc, field, arith::ShLIOp::create(b, loc, bit, splatI32(4)));
-      }
+      if (highBytes)
+        field =
+            orBitAt(field, highBytes,
+                    arith::AddIOp::create(b, loc, highShift, splatI32(j)), 4);
       if (plan.f8Format)
         codes.push_back(decodeF8(field));
       else
@@ -909,6 +924,15 @@ private:
                                    value);
   }
 
+  /// `codes` with bit `position` set from bit `shift` (per lane) of
+  /// `source`: codes | ((source >> shift) & 1) << position.
+  Value orBitAt(Value codes, Value source, Value shift, int64_t position) {
+    Value bit = arith::AndIOp::create(
+        b, loc, arith::ShRUIOp::create(b, loc, source, shift), splatI32(1));
+    return arith::OrIOp::create(
+        b, loc, codes, arith::ShLIOp::create(b, loc, bit, splatI32(position)));
+  }
+
   /// Integer codes as f32, less the layout's constant offset where it is
   /// not a zero-point (offsetInCodes).
   Value toCodeValues(Value codes) {
@@ -923,37 +947,63 @@ private:
   /// carry it.
   int64_t groupOffset() const { return plan.offsetInCodes() ? 0 : plan.offset; }
 
-  /// q6_K: the 4 fields of the load at `kc` (a half super-block of 128
-  /// codes holds two loads): field f, lane i is code 32 f + 16 load + i of
-  /// the half, its low 4 bits the low (f = 0, 1) or high (f = 2, 3) nibble
-  /// of ql[64 half + 32 (f mod 2) + 16 load + i], its high 2 bits bits
-  /// 2f, 2f + 1 of qh[32 half + 16 load + i].
-  SmallVector<Value> decodeSixBitCodes(Value n, Value kc) {
+  /// q2_K, q3_K, q6_K: the 4 fields of the load at `kc` (a half
+  /// super-block of 128 codes holds two loads): field f, lane i is code
+  /// 32 f + 16 load + i of the half, l = 16 load + i. q6_K: its low 4 bits
+  /// the low (f = 0, 1) or high (f = 2, 3) nibble of
+  /// ql[64 half + 32 (f mod 2) + l], its high 2 bits bits 2f, 2f + 1 of
+  /// qh[32 half + l]. q2_K: bits 2f, 2f + 1 of qs[32 half + l] (qs at byte
+  /// 16). q3_K: the same two bits of its qs (at byte 32), and bit 2 from bit
+  /// 4 half + f of hmask[l].
+  SmallVector<Value> decodeQuarterCodes(Value n, Value kc) {
     Value block = arith::DivUIOp::create(b, loc, kc, index(256));
     Value within = arith::RemUIOp::create(b, loc, kc, index(256));
     Value half = arith::DivUIOp::create(b, loc, within, index(128));
     Value load = arith::DivUIOp::create(
         b, loc, arith::RemUIOp::create(b, loc, within, index(128)), index(64));
     Value base = mul(block, index(plan.ggmlBlockBytes));
-    Value lowStart = add(add(base, mul(half, index(64))), mul(load, index(16)));
-    Value highStart = add(add(add(base, index(128)), mul(half, index(32))),
-                          mul(load, index(16)));
+    Value lane0 = mul(load, index(16));
     auto wide = [&](Value column) {
       return arith::ExtUIOp::create(b, loc, vi32,
                                     loadBytes(vi8, n, column, false));
     };
+    auto bitsAt = [&](Value v, int64_t shift, int64_t mask) -> Value {
+      if (shift > 0)
+        v = arith::ShRUIOp::create(b, loc, v, splatI32(shift));
+      return arith::AndIOp::create(b, loc, v, splatI32(mask));
+    };
+    SmallVector<Value> codes;
+    if (!plan.sixBitCodes) {
+      int64_t qsAt = plan.threeBitCodes ? 32 : 16;
+      Value qs =
+          wide(add(add(base, index(qsAt)), add(mul(half, index(32)), lane0)));
+      Value hmask, hmaskShift;
+      if (plan.threeBitCodes) {
+        hmask = wide(add(base, lane0));
+        hmaskShift = vector::BroadcastOp::create(
+            b, loc, vi32,
+            arith::IndexCastOp::create(b, loc, b.getI32Type(),
+                                       mul(half, index(4))));
+      }
+      for (unsigned f = 0; f < 4; ++f) {
+        Value code = bitsAt(qs, 2 * f, 3);
+        if (hmask)
+          code = orBitAt(code, hmask,
+                         arith::AddIOp::create(b, loc, hmaskShift, splatI32(f)),
+                         2);
+        codes.push_back(toCodeValues(code));
+      }
+      return codes;
+    }
+    Value lowStart = add(add(base, mul(half, index(64))), lane0);
+    Value highStart =
+        add(add(add(base, index(128)), mul(half, index(32))), lane0);
     Value lowA = wide(lowStart), lowB = wide(add(lowStart, index(32)));
     Value high = wide(highStart);
-    SmallVector<Value> codes;
     for (unsigned f = 0; f < 4; ++f) {
       Value low = f % 2 == 0 ? lowA : lowB;
-      low = f < 2 ? Value(arith::AndIOp::create(b, loc, low, splatI32(15)))
-                  : Value(arith::ShRUIOp::create(b, loc, low, splatI32(4)));
-      Value top = high;
-      if (f > 0)
-        top = arith::ShRUIOp::create(b, loc, top, splatI32(2 * f));
-      if (f < 3)
-        top = arith::AndIOp::create(b, loc, top, splatI32(3));
+      low = f < 2 ? bitsAt(low, 0, 15) : bitsAt(low, 4, 15);
+      Value top = bitsAt(high, 2 * f, 3);
       Value code = arith::OrIOp::create(
           b, loc, low, arith::ShLIOp::create(b, loc, top, splatI32(4)));
       codes.push_back(toCodeValues(code));
@@ -1257,8 +1307,8 @@ FailureOr<DequantKernelPlan> planSuperBlocks(DequantKernelPlan plan,
 
 /// The plan of a ggml product: q4_0 (value (c - 8) * d), q4_1 (d * c + m),
 /// q5_0 (d * (c - 16)), q5_1 (d * c + m) and q8_0 (c * d) with one f16
-/// scale per block of 32 codes, the K-quants
-/// q4_K and q6_K, and 16-bit floats.
+/// scale per block of 32 codes, the K-quants q2_K to q6_K, and 16-bit
+/// floats.
 FailureOr<DequantKernelPlan> planGGMLKernel(GGMLMatmulOp op,
                                             std::string &whyNot) {
   DequantKernelPlan plan;
@@ -1269,6 +1319,9 @@ FailureOr<DequantKernelPlan> planGGMLKernel(GGMLMatmulOp op,
   if (ShapedType::isDynamic(plan.n) || ShapedType::isDynamic(k))
     return whyNot = "dynamic weight shape", failure();
   switch (op.getGgmlType()) {
+  case GGMLType::F32:
+    // The importers give f32 weights as float tensors (a float product).
+    return whyNot = "ggml type f32", failure();
   case GGMLType::F16:
   case GGMLType::BF16:
     plan.bits = 16;
@@ -1320,14 +1373,23 @@ FailureOr<DequantKernelPlan> planGGMLKernel(GGMLMatmulOp op,
     plan.signedCodes = true;
     plan.ggmlName = "q8_0";
     break;
-  case GGMLType::Q6_K:
-    plan.bits = 6;
+  case GGMLType::Q2_K:
+  case GGMLType::Q3_K:
+  case GGMLType::Q6_K: {
+    // A load holds the four quarters of half a super-block.
+    GGMLType type = op.getGgmlType();
     plan.fields = 4;
-    plan.offset = 32;
-    plan.ggmlBlockBytes = 210;
-    plan.ggmlName = "q6_K";
-    plan.sixBitCodes = true;
+    plan.quarterCodes = true;
+    plan.sixBitCodes = type == GGMLType::Q6_K;
+    plan.threeBitCodes = type == GGMLType::Q3_K;
+    plan.bits = plan.sixBitCodes ? 6 : plan.threeBitCodes ? 3 : 2;
+    plan.offset = plan.sixBitCodes ? 32 : plan.threeBitCodes ? 4 : 0;
+    plan.ggmlBlockBytes = plan.sixBitCodes     ? 210
+                          : plan.threeBitCodes ? 110
+                                               : 84;
+    plan.ggmlName = std::string(stringifyGGMLType(type));
     return planSuperBlocks(plan, storageType, whyNot);
+  }
   case GGMLType::Q4_K:
   case GGMLType::Q5_K: {
     bool q5 = op.getGgmlType() == GGMLType::Q5_K;
@@ -1339,9 +1401,6 @@ FailureOr<DequantKernelPlan> planGGMLKernel(GGMLMatmulOp op,
     plan.kQuantHighBits = q5;
     return planSuperBlocks(plan, storageType, whyNot);
   }
-  default:
-    whyNot = (Twine("ggml type ") + stringifyGGMLType(op.getGgmlType())).str();
-    return failure();
   }
   if (k % 32 != 0)
     return whyNot = "K not a multiple of 32", failure();

@@ -155,6 +155,11 @@ FailureOr<Int8Layout> int8Layout(const DequantKernelPlan &plan,
     return whyNot = plan.lookupName + " codes are not integers", failure();
   layout.fields = plan.fields;
   layout.fieldBits = plan.bits;
+  if (plan.threeBitCodes) {
+    // q3_K's 3-bit codes take a nibble each.
+    layout.fields = 2;
+    layout.fieldBits = 4;
+  }
   if (plan.fifthBits || plan.kQuantHighBits || plan.sixBitCodes) {
     layout.fields = 2;
     layout.fieldBits = 4;
@@ -1068,8 +1073,9 @@ private:
     GroupParams params;
     params.scales = load(buf.scales, at);
     if (plan.subBlockScales) {
-      // q4_K: s = d sc, bias = -(dmin m); q6_K: s = d sc, z' = 32; in f32
-      // as ggml computes them (the 6-bit or int8 sc and m convert exactly).
+      // q2_K, q4_K, q5_K: s = d sc, bias = -(dmin m); q6_K: s = d sc,
+      // z' = 32; q3_K: s = d (sc - 32), z' = 4; in f32 as ggml computes
+      // them (the small integer sc and m convert exactly).
       Value superBlock =
           arith::DivUIOp::create(b, loc, g, index(256 / plan.group));
       auto superScale = [&](int64_t which) {
@@ -1078,7 +1084,7 @@ private:
       };
       params.scales =
           arith::MulFOp::create(b, loc, superScale(0), params.scales);
-      if (plan.sixBitCodes) {
+      if (!plan.hasMins()) {
         params.offsets = splat(vf32, double(layout.offset));
         return params;
       }
@@ -1380,11 +1386,16 @@ bool cpu::prepackInt8Weights(OpBuilder &b, Location loc,
                              SmallVectorImpl<Value> &weights) {
   DequantKernelPlan prepackedPlan = plan;
   prepackedPlan.int8Prepacked = true;
-  bool q4K = plan.subBlockScales && !plan.sixBitCodes;
-  bool q6K = plan.sixBitCodes;
+  // K-quants: sub-block scales and mins from 6-bit fields (q4_K, q5_K)
+  // or a byte's nibbles (q2_K), or scales alone, int8 (q6_K) or 6-bit
+  // (q3_K).
+  bool q2K = plan.isQ2K();
+  bool q4K = plan.subBlockScales && plan.hasMins() && !q2K;
+  bool q6K = plan.sixBitCodes, q3K = plan.threeBitCodes;
   if (plan.subBlockScales) {
-    // The int8 groups are the sub-blocks: 32 codes (q4_K), 16 (q6_K).
-    prepackedPlan.group = q6K ? 16 : 32;
+    // The int8 groups are the sub-blocks: 32 codes (q4_K, q5_K), 16 (q2_K,
+    // q3_K, q6_K).
+    prepackedPlan.group = plan.quarterCodes ? 16 : 32;
     prepackedPlan.numGroups = plan.k / prepackedPlan.group;
   }
   std::string whyNot;
@@ -1445,6 +1456,14 @@ bool cpu::prepackInt8Weights(OpBuilder &b, Location loc,
       if (plan.kQuantHighBits)
         code |= uint8_t(
             ((block[16 + i % 32] >> (2 * (i / 64) + i % 64 / 32)) & 1) << 4);
+    } else if (q2K || q3K) {
+      // Halves of 128 codes, each 4 quarters of 32: two bits of qs shifted
+      // by 2 per quarter; q3_K's bit 2 from bit 4 half + quarter of hmask.
+      const uint8_t *block = blockOf(c, kk);
+      int64_t i = kk % 256, half = i / 128, quarter = i % 128 / 32, l = i % 32;
+      code = (block[(q3K ? 32 : 16) + 32 * half + l] >> (2 * quarter)) & 3;
+      if (q3K)
+        code |= uint8_t(((block[l] >> (4 * half + quarter)) & 1) << 2);
     } else if (q6K) {
       // Halves of 128 codes, each 4 quarters of 32: the nibbles of ql (low
       // ones for quarters 0-1), two bits of qh shifted by 2 per quarter.
@@ -1523,16 +1542,26 @@ bool cpu::prepackInt8Weights(OpBuilder &b, Location loc,
   auto blockHalf = [&](int64_t at) {
     return [&, at](int64_t c, int64_t g) { return blockOf(c, g * 32) + at; };
   };
-  // q4_K: sub-block g's 6-bit scale (which = 0) or min (which = 1).
+  // Sub-block g's scale (which = 0) and min (which = 1): q4_K's and
+  // q5_K's 6-bit ones, q2_K's nibbles, q3_K's signed scale (sc - 32).
   std::vector<uint8_t> subBlockParams;
-  if (q4K) {
+  if (q4K || q2K || q3K) {
     subBlockParams.resize(n * groups * 2);
     for (int64_t c = 0; c < n; ++c)
-      for (int64_t g = 0; g < groups; ++g)
-        quantopt::numerics::unpackScaleMinK4(
-            int(g % 8), blockOf(c, g * 32) + 4,
-            &subBlockParams[(c * groups + g) * 2],
-            &subBlockParams[(c * groups + g) * 2 + 1]);
+      for (int64_t g = 0; g < groups; ++g) {
+        uint8_t *scale = &subBlockParams[(c * groups + g) * 2];
+        if (q4K) {
+          quantopt::numerics::unpackScaleMinK4(
+              int(g % 8), blockOf(c, g * 32) + 4, scale, scale + 1);
+        } else if (q2K) {
+          uint8_t byte = blockOf(c, g * 16)[g % 16];
+          scale[0] = byte & 15;
+          scale[1] = byte >> 4;
+        } else {
+          scale[0] = uint8_t(quantopt::numerics::unpackScaleQ3K(
+              int(g % 16), blockOf(c, g * 16) + 96));
+        }
+      }
   }
   auto subBlockParam = [&](int64_t which) {
     return [&, which](int64_t c, int64_t g) {
@@ -1555,32 +1584,38 @@ bool cpu::prepackInt8Weights(OpBuilder &b, Location loc,
   if (planeBits)
     result.push_back(constant({tiles, planeWords, kLanes}, b.getI32Type(),
                               plane, ".int8_high_bits"));
-  if (q6K) {
-    // Sub-block g's int8 scale at byte 192 + g mod 16 of block g / 16; d
-    // at byte 208: [tiles, super-blocks, 1, 16].
-    result.push_back(constant(paramShape, i8,
-                              spread(groups, 1,
-                                     [&](int64_t c, int64_t g) {
-                                       return blockOf(c, g * 16) + 192 + g % 16;
-                                     }),
-                              ".int8_scales"));
-    int64_t superBlocks = k / 256;
+  if (q6K || q3K) {
+    // Sub-block g's int8 scale (q6_K: byte 192 + g mod 16 of block g / 16;
+    // q3_K: unpacked), then d (at byte 208, 108): [tiles, super-blocks, 1,
+    // 16].
+    result.push_back(
+        constant(paramShape, i8,
+                 spread(groups, 1,
+                        [&](int64_t c, int64_t g) -> const uint8_t * {
+                          if (q3K)
+                            return subBlockParam(0)(c, g);
+                          return blockOf(c, g * 16) + 192 + g % 16;
+                        }),
+                 ".int8_scales"));
+    int64_t superBlocks = k / 256, dAt = q3K ? 108 : 208;
     result.push_back(constant(
         {tiles, superBlocks, 1, kLanes}, f16,
         spread(superBlocks, 2,
-               [&](int64_t c, int64_t i) { return blockOf(c, i * 256) + 208; }),
+               [&](int64_t c, int64_t i) { return blockOf(c, i * 256) + dAt; }),
         ".int8_super_scales"));
-  } else if (q4K) {
+  } else if (q4K || q2K) {
     result.push_back(constant(
         paramShape, i8, spread(groups, 1, subBlockParam(0)), ".int8_scales"));
     result.push_back(constant(
         paramShape, i8, spread(groups, 1, subBlockParam(1)), ".int8_mins"));
     // (d, dmin) of each super-block: [tiles, super-blocks, 2, 16].
     int64_t superBlocks = k / 256;
+    // (d, dmin) start q4_K and q5_K blocks and sit at byte 80 of q2_K's.
+    int64_t pairAt = q2K ? 80 : 0;
     std::vector<char> pairs =
         spread(2 * superBlocks, 2, [&](int64_t c, int64_t i) {
           int64_t block = i / 2, which = i % 2;
-          return blockOf(c, block * 256) + 2 * which;
+          return blockOf(c, block * 256) + pairAt + 2 * which;
         });
     // spread laid out [tiles, 2 * superBlocks, 16]: the same bytes as
     // [tiles, superBlocks, 2, 16].

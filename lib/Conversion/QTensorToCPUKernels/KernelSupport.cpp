@@ -97,6 +97,49 @@ Value KernelEmitter::loadGroupScale(const DequantKernelPlan &plan,
     return arith::MulFOp::create(
         b, loc, d, arith::SIToFPOp::create(b, loc, b.getF32Type(), scaleByte));
   }
+  if (plan.threeBitCodes) {
+    // q3_K: 16 6-bit scales in the 12 bytes at 96 (scale s: its low 4 bits
+    // the low (s < 8) or high nibble of byte s mod 8, its high 2 bits bits
+    // 2 (s / 4) of byte 8 + s mod 4), stored plus 32; the f16 d at 108.
+    // d * (sc - 32) as ggml computes it.
+    Type i32 = b.getI32Type();
+    Value block = arith::DivUIOp::create(b, loc, g, index(16));
+    Value s = arith::RemUIOp::create(b, loc, g, index(16));
+    Value base = mul(block, index(plan.ggmlBlockBytes));
+    auto byteAt = [&](Value at) -> Value {
+      return arith::ExtUIOp::create(
+          b, loc, i32,
+          memref::LoadOp::create(b, loc, storage,
+                                 ValueRange{n, add(add(base, index(96)), at)}));
+    };
+    auto asI32 = [&](Value v) -> Value {
+      return arith::IndexCastOp::create(b, loc, i32, v);
+    };
+    auto i32Const = [&](int64_t v) -> Value {
+      return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
+    };
+    Value lowByte = byteAt(arith::RemUIOp::create(b, loc, s, index(8)));
+    Value lowShift =
+        asI32(mul(arith::DivUIOp::create(b, loc, s, index(8)), index(4)));
+    Value low = arith::AndIOp::create(
+        b, loc, arith::ShRUIOp::create(b, loc, lowByte, lowShift),
+        i32Const(15));
+    Value highByte =
+        byteAt(add(index(8), arith::RemUIOp::create(b, loc, s, index(4))));
+    Value highShift =
+        asI32(mul(arith::DivUIOp::create(b, loc, s, index(4)), index(2)));
+    Value high = arith::AndIOp::create(
+        b, loc, arith::ShRUIOp::create(b, loc, highByte, highShift),
+        i32Const(3));
+    Value scale = arith::SubIOp::create(
+        b, loc,
+        arith::OrIOp::create(b, loc, low,
+                             arith::ShLIOp::create(b, loc, high, i32Const(4))),
+        i32Const(32));
+    Value d = loadF16(storage, n, add(base, index(108)));
+    return arith::MulFOp::create(
+        b, loc, d, arith::SIToFPOp::create(b, loc, b.getF32Type(), scale));
+  }
   return loadF16(storage, n, mul(g, index(plan.ggmlBlockBytes)));
 }
 

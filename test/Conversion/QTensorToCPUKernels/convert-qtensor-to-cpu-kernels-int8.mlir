@@ -111,6 +111,26 @@ func.func @int4_groups_of_96(%x: tensor<1x192xf32>, %q: tensor<4x96xi8>,
 
 // -----
 
+// The K-quants have int8 kernels only for prepacked (constant) weights:
+// with weights passed in, the exact f32 kernels take them.
+// CHECK-LABEL: func.func @low_bit_K
+// CHECK: call @__qtensor_kernel_ggml_matmul_8x256_q3_K_acc(
+// CHECK: call @__qtensor_kernel_ggml_matmul_8x256_q2_K_acc(
+// CHECK-NOT: _int8
+func.func @low_bit_K(%x: tensor<1x256xf32>, %q3: tensor<8x110xi8>,
+                     %q2: tensor<8x84xi8>, %init: tensor<1x8xf32>)
+    -> (tensor<1x8xf32>, tensor<1x8xf32>) {
+  // expected-remark@+1 {{no int8 kernel for this product (q3_K sub-block scales); the exact f32 kernel computes it}}
+  %a = qtensor.ggml_matmul %x, %q3 as q3_K outs(%init : tensor<1x8xf32>)
+         : tensor<1x256xf32>, tensor<8x110xi8> -> tensor<1x8xf32>
+  // expected-remark@+1 {{no int8 kernel for this product (q2_K sub-block scales); the exact f32 kernel computes it}}
+  %b = qtensor.ggml_matmul %x, %q2 as q2_K outs(%init : tensor<1x8xf32>)
+         : tensor<1x256xf32>, tensor<8x84xi8> -> tensor<1x8xf32>
+  return %a, %b : tensor<1x8xf32>, tensor<1x8xf32>
+}
+
+// -----
+
 // Constant weights are prepacked at compile time (prepack-int8, the
 // default): q4_0's codes become [tiles of 16 channels, words, 16] i32 and
 // its f16 block scales [tiles, blocks, 16]; the original blocks go away.

@@ -213,22 +213,44 @@ func.func @zero_init(%x: tensor<5x64xf32>, %q: tensor<8x32xi8>,
 // ggml q4_0: each block's f16 scale comes from its first two bytes, the
 // codes start two bytes in, and the low and high nibbles are the block's two
 // halves (no activation reordering; the offset 8 is subtracted from the
-// converted codes). Other ggml types stay for the reference lowering.
+// converted codes).
 // CHECK-LABEL: func.func @ggml_blocks
 // CHECK: call @[[KERNEL:__qtensor_kernel_ggml_matmul_8x64_q4_0_acc]](
-// CHECK: qtensor.ggml_matmul %{{.*}} as q3_K
 // CHECK: func.func private @[[KERNEL]]_task(
 // CHECK: arith.bitcast %{{.*}} : i16 to f16
 // CHECK: vector.load %{{.*}} : memref<8x36xi8>, vector<16xi8>
 func.func @ggml_blocks(%x: tensor<3x64xf32>, %q4: tensor<8x36xi8>,
-                       %x256: tensor<3x256xf32>, %q3: tensor<8x110xi8>,
-                       %init: tensor<3x8xf32>)
-    -> (tensor<3x8xf32>, tensor<3x8xf32>) {
+                       %init: tensor<3x8xf32>) -> tensor<3x8xf32> {
   %a = qtensor.ggml_matmul %x, %q4 as q4_0 outs(%init : tensor<3x8xf32>)
          : tensor<3x64xf32>, tensor<8x36xi8> -> tensor<3x8xf32>
-  // expected-remark @+1 {{no kernel for this product (ggml type q3_K)}}
-  %b = qtensor.ggml_matmul %x256, %q3 as q3_K outs(%init : tensor<3x8xf32>)
+  return %a : tensor<3x8xf32>
+}
+
+// -----
+
+// q3_K and q2_K take q6_K's shape: one 16-byte load of qs holds the four
+// quarters of half a super-block in its 2-bit fields (q3_K adds bit 2 from
+// a load of hmask); scales (and q2_K's mins) per 16-code sub-block, q3_K's
+// unpacked from its 12 bytes of 6-bit fields and less 32. Neither has an
+// int8 kernel: compute=int8 leaves them to this one.
+// CHECK-LABEL: func.func @ggml_low_bit_K
+// CHECK: call @[[Q3:__qtensor_kernel_ggml_matmul_8x256_q3_K_acc]](
+// CHECK: call @[[Q2:__qtensor_kernel_ggml_matmul_8x256_q2_K_acc]](
+// CHECK: func.func private @[[Q3]]_task(
+// CHECK: vector.load %{{.*}} : memref<8x110xi8>, vector<16xi8>
+// CHECK: vector.load %{{.*}} : memref<8x110xi8>, vector<16xi8>
+// CHECK: arith.subi %{{.*}}, %{{.*}} : i32
+// CHECK: vector.fma
+// CHECK: func.func private @[[Q2]]_task(
+// CHECK: vector.load %{{.*}} : memref<8x84xi8>, vector<16xi8>
+// CHECK: vector.fma
+func.func @ggml_low_bit_K(%x: tensor<3x256xf32>, %q3: tensor<8x110xi8>,
+                          %q2: tensor<8x84xi8>, %init: tensor<3x8xf32>)
+    -> (tensor<3x8xf32>, tensor<3x8xf32>) {
+  %a = qtensor.ggml_matmul %x, %q3 as q3_K outs(%init : tensor<3x8xf32>)
          : tensor<3x256xf32>, tensor<8x110xi8> -> tensor<3x8xf32>
+  %b = qtensor.ggml_matmul %x, %q2 as q2_K outs(%init : tensor<3x8xf32>)
+         : tensor<3x256xf32>, tensor<8x84xi8> -> tensor<3x8xf32>
   return %a, %b : tensor<3x8xf32>, tensor<3x8xf32>
 }
 
