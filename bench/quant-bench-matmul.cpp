@@ -817,9 +817,11 @@ int main(int argc, char **argv) {
           return 1;
         }
         // int8 kernels of constant, prepacked weights, as in a model; the
-        // formats whose codes are repacked at compile time.
+        // formats whose codes are repacked at compile time, and the
+        // K-quants, whose sub-block parameters are unpacked at compile time.
         std::optional<std::unique_ptr<JitModule>> constantKernel;
-        if ((int8 && prepacksInt8(format)) || format.needsConstants) {
+        if ((int8 && prepacksInt8(format)) || format.needsConstants ||
+            format.ggmlBlockCodes == 256) {
           mlir::OwningOpRef<mlir::ModuleOp> constantModule =
               withConstantWeights(*module, weights[0]);
           auto compiled =

@@ -600,12 +600,47 @@ func.func @f(%x: tensor<?x{0}xf32>) -> tensor<?x{1}xf32> {
       kernelOptions.threads = 2;
       auto kernel = JitModule::compile(*module, kernelOptions);
       ASSERT_TRUE(bool(kernel)) << llvm::toString(kernel.takeError());
+      // K-quant blocks also passed in as an argument: the kernel unpacks
+      // constant q4_K / q5_K sub-block parameters at compile time, others
+      // in the kernel.
+      bool kQuant = tc.type[3] == 'K';
+      std::unique_ptr<JitModule> blocksPassedIn;
+      HostArray blocks;
+      if (kQuant) {
+        std::string argText = text;
+        size_t at = argText.find("  %q = arith.constant");
+        argText.erase(at, argText.find('\n', at) + 1 - at);
+        std::string signature =
+            llvm::formatv("(%x: tensor<?x{0}xf32>", tc.k).str();
+        argText.replace(
+            argText.find(signature), signature.size(),
+            llvm::formatv("(%x: tensor<?x{0}xf32>, %q: tensor<{1}x{2}xi8>",
+                          tc.k, tc.n, rowBytes)
+                .str());
+        auto argModule =
+            mlir::parseSourceString<mlir::ModuleOp>(argText, &context);
+        ASSERT_TRUE(argModule) << argText;
+        EXPECT_EQ(productsLeftByKernelPass(*argModule), 0);
+        auto compiled = JitModule::compile(*argModule, kernelOptions);
+        ASSERT_TRUE(bool(compiled)) << llvm::toString(compiled.takeError());
+        blocksPassedIn = std::move(*compiled);
+        blocks.kind = HostArray::Kind::I8;
+        blocks.shape = {tc.n, rowBytes};
+        blocks.i8.assign(bytes.begin(), bytes.end());
+      }
       for (int64_t rows : {1, 5, 50}) {
         SCOPED_TRACE(llvm::formatv("{0} rows", rows).str());
         HostArray input = normalRows(rows, tc.k, rng);
         auto expected = (*reference)->call("f", {&input});
         auto actual = (*kernel)->call("f", {&input});
         ASSERT_TRUE(bool(expected) && bool(actual));
+        if (blocksPassedIn) {
+          auto unpacked = blocksPassedIn->call("f", {&input, &blocks});
+          ASSERT_TRUE(bool(unpacked)) << llvm::toString(unpacked.takeError());
+          auto [largest, worst] =
+              largestAndWorst((*expected)[0], (*unpacked)[0]);
+          EXPECT_LE(worst, 1e-5f * largest) << "blocks passed in";
+        }
         float largest = 0.0f, worst = 0.0f;
         for (size_t i = 0; i < (*expected)[0].f32.size(); ++i) {
           largest = std::max(largest, std::fabs((*expected)[0].f32[i]));

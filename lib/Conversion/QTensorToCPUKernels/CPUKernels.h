@@ -118,6 +118,12 @@ struct DequantKernelPlan {
   /// `qh` after the scales: code l of field j of 64-code run c has it at
   /// bit 2 c + j of qh[l].
   bool kQuantHighBits = false;
+  /// Constant q4_K / q5_K blocks (exact f32 kernel): every sub-block's f32
+  /// scale and min, computed at compile time exactly as the kernel would
+  /// from the blocks, in a [N, sub-blocks x 2] `scales` buffer beside
+  /// them, so that the kernel loads two floats instead of unpacking 6-bit
+  /// fields.
+  bool ggmlParams = false;
   /// ggml's q4_1 / q5_1: an f16 min after the block's f16 scale
   /// (w = d c + m).
   bool blockMins = false;

@@ -32,6 +32,7 @@
 #include "mlir/IR/SymbolTable.h"
 
 #include "quant/Dialect/QTensor/Utils/WeightMatching.h"
+#include "quant/Numerics/GGUFQuants.h"
 #include "quant/Numerics/Numerics.h"
 
 #include "llvm/Support/FormatVariadic.h"
@@ -222,7 +223,8 @@ private:
     KernelBuffers buffers;
     buffers.x = args[0];
     buffers.storage = args[1];
-    bool hasScales = !plan.isGGML() && !plan.isFloatWeight();
+    bool hasScales =
+        (!plan.isGGML() || plan.ggmlParams) && !plan.isFloatWeight();
     if (hasScales)
       buffers.scales = args[2];
     if (plan.zeroType)
@@ -480,6 +482,12 @@ private:
   /// The scale s and min of scale group `g` of channel `n` of a layout
   /// with mins (w = s c - min).
   std::pair<Value, Value> loadScaleAndMin(Value n, Value g) {
+    if (plan.ggmlParams) {
+      Value at = mul(g, index(2));
+      return {memref::LoadOp::create(b, loc, scales, ValueRange{n, at}),
+              memref::LoadOp::create(b, loc, scales,
+                                     ValueRange{n, add(at, index(1))})};
+    }
     if (plan.isQ2K()) {
       // Byte g mod 16 of block g / 16: the scale in its low nibble, the
       // min in its high one; d * sc and dmin * m as ggml computes them.
@@ -1589,13 +1597,65 @@ LogicalResult mlir::qtensor::cpu::lowerDequantMatmulToKernel(
   return success();
 }
 
+namespace {
+
+/// The f32 scale d * sc and min dmin * m of every 32-code sub-block of
+/// constant q4_K / q5_K blocks, as a [N, sub-blocks x 2] constant,
+/// computed as ggml's dequantize_row_q4_K computes them (d and dmin widened
+/// from f16, times the 6-bit sc and m, in f32); null when the blocks are
+/// not constant.
+Value subBlockParamsConstant(GGMLMatmulOp op, const DequantKernelPlan &plan) {
+  assert(plan.subBlockScales && !plan.quarterCodes && "q4_K or q5_K");
+  std::optional<std::vector<uint8_t>> bytes =
+      readConstantBytes(op.getStorage());
+  int64_t rowBytes = plan.storageColumns();
+  if (!bytes || int64_t(bytes->size()) != plan.n * rowBytes)
+    return {};
+  int64_t subBlocks = plan.numScaleGroups();
+  std::vector<float> params(plan.n * subBlocks * 2);
+  auto half = [](const uint8_t *at) {
+    return num::fromF16Bits(uint16_t(at[0] | (at[1] << 8)));
+  };
+  for (int64_t n = 0; n < plan.n; ++n) {
+    for (int64_t g = 0; g < subBlocks; ++g) {
+      const uint8_t *block =
+          bytes->data() + n * rowBytes + g / 8 * plan.ggmlBlockBytes;
+      uint8_t scale, min;
+      num::unpackScaleMinK4(int(g % 8), block + 4, &scale, &min);
+      float *out = &params[(n * subBlocks + g) * 2];
+      out[0] = half(block) * float(scale);
+      out[1] = half(block + 2) * float(min);
+    }
+  }
+  OpBuilder b(op);
+  std::string name = getWeightName(op.getStorage().getDefiningOp());
+  return createF32Constant(
+      b, op.getLoc(), {plan.n, subBlocks * 2}, params, /*asResource=*/true,
+      (name.empty() ? "weight" : name) + ".sub_block_params");
+}
+
+} // namespace
+
 LogicalResult mlir::qtensor::cpu::lowerGGMLMatmulToKernel(
     GGMLMatmulOp op, const KernelOptions &options, std::string &whyNot) {
   FailureOr<DequantKernelPlan> plan = planGGMLKernel(op, whyNot);
   if (failed(plan))
     return failure();
-  return replaceWithKernelCall(op, *plan, op.getInput(), {op.getStorage()},
-                               op.getInit(), options, whyNot);
+  SmallVector<Value> weights{op.getStorage()};
+  // The exact kernel of constant q4_K / q5_K blocks reads their sub-block
+  // parameters unpacked at compile time (the int8 kernel prepacks them).
+  // The quarter-order K-quants unpack theirs cheaply enough, and q2_K's and
+  // q3_K's would more than double or add half to the bytes read.
+  if (plan->subBlockScales && !plan->quarterCodes &&
+      options.compute == KernelCompute::F32 &&
+      op->getParentOfType<ModuleOp>()) {
+    if (Value params = subBlockParamsConstant(op, *plan)) {
+      weights.push_back(params);
+      plan->ggmlParams = true;
+    }
+  }
+  return replaceWithKernelCall(op, *plan, op.getInput(), weights, op.getInit(),
+                               options, whyNot);
 }
 
 LogicalResult mlir::qtensor::cpu::lowerQuantizedMatmulToKernel(

@@ -53,6 +53,8 @@ std::string cpu::kernelName(const DequantKernelPlan &plan, unsigned threads,
     if (plan.zeroType)
       name += "_z" + typeName(plan.zeroType);
   }
+  if (plan.ggmlParams)
+    name += "_params";
   name += suffix;
   if (plan.accumulate)
     name += "_acc";

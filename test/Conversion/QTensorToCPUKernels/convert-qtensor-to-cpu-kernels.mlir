@@ -282,6 +282,30 @@ func.func @ggml_q4_K(%x: tensor<3x512xf32>, %q: tensor<8x288xi8>)
 
 // -----
 
+// Constant q4_K blocks: each sub-block's f32 scale and min are computed at
+// compile time into a constant beside the blocks, which the kernel loads
+// instead of unpacking the 6-bit fields (scale 1 * 1, min 1 * 1 here).
+// CHECK-LABEL: func.func @ggml_q4_K_constant
+// CHECK: %[[PARAMS:.*]] = arith.constant dense_resource<{{.*}}sub_block_params> : tensor<2x16xf32>
+// CHECK: call @[[KERNEL:__qtensor_kernel_ggml_matmul_2x256_q4_K_params]](
+// CHECK: func.func private @[[KERNEL]]_task(
+// CHECK-SAME: memref<2x16xf32>
+// CHECK-NOT: arith.bitcast %{{.*}} : i16 to f16
+// CHECK: vector.fma
+// CHECK: memref.load %{{.*}} : memref<2x16xf32>
+// CHECK: memref.load %{{.*}} : memref<2x16xf32>
+func.func @ggml_q4_K_constant(%x: tensor<3x256xf32>) -> tensor<3x2xf32> {
+  %q = arith.constant dense<"0x003C003C0101010101010101010101015555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555003C003C0101010101010101010101015555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555"> : tensor<2x144xi8>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<3x2xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<3x2xf32>) -> tensor<3x2xf32>
+  %y = qtensor.ggml_matmul %x, %q as q4_K outs(%init : tensor<3x2xf32>)
+         : tensor<3x256xf32>, tensor<2x144xi8> -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}
+
+// -----
+
 // q5_K is q4_K with bit 4 of each code in the 32 bytes qh after the
 // scales: one more 16-byte load per load of nibbles, shifted by the run's
 // bit (2 c + field) and or-ed in above the nibble.
