@@ -254,6 +254,9 @@ protected:
   Value f32Const(double v) {
     return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
   }
+  Value i32Const(int64_t v) {
+    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
+  }
   /// A splat constant of `type` (integer or float elements).
   Value splat(VectorType type, double v) {
     Type element = type.getElementType();
@@ -308,8 +311,9 @@ protected:
   /// The f16 at bytes `column`, `column + 1` of storage row `n`, as f32.
   Value loadF16(Value storage, Value n, Value column);
 
-  /// q4_K: the scale d * sc and the min dmin * m of sub-block `subBlock` of
-  /// channel `n` (f32, computed as ggml's dequantize_row_q4_K does).
+  /// q4_K / q5_K (32-code sub-blocks) and q2_K (16-code ones): the scale
+  /// d * sc and the min dmin * m of sub-block `subBlock` of channel `n` (f32,
+  /// computed as ggml's dequantize_row_q*_K does).
   std::pair<Value, Value> loadSubBlockScaleAndMin(const DequantKernelPlan &plan,
                                                   Value storage, Value n,
                                                   Value subBlock);
@@ -352,6 +356,10 @@ func::FuncOp getOrCreateIntrinsicDeclaration(ModuleOp module,
 /// arguments from `firstBuffer` on are buffers marked `llvm.noalias`.
 func::FuncOp createKernelFunction(ModuleOp module, Location loc, StringRef name,
                                   TypeRange types, unsigned firstBuffer);
+
+/// The name of the weight behind constant `storage` (importer name or
+/// "weight"), which the constants derived from it at compile time extend.
+std::string derivedConstantName(Value storage);
 
 /// The kernel function's name: shape, layout, init, threads (and `suffix`).
 std::string kernelName(const DequantKernelPlan &plan, unsigned threads,

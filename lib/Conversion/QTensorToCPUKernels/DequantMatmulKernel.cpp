@@ -488,29 +488,6 @@ private:
               memref::LoadOp::create(b, loc, scales,
                                      ValueRange{n, add(at, index(1))})};
     }
-    if (plan.isQ2K()) {
-      // Byte g mod 16 of block g / 16: the scale in its low nibble, the
-      // min in its high one; d * sc and dmin * m as ggml computes them.
-      Value base = mul(arith::DivUIOp::create(b, loc, g, index(16)),
-                       index(plan.ggmlBlockBytes));
-      Value byte = arith::ExtUIOp::create(
-          b, loc, b.getI32Type(),
-          memref::LoadOp::create(
-              b, loc, storage,
-              ValueRange{
-                  n, add(base, arith::RemUIOp::create(b, loc, g, index(16)))}));
-      auto i32Const = [&](int64_t v) {
-        return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
-      };
-      Value scale = arith::AndIOp::create(b, loc, byte, i32Const(15));
-      Value min = arith::ShRUIOp::create(b, loc, byte, i32Const(4));
-      auto times = [&](int64_t at, Value v) -> Value {
-        return arith::MulFOp::create(b, loc,
-                                     loadF16(storage, n, add(base, index(at))),
-                                     arith::UIToFPOp::create(b, loc, f32, v));
-      };
-      return {times(80, scale), times(82, min)};
-    }
     if (plan.subBlockScales)
       return loadSubBlockScaleAndMin(plan, storage, n, g);
     // q4_1: d, then m; w = d c + m.
@@ -1537,11 +1514,11 @@ LogicalResult repackConstantCodes(DequantMatmulOp op,
                    reinterpret_cast<uint8_t *>(repacked.data() + n * row));
   }
   OpBuilder b(op);
-  std::string name = getWeightName(op.getStorage().getDefiningOp());
   storage = createRawConstant(
       b, op.getLoc(), RankedTensorType::get({plan.n, row}, b.getIntegerType(8)),
       repacked,
-      /*asResource=*/true, (name.empty() ? "weight" : name) + ".kernel_codes");
+      /*asResource=*/true,
+      derivedConstantName(op.getStorage()) + ".kernel_codes");
   bool identity = llvm::all_of(llvm::enumerate(order), [](auto entry) {
     return int64_t(entry.value()) == int64_t(entry.index());
   });
@@ -1628,10 +1605,10 @@ Value subBlockParamsConstant(GGMLMatmulOp op, const DequantKernelPlan &plan) {
     }
   }
   OpBuilder b(op);
-  std::string name = getWeightName(op.getStorage().getDefiningOp());
-  return createF32Constant(
-      b, op.getLoc(), {plan.n, subBlocks * 2}, params, /*asResource=*/true,
-      (name.empty() ? "weight" : name) + ".sub_block_params");
+  return createF32Constant(b, op.getLoc(), {plan.n, subBlocks * 2}, params,
+                           /*asResource=*/true,
+                           derivedConstantName(op.getStorage()) +
+                               ".sub_block_params");
 }
 
 } // namespace

@@ -1569,9 +1569,7 @@ bool cpu::prepackInt8Weights(OpBuilder &b, Location loc,
     };
   };
 
-  std::string name = getWeightName(storageValue.getDefiningOp());
-  if (name.empty())
-    name = "weight";
+  std::string name = derivedConstantName(storageValue);
   auto constant = [&](ArrayRef<int64_t> shape, Type element,
                       ArrayRef<char> bytes, StringRef suffix) {
     return createRawConstant(b, loc, RankedTensorType::get(shape, element),

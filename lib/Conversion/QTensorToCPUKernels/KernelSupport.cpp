@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "CPUKernels.h"
+#include "quant/Dialect/QTensor/Utils/WeightMatching.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -24,6 +25,11 @@ std::string typeName(Type type) {
   return name;
 }
 } // namespace
+
+std::string cpu::derivedConstantName(Value storage) {
+  std::string name = getWeightName(storage.getDefiningOp());
+  return name.empty() ? "weight" : name;
+}
 
 std::string cpu::kernelName(const DequantKernelPlan &plan, unsigned threads,
                             StringRef suffix) {
@@ -117,9 +123,6 @@ Value KernelEmitter::loadGroupScale(const DequantKernelPlan &plan,
     auto asI32 = [&](Value v) -> Value {
       return arith::IndexCastOp::create(b, loc, i32, v);
     };
-    auto i32Const = [&](int64_t v) -> Value {
-      return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
-    };
     Value lowByte = byteAt(arith::RemUIOp::create(b, loc, s, index(8)));
     Value lowShift =
         asI32(mul(arith::DivUIOp::create(b, loc, s, index(8)), index(4)));
@@ -162,6 +165,25 @@ Value KernelEmitter::loadF16(Value storage, Value n, Value column) {
 std::pair<Value, Value>
 KernelEmitter::loadSubBlockScaleAndMin(const DequantKernelPlan &plan,
                                        Value storage, Value n, Value subBlock) {
+  if (plan.isQ2K()) {
+    // A q2_K super-block: byte s of its first 16 holds sub-block s's scale
+    // (low nibble) and min (high nibble); f16 d and dmin at bytes 80, 82.
+    Value base = mul(arith::DivUIOp::create(b, loc, subBlock, index(16)),
+                     index(plan.ggmlBlockBytes));
+    Value byte = arith::ExtUIOp::create(
+        b, loc, b.getI32Type(),
+        memref::LoadOp::create(
+            b, loc, storage,
+            ValueRange{n, add(base, arith::RemUIOp::create(b, loc, subBlock,
+                                                           index(16)))}));
+    auto times = [&](int64_t at, Value v) -> Value {
+      return arith::MulFOp::create(
+          b, loc, loadF16(storage, n, add(base, index(at))),
+          arith::UIToFPOp::create(b, loc, b.getF32Type(), v));
+    };
+    return {times(80, arith::AndIOp::create(b, loc, byte, i32Const(15))),
+            times(82, arith::ShRUIOp::create(b, loc, byte, i32Const(4)))};
+  }
   // A q4_K super-block: f16 d, f16 dmin, 12 bytes of 6-bit scales and mins
   // (sub-blocks 0-3: the low 6 bits of bytes j and j + 4; sub-blocks 4-7:
   // the nibbles of byte j + 4 with the top 2 bits of bytes j - 4 and j),
@@ -176,9 +198,6 @@ KernelEmitter::loadSubBlockScaleAndMin(const DequantKernelPlan &plan,
     Value byte = memref::LoadOp::create(
         b, loc, storage, ValueRange{n, add(base, add(at, index(4)))});
     return arith::ExtUIOp::create(b, loc, i32, byte);
-  };
-  auto i32Const = [&](int64_t v) {
-    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
   };
   auto andI = [&](Value v, int64_t mask) {
     return arith::AndIOp::create(b, loc, v, i32Const(mask));
