@@ -354,6 +354,10 @@ CPUJitExecutor::compile(ModuleOp module) const {
   return std::unique_ptr<qtensor::ExecutableModule>(std::move(*compiled));
 }
 
+bool CPUJitExecutor::readsOperandsAsArguments(Operation *product) const {
+  return qtensor::cpuKernelReadsOperandsAsStored(product);
+}
+
 void quantopt::registerCPUJitExecutor(DialectRegistry &registry) {
   qtensor::registerModuleExecutor(registry, std::make_shared<CPUJitExecutor>());
 }

@@ -112,6 +112,13 @@ void registerLowerToLLVMPipeline();
 /// bufferization external models and the LLVM IR translations of the result.
 void registerLowerToLLVMDialects(DialectRegistry &registry);
 
+/// Whether --convert-qtensor-to-cpu-kernels gives `product` a kernel that
+/// reads its storage, scales and zero-points as stored, so that they may be
+/// run-time values: a `dequant_matmul` whose codes need no repacking at
+/// compile time (no act-order index, widths and groups the kernels load
+/// directly). False for every other op.
+bool cpuKernelReadsOperandsAsStored(Operation *product);
+
 } // namespace qtensor
 } // namespace mlir
 

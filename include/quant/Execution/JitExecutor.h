@@ -96,6 +96,9 @@ public:
   void getDependentDialects(mlir::DialectRegistry &registry) const override;
   llvm::Expected<std::unique_ptr<mlir::qtensor::ExecutableModule>>
   compile(mlir::ModuleOp module) const override;
+  /// The products whose kernels read their operands as stored
+  /// (mlir::qtensor::cpuKernelReadsOperandsAsStored).
+  bool readsOperandsAsArguments(mlir::Operation *product) const override;
 };
 
 /// Registers CPUJitExecutor as the executor of the contexts built from

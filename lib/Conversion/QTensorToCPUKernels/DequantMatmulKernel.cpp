@@ -1529,6 +1529,13 @@ LogicalResult repackConstantCodes(DequantMatmulOp op,
 
 } // namespace
 
+bool mlir::qtensor::cpuKernelReadsOperandsAsStored(Operation *product) {
+  auto op = dyn_cast<DequantMatmulOp>(product);
+  std::optional<CodeRepacking> repacking;
+  std::string whyNot;
+  return op && succeeded(planKernel(op, repacking, whyNot)) && !repacking;
+}
+
 LogicalResult mlir::qtensor::cpu::lowerDequantMatmulToKernel(
     DequantMatmulOp op, const KernelOptions &options, std::string &whyNot) {
   std::optional<CodeRepacking> repacking;

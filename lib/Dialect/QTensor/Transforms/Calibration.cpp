@@ -9,6 +9,7 @@
 #include "quant/Dialect/QTensor/Transforms/Executor.h"
 #include "quant/Formats/Npy.h"
 
+#include "quant/Dialect/QTensor/IR/QTensorDialect.h"
 #include "quant/Dialect/QTensor/Utils/ConstantGlobals.h"
 #include "quant/Dialect/QTensor/Utils/WeightMatching.h"
 
@@ -17,6 +18,9 @@
 #include "mlir/Dialect/MLProgram/IR/MLProgram.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/CallInterfaces.h"
+#include "mlir/Transforms/RegionUtils.h"
+#include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -193,6 +197,55 @@ loadCalibrationCalls(ModuleOp module, func::FuncOp func,
   return calls;
 }
 
+/// Calls `name` once per calibration call, with the arguments `argsOf(c)`,
+/// on `threads` workers; the results come back in call order, so that
+/// statistics accumulated from them do not depend on scheduling.
+static FailureOr<std::vector<std::vector<HostArray>>>
+callConcurrently(ExecutableModule &compiled, StringRef name, size_t numCalls,
+                 function_ref<SmallVector<const HostArray *>(size_t)> argsOf,
+                 unsigned threads, Operation *anchor) {
+  std::vector<std::vector<HostArray>> outputs(numCalls);
+  std::atomic<size_t> next{0};
+  std::mutex errorMutex;
+  std::string firstError;
+  auto worker = [&]() {
+    for (size_t c = next.fetch_add(1); c < numCalls; c = next.fetch_add(1)) {
+      auto results = compiled.call(name, argsOf(c));
+      if (!results) {
+        std::lock_guard<std::mutex> lock(errorMutex);
+        firstError = llvm::toString(results.takeError());
+        return;
+      }
+      outputs[c] = std::move(*results);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < std::max(1u, threads); ++t)
+    pool.emplace_back(worker);
+  worker();
+  for (std::thread &t : pool)
+    t.join();
+  if (!firstError.empty()) {
+    anchor->emitError("calibration: ") << firstError;
+    return failure();
+  }
+  return outputs;
+}
+
+/// An error naming the first watched result (of the first `watched`
+/// results of each call) that holds NaN or Inf.
+static LogicalResult
+checkFiniteWatched(const std::vector<std::vector<HostArray>> &outputs,
+                   size_t watched, Operation *anchor) {
+  for (const std::vector<HostArray> &results : outputs)
+    for (size_t i = 0; i < std::min(watched, results.size()); ++i)
+      for (float v : results[i].f32)
+        if (!std::isfinite(v))
+          return anchor->emitError("calibration: a watched activation (")
+                 << results[i].shape.back() << " channels) has NaN or Inf";
+  return success();
+}
+
 static FailureOr<WatchedOutputs> runWatched(ModuleOp module,
                                             ArrayRef<Value> values,
                                             const CalibrationOptions &options) {
@@ -239,14 +292,8 @@ static FailureOr<WatchedOutputs> runWatched(ModuleOp module,
 
   auto checkFinite = [&](std::vector<std::vector<HostArray>> outputs)
       -> FailureOr<WatchedOutputs> {
-    for (const std::vector<HostArray> &results : outputs)
-      for (size_t i = 0; i < results.size(); ++i)
-        for (float v : results[i].f32)
-          if (!std::isfinite(v)) {
-            module.emitError("calibration: a watched activation (")
-                << channels[i] << " channels) has NaN or Inf";
-            return failure();
-          }
+    if (failed(checkFiniteWatched(outputs, values.size(), module)))
+      return failure();
     return WatchedOutputs{std::move(outputs), std::move(channels),
                           sequencesPerCall};
   };
@@ -298,35 +345,13 @@ static FailureOr<WatchedOutputs> runWatched(ModuleOp module,
     return failure();
   }
 
-  // Calls run on `threads` workers; their results are accumulated in call
-  // order so the statistics do not depend on scheduling.
-  std::vector<std::vector<HostArray>> outputs(calls->size());
-  std::atomic<size_t> next{0};
-  std::mutex errorMutex;
-  std::string firstError;
-  auto worker = [&]() {
-    for (size_t c = next.fetch_add(1); c < calls->size();
-         c = next.fetch_add(1)) {
-      auto results = (*compiled)->call(clonedFunc.getSymName(), {&(*calls)[c]});
-      if (!results) {
-        std::lock_guard<std::mutex> lock(errorMutex);
-        firstError = llvm::toString(results.takeError());
-        return;
-      }
-      outputs[c] = std::move(*results);
-    }
-  };
-  std::vector<std::thread> pool;
-  for (unsigned t = 1; t < std::max(1u, options.threads); ++t)
-    pool.emplace_back(worker);
-  worker();
-  for (std::thread &t : pool)
-    t.join();
-  if (!firstError.empty()) {
-    module.emitError("calibration: ") << firstError;
+  FailureOr<std::vector<std::vector<HostArray>>> outputs = callConcurrently(
+      **compiled, clonedFunc.getSymName(), calls->size(),
+      [&](size_t c) { return SmallVector<const HostArray *>{&(*calls)[c]}; },
+      options.threads, module);
+  if (failed(outputs))
     return failure();
-  }
-  return checkFinite(std::move(outputs));
+  return checkFinite(std::move(*outputs));
 }
 
 FailureOr<std::vector<numerics::HessianAccumulator>>
@@ -360,6 +385,365 @@ mlir::qtensor::collectActivationSamples(ModuleOp module, ArrayRef<Value> values,
       samples[i].insert(samples[i].end(), results[i].f32.begin(),
                         results[i].f32.end());
   return samples;
+}
+
+//===----------------------------------------------------------------------===//
+// Segmented calibration
+//===----------------------------------------------------------------------===//
+
+/// Whether `op` or an op in its regions reads one of `values`.
+static bool readsAny(Operation *op, const DenseSet<Value> &values) {
+  WalkResult result = op->walk([&](Operation *nested) {
+    for (Value operand : nested->getOperands())
+      if (values.contains(operand))
+        return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  return result.wasInterrupted();
+}
+
+/// The values of `body` that depend on its arguments (the rest are computed
+/// from constants alone, and each segment recomputes what it reads of them).
+static DenseSet<Value> argumentDependentValues(Block &body) {
+  DenseSet<Value> dependent(body.args_begin(), body.args_end());
+  for (Operation &op : body)
+    if (readsAny(&op, dependent))
+      dependent.insert(op.result_begin(), op.result_end());
+  return dependent;
+}
+
+/// The cut values that end segments of `body`, each segment holding at
+/// least one of `products`: values that are, after some op, the only
+/// argument-dependent value still to be read, that are static f32 tensors
+/// and not themselves a product's result.
+static SmallVector<Value>
+findSegmentBoundaries(Block &body,
+                      const llvm::SmallPtrSetImpl<Operation *> &products) {
+  DenseSet<Value> dependent = argumentDependentValues(body);
+  DenseMap<Operation *, unsigned> position;
+  SmallVector<Operation *> ops;
+  for (Operation &op : body) {
+    position[&op] = ops.size();
+    ops.push_back(&op);
+  }
+  // Each dependent value leaves the live set after the last op reading it.
+  std::vector<SmallVector<Value>> lastReadBy(ops.size());
+  auto addLastRead = [&](Value value) -> bool {
+    int64_t last = -1;
+    for (Operation *user : value.getUsers())
+      if (Operation *top = body.findAncestorOpInBlock(*user))
+        last = std::max<int64_t>(last, position[top]);
+    if (last >= 0)
+      lastReadBy[last].push_back(value);
+    return last >= 0;
+  };
+  llvm::SetVector<Value> live;
+  for (Value arg : body.getArguments())
+    if (addLastRead(arg))
+      live.insert(arg);
+  SmallVector<Value> boundaries;
+  bool segmentHasProduct = false;
+  for (Operation *op : ops) {
+    if (products.contains(op))
+      segmentHasProduct = true;
+    for (Value result : op->getResults())
+      if (dependent.contains(result) && addLastRead(result))
+        live.insert(result);
+    for (Value value : lastReadBy[position[op]])
+      live.remove(value);
+    if (live.size() != 1 || !segmentHasProduct)
+      continue;
+    Value cut = live.front();
+    auto type = dyn_cast<RankedTensorType>(cut.getType());
+    Operation *def = cut.getDefiningOp();
+    if (!def || products.contains(def) || !type || !type.hasStaticShape() ||
+        !type.getElementType().isF32() ||
+        (!boundaries.empty() && boundaries.back() == cut))
+      continue;
+    boundaries.push_back(cut);
+    segmentHasProduct = false;
+  }
+  // No segment without products at the end.
+  auto lastProduct = llvm::find_if(
+      llvm::reverse(ops), [&](Operation *op) { return products.contains(op); });
+  while (!boundaries.empty() && lastProduct != ops.rend() &&
+         position[boundaries.back().getDefiningOp()] >= position[*lastProduct])
+    boundaries.pop_back();
+  return boundaries;
+}
+
+/// A segment outlined into a module of its own: `@segment(input,
+/// constants...) -> (watched values as f32..., output?)`.
+struct SegmentedCalibration::Outlined {
+  OwningOpRef<ModuleOp> module;
+  std::string key;
+  std::vector<HostArray> constants;
+};
+
+SegmentedCalibration::~SegmentedCalibration() = default;
+
+FailureOr<std::unique_ptr<SegmentedCalibration>>
+SegmentedCalibration::create(ModuleOp module, ArrayRef<Operation *> products,
+                             const CalibrationOptions &options) {
+  std::unique_ptr<SegmentedCalibration> none;
+  func::FuncOp func = findFunction(module, options.function);
+  if (!func || func.isExternal() || !llvm::hasSingleElement(func.getBody()) ||
+      func.getNumArguments() != 1 || !getModuleExecutor(module.getContext()))
+    return none;
+  auto inputType = dyn_cast<RankedTensorType>(func.getArgument(0).getType());
+  if (!inputType || !inputType.hasStaticShape())
+    return none;
+  // Calls and module state would need more than the segment's own ops.
+  WalkResult foreign = func.walk([](Operation *op) {
+    return isa<CallOpInterface>(op) ||
+                   isa_and_nonnull<ml_program::MLProgramDialect>(
+                       op->getDialect())
+               ? WalkResult::interrupt()
+               : WalkResult::advance();
+  });
+  if (foreign.wasInterrupted())
+    return none;
+  llvm::SmallPtrSet<Operation *, 16> productSet(products.begin(),
+                                                products.end());
+  SmallVector<Value> boundaries =
+      findSegmentBoundaries(func.getBody().front(), productSet);
+  if (boundaries.empty())
+    return none;
+
+  FailureOr<std::vector<HostArray>> calls =
+      loadCalibrationCalls(module, func, inputType, options);
+  if (failed(calls))
+    return failure();
+  std::unique_ptr<SegmentedCalibration> result(new SegmentedCalibration());
+  result->module = module;
+  result->func = func;
+  result->threads = options.threads;
+  result->boundaries = std::move(boundaries);
+  result->inputs = std::move(*calls);
+  result->sequencesPerCall =
+      inputType.getElementType().isInteger(32) ? inputType.getDimSize(0) : 1;
+  return result;
+}
+
+unsigned SegmentedCalibration::getSegment(Operation *op) {
+  unsigned segment = 0;
+  for (Operation &top : func.getBody().front()) {
+    if (&top == op)
+      return segment;
+    if (segment < boundaries.size() &&
+        boundaries[segment].getDefiningOp() == &top)
+      ++segment;
+  }
+  return segment;
+}
+
+/// A host array holding a constant that segment functions take as an
+/// argument: a non-splat f32, i32 or i8 tensor.
+static std::optional<HostArray> argumentConstant(arith::ConstantOp constant) {
+  auto type = dyn_cast<RankedTensorType>(constant.getType());
+  auto dense = dyn_cast<DenseElementsAttr>(constant.getValue());
+  if (!type || !type.hasStaticShape() || type.getRank() == 0 ||
+      (dense && dense.isSplat()))
+    return std::nullopt;
+  HostArray array;
+  Type element = type.getElementType();
+  if (element.isF32())
+    array.kind = HostArray::Kind::F32;
+  else if (element.isInteger(32))
+    array.kind = HostArray::Kind::I32;
+  else if (element.isInteger(8))
+    array.kind = HostArray::Kind::I8;
+  else
+    return std::nullopt;
+  std::optional<std::vector<uint8_t>> bytes =
+      readConstantBytes(constant.getResult());
+  if (!bytes)
+    return std::nullopt;
+  array.shape.assign(type.getShape().begin(), type.getShape().end());
+  auto copyInto = [&](auto &values) {
+    values.resize(type.getNumElements());
+    std::memcpy(values.data(), bytes->data(), bytes->size());
+  };
+  if (array.kind == HostArray::Kind::F32)
+    copyInto(array.f32);
+  else if (array.kind == HostArray::Kind::I32)
+    copyInto(array.i32);
+  else
+    copyInto(array.i8);
+  return array;
+}
+
+FailureOr<SegmentedCalibration::Outlined>
+SegmentedCalibration::outline(unsigned segment, ArrayRef<Value> watched,
+                              bool withOutput) {
+  MLIRContext *ctx = module.getContext();
+  ModuleExecutor *executor = getModuleExecutor(ctx);
+  Block &body = func.getBody().front();
+  DenseSet<Value> dependent = argumentDependentValues(body);
+  Value input = segment == 0 ? func.getArgument(0) : boundaries[segment - 1];
+  Operation *first =
+      segment == 0 ? &body.front() : input.getDefiningOp()->getNextNode();
+  Operation *last = segment < boundaries.size()
+                        ? boundaries[segment].getDefiningOp()
+                        : body.getTerminator();
+
+  Outlined result;
+  Location loc = func.getLoc();
+  result.module = ModuleOp::create(loc);
+  OpBuilder builder(ctx);
+  builder.setInsertionPointToEnd(result.module->getBody());
+  auto outlined = func::FuncOp::create(
+      builder, loc, "segment", FunctionType::get(ctx, input.getType(), {}));
+  Block *entry = outlined.addEntryBlock();
+  builder.setInsertionPointToEnd(entry);
+  IRMapping mapping;
+  mapping.map(input, entry->getArgument(0));
+
+  // Constants become arguments unless a product reads them that the
+  // executor's code would run slower on arguments.
+  auto passedAsArgument = [&](arith::ConstantOp constant) {
+    return llvm::all_of(constant->getUsers(), [&](Operation *user) {
+      return !isa_and_nonnull<QTensorDialect>(user->getDialect()) ||
+             executor->readsOperandsAsArguments(user);
+    });
+  };
+  std::function<LogicalResult(Operation *)> materializeOperands;
+  auto materialize = [&](Value value) -> LogicalResult {
+    if (mapping.contains(value))
+      return success();
+    Operation *def = value.getDefiningOp();
+    // Anything else computed from the arguments means `input` is no cut.
+    if (!def || dependent.contains(value))
+      return failure();
+    if (auto constant = dyn_cast<arith::ConstantOp>(def))
+      if (passedAsArgument(constant))
+        if (std::optional<HostArray> array = argumentConstant(constant)) {
+          mapping.map(value, entry->addArgument(value.getType(), loc));
+          result.constants.push_back(std::move(*array));
+          return success();
+        }
+    if (failed(materializeOperands(def)))
+      return failure();
+    builder.clone(*def, mapping);
+    return success();
+  };
+  materializeOperands = [&](Operation *op) -> LogicalResult {
+    llvm::SetVector<Value> above;
+    getUsedValuesDefinedAbove(op->getRegions(), above);
+    for (Value value : op->getOperands())
+      if (failed(materialize(value)))
+        return failure();
+    for (Value value : above)
+      if (failed(materialize(value)))
+        return failure();
+    return success();
+  };
+  auto notACut = [&]() {
+    return func.emitError("calibration: segment ")
+           << segment << " of @" << func.getSymName()
+           << " reads values of earlier segments besides its input";
+  };
+  for (Operation *op = first; op && op != last->getNextNode();
+       op = op->getNextNode()) {
+    if (op->hasTrait<OpTrait::IsTerminator>() || !readsAny(op, dependent))
+      continue;
+    if (failed(materializeOperands(op)))
+      return notACut();
+    builder.clone(*op, mapping);
+  }
+
+  SmallVector<Value> returned;
+  for (Value value : watched) {
+    if (!mapping.contains(value))
+      return func.emitError("calibration: a watched value is not computed "
+                            "in segment ")
+             << segment << " of @" << func.getSymName();
+    returned.push_back(convertFloatElements(builder, loc, mapping.lookup(value),
+                                            builder.getF32Type()));
+  }
+  if (withOutput)
+    returned.push_back(mapping.lookup(boundaries[segment]));
+  func::ReturnOp::create(builder, loc, returned);
+  outlined.setFunctionType(FunctionType::get(ctx, entry->getArgumentTypes(),
+                                             ValueRange(returned).getTypes()));
+  // Arguments are shared by concurrent calls: never written in place.
+  for (unsigned i = 0; i < entry->getNumArguments(); ++i)
+    outlined.setArgAttr(i, "bufferization.writable", BoolAttr::get(ctx, false));
+  // Names of weights differ between blocks of one shape; the code does not.
+  outlined.walk([](Operation *op) { op->removeAttr(kWeightNameAttr); });
+  llvm::raw_string_ostream os(result.key);
+  outlined.print(os);
+  return result;
+}
+
+FailureOr<std::vector<std::vector<HostArray>>>
+SegmentedCalibration::run(unsigned segment, ArrayRef<Value> watched,
+                          bool withOutput) {
+  if (segment != held)
+    return func.emitError("calibration: segment ")
+           << segment << " was asked for while the inputs of segment " << held
+           << " are held";
+  FailureOr<Outlined> outlined = outline(segment, watched, withOutput);
+  if (failed(outlined))
+    return failure();
+  std::unique_ptr<ExecutableModule> &executable = compiled[outlined->key];
+  if (!executable) {
+    ModuleExecutor *executor = getModuleExecutor(module.getContext());
+    auto compiledSegment = executor->compile(*outlined->module);
+    if (!compiledSegment) {
+      compiled.erase(outlined->key);
+      return module.emitError("calibration: ")
+             << executor->getName() << " could not compile segment " << segment
+             << ": " << llvm::toString(compiledSegment.takeError());
+    }
+    executable = std::move(*compiledSegment);
+  }
+  ++runs;
+  const std::vector<HostArray> &constants = outlined->constants;
+  FailureOr<std::vector<std::vector<HostArray>>> outputs = callConcurrently(
+      *executable, "segment", inputs.size(),
+      [&](size_t c) {
+        SmallVector<const HostArray *> args{&inputs[c]};
+        for (const HostArray &constant : constants)
+          args.push_back(&constant);
+        return args;
+      },
+      threads, module);
+  if (failed(outputs) ||
+      failed(checkFiniteWatched(*outputs, watched.size(), module)))
+    return failure();
+  return outputs;
+}
+
+FailureOr<std::vector<numerics::HessianAccumulator>>
+SegmentedCalibration::collect(unsigned segment, ArrayRef<Value> values) {
+  FailureOr<std::vector<std::vector<HostArray>>> outputs =
+      run(segment, values, /*withOutput=*/false);
+  if (failed(outputs))
+    return failure();
+  std::vector<numerics::HessianAccumulator> stats;
+  for (Value value : values)
+    stats.emplace_back(cast<ShapedType>(value.getType()).getShape().back());
+  for (const std::vector<HostArray> &results : *outputs)
+    for (size_t i = 0; i < stats.size(); ++i)
+      stats[i].addBatch(results[i].f32.data(),
+                        results[i].numElements() / stats[i].columns(),
+                        sequencesPerCall);
+  return stats;
+}
+
+LogicalResult SegmentedCalibration::advance(unsigned segment) {
+  if (segment >= boundaries.size())
+    return func.emitError("calibration: segment ")
+           << segment << " is the last and has no output";
+  FailureOr<std::vector<std::vector<HostArray>>> outputs =
+      run(segment, {}, /*withOutput=*/true);
+  if (failed(outputs))
+    return failure();
+  for (size_t c = 0; c < inputs.size(); ++c)
+    inputs[c] = std::move((*outputs)[c].back());
+  ++held;
+  return success();
 }
 
 //===----------------------------------------------------------------------===//

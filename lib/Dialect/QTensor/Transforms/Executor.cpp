@@ -24,6 +24,10 @@ int64_t HostArray::numElements() const {
 ExecutableModule::~ExecutableModule() = default;
 ModuleExecutor::~ModuleExecutor() = default;
 
+bool ModuleExecutor::readsOperandsAsArguments(Operation *) const {
+  return false;
+}
+
 llvm::Expected<HostArray>
 ExecutableModule::callSingle(StringRef name, ArrayRef<const HostArray *> args) {
   auto results = call(name, args);

@@ -188,18 +188,40 @@ GPTQRun::run(const NamedStatistics *statistics) {
       if (failed(quantizeGroup(groups[i], (*stats)[i])))
         return failure();
   } else {
+    SmallVector<Operation *> products;
+    for (const InputGroup &g : groups)
+      for (const ConstantWeightMatmul &match : g.matmuls)
+        products.push_back(match.op);
+    FailureOr<std::unique_ptr<SegmentedCalibration>> segmented;
+    if (options.segmented && failed(segmented = SegmentedCalibration::create(
+                                        module, products, options.calibration)))
+      return failure();
+    SegmentedCalibration *stream =
+        options.segmented ? segmented->get() : nullptr;
+    unsigned segment = 0;
     for (InputGroup &g : groups) {
+      const ConstantWeightMatmul &first = g.matmuls.front();
+      // The earlier segments' groups are quantized: their outputs are the
+      // next segment's inputs.
+      for (unsigned target = stream ? stream->getSegment(first.op) : 0;
+           segment < target; ++segment)
+        if (failed(stream->advance(segment)))
+          return failure();
       // The earlier groups are already quantized in `module`, and their
       // replacements may have replaced the recorded input.
-      const ConstantWeightMatmul &first = g.matmuls.front();
       g.input = first.op->getOperand(1 - first.weightOperand);
-      auto stats =
-          collectActivationStatistics(module, {g.input}, options.calibration);
-      if (failed(stats))
-        return failure();
-      if (failed(quantizeGroup(g, stats->front())))
+      auto stats = stream ? stream->collect(segment, {g.input})
+                          : collectActivationStatistics(module, {g.input},
+                                                        options.calibration);
+      if (failed(stats) || failed(quantizeGroup(g, stats->front())))
         return failure();
     }
+    if (stream)
+      module.emitRemark(llvm::formatv(
+          "gptq-quantize: calibrated one segment at a time: {0} segments, "
+          "{1} compilations, {2} segment runs",
+          stream->getNumSegments(), stream->getNumCompilations(),
+          stream->getNumRuns()));
   }
   return std::move(report);
 }
@@ -248,6 +270,7 @@ LogicalResult QuantGPTQPass::quantize() {
   options.numerics.blockSize = blockSize;
   options.numerics.mse = mse;
   options.trueSequential = trueSequential;
+  options.segmented = segmented;
   options.calibration = CalibrationOptions::fromPassOptions(
       calibration, calibrationFunction, calibrationWindows, calibrationOffset,
       calibrationSeed);

@@ -25,6 +25,7 @@
 #ifndef QUANT_DIALECT_QTENSOR_TRANSFORMS_CALIBRATION_H
 #define QUANT_DIALECT_QTENSOR_TRANSFORMS_CALIBRATION_H
 
+#include "quant/Dialect/QTensor/Transforms/Executor.h"
 #include "quant/Formats/CalibrationStatistics.h"
 #include "quant/Numerics/GPTQ.h"
 
@@ -32,6 +33,8 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/LLVM.h"
 
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -83,6 +86,67 @@ collectActivationStatistics(ModuleOp module, ArrayRef<Value> values,
 FailureOr<std::vector<std::vector<float>>>
 collectActivationSamples(ModuleOp module, ArrayRef<Value> values,
                          const CalibrationOptions &options);
+
+/// Runs the calibration function one segment at a time, as the reference
+/// tools run a model one decoder block at a time. Segments end at cut
+/// values: values that all later computation goes through (nothing computed
+/// before a cut but constants is read after it), which in a transformer is
+/// the residual stream between attention and MLP blocks. A segment is
+/// outlined into a function of its input and of the constants it reads
+/// (weights as arguments), compiled once per distinct body, so blocks of
+/// one shape share one compilation, and run on every calibration call's
+/// input; running it gives the next segment's inputs. Only the current
+/// segment's inputs are kept between runs.
+class SegmentedCalibration {
+public:
+  ~SegmentedCalibration();
+
+  /// Splits the calibration function so that each segment holds at least
+  /// one of `products` (top-level ops of that function). Null without an
+  /// error when the function cannot be split (fewer than two such segments,
+  /// calls or ml_program state in it, no module executor): the caller then
+  /// runs the whole function.
+  static FailureOr<std::unique_ptr<SegmentedCalibration>>
+  create(ModuleOp module, ArrayRef<Operation *> products,
+         const CalibrationOptions &options);
+
+  unsigned getNumSegments() const { return boundaries.size() + 1; }
+  /// The segment of `op`, a top-level op of the function.
+  unsigned getSegment(Operation *op);
+  /// Statistics of `values`, computed in segment `segment` (the one whose
+  /// inputs are held: 0 at first, then each advance's next), over every
+  /// calibration call, accumulated in call order.
+  FailureOr<std::vector<quantopt::numerics::HessianAccumulator>>
+  collect(unsigned segment, ArrayRef<Value> values);
+  /// Runs segment `segment` as the module now is; its outputs become the
+  /// held inputs of the next segment.
+  LogicalResult advance(unsigned segment);
+
+  /// Compilations and segment runs so far (each run covers every call).
+  unsigned getNumCompilations() const { return compiled.size(); }
+  unsigned getNumRuns() const { return runs; }
+
+private:
+  struct Outlined;
+  SegmentedCalibration() = default;
+  FailureOr<Outlined> outline(unsigned segment, ArrayRef<Value> watched,
+                              bool withOutput);
+  FailureOr<std::vector<std::vector<HostArray>>>
+  run(unsigned segment, ArrayRef<Value> watched, bool withOutput);
+
+  ModuleOp module;
+  func::FuncOp func;
+  unsigned threads = 1;
+  /// The cut value that ends each segment but the last.
+  SmallVector<Value> boundaries;
+  /// The inputs of segment `held`, one per calibration call.
+  std::vector<HostArray> inputs;
+  unsigned held = 0;
+  int64_t sequencesPerCall = 1;
+  /// Compiled segment bodies by their printed form.
+  std::map<std::string, std::unique_ptr<ExecutableModule>> compiled;
+  unsigned runs = 0;
+};
 
 using quantopt::NamedStatistics;
 

@@ -85,6 +85,13 @@ public:
   /// Compiles `module`, which is not modified (the executor lowers a copy).
   virtual llvm::Expected<std::unique_ptr<ExecutableModule>>
   compile(ModuleOp module) const = 0;
+
+  /// Whether the code this executor compiles computes `product` (a qtensor
+  /// product op) as fast when its constant operands are function arguments
+  /// as when they are constants. Segmented calibration passes such operands
+  /// as arguments, so that blocks of one shape share one compilation, and
+  /// keeps the others constant. By default, no product.
+  virtual bool readsOperandsAsArguments(Operation *product) const;
 };
 
 /// Makes `executor` the executor of every context built from (or appended)

@@ -140,6 +140,17 @@ def QuantGPTQPass : Pass<"gptq-quantize", "ModuleOp"> {
     earlier groups are already quantized. Without it, all statistics come
     from one run of the float module.
 
+    True-sequential calibration runs the model one segment at a time
+    (`segmented`, the default): the function is split at the values all
+    later computation goes through (a transformer's residual stream between
+    its attention and MLP blocks), each segment becomes a function of its
+    input with the weights it reads as arguments, compiled once per distinct
+    body (blocks of one shape share it), and only the current segment's
+    inputs for the calibration windows are held. This is the reference's
+    layer-by-layer loop, with the same statistics; `segmented=false` re-runs
+    the model from its input for every group, and a function without such
+    cuts is run whole.
+
     The result is `qtensor.dequant_matmul` over packed unsigned codes with
     zero-points (symmetric grids store zero 2^(bits-1), as GPTQ does), f32
     scales, and, with act-order and without static groups, the `g_idx`
@@ -166,6 +177,9 @@ def QuantGPTQPass : Pass<"gptq-quantize", "ModuleOp"> {
     Option<"trueSequential", "true-sequential", "bool", /*default=*/"true",
            "collect each group's statistics after quantizing the earlier "
            "groups">,
+    Option<"segmented", "segmented", "bool", /*default=*/"true",
+           "run true-sequential calibration one segment (block) at a time, "
+           "compiling each distinct segment once">,
     Option<"mse", "mse", "bool", /*default=*/"false",
            "search the quantizer's clipping range (norm 2.4, grid 100, "
            "max shrink 0.8)">,

@@ -83,6 +83,9 @@ struct GPTQQuantization {
   /// Collect each group's statistics after quantizing the earlier groups
   /// (running the module again); ignored with given statistics.
   bool trueSequential = true;
+  /// True-sequential calibration one segment at a time
+  /// (SegmentedCalibration), when the function splits.
+  bool segmented = true;
   /// What to run when no statistics are given.
   CalibrationOptions calibration;
   WeightSelection selection;
