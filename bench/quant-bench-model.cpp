@@ -15,6 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "SplitMix.h"
 #include "quant/Execution/Evaluation.h"
 #include "quant/Execution/JitExecutor.h"
 #include "quant/Import/LlamaImporter.h"
@@ -97,16 +98,8 @@ private:
     LlamaWeight weight;
   };
   std::map<std::string, Entry> weights;
-  uint64_t state = 0x5eed;
-
-  /// Uniform in [0, 1).
-  float next() {
-    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    z ^= z >> 31;
-    return float(z >> 40) * (1.0f / float(1ull << 24));
-  }
+  SplitMix random;
+  float next() { return random.next(); }
 };
 
 double nowSeconds() {
