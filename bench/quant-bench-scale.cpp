@@ -205,7 +205,7 @@ int main(int argc, char **argv) {
         {"import",
          "quant-import",
          model,
-         {"--hf", dir, "--seq-len", "512", "--emit-bytecode", "-o", model}},
+         {"--hf", dir, "--seq-len", "512", "-o", model}},
         {"rtn",
          "quant-opt",
          dir + "/rtn.mlirbc",

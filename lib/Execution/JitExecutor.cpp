@@ -269,6 +269,10 @@ JitModule::call(llvm::StringRef name, llvm::ArrayRef<const HostArray *> args) {
     case HostArray::Kind::I8:
       data = const_cast<int8_t *>(arg->i8.data());
       break;
+    case HostArray::Kind::F16:
+    case HostArray::Kind::BF16:
+      data = const_cast<uint16_t *>(arg->halves.data());
+      break;
     }
     inputs.emplace_back(data, arg->shape);
   }

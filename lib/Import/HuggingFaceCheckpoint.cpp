@@ -124,9 +124,18 @@ HuggingFaceCheckpoint::open(llvm::StringRef directory) {
     size_t width = safetensorsElementSize(view.dtype);
     int64_t count = int64_t(view.bytes.size() / width);
     const char *bytes = view.bytes.data();
-    // Aligned F32 tensors are used in place; others are widened to f32.
-    if (width == 4 &&
-        reinterpret_cast<uintptr_t>(bytes) % alignof(float) == 0) {
+    // F16 and BF16 matrices stay in the file, as the ggml_matmul storage
+    // that GGUF's float matrices use (the embedding table, read by a gather,
+    // is widened); aligned F32 tensors are used in place; the rest (norms)
+    // are widened to f32.
+    if (width == 2 && view.shape.size() == 2 &&
+        view.name != "model.embed_tokens.weight") {
+      entry->weight.ggmlType = view.dtype == "F16" ? numerics::GGMLType::F16
+                                                   : numerics::GGMLType::BF16;
+      entry->weight.blocks = llvm::ArrayRef<uint8_t>(
+          reinterpret_cast<const uint8_t *>(bytes), view.bytes.size());
+    } else if (width == 4 &&
+               reinterpret_cast<uintptr_t>(bytes) % alignof(float) == 0) {
       entry->weight.data =
           llvm::ArrayRef<float>(reinterpret_cast<const float *>(bytes), count);
     } else {

@@ -24,6 +24,7 @@
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -52,10 +53,12 @@ static llvm::cl::opt<int64_t>
 static llvm::cl::opt<std::string>
     outputFile("o", llvm::cl::desc("output file (default stdout)"),
                llvm::cl::init("-"), llvm::cl::cat(category));
-static llvm::cl::opt<bool> emitBytecode("emit-bytecode",
-                                        llvm::cl::desc("write MLIR bytecode"),
-                                        llvm::cl::init(false),
-                                        llvm::cl::cat(category));
+static llvm::cl::opt<bool> emitText(
+    "emit-text",
+    llvm::cl::desc("write textual MLIR instead of bytecode (bytecode keeps "
+                   "the weights' blobs in their stored type and is read "
+                   "without parsing them)"),
+    llvm::cl::init(false), llvm::cl::cat(category));
 
 int main(int argc, char **argv) {
   quantopt::registerVersionPrinter();
@@ -120,17 +123,24 @@ int main(int argc, char **argv) {
         << "quant-import: internal error: the module does not verify\n";
     return 1;
   }
+  if (!emitText && outputFile == "-" &&
+      llvm::sys::Process::StandardOutIsDisplayed()) {
+    llvm::errs() << "quant-import: not writing bytecode to a terminal: give "
+                    "-o FILE, or --emit-text for textual MLIR\n";
+    return 1;
+  }
   std::string message;
   auto output = openOutputFile(outputFile, &message);
   if (!output) {
     llvm::errs() << "quant-import: " << message << "\n";
     return 1;
   }
-  if (emitBytecode) {
-    if (failed(writeBytecodeToFile(*module, output->os())))
-      return 1;
-  } else {
+  if (emitText) {
     module->print(output->os());
+  } else if (failed(writeBytecodeToFile(*module, output->os()))) {
+    llvm::errs() << "quant-import: cannot write bytecode to " << outputFile
+                 << "\n";
+    return 1;
   }
   output->keep();
   return 0;

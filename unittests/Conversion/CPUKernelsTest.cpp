@@ -753,7 +753,15 @@ func.func @f(%x: tensor<?x{0}xf32>) -> tensor<?x{1}xf32> {
 /// [2, rows, K]), linalg.matmul with a constant [K, N] weight (transposed
 /// at compile time), the same with the weight a transpose of [N, K], and a
 /// matmul whose [K, N] weight is an argument (read through a panel copy).
-enum class FloatForm { ImporterGeneric, MatmulKN, MatmulTransposed, Argument };
+/// ImporterGenericBF16 is the importers' generic over a bf16 weight widened
+/// in its body (a Hugging Face BF16 matrix as the weight passes expand it).
+enum class FloatForm {
+  ImporterGeneric,
+  ImporterGenericBF16,
+  MatmulKN,
+  MatmulTransposed,
+  Argument
+};
 
 std::string floatProductModule(FloatForm form, int64_t n, int64_t k,
                                float initValue, unsigned seed) {
@@ -766,9 +774,11 @@ std::string floatProductModule(FloatForm form, int64_t n, int64_t k,
   std::string body;
   switch (form) {
   case FloatForm::ImporterGeneric:
+  case FloatForm::ImporterGenericBF16: {
+    bool bf16 = form == FloatForm::ImporterGenericBF16;
     return llvm::formatv(R"(
 func.func @f(%x: tensor<2x?x{1}xf32>) -> tensor<2x?x{0}xf32> {
-  %w = arith.constant dense<{2}> : tensor<{0}x{1}xf32>
+  %w = arith.constant dense<{2}> : tensor<{0}x{1}x{4}>
   %c1 = arith.constant 1 : index
   %m = tensor.dim %x, %c1 : tensor<2x?x{1}xf32>
   %v = arith.constant {3:e} : f32
@@ -778,17 +788,21 @@ func.func @f(%x: tensor<2x?x{1}xf32>) -> tensor<2x?x{0}xf32> {
                                         affine_map<(b, s, n, k) -> (n, k)>,
                                         affine_map<(b, s, n, k) -> (b, s, n)>],
                        iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
-      ins(%x, %w : tensor<2x?x{1}xf32>, tensor<{0}x{1}xf32>) outs(%init : tensor<2x?x{0}xf32>) {{
-  ^bb0(%a: f32, %b: f32, %o: f32):
-    %p = arith.mulf %a, %b : f32
+      ins(%x, %w : tensor<2x?x{1}xf32>, tensor<{0}x{1}x{4}>) outs(%init : tensor<2x?x{0}xf32>) {{
+  ^bb0(%a: f32, %b: {4}, %o: f32):
+    {5}
     %s = arith.addf %o, %p : f32
     linalg.yield %s : f32
   } -> tensor<2x?x{0}xf32>
   return %y : tensor<2x?x{0}xf32>
 }
 )",
-                         n, k, weights, initValue)
+                         n, k, weights, initValue, bf16 ? "bf16" : "f32",
+                         bf16 ? "%bw = arith.extf %b : bf16 to f32\n"
+                                "    %p = arith.mulf %a, %bw : f32"
+                              : "%p = arith.mulf %a, %b : f32")
         .str();
+  }
   case FloatForm::MatmulKN:
     body = llvm::formatv("%w = arith.constant dense<{0}> : tensor<{1}x{2}xf32>",
                          weights, k, n);
@@ -892,7 +906,8 @@ TEST_F(CPUKernelsTest, FloatProductsMatchLinalgLoops) {
   };
   // N not a multiple of the 32-channel task, K not of the 16-lane load.
   for (Shape shape : {Shape{40, 100}, Shape{64, 48}}) {
-    for (FloatForm form : {FloatForm::ImporterGeneric, FloatForm::MatmulKN,
+    for (FloatForm form : {FloatForm::ImporterGeneric,
+                           FloatForm::ImporterGenericBF16, FloatForm::MatmulKN,
                            FloatForm::MatmulTransposed, FloatForm::Argument}) {
       for (float initValue : {0.25f, 0.0f}) {
         SCOPED_TRACE(llvm::formatv("{0}x{1}, form {2}, init {3}", shape.n,
@@ -917,7 +932,8 @@ TEST_F(CPUKernelsTest, FloatProductsMatchLinalgLoops) {
         std::vector<std::unique_ptr<JitModule>> kernels;
         ASSERT_NO_FATAL_FAILURE(
             compileWithAndWithoutKernels(*module, reference, kernels));
-        bool generic = form == FloatForm::ImporterGeneric;
+        bool generic = form == FloatForm::ImporterGeneric ||
+                       form == FloatForm::ImporterGenericBF16;
         for (int64_t rows : {1, 3, 4, 5, 9, 37, 49, 53, 64}) {
           SCOPED_TRACE(llvm::formatv("{0} rows", rows).str());
           std::mt19937 rng(unsigned(rows) * 31);

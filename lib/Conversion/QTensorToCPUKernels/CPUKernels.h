@@ -139,6 +139,9 @@ struct DequantKernelPlan {
   bool isQ2K() const { return quarterCodes && hasMins(); }
   /// ggml's f16 / bf16 weights: 16-bit floats, no scales.
   Type halfType;
+  /// The 16-bit float weights are an [N, K] tensor of `halfType` (a float
+  /// product's f16/bf16 weight) rather than ggml's bytes.
+  bool typedHalfStorage = false;
   /// A float product's f32 weights, no scales: `storage` is the weight.
   bool f32Weights = false;
   /// The f32 weight is [K, N] (linalg.matmul's right operand, not a
@@ -187,7 +190,7 @@ struct DequantKernelPlan {
     if (f32Weights)
       return weightKN ? n : k;
     if (isHalf())
-      return 2 * k;
+      return typedHalfStorage ? k : 2 * k;
     return isGGML() ? k / ggmlBlockCodes * ggmlBlockBytes
                     : llvm::divideCeil(k, fields);
   }

@@ -727,7 +727,7 @@ private:
     int64_t codes = kStreamPrefetchBytes * 8 / plan.bits;
     Value ahead = add(kc, index(codes));
     Value column;
-    if (plan.f32Weights)
+    if (plan.f32Weights || plan.typedHalfStorage)
       column = ahead;
     else if (plan.isHalf())
       column = mul(ahead, index(2));
@@ -767,6 +767,18 @@ private:
       return {vector::TransferReadOp::create(b, loc, vf32, storage,
                                              ValueRange{n, kc}, f32Const(0.0),
                                              ArrayRef<bool>{false})};
+    }
+    if (plan.typedHalfStorage) {
+      auto halvesType = VectorType::get({kLanes}, plan.halfType);
+      Value halves =
+          masked ? Value(vector::TransferReadOp::create(
+                       b, loc, halvesType, storage, ValueRange{n, kc},
+                       arith::ConstantOp::create(
+                           b, loc, b.getFloatAttr(plan.halfType, 0.0)),
+                       ArrayRef<bool>{false}))
+                 : Value(vector::LoadOp::create(b, loc, halvesType, storage,
+                                                ValueRange{n, kc}));
+      return {arith::ExtFOp::create(b, loc, vf32, halves)};
     }
     if (plan.isHalf()) {
       // 16 halves = 32 bytes, widened to f32.

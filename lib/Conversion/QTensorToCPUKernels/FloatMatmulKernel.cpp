@@ -93,10 +93,16 @@ LogicalResult cpu::lowerFloatMatmulToKernel(linalg::LinalgOp op,
   if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
       op.getNumDpsInits() != 1 || !linalg::isaContractionOpInterface(op))
     return fail("not a contraction of two tensors");
+  // f32 activations and result; f32, f16 or bf16 weights (widened in the
+  // body: the contraction interface looks through the extf).
+  Type weightElement =
+      cast<RankedTensorType>(op.getDpsInputs()[1].getType()).getElementType();
+  bool halfWeight = isa<Float16Type, BFloat16Type>(weightElement);
   for (Value operand : op->getOperands()) {
     auto type = cast<RankedTensorType>(operand.getType());
-    if (!type.getElementType().isF32())
-      return fail("operands that are not f32");
+    if (!type.getElementType().isF32() &&
+        !(halfWeight && operand == op.getDpsInputs()[1]))
+      return fail("operands that are not f32 (or f16/bf16 weights)");
     // Kernels are shared by products of one shape: their rows may vary,
     // not K or N.
     if (type.getRank() == 0 || type.isDynamicDim(type.getRank() - 1))
@@ -127,10 +133,19 @@ LogicalResult cpu::lowerFloatMatmulToKernel(linalg::LinalgOp op,
     return fail("activations not laid out as [rows..., K]");
 
   DequantKernelPlan plan;
-  plan.f32Weights = true;
   Value weight = op.getDpsInputs()[1];
   Value transposedConstant;
-  if (*rhs == SmallVector<unsigned>{kDim, nDim}) {
+  if (halfWeight) {
+    if (*rhs != SmallVector<unsigned>{nDim, kDim})
+      return fail("f16/bf16 weight not [N, K]");
+    plan.halfType = weightElement;
+    plan.typedHalfStorage = true;
+  } else {
+    plan.f32Weights = true;
+  }
+  if (halfWeight) {
+    // Checked above.
+  } else if (*rhs == SmallVector<unsigned>{kDim, nDim}) {
     if (Value source = transposeSource(weight)) {
       weight = source;
     } else if (Value nk = transposeConstant(weight)) {
@@ -147,7 +162,7 @@ LogicalResult cpu::lowerFloatMatmulToKernel(linalg::LinalgOp op,
     return fail("dynamic weight shape");
   plan.n = weightType.getDimSize(plan.weightKN ? 1 : 0);
   plan.k = weightType.getDimSize(plan.weightKN ? 0 : 1);
-  plan.bits = 32;
+  plan.bits = halfWeight ? 16 : 32;
   plan.fields = 1;
   plan.chunk = kLanes;
   plan.group = plan.k;

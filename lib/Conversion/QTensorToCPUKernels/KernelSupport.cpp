@@ -37,6 +37,9 @@ std::string cpu::kernelName(const DequantKernelPlan &plan, unsigned threads,
   if (plan.f32Weights) {
     name = llvm::formatv("__qtensor_kernel_matmul_{0}x{1}_f32{2}", plan.n,
                          plan.k, plan.weightKN ? "_kn" : "");
+  } else if (plan.typedHalfStorage) {
+    name = llvm::formatv("__qtensor_kernel_matmul_{0}x{1}_{2}", plan.n, plan.k,
+                         typeName(plan.halfType));
   } else if (plan.isGGML() || plan.isHalf()) {
     name = llvm::formatv("__qtensor_kernel_ggml_matmul_{0}x{1}_{2}", plan.n,
                          plan.k, plan.ggmlName);

@@ -46,6 +46,34 @@ func.func @importer_linear(%x: tensor<1x3x64xf32>, %w: tensor<40x64xf32>) -> ten
 
 // -----
 
+// A bf16 [N, K] weight widened in the body (a Hugging Face BF16 matrix as
+// the weight passes expand it): the kernel loads 16 bf16 weights and
+// widens them, with no f32 copy of the matrix.
+// CHECK-LABEL: func.func @bf16_weight
+// CHECK: call @[[KERNEL:__qtensor_kernel_matmul_40x64_bf16]](
+// CHECK: func.func private @[[KERNEL]](%{{.*}}: memref<?x64xf32> {llvm.noalias}, %{{.*}}: memref<40x64xbf16> {llvm.noalias}
+// CHECK: vector.load %{{.*}} : memref<40x64xbf16>, vector<16xbf16>
+// CHECK: arith.extf %{{.*}} : vector<16xbf16> to vector<16xf32>
+func.func @bf16_weight(%x: tensor<1x3x64xf32>, %w: tensor<40x64xbf16>) -> tensor<1x3x40xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x3x40xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<1x3x40xf32>) -> tensor<1x3x40xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(b, s, n, k) -> (b, s, k)>,
+                                        affine_map<(b, s, n, k) -> (n, k)>,
+                                        affine_map<(b, s, n, k) -> (b, s, n)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<1x3x64xf32>, tensor<40x64xbf16>) outs(%init : tensor<1x3x40xf32>) {
+  ^bb0(%a: f32, %b: bf16, %o: f32):
+    %bw = arith.extf %b : bf16 to f32
+    %p = arith.mulf %a, %bw : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<1x3x40xf32>
+  return %y : tensor<1x3x40xf32>
+}
+
+// -----
+
 // linalg.matmul with a [K, N] weight that is not a constant: each task
 // copies its 32 columns into a contiguous panel (N = 40 is not a multiple
 // of 32: masked transfers read zeros past N) and multiplies it with row
@@ -118,7 +146,7 @@ func.func @batched(%a: tensor<2x4x8xf32>, %b: tensor<2x8x16xf32>, %init: tensor<
 // CHECK-LABEL: func.func @f16_operands
 // CHECK: linalg.matmul
 func.func @f16_operands(%a: tensor<4x8xf16>, %b: tensor<8x16xf16>, %init: tensor<4x16xf16>) -> tensor<4x16xf16> {
-  // expected-remark @below {{no kernel for this product (operands that are not f32)}}
+  // expected-remark @below {{no kernel for this product (operands that are not f32 (or f16/bf16 weights))}}
   %y = linalg.matmul ins(%a, %b : tensor<4x8xf16>, tensor<8x16xf16>)
                      outs(%init : tensor<4x16xf16>) -> tensor<4x16xf16>
   return %y : tensor<4x16xf16>

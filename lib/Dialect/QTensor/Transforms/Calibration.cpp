@@ -538,7 +538,7 @@ unsigned SegmentedCalibration::getSegment(Operation *op) {
 }
 
 /// A host array holding a constant that segment functions take as an
-/// argument: a non-splat f32, i32 or i8 tensor.
+/// argument: a non-splat f32, f16, bf16, i32 or i8 tensor.
 static std::optional<HostArray> argumentConstant(arith::ConstantOp constant) {
   auto type = dyn_cast<RankedTensorType>(constant.getType());
   auto dense = dyn_cast<DenseElementsAttr>(constant.getValue());
@@ -549,6 +549,10 @@ static std::optional<HostArray> argumentConstant(arith::ConstantOp constant) {
   Type element = type.getElementType();
   if (element.isF32())
     array.kind = HostArray::Kind::F32;
+  else if (element.isF16())
+    array.kind = HostArray::Kind::F16;
+  else if (element.isBF16())
+    array.kind = HostArray::Kind::BF16;
   else if (element.isInteger(32))
     array.kind = HostArray::Kind::I32;
   else if (element.isInteger(8))
@@ -564,12 +568,21 @@ static std::optional<HostArray> argumentConstant(arith::ConstantOp constant) {
     values.resize(type.getNumElements());
     std::memcpy(values.data(), bytes->data(), bytes->size());
   };
-  if (array.kind == HostArray::Kind::F32)
+  switch (array.kind) {
+  case HostArray::Kind::F32:
     copyInto(array.f32);
-  else if (array.kind == HostArray::Kind::I32)
+    break;
+  case HostArray::Kind::I32:
     copyInto(array.i32);
-  else
+    break;
+  case HostArray::Kind::I8:
     copyInto(array.i8);
+    break;
+  case HostArray::Kind::F16:
+  case HostArray::Kind::BF16:
+    copyInto(array.halves);
+    break;
+  }
   return array;
 }
 
@@ -676,9 +689,9 @@ SegmentedCalibration::outline(unsigned segment, ArrayRef<Value> watched,
   return result;
 }
 
-FailureOr<std::vector<std::vector<HostArray>>>
-SegmentedCalibration::run(unsigned segment, ArrayRef<Value> watched,
-                          bool withOutput) {
+LogicalResult SegmentedCalibration::run(
+    unsigned segment, ArrayRef<Value> watched, bool withOutput,
+    function_ref<void(size_t, std::vector<HostArray> &)> consume) {
   if (segment != held)
     return func.emitError("calibration: segment ")
            << segment << " was asked for while the inputs of segment " << held
@@ -699,36 +712,44 @@ SegmentedCalibration::run(unsigned segment, ArrayRef<Value> watched,
     executable = std::move(*compiledSegment);
   }
   ++runs;
+  // One call per worker at a time, consumed in call order as each round
+  // ends: only `threads` calls' results are held at once.
   const std::vector<HostArray> &constants = outlined->constants;
-  FailureOr<std::vector<std::vector<HostArray>>> outputs = callConcurrently(
-      *executable, "segment", inputs.size(),
-      [&](size_t c) {
-        SmallVector<const HostArray *> args{&inputs[c]};
-        for (const HostArray &constant : constants)
-          args.push_back(&constant);
-        return args;
-      },
-      threads, module);
-  if (failed(outputs) ||
-      failed(checkFiniteWatched(*outputs, watched.size(), module)))
-    return failure();
-  return outputs;
+  size_t round = std::max(1u, threads);
+  for (size_t first = 0; first < inputs.size(); first += round) {
+    size_t count = std::min(round, inputs.size() - first);
+    FailureOr<std::vector<std::vector<HostArray>>> outputs = callConcurrently(
+        *executable, "segment", count,
+        [&](size_t c) {
+          SmallVector<const HostArray *> args{&inputs[first + c]};
+          for (const HostArray &constant : constants)
+            args.push_back(&constant);
+          return args;
+        },
+        threads, module);
+    if (failed(outputs) ||
+        failed(checkFiniteWatched(*outputs, watched.size(), module)))
+      return failure();
+    for (size_t c = 0; c < count; ++c)
+      consume(first + c, (*outputs)[c]);
+  }
+  return success();
 }
 
 FailureOr<std::vector<numerics::HessianAccumulator>>
 SegmentedCalibration::collect(unsigned segment, ArrayRef<Value> values) {
-  FailureOr<std::vector<std::vector<HostArray>>> outputs =
-      run(segment, values, /*withOutput=*/false);
-  if (failed(outputs))
-    return failure();
   std::vector<numerics::HessianAccumulator> stats;
   for (Value value : values)
     stats.emplace_back(cast<ShapedType>(value.getType()).getShape().back());
-  for (const std::vector<HostArray> &results : *outputs)
-    for (size_t i = 0; i < stats.size(); ++i)
-      stats[i].addBatch(results[i].f32.data(),
-                        results[i].numElements() / stats[i].columns(),
-                        sequencesPerCall);
+  if (failed(run(segment, values, /*withOutput=*/false,
+                 [&](size_t, std::vector<HostArray> &results) {
+                   for (size_t i = 0; i < stats.size(); ++i)
+                     stats[i].addBatch(results[i].f32.data(),
+                                       results[i].numElements() /
+                                           stats[i].columns(),
+                                       sequencesPerCall);
+                 })))
+    return failure();
   return stats;
 }
 
@@ -736,12 +757,12 @@ LogicalResult SegmentedCalibration::advance(unsigned segment) {
   if (segment >= boundaries.size())
     return func.emitError("calibration: segment ")
            << segment << " is the last and has no output";
-  FailureOr<std::vector<std::vector<HostArray>>> outputs =
-      run(segment, {}, /*withOutput=*/true);
-  if (failed(outputs))
+  // A call's input is replaced once its round has run.
+  if (failed(run(segment, {}, /*withOutput=*/true,
+                 [&](size_t c, std::vector<HostArray> &results) {
+                   inputs[c] = std::move(results.back());
+                 })))
     return failure();
-  for (size_t c = 0; c < inputs.size(); ++c)
-    inputs[c] = std::move((*outputs)[c].back());
   ++held;
   return success();
 }

@@ -14,6 +14,7 @@
 
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
@@ -87,6 +88,14 @@ LogicalResult GPTQRun::quantizeGroup(InputGroup &group,
   unsigned bits = opts.bits;
   for (ConstantWeightMatmul &match : group.matmuls) {
     auto start = std::chrono::steady_clock::now();
+    std::string reason;
+    FailureOr<ConstantWeightMatmul> current = matchConstantWeightMatmul(
+        cast<linalg::LinalgOp>(match.op), reason, /*ordinal=*/0);
+    if (failed(current))
+      return match.op->emitError("gptq-quantize: weight '")
+             << match.name << "' cannot be read again: " << reason;
+    match.weight = std::move(current->weight);
+    llvm::scope_exit release([&] { match.weight = {}; });
     num::GPTQResult result;
     std::string error;
     if (!num::gptqQuantize(match.weight.data(), match.rows, match.cols,
@@ -159,6 +168,9 @@ GPTQRun::run(const NamedStatistics *statistics) {
       it = std::prev(groups.end());
     }
     it->matmuls.push_back(std::move(match));
+    // Weights are read again when their turn comes: only one is held in
+    // f32 at a time.
+    it->matmuls.back().weight = {};
     ++total;
     return success();
   };
@@ -217,11 +229,13 @@ GPTQRun::run(const NamedStatistics *statistics) {
         return failure();
     }
     if (stream)
-      module.emitRemark(llvm::formatv(
-          "gptq-quantize: calibrated one segment at a time: {0} segments, "
-          "{1} compilations, {2} segment runs",
-          stream->getNumSegments(), stream->getNumCompilations(),
-          stream->getNumRuns()));
+      emitRemark(
+          module.getLoc(),
+          llvm::formatv(
+              "gptq-quantize: calibrated one segment at a time: {0} segments, "
+              "{1} compilations, {2} segment runs",
+              stream->getNumSegments(), stream->getNumCompilations(),
+              stream->getNumRuns()));
   }
   return std::move(report);
 }

@@ -72,32 +72,40 @@ static std::optional<ConstantSource> getConstantSource(Value value) {
   return source;
 }
 
+/// The stored bytes of a constant of whole-byte elements, in place (they
+/// live as long as the context: attribute storage or a resource blob), and
+/// whether they are one splat element.
+static std::optional<std::pair<ArrayRef<char>, bool>>
+constantData(const ConstantSource &source) {
+  auto type = cast<ShapedType>(source.value.getType());
+  if (!type.hasStaticShape() || !type.getElementType().isIntOrFloat() ||
+      type.getElementTypeBitWidth() % 8 != 0)
+    return std::nullopt;
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(source.value)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob)
+      return std::nullopt;
+    return std::pair(blob->getData(), false);
+  }
+  if (auto dense = dyn_cast<DenseElementsAttr>(source.value))
+    return std::pair(dense.getRawData(), dense.isSplat());
+  return std::nullopt;
+}
+
 std::optional<std::vector<uint8_t>>
 mlir::qtensor::readConstantBytes(Value value) {
   std::optional<ConstantSource> source = getConstantSource(value);
   if (!source)
     return std::nullopt;
-  auto type = cast<ShapedType>(source->value.getType());
-  if (!type.hasStaticShape() || !type.getElementType().isIntOrFloat() ||
-      type.getElementTypeBitWidth() % 8 != 0)
+  std::optional<std::pair<ArrayRef<char>, bool>> data = constantData(*source);
+  if (!data)
     return std::nullopt;
+  auto [raw, splat] = *data;
+  auto type = cast<ShapedType>(source->value.getType());
   size_t width = type.getElementTypeBitWidth() / 8;
   size_t size = type.getNumElements() * width;
-  ArrayRef<char> raw;
-  bool splat = false;
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(source->value)) {
-    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    if (!blob)
-      return std::nullopt;
-    raw = blob->getData();
-  } else if (auto dense = dyn_cast<DenseElementsAttr>(source->value)) {
-    raw = dense.getRawData();
-    splat = dense.isSplat();
-  } else {
-    return std::nullopt;
-  }
   std::vector<uint8_t> bytes(size);
-  if (raw.size() == size) {
+  if (raw.size() == size && !splat) {
     std::memcpy(bytes.data(), raw.data(), size);
   } else if (splat && raw.size() == width) {
     for (size_t i = 0; i < size; i += width)
@@ -601,31 +609,36 @@ std::string mlir::qtensor::getWeightName(Operation *op) {
 }
 
 /// Rewrites an f16/bf16 ggml_matmul with constant storage as a
-/// linalg.generic `init + x · Wᵀ` over an f32 constant W (the decoded
-/// values, exactly; the same f32 products in the same order). Returns
-/// null, leaving `op` alone, when the storage is not a readable constant.
+/// linalg.generic `init + x · extf(W)ᵀ` over an f16/bf16 constant W that
+/// views the stored bytes in place (no copy, nothing widened: the passes
+/// widen one weight at a time as they quantize it; the same f32 products in
+/// the same order). Returns null, leaving `op` alone, when the storage is
+/// not a constant whose bytes can be viewed.
 static linalg::LinalgOp expandFloatGGMLMatmul(GGMLMatmulOp op) {
   std::optional<ConstantSource> source = getConstantSource(op.getStorage());
-  std::optional<std::vector<uint8_t>> bytes =
-      readConstantBytes(op.getStorage());
-  if (!source || !bytes)
+  if (!source)
     return {};
+  std::optional<std::pair<ArrayRef<char>, bool>> data = constantData(*source);
   auto inputType = cast<RankedTensorType>(op.getInput().getType());
   int64_t rows = op.getStorage().getType().getDimSize(0);
   int64_t cols = inputType.getShape().back();
-  std::vector<float> weight(rows * cols);
-  GGMLType type = op.getGgmlType();
-  std::string error;
-  if (!quantopt::numerics::dequantizeGGMLRows(type, bytes->data(), rows, cols,
-                                              weight.data(), &error))
+  if (!data || data->second || int64_t(data->first.size()) != rows * cols * 2)
     return {};
-  std::string name = getWeightName(op);
   OpBuilder b(op);
+  Type element = op.getGgmlType() == GGMLType::F16 ? Type(b.getF16Type())
+                                                   : Type(b.getBF16Type());
+  std::string name = getWeightName(op);
   Location loc = op.getLoc();
   if (!name.empty())
     loc = NameLoc::get(b.getStringAttr(name), loc);
-  Value w = createF32Constant(b, loc, {rows, cols}, weight,
-                              source->fromResource, name);
+  auto weightType = RankedTensorType::get({rows, cols}, element);
+  // Half-precision elements need two-byte alignment to be read as such.
+  size_t align = reinterpret_cast<uintptr_t>(data->first.data()) % 2 ? 1 : 2;
+  auto blob = UnmanagedAsmResourceBlob::allocateWithAlign(data->first, align);
+  Value w = arith::ConstantOp::create(
+      b, loc,
+      DenseResourceElementsAttr::get(weightType, name.empty() ? "weight" : name,
+                                     std::move(blob)));
   // Loops: the input's leading dims, then n, then k.
   unsigned rank = inputType.getRank();
   MLIRContext *ctx = op.getContext();
@@ -647,7 +660,8 @@ static linalg::LinalgOp expandFloatGGMLMatmul(GGMLMatmulOp op) {
       b, op.getLoc(), TypeRange{op.getType()}, ValueRange{op.getInput(), w},
       ValueRange{op.getInit()}, maps, iterators,
       [](OpBuilder &nb, Location l, ValueRange args) {
-        Value product = arith::MulFOp::create(nb, l, args[0], args[1]);
+        Value weight = arith::ExtFOp::create(nb, l, nb.getF32Type(), args[1]);
+        Value product = arith::MulFOp::create(nb, l, args[0], weight);
         Value sum = arith::AddFOp::create(nb, l, args[2], product);
         linalg::YieldOp::create(nb, l, sum);
       });

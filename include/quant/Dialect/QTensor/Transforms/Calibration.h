@@ -131,8 +131,11 @@ private:
   SegmentedCalibration() = default;
   FailureOr<Outlined> outline(unsigned segment, ArrayRef<Value> watched,
                               bool withOutput);
-  FailureOr<std::vector<std::vector<HostArray>>>
-  run(unsigned segment, ArrayRef<Value> watched, bool withOutput);
+  /// Runs `segment` on every held input, passing each call's results to
+  /// `consume` in call order.
+  LogicalResult
+  run(unsigned segment, ArrayRef<Value> watched, bool withOutput,
+      function_ref<void(size_t, std::vector<HostArray> &)> consume);
 
   ModuleOp module;
   func::FuncOp func;

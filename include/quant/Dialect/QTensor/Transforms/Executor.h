@@ -40,15 +40,17 @@ class DialectRegistry;
 namespace qtensor {
 
 /// A dense row-major host array passed to or returned from a compiled
-/// function: f32, i32 or i8 elements.
+/// function: f32, i32, i8, f16 or bf16 elements.
 struct HostArray {
   /// I8 arguments carry packed quantized storage (benchmarks, kernels
-  /// called with weights as arguments).
-  enum class Kind { F32, I32, I8 } kind = Kind::F32;
+  /// called with weights as arguments); F16 and BF16 ones half-precision
+  /// weights, as their bits in `halves`.
+  enum class Kind { F32, I32, I8, F16, BF16 } kind = Kind::F32;
   std::vector<int64_t> shape;
   std::vector<float> f32;
   std::vector<int32_t> i32;
   std::vector<int8_t> i8;
+  std::vector<uint16_t> halves;
 
   int64_t numElements() const;
 };
