@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "quant/Numerics/BLASKernels.h"
 #include "quant/Numerics/GPTQ.h"
 
 #include <sys/resource.h>
@@ -51,6 +52,7 @@ static double peakMiB() {
 }
 
 int main(int argc, char **argv) {
+  quantopt::numerics::reexecWithNativeBLASKernels(argv);
   int64_t n = 4096, k = 4096, tokens = 4096, group = 128;
   bool actOrder = true;
   std::string referenceScript;

@@ -667,6 +667,7 @@ void usage() {
 } // namespace
 
 int main(int argc, char **argv) {
+  keepFreedMemoryForRepeatedCalls();
   Options options;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];

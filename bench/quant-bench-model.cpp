@@ -131,6 +131,7 @@ int main(int argc, char **argv) {
       argc, argv,
       "quant-bench-model: a synthetic Llama with a 7B model's layer shapes, "
       "quantized and timed\n");
+  keepFreedMemoryForRepeatedCalls();
   auto fail = [](const llvm::Twine &message) {
     llvm::errs() << "quant-bench-model: " << message << "\n";
     return 1;

@@ -105,14 +105,15 @@ private:
 llvm::Error writeCheckpoint(const ModelSize &size, llvm::StringRef dir) {
   if (std::error_code ec = llvm::sys::fs::create_directories(dir))
     return llvm::createStringError(ec, "cannot create " + dir.str());
-  Generator generator;
-  SafetensorsFile tensors;
+  // Written tensor by tensor: the benchmark's own peak memory is one
+  // tensor, far below what it measures (a child's peak counts its parent's
+  // memory at the spawn).
+  std::vector<SafetensorsTensorSpec> specs;
+  std::vector<bool> isNorm;
   auto add = [&](const std::string &name, std::vector<int64_t> shape,
                  bool norm) {
-    int64_t count = 1;
-    for (int64_t d : shape)
-      count *= d;
-    tensors[name] = {"BF16", shape, generator.bf16(count, norm)};
+    specs.push_back({name, "BF16", std::move(shape)});
+    isNorm.push_back(norm);
   };
   int64_t headDim = size.dim / size.heads, kv = size.kvHeads * headDim;
   add("model.embed_tokens.weight", {size.vocab, size.dim}, false);
@@ -130,8 +131,15 @@ llvm::Error writeCheckpoint(const ModelSize &size, llvm::StringRef dir) {
   }
   add("model.norm.weight", {size.dim}, true);
   add("lm_head.weight", {size.vocab, size.dim}, false);
-  if (llvm::Error error = writeSafetensors((dir + "/model.safetensors").str(),
-                                           tensors, {{"format", "pt"}}))
+  Generator generator;
+  if (llvm::Error error =
+          writeSafetensorsStreamed((dir + "/model.safetensors").str(), specs,
+                                   {{"format", "pt"}}, [&](size_t i) {
+                                     int64_t count = 1;
+                                     for (int64_t d : specs[i].shape)
+                                       count *= d;
+                                     return generator.bf16(count, isNorm[i]);
+                                   }))
     return error;
   std::error_code ec;
   llvm::raw_fd_ostream config((dir + "/config.json").str(), ec);

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "quant/Execution/Evaluation.h"
+#include "quant/Execution/JitExecutor.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -102,6 +103,7 @@ llvm::Expected<EvalResult> quantopt::evaluate(ExecutableModule &model,
                                               const ModelSignature &sig,
                                               llvm::ArrayRef<int32_t> ids,
                                               const EvalOptions &options) {
+  keepFreedMemoryForRepeatedCalls();
   auto start = std::chrono::steady_clock::now();
   int64_t available = options.maxTokens < 0
                           ? int64_t(ids.size())
@@ -228,6 +230,7 @@ llvm::Expected<EvalResult> quantopt::evaluate(ExecutableModule &model,
 llvm::Expected<std::vector<int32_t>>
 quantopt::greedyDecode(ExecutableModule &model, const ModelSignature &sig,
                        std::vector<int32_t> tokens, int64_t steps) {
+  keepFreedMemoryForRepeatedCalls();
   if (sig.batch != 1 || sig.seqLen < steps || tokens.empty())
     return llvm::createStringError(
         llvm::formatv("greedy decoding of {0} steps needs a model of batch 1 "

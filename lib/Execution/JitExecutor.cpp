@@ -73,6 +73,12 @@ static void initializeNativeTarget() {
   std::call_once(once, [] {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
+  });
+}
+
+void quantopt::keepFreedMemoryForRepeatedCalls() {
+  static std::once_flag once;
+  std::call_once(once, [] {
     // Compiled models allocate and free large activation buffers on every
     // call; keeping freed memory in the heap instead of returning it to the
     // kernel avoids a page fault per touched page on the next call.
@@ -274,6 +280,8 @@ JitModule::call(llvm::StringRef name, llvm::ArrayRef<const HostArray *> args) {
       data = const_cast<uint16_t *>(arg->halves.data());
       break;
     }
+    if (arg->external)
+      data = const_cast<void *>(arg->external);
     inputs.emplace_back(data, arg->shape);
   }
   // One result: a descriptor. Several: a struct of descriptors, which the

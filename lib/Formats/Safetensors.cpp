@@ -32,9 +32,10 @@ size_t quantopt::safetensorsElementSize(llvm::StringRef dtype) {
       .Default(0);
 }
 
-llvm::Error
-quantopt::writeSafetensors(llvm::StringRef path, const SafetensorsFile &tensors,
-                           const std::map<std::string, std::string> &metadata) {
+llvm::Error quantopt::writeSafetensorsStreamed(
+    llvm::StringRef path, llvm::ArrayRef<SafetensorsTensorSpec> specs,
+    const std::map<std::string, std::string> &metadata,
+    llvm::function_ref<std::vector<char>(size_t)> bytesOf) {
   llvm::json::Object header;
   if (!metadata.empty()) {
     llvm::json::Object meta;
@@ -43,23 +44,21 @@ quantopt::writeSafetensors(llvm::StringRef path, const SafetensorsFile &tensors,
     header["__metadata__"] = std::move(meta);
   }
   size_t offset = 0;
-  for (const auto &[name, t] : tensors) {
+  std::vector<size_t> sizes;
+  for (const SafetensorsTensorSpec &spec : specs) {
     int64_t count = 1;
-    for (int64_t d : t.shape)
+    for (int64_t d : spec.shape)
       count *= d;
-    if (size_t(count) * safetensorsElementSize(t.dtype) != t.bytes.size())
-      return fail(path, "tensor '" + name + "' has " +
-                            std::to_string(t.bytes.size()) +
-                            " bytes, inconsistent with its dtype and shape");
+    sizes.push_back(size_t(count) * safetensorsElementSize(spec.dtype));
     llvm::json::Array shape;
-    for (int64_t d : t.shape)
+    for (int64_t d : spec.shape)
       shape.push_back(d);
-    header[name] = llvm::json::Object{
-        {"dtype", t.dtype},
+    header[spec.name] = llvm::json::Object{
+        {"dtype", spec.dtype},
         {"shape", std::move(shape)},
         {"data_offsets",
-         llvm::json::Array{int64_t(offset), int64_t(offset + t.bytes.size())}}};
-    offset += t.bytes.size();
+         llvm::json::Array{int64_t(offset), int64_t(offset + sizes.back())}}};
+    offset += sizes.back();
   }
   std::string text;
   llvm::raw_string_ostream os(text);
@@ -76,8 +75,17 @@ quantopt::writeSafetensors(llvm::StringRef path, const SafetensorsFile &tensors,
     uint64_t size = text.size();
     out.write(reinterpret_cast<const char *>(&size), 8);
     out << text;
-    for (const auto &[name, t] : tensors)
-      out.write(t.bytes.data(), t.bytes.size());
+    for (size_t i = 0; i < specs.size(); ++i) {
+      std::vector<char> bytes = bytesOf(i);
+      if (bytes.size() != sizes[i]) {
+        out.close();
+        llvm::sys::fs::remove(temp);
+        return fail(path, "tensor '" + specs[i].name + "' has " +
+                              std::to_string(bytes.size()) +
+                              " bytes, inconsistent with its dtype and shape");
+      }
+      out.write(bytes.data(), bytes.size());
+    }
     out.close();
     if (out.has_error()) {
       out.clear_error();
@@ -90,6 +98,19 @@ quantopt::writeSafetensors(llvm::StringRef path, const SafetensorsFile &tensors,
     return fail(path, "cannot write: " + ec.message());
   }
   return llvm::Error::success();
+}
+
+llvm::Error
+quantopt::writeSafetensors(llvm::StringRef path, const SafetensorsFile &tensors,
+                           const std::map<std::string, std::string> &metadata) {
+  std::vector<SafetensorsTensorSpec> specs;
+  std::vector<const SafetensorsTensor *> data;
+  for (const auto &[name, t] : tensors) {
+    specs.push_back({name, t.dtype, t.shape});
+    data.push_back(&t);
+  }
+  return writeSafetensorsStreamed(path, specs, metadata,
+                                  [&](size_t i) { return data[i]->bytes; });
 }
 
 llvm::Expected<std::vector<SafetensorsView>>

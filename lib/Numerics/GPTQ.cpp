@@ -79,10 +79,17 @@ void HessianAccumulator::addBatch(const float *x, int64_t tokens,
     }
   }
   tokenCount += tokens;
-  // Mirror the lower triangle.
-  for (int64_t i = 0; i < k; ++i)
-    for (int64_t j = i + 1; j < k; ++j)
-      h[i * k + j] = h[j * k + i];
+  mirrored = false;
+}
+
+const std::vector<double> &HessianAccumulator::hessian() const {
+  if (!mirrored) {
+    for (int64_t i = 0; i < k; ++i)
+      for (int64_t j = i + 1; j < k; ++j)
+        h[i * k + j] = h[j * k + i];
+    mirrored = true;
+  }
+  return h;
 }
 
 std::vector<double> HessianAccumulator::meanAbs() const {
@@ -219,9 +226,9 @@ bool cholesky(std::vector<double> &a, int64_t n) {
   return true;
 }
 
-/// (L Lᵀ)⁻¹ from the lower factor L, as a full symmetric matrix.
-std::vector<double> choleskyInverse(const std::vector<double> &l, int64_t n) {
-  std::vector<double> inv = l;
+/// (L Lᵀ)⁻¹ from the lower factor L, as a full symmetric matrix, in L's
+/// storage (a K x K f64 matrix is 1 GB at K = 11008: no copy).
+std::vector<double> choleskyInverse(std::vector<double> inv, int64_t n) {
   if (LAPACKE_dpotri(LAPACK_COL_MAJOR, 'U', n, inv.data(), n) != 0)
     return {};
   for (int64_t i = 0; i < n; ++i)
@@ -316,8 +323,7 @@ bool quantopt::numerics::gptqQuantize(const float *wIn, int64_t rows,
                               std::to_string(damp));
   }
   result.damping = float(damp);
-  std::vector<double> hinv = choleskyInverse(factor, cols);
-  std::vector<double>().swap(factor);
+  std::vector<double> hinv = choleskyInverse(std::move(factor), cols);
   if (hinv.empty() || !cholesky(hinv, cols)) {
     error = "the inverse Hessian is not positive definite";
     return false;

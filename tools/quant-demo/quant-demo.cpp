@@ -22,6 +22,7 @@
 #include "quant/Import/Llama2cTokenizer.h"
 #include "quant/Import/LlamaImporter.h"
 #include "quant/InitAll.h"
+#include "quant/Numerics/BLASKernels.h"
 #include "quant/Numerics/Numerics.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -687,6 +688,7 @@ static int runModelTable() {
 }
 
 int main(int argc, char **argv) {
+  quantopt::numerics::reexecWithNativeBLASKernels(argv);
   quantopt::registerVersionPrinter();
   llvm::cl::ParseCommandLineOptions(
       argc, argv,

@@ -7,12 +7,14 @@
 
 #include "quant/Execution/JitExecutor.h"
 #include "quant/InitAll.h"
+#include "quant/Numerics/BLASKernels.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
 
 int main(int argc, char **argv) {
+  quantopt::numerics::reexecWithNativeBLASKernels(argv);
   quantopt::registerVersionPrinter();
   mlir::registerTransformsPasses();
   quantopt::registerAllPasses();

@@ -21,6 +21,7 @@
 #include "quant/Import/Llama2cTokenizer.h"
 #include "quant/Import/LlamaImporter.h"
 #include "quant/InitAll.h"
+#include "quant/Numerics/BLASKernels.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
@@ -162,6 +163,7 @@ static void printPiece(llvm::raw_ostream &os, const std::string &piece) {
 }
 
 int main(int argc, char **argv) {
+  quantopt::numerics::reexecWithNativeBLASKernels(argv);
   quantopt::registerVersionPrinter();
   llvm::InitLLVM init(argc, argv);
   llvm::cl::HideUnrelatedOptions(category);

@@ -101,6 +101,13 @@ public:
   bool readsOperandsAsArguments(mlir::Operation *product) const override;
 };
 
+/// Tunes the process's allocator for many calls of compiled models (an
+/// evaluation): freed buffers stay in the heap for the next call instead of
+/// going back to the kernel. Not for processes whose memory should shrink
+/// after a phase (quantizing a large model layer by layer): the heap then
+/// keeps its largest size.
+void keepFreedMemoryForRepeatedCalls();
+
 /// Registers CPUJitExecutor as the executor of the contexts built from
 /// `registry`, with the dialects and LLVM IR translations it needs.
 void registerCPUJitExecutor(mlir::DialectRegistry &registry);

@@ -17,6 +17,9 @@
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
+
 #include <map>
 #include <string>
 #include <vector>
@@ -39,6 +42,21 @@ size_t safetensorsElementSize(llvm::StringRef dtype);
 llvm::Error
 writeSafetensors(llvm::StringRef path, const SafetensorsFile &tensors,
                  const std::map<std::string, std::string> &metadata);
+
+/// A tensor of a file written piece by piece: its bytes are asked for when
+/// their turn comes, so a writer holds one tensor at a time.
+struct SafetensorsTensorSpec {
+  std::string name, dtype;
+  std::vector<int64_t> shape;
+};
+
+/// Writes the tensors `specs` describe, in that order, `bytesOf(i)` giving
+/// tensor i's bytes (which must match its dtype and shape), atomically.
+llvm::Error
+writeSafetensorsStreamed(llvm::StringRef path,
+                         llvm::ArrayRef<SafetensorsTensorSpec> specs,
+                         const std::map<std::string, std::string> &metadata,
+                         llvm::function_ref<std::vector<char>(size_t)> bytesOf);
 
 /// One tensor of a mapped safetensors file, viewed in place.
 struct SafetensorsView {

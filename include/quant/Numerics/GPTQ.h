@@ -50,7 +50,9 @@ public:
   int64_t sequences() const { return n; }
   int64_t tokens() const { return tokenCount; }
   /// H = (2 / n) Σ x xᵀ, [columns, columns] row-major.
-  const std::vector<double> &hessian() const { return h; }
+  /// The full symmetric H (batches add to its lower triangle; the upper
+  /// one is mirrored here, once, rather than after every batch).
+  const std::vector<double> &hessian() const;
   /// Per-channel max |x|, mean |x| and mean x² over all tokens.
   std::vector<double> maxAbs() const { return absMax; }
   std::vector<double> meanAbs() const;
@@ -58,7 +60,10 @@ public:
 
 private:
   int64_t k = 0, n = 0, tokenCount = 0;
-  std::vector<double> h, absMax, absSum, sqSum;
+  mutable std::vector<double> h;
+  std::vector<double> absMax, absSum, sqSum;
+  /// Whether h's upper triangle equals its lower one.
+  mutable bool mirrored = true;
 };
 
 struct GPTQOptions {

@@ -8,6 +8,7 @@
 #include "quant/Dialect/QTensor/Transforms/Calibration.h"
 #include "quant/Dialect/QTensor/Transforms/Executor.h"
 #include "quant/Formats/Npy.h"
+#include "quant/Formats/ResidentMemory.h"
 
 #include "quant/Dialect/QTensor/IR/QTensorDialect.h"
 #include "quant/Dialect/QTensor/Utils/ConstantGlobals.h"
@@ -16,6 +17,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MLProgram/IR/MLProgram.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/CallInterfaces.h"
@@ -537,8 +539,10 @@ unsigned SegmentedCalibration::getSegment(Operation *op) {
   return segment;
 }
 
-/// A host array holding a constant that segment functions take as an
-/// argument: a non-splat f32, f16, bf16, i32 or i8 tensor.
+/// A host array viewing a constant that segment functions take as an
+/// argument: a non-splat f32, f16, bf16, i32 or i8 tensor. Its elements stay
+/// in the constant's storage (attribute or resource blob), which lives as
+/// long as the context; the segment functions only read their arguments.
 static std::optional<HostArray> argumentConstant(arith::ConstantOp constant) {
   auto type = dyn_cast<RankedTensorType>(constant.getType());
   auto dense = dyn_cast<DenseElementsAttr>(constant.getValue());
@@ -559,30 +563,17 @@ static std::optional<HostArray> argumentConstant(arith::ConstantOp constant) {
     array.kind = HostArray::Kind::I8;
   else
     return std::nullopt;
-  std::optional<std::vector<uint8_t>> bytes =
-      readConstantBytes(constant.getResult());
-  if (!bytes)
+  ArrayRef<char> bytes;
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(constant.getValue()))
+    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
+      bytes = blob->getData();
+  if (dense)
+    bytes = dense.getRawData();
+  if (bytes.size() !=
+      size_t(type.getNumElements() * type.getElementTypeBitWidth() / 8))
     return std::nullopt;
   array.shape.assign(type.getShape().begin(), type.getShape().end());
-  auto copyInto = [&](auto &values) {
-    values.resize(type.getNumElements());
-    std::memcpy(values.data(), bytes->data(), bytes->size());
-  };
-  switch (array.kind) {
-  case HostArray::Kind::F32:
-    copyInto(array.f32);
-    break;
-  case HostArray::Kind::I32:
-    copyInto(array.i32);
-    break;
-  case HostArray::Kind::I8:
-    copyInto(array.i8);
-    break;
-  case HostArray::Kind::F16:
-  case HostArray::Kind::BF16:
-    copyInto(array.halves);
-    break;
-  }
+  array.external = bytes.data();
   return array;
 }
 
@@ -732,6 +723,15 @@ LogicalResult SegmentedCalibration::run(
       return failure();
     for (size_t c = 0; c < count; ++c)
       consume(first + c, (*outputs)[c]);
+  }
+  // The segment's weights are read again only by its next run.
+  for (const HostArray &constant : constants) {
+    size_t width = constant.kind == HostArray::Kind::I8 ? 1
+                   : constant.kind == HostArray::Kind::F16 ||
+                           constant.kind == HostArray::Kind::BF16
+                       ? 2
+                       : 4;
+    releaseResidentPages(constant.external, constant.numElements() * width);
   }
   return success();
 }

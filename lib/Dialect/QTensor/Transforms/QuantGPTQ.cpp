@@ -9,6 +9,7 @@
 #include "quant/Dialect/QTensor/Transforms/Passes.h"
 #include "quant/Dialect/QTensor/Transforms/Transforms.h"
 #include "quant/Dialect/QTensor/Utils/WeightMatching.h"
+#include "quant/Formats/ResidentMemory.h"
 #include "quant/Numerics/GPTQ.h"
 #include "quant/Numerics/Numerics.h"
 
@@ -95,7 +96,11 @@ LogicalResult GPTQRun::quantizeGroup(InputGroup &group,
       return match.op->emitError("gptq-quantize: weight '")
              << match.name << "' cannot be read again: " << reason;
     match.weight = std::move(current->weight);
-    llvm::scope_exit release([&] { match.weight = {}; });
+    ArrayRef<char> stored = current->storedBytes;
+    llvm::scope_exit release([&] {
+      match.weight = {};
+      quantopt::releaseResidentPages(stored.data(), stored.size());
+    });
     num::GPTQResult result;
     std::string error;
     if (!num::gptqQuantize(match.weight.data(), match.rows, match.cols,

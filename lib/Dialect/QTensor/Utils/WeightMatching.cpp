@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "quant/Dialect/QTensor/Utils/WeightMatching.h"
+#include "quant/Formats/ResidentMemory.h"
 #include "quant/Numerics/GGUFQuants.h"
 #include "quant/Numerics/Numerics.h"
 
@@ -496,6 +497,10 @@ FailureOr<ConstantWeightMatmul> mlir::qtensor::matchConstantWeightMatmul(
   match.name = view->source.name.empty() ? "matmul_" + std::to_string(ordinal)
                                          : view->source.name;
   match.fromResource = view->source.fromResource;
+  if (std::optional<std::pair<ArrayRef<char>, bool>> data =
+          constantData(view->source);
+      data && !data->second)
+    match.storedBytes = data->first;
   match.weightOperand = weightIdx;
   match.operandDims = std::move(operandDims);
   match.weightChain = view->chain;
@@ -757,8 +762,12 @@ LogicalResult mlir::qtensor::forEachConstantWeightMatmul(
     }
     if (filter.requireFinite && failed(checkFiniteWeight(*match)))
       return failure();
+    ArrayRef<char> stored = match->storedBytes;
     if (failed(fn(*match)))
       return failure();
+    // The weight has been read (and usually replaced): its pages of a mapped
+    // model need not stay resident.
+    quantopt::releaseResidentPages(stored.data(), stored.size());
   }
   return success();
 }

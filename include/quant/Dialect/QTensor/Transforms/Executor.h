@@ -51,6 +51,11 @@ struct HostArray {
   std::vector<int32_t> i32;
   std::vector<int8_t> i8;
   std::vector<uint16_t> halves;
+  /// When set, the elements (of `kind`) are read from here instead: memory
+  /// the caller keeps alive, unchanged, for as long as calls use the array
+  /// (a weight constant's blob, passed to a compiled function that only
+  /// reads it).
+  const void *external = nullptr;
 
   int64_t numElements() const;
 };

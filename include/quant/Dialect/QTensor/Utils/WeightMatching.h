@@ -51,6 +51,10 @@ struct ConstantWeightMatmul {
   std::vector<float> weight;
   /// True when the weight came from a dense_resource blob.
   bool fromResource = false;
+  /// The constant's stored bytes, in place (empty for splats and globals
+  /// read otherwise): what releaseResidentPages gives back once the weight
+  /// is quantized.
+  ArrayRef<char> storedBytes;
   /// Which input of `op` is the weight, and what each of that operand's
   /// dimensions is: 'b' (batch), 'n' (output channel) or 'k' (reduction).
   unsigned weightOperand = 1;
