@@ -61,6 +61,9 @@ private:
   IRRewriter rewriter;
   std::vector<InputGroup> groups;
   unsigned total = 0;
+  /// For the progress remarks' time left.
+  std::chrono::steady_clock::time_point started =
+      std::chrono::steady_clock::now();
   std::vector<GPTQLayerReport> report;
 };
 } // namespace
@@ -136,11 +139,18 @@ LogicalResult GPTQRun::quantizeGroup(InputGroup &group,
     report.push_back({match.name, match.rows, match.cols, result.loss,
                       result.relativeOutputError, result.damping, seconds,
                       stats.tokens()});
+    // Progress: the time so far (calibration included) extrapolated over
+    // the products left.
+    double elapsed = std::chrono::duration<double>(
+                         std::chrono::steady_clock::now() - started)
+                         .count();
+    double left = elapsed * double(total - report.size()) / report.size();
     match.op->emitRemark(llvm::formatv(
         "gptq-quantize: [{0}/{1}] {2} {3}x{4}: loss {5:e3}, relative output "
-        "error {6:e3}, damping {7:f3}, {8:f2} s",
+        "error {6:e3}, damping {7:f3}, {8:f2} s; {9:f0} s so far, about "
+        "{10:f0} s left",
         report.size(), total, match.name, match.rows, match.cols, result.loss,
-        result.relativeOutputError, result.damping, seconds));
+        result.relativeOutputError, result.damping, seconds, elapsed, left));
     replaceWithDequantMatmul(rewriter, match, q);
   }
   return success();
