@@ -17,7 +17,6 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MLProgram/IR/MLProgram.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/CallInterfaces.h"
@@ -545,9 +544,7 @@ unsigned SegmentedCalibration::getSegment(Operation *op) {
 /// long as the context; the segment functions only read their arguments.
 static std::optional<HostArray> argumentConstant(arith::ConstantOp constant) {
   auto type = dyn_cast<RankedTensorType>(constant.getType());
-  auto dense = dyn_cast<DenseElementsAttr>(constant.getValue());
-  if (!type || !type.hasStaticShape() || type.getRank() == 0 ||
-      (dense && dense.isSplat()))
+  if (!type || !type.hasStaticShape() || type.getRank() == 0)
     return std::nullopt;
   HostArray array;
   Type element = type.getElementType();
@@ -563,17 +560,11 @@ static std::optional<HostArray> argumentConstant(arith::ConstantOp constant) {
     array.kind = HostArray::Kind::I8;
   else
     return std::nullopt;
-  ArrayRef<char> bytes;
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(constant.getValue()))
-    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
-      bytes = blob->getData();
-  if (dense)
-    bytes = dense.getRawData();
-  if (bytes.size() !=
-      size_t(type.getNumElements() * type.getElementTypeBitWidth() / 8))
+  std::optional<ArrayRef<char>> bytes = viewConstantBytes(constant);
+  if (!bytes)
     return std::nullopt;
   array.shape.assign(type.getShape().begin(), type.getShape().end());
-  array.external = bytes.data();
+  array.external = bytes->data();
   return array;
 }
 
@@ -725,14 +716,9 @@ LogicalResult SegmentedCalibration::run(
       consume(first + c, (*outputs)[c]);
   }
   // The segment's weights are read again only by its next run.
-  for (const HostArray &constant : constants) {
-    size_t width = constant.kind == HostArray::Kind::I8 ? 1
-                   : constant.kind == HostArray::Kind::F16 ||
-                           constant.kind == HostArray::Kind::BF16
-                       ? 2
-                       : 4;
-    releaseResidentPages(constant.external, constant.numElements() * width);
-  }
+  for (const HostArray &constant : constants)
+    releaseResidentPages(constant.external,
+                         constant.numElements() * constant.elementBytes());
   return success();
 }
 

@@ -21,6 +21,20 @@ int64_t HostArray::numElements() const {
   return n;
 }
 
+int64_t HostArray::elementBytes() const {
+  switch (kind) {
+  case Kind::I8:
+    return 1;
+  case Kind::F16:
+  case Kind::BF16:
+    return 2;
+  case Kind::F32:
+  case Kind::I32:
+    return 4;
+  }
+  return 4;
+}
+
 ExecutableModule::~ExecutableModule() = default;
 ModuleExecutor::~ModuleExecutor() = default;
 

@@ -117,6 +117,19 @@ mlir::qtensor::readConstantBytes(Value value) {
   return bytes;
 }
 
+std::optional<ArrayRef<char>> mlir::qtensor::viewConstantBytes(Value value) {
+  std::optional<ConstantSource> source = getConstantSource(value);
+  if (!source)
+    return std::nullopt;
+  std::optional<std::pair<ArrayRef<char>, bool>> data = constantData(*source);
+  auto type = cast<ShapedType>(source->value.getType());
+  if (!data || data->second ||
+      data->first.size() !=
+          size_t(type.getNumElements() * type.getElementTypeBitWidth() / 8))
+    return std::nullopt;
+  return data->first;
+}
+
 /// Reads an f32/f16/bf16 constant as f32 values in row-major order.
 static std::optional<std::vector<float>> readFloats(ElementsAttr attr) {
   auto type = cast<ShapedType>(attr.getType());

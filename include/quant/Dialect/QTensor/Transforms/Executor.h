@@ -58,6 +58,8 @@ struct HostArray {
   const void *external = nullptr;
 
   int64_t numElements() const;
+  /// Bytes per element of `kind`.
+  int64_t elementBytes() const;
 };
 
 /// A module compiled once, whose public functions can be called many times,

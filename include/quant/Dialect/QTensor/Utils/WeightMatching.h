@@ -203,6 +203,9 @@ std::optional<FloatConstant> readFloatConstant(Value value);
 /// The raw row-major bytes of a constant tensor of whole-byte elements
 /// (dense, splat, dense_resource or a constant ml_program global).
 std::optional<std::vector<uint8_t>> readConstantBytes(Value value);
+/// The stored bytes of such a constant in place, when it is not a splat:
+/// they live as long as the context (attribute storage or resource blob).
+std::optional<ArrayRef<char>> viewConstantBytes(Value value);
 /// True when `value` is such a constant (without reading it).
 bool isConstantTensor(Value value);
 
