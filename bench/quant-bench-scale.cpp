@@ -41,8 +41,11 @@ static cl::list<std::string>
                    "layers of Llama-2-7B's shapes), 1.9B (eight such "
                    "layers); default: all"));
 static cl::list<std::string>
-    steps("step", cl::desc("steps to run (repeatable): import, rtn, gptq, "
-                           "gguf, export; default: all"));
+    steps("step",
+          cl::desc("steps to run (repeatable): import, rtn, gptq, "
+                   "gptq-torch (the same GPTQ through the PyTorch "
+                   "reference driver, when python3-torch is installed), "
+                   "gguf, export; default: all"));
 static cl::opt<std::string> workDir("work",
                                     cl::desc("directory for checkpoints and "
                                              "outputs (reused between runs)"),
@@ -183,7 +186,21 @@ int main(int argc, char **argv) {
                 .str();
   std::vector<std::string> wantedSteps(steps.begin(), steps.end());
   if (wantedSteps.empty())
-    wantedSteps = {"import", "rtn", "gptq", "gguf", "export"};
+    wantedSteps = {"import", "rtn", "gptq", "gptq-torch", "gguf", "export"};
+  // The PyTorch baseline needs Debian's python3-torch.
+  std::optional<std::string> python;
+  if (llvm::is_contained(wantedSteps, "gptq-torch")) {
+    // Debian's interpreter first: the one its python3-torch installs into.
+    if (auto found = llvm::sys::findProgramByName("python3", {"/usr/bin"})) {
+      std::vector<llvm::StringRef> probe{*found, "-c", "import torch"};
+      std::optional<llvm::StringRef> quiet[] = {std::nullopt, "", ""};
+      if (llvm::sys::ExecuteAndWait(*found, probe, std::nullopt, quiet) == 0)
+        python = *found;
+    }
+    if (!python)
+      llvm::errs() << "gptq-torch: skipped (python3 with torch, Debian's "
+                      "python3-torch, is not installed)\n";
+  }
   std::vector<const ModelSize *> wantedSizes;
   for (const ModelSize &size : kSizes)
     if (sizes.empty() || llvm::is_contained(sizes, size.name))
@@ -226,6 +243,11 @@ int main(int argc, char **argv) {
           "--gptq-quantize=bits=4 group-size=128 calibration=" + tokens +
               " calibration-windows=" + std::to_string(windows),
           "--emit-bytecode", "-o", dir + "/gptq.mlirbc"}},
+        {"gptq-torch",
+         python.value_or(""),
+         "",
+         {QUANT_SOURCE_DIR "/bench/gptq_llama_reference.py", dir, tokens,
+          std::to_string(windows), "4", "128"}},
         {"gguf",
          "quant-opt",
          dir + "/q4km.mlirbc",
@@ -237,9 +259,11 @@ int main(int argc, char **argv) {
          {dir + "/q4km.mlirbc", "--format=gguf", "-o", dir + "/q4km.gguf"}},
     };
     for (const Step &step : plan) {
-      if (!llvm::is_contained(wantedSteps, step.name))
+      if (!llvm::is_contained(wantedSteps, step.name) || step.tool.empty())
         continue;
-      std::string program = tools + "/" + step.tool;
+      std::string program = llvm::sys::path::is_absolute(step.tool)
+                                ? step.tool
+                                : tools + "/" + step.tool;
       std::vector<llvm::StringRef> args{program};
       for (const std::string &arg : step.args)
         args.push_back(arg);
@@ -285,16 +309,20 @@ int main(int argc, char **argv) {
     return 0;
   }
   llvm::outs() << llvm::formatv(
-      "{0,-6} {1,-7} {2,8} {3,9} {4,9} {5,10} {6,9} {7,9} {8,10} {9,5}\n",
+      "{0,-6} {1,-10} {2,8} {3,9} {4,9} {5,10} {6,9} {7,9} {8,10} {9,5}\n",
       "model", "step", "params", "ckpt MiB", "time s", "s/Mparam", "peak MiB",
       "RSS/ckpt", "output MiB", "exit");
-  for (const StepResult &r : results)
+  for (const StepResult &r : results) {
+    std::string output =
+        r.outputBytes < 0
+            ? "-"
+            : llvm::formatv("{0:f0}", r.outputBytes / 1048576.0).str();
     llvm::outs() << llvm::formatv(
-        "{0,-6} {1,-7} {2,7:f0}M {3,9:f0} {4,9:f1} {5,10:f4} {6,9:f0} "
-        "{7,9:f2} {8,10:f0} {9,5}\n",
+        "{0,-6} {1,-10} {2,7:f0}M {3,9:f0} {4,9:f1} {5,10:f4} {6,9:f0} "
+        "{7,9:f2} {8,10} {9,5}\n",
         r.size, r.step, r.parameters / 1e6, r.checkpointBytes / 1048576.0,
         r.seconds, r.seconds / (r.parameters / 1e6), r.peakMiB,
-        r.peakMiB * 1048576.0 / r.checkpointBytes, r.outputBytes / 1048576.0,
-        r.exitCode);
+        r.peakMiB * 1048576.0 / r.checkpointBytes, output, r.exitCode);
+  }
   return 0;
 }

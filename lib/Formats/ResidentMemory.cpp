@@ -9,6 +9,9 @@
 
 #include <cstdint>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #if defined(__linux__)
 #include <sys/mman.h>
 #include <unistd.h>
@@ -26,5 +29,11 @@ void quantopt::releaseResidentPages(const void *data, size_t size) {
 #else
   (void)data;
   (void)size;
+#endif
+}
+
+void quantopt::releaseFreedHeapMemory() {
+#if defined(__GLIBC__)
+  (void)malloc_trim(0);
 #endif
 }

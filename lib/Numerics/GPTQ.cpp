@@ -183,21 +183,22 @@ void parallelRows(int64_t rows,
 }
 
 /// One tile of the lazy batch update: for `nr` rows and `nc` columns,
-/// update = Σ_j err[r, j] · U[j, c] (in order j) and W[r, c] -= update.
-/// Compiled for AVX-512, AVX2 and baseline x86-64, chosen at run time; the
-/// arithmetic (separate multiply and add, same order) is the same in all.
+/// update = Σ_j err[r, j] · U[j, c] (in order j) and W[r, c] -= update,
+/// with `uRows[j]` pointing at U[j, c0]. Compiled for AVX-512, AVX2 and
+/// baseline x86-64, chosen at run time; the arithmetic (separate multiply
+/// and add, same order) is the same in all.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 __attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
 void lazyUpdateTile(float *__restrict update, int64_t updateStride,
                     const float *__restrict err, int64_t count,
-                    const float *__restrict u, int64_t uStride, int64_t nr,
+                    const float *const *__restrict uRows, int64_t nr,
                     int64_t nc, float *__restrict w, int64_t wStride) {
   for (int64_t r = 0; r < nr; ++r)
     for (int64_t c = 0; c < nc; ++c)
       update[r * updateStride + c] = 0.0f;
   for (int64_t j = 0; j < count; ++j) {
-    const float *urow = u + j * uStride;
+    const float *__restrict urow = uRows[j];
     for (int64_t r = 0; r < nr; ++r) {
       float ej = err[r * count + j];
       float *out = update + r * updateStride;
@@ -212,35 +213,181 @@ void lazyUpdateTile(float *__restrict update, int64_t updateStride,
       w[r * wStride + c] -= update[r * updateStride + c];
 }
 
-/// In-place Cholesky factorisation A = L Lᵀ (lower, row-major, f64); the
-/// strict upper triangle is zeroed.
-bool cholesky(std::vector<double> &a, int64_t n) {
-  // A symmetric row-major matrix read as column-major is itself, and the
-  // column-major upper factor read back row-major is the lower one: no
-  // transposition copies.
-  if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', n, a.data(), n) != 0)
+// The K x K f64 Hessian is 1 GB at K = 11008, so the solver works inside
+// it instead of copying it: LAPACK's factorisations read and write only the
+// row-major lower triangle and the diagonal (the column-major upper
+// triangle), the strict upper triangle keeps H, and the matrix holds H
+// again when the solver returns.
+
+/// Copies the strict upper triangle onto the strict lower one, in tiles so
+/// that the transposed reads stay in cache.
+void mirrorUpperToLower(double *a, int64_t n) {
+  constexpr int64_t kTile = 64;
+  for (int64_t i0 = 0; i0 < n; i0 += kTile)
+    for (int64_t j0 = 0; j0 <= i0; j0 += kTile)
+      for (int64_t i = i0; i < std::min(n, i0 + kTile); ++i)
+        for (int64_t j = j0; j < std::min(i, j0 + kTile); ++j)
+          a[i * n + j] = a[j * n + i];
+}
+
+/// B[i][j] = A[perm[i]][perm[j]] in place (A symmetric, both triangles
+/// valid): columns within each row, then rows along the permutation's
+/// cycles, one row of scratch.
+void permuteSymmetric(double *a, int64_t n, const std::vector<int64_t> &perm) {
+  std::vector<double> row(n);
+  for (int64_t i = 0; i < n; ++i) {
+    double *ai = a + i * n;
+    for (int64_t j = 0; j < n; ++j)
+      row[j] = ai[perm[j]];
+    std::copy(row.begin(), row.end(), ai);
+  }
+  std::vector<bool> placed(n, false);
+  for (int64_t start = 0; start < n; ++start) {
+    if (placed[start] || perm[start] == start)
+      continue;
+    std::copy(a + start * n, a + (start + 1) * n, row.begin());
+    int64_t i = start;
+    while (perm[i] != start) {
+      std::copy(a + perm[i] * n, a + (perm[i] + 1) * n, a + i * n);
+      placed[i] = true;
+      i = perm[i];
+    }
+    std::copy(row.begin(), row.end(), a + i * n);
+    placed[i] = true;
+  }
+}
+
+/// Cholesky factorisation of the matrix in the lower triangle and diagonal:
+/// A = L Lᵀ with L there afterwards (LAPACK's column-major upper factor,
+/// read row-major). The strict upper triangle is not referenced.
+bool choleskyLower(double *a, int64_t n) {
+  return LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', n, a, n) == 0;
+}
+
+/// (L Lᵀ)⁻¹ from the lower factor L, in the lower triangle and diagonal.
+bool choleskyInverseLower(double *a, int64_t n) {
+  return LAPACKE_dpotri(LAPACK_COL_MAJOR, 'U', n, a, n) == 0;
+}
+
+/// The rows of an upper triangular f32 matrix stored packed (row i holds
+/// columns i..n-1): n (n + 1) / 2 values instead of n².
+class PackedUpper {
+public:
+  explicit PackedUpper(int64_t n) : n(n), values(n * (n + 1) / 2) {}
+  /// A pointer p with p[j] = U[i][j] for j >= i.
+  float *row(int64_t i) { return values.data() + i * n - i * (i - 1) / 2 - i; }
+  const float *row(int64_t i) const {
+    return values.data() + i * n - i * (i - 1) / 2 - i;
+  }
+
+private:
+  int64_t n;
+  std::vector<float> values;
+};
+
+/// The upper Cholesky factor U of (H + damping)⁻¹ = Uᵀ U, in f32, from H
+/// in `h` (strict upper triangle; `diag` is H's diagonal with dead inputs
+/// at 1, whose mean is `meanDiag`). Damping starts at `percDamp` · meanDiag
+/// and rises in steps of
+/// 1% while the factorisation fails, each failed try undone from the strict
+/// upper triangle. The lower triangle and diagonal are left as scratch.
+bool factorInverseHessian(double *h, int64_t n, const std::vector<double> &diag,
+                          double meanDiag, float percDamp, PackedUpper &u,
+                          GPTQResult &result, std::string &error) {
+  double damp = percDamp;
+  for (bool first = true;; first = false) {
+    if (!first)
+      mirrorUpperToLower(h, n);
+    for (int64_t i = 0; i < n; ++i)
+      h[i * n + i] = diag[i] + damp * meanDiag;
+    if (choleskyLower(h, n))
+      break;
+    damp += 0.01;
+    if (damp >= 1.0) {
+      error = "the damped Hessian is not positive definite even with 100% "
+              "damping";
+      return false;
+    }
+    result.warnings.push_back("Cholesky failed; damping raised to " +
+                              std::to_string(damp));
+  }
+  result.damping = float(damp);
+  // Hinv = (L Lᵀ)⁻¹, then Hinv = Uᵀ U with U upper: LAPACK's column-major
+  // upper factor of Hinv, so U[i][j] = h[j][i] for j >= i.
+  if (!choleskyInverseLower(h, n) || !choleskyLower(h, n)) {
+    error = "the inverse Hessian is not positive definite";
     return false;
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = i + 1; j < n; ++j)
-      a[i * n + j] = 0.0;
+  }
+  constexpr int64_t kTile = 64;
+  for (int64_t i0 = 0; i0 < n; i0 += kTile)
+    for (int64_t j0 = i0; j0 < n; j0 += kTile)
+      for (int64_t i = i0; i < std::min(n, i0 + kTile); ++i) {
+        float *urow = u.row(i);
+        for (int64_t j = std::max(i, j0); j < std::min(n, j0 + kTile); ++j)
+          urow[j] = float(h[j * n + i]);
+      }
   return true;
 }
 
-/// (L Lᵀ)⁻¹ from the lower factor L, as a full symmetric matrix, in L's
-/// storage (a K x K f64 matrix is 1 GB at K = 11008: no copy).
-std::vector<double> choleskyInverse(std::vector<double> inv, int64_t n) {
-  if (LAPACKE_dpotri(LAPACK_COL_MAJOR, 'U', n, inv.data(), n) != 0)
-    return {};
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = i + 1; j < n; ++j)
-      inv[i * n + j] = inv[j * n + i];
-  return inv;
+/// tr(D H Dᵀ) / tr(W H Wᵀ) with D = W - Q, the undamped H (full, original
+/// order) and Q dequantized from the result's codes: products [D; W] · H
+/// over chunks of rows and blocks of H's columns (converted to f32 one
+/// block at a time), then row-wise dot products.
+double relativeOutputError(const float *w, int64_t rows, int64_t cols,
+                           const std::vector<double> &h,
+                           const GPTQResult &result, int64_t groupSize) {
+  auto groupOf = [&](int64_t j) -> int64_t {
+    if (groupSize <= 0)
+      return 0;
+    if (!result.groupIndex.empty())
+      return result.groupIndex[j];
+    return j / groupSize;
+  };
+  std::vector<int64_t> groups(cols);
+  for (int64_t j = 0; j < cols; ++j)
+    groups[j] = groupOf(j);
+  constexpr int64_t kBlock = 256;
+  int64_t chunk = std::clamp<int64_t>(
+      (int64_t(8) << 20) / std::max<int64_t>(1, cols), 1, rows);
+  std::vector<float> stacked(2 * chunk * cols), block(cols * kBlock),
+      product(2 * chunk * kBlock);
+  double num = 0.0, den = 0.0;
+  for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
+    int64_t nr = std::min(chunk, rows - r0);
+    for (int64_t r = 0; r < nr; ++r) {
+      const float *scales = result.scales.data() + (r0 + r) * result.groups;
+      const int32_t *zeros = result.zeros.data() + (r0 + r) * result.groups;
+      for (int64_t j = 0; j < cols; ++j) {
+        int64_t at = (r0 + r) * cols + j;
+        float q = scales[groups[j]] *
+                  (float(result.codes[at]) - float(zeros[groups[j]]));
+        stacked[r * cols + j] = w[at] - q;
+        stacked[(nr + r) * cols + j] = w[at];
+      }
+    }
+    for (int64_t c0 = 0; c0 < cols; c0 += kBlock) {
+      int64_t nc = std::min(kBlock, cols - c0);
+      for (int64_t i = 0; i < cols; ++i)
+        for (int64_t c = 0; c < nc; ++c)
+          block[i * nc + c] = float(h[i * cols + c0 + c]);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(2 * nr),
+                  int(nc), int(cols), 1.0f, stacked.data(), int(cols),
+                  block.data(), int(nc), 0.0f, product.data(), int(nc));
+      for (int64_t r = 0; r < 2 * nr; ++r) {
+        double sum = 0.0;
+        for (int64_t c = 0; c < nc; ++c)
+          sum += double(stacked[r * cols + c0 + c]) * product[r * nc + c];
+        (r < nr ? num : den) += sum;
+      }
+    }
+  }
+  return den > 0 ? num / den : 0.0;
 }
 } // namespace
 
 bool quantopt::numerics::gptqQuantize(const float *wIn, int64_t rows,
                                       int64_t cols,
-                                      const std::vector<double> &hessian,
+                                      std::vector<double> &hessian,
                                       const GPTQOptions &o, GPTQResult &result,
                                       std::string &error) {
   if (int64_t(hessian.size()) != cols * cols) {
@@ -266,9 +413,9 @@ bool quantopt::numerics::gptqQuantize(const float *wIn, int64_t rows,
   if (g == -1)
     channel = findParams(w, rows, cols, 0, cols, o);
   // Dead inputs: H[i, i] = 1 and W[:, i] = 0.
-  std::vector<double> diag(cols);
+  std::vector<double> originalDiag(cols), diag(cols);
   for (int64_t i = 0; i < cols; ++i) {
-    diag[i] = hessian[i * cols + i];
+    originalDiag[i] = diag[i] = hessian[i * cols + i];
     if (diag[i] == 0.0) {
       diag[i] = 1.0;
       for (int64_t r = 0; r < rows; ++r)
@@ -295,47 +442,33 @@ bool quantopt::numerics::gptqQuantize(const float *wIn, int64_t rows,
     w.swap(wp);
   }
 
-  // Damping, raised in steps of 1% of mean(diag) while Cholesky fails. The
-  // permuted, damped Hessian is built straight from the input each try.
+  // H, permuted in place, is the workspace of the factorisation and is put
+  // back as soon as U is out of it.
+  double *h = hessian.data();
+  if (o.actOrder)
+    permuteSymmetric(h, cols, perm);
+  std::vector<double> permutedDiag(cols);
+  for (int64_t i = 0; i < cols; ++i)
+    permutedDiag[i] = diag[perm[i]];
   double meanDiag = 0.0;
   for (double d : diag)
     meanDiag += d;
   meanDiag /= double(cols);
-  std::vector<double> factor(cols * cols);
-  double damp = o.percDamp;
-  while (true) {
-    for (int64_t i = 0; i < cols; ++i) {
-      const double *src = hessian.data() + perm[i] * cols;
-      double *dst = factor.data() + i * cols;
-      for (int64_t j = 0; j < cols; ++j)
-        dst[j] = src[perm[j]];
-      dst[i] = diag[perm[i]] + damp * meanDiag;
-    }
-    if (cholesky(factor, cols))
-      break;
-    damp += 0.01;
-    if (damp >= 1.0) {
-      error = "the damped Hessian is not positive definite even with 100% "
-              "damping";
-      return false;
-    }
-    result.warnings.push_back("Cholesky failed; damping raised to " +
-                              std::to_string(damp));
-  }
-  result.damping = float(damp);
-  std::vector<double> hinv = choleskyInverse(std::move(factor), cols);
-  if (hinv.empty() || !cholesky(hinv, cols)) {
-    error = "the inverse Hessian is not positive definite";
-    return false;
-  }
-  // Upper factor U = Lᵀ of Hinv, in f32 as the reference keeps it.
-  std::vector<float> u(cols * cols);
+  PackedUpper u(cols);
+  bool factored = factorInverseHessian(h, cols, permutedDiag, meanDiag,
+                                       o.percDamp, u, result, error);
+  mirrorUpperToLower(h, cols);
   for (int64_t i = 0; i < cols; ++i)
-    for (int64_t j = i; j < cols; ++j)
-      u[i * cols + j] = float(hinv[j * cols + i]);
-  std::vector<double>().swap(hinv);
+    h[i * cols + i] = originalDiag[perm[i]];
+  if (o.actOrder) {
+    std::vector<int64_t> inverse(cols);
+    for (int64_t i = 0; i < cols; ++i)
+      inverse[perm[i]] = i;
+    permuteSymmetric(h, cols, inverse);
+  }
+  if (!factored)
+    return false;
 
-  std::vector<float> q(rows * cols, 0.0f);
   std::vector<uint8_t> codesPerm(rows * cols, 0);
   result.groups = groupCount;
   result.scales.assign(rows * groupCount, 0.0f);
@@ -353,7 +486,8 @@ bool quantopt::numerics::gptqQuantize(const float *wIn, int64_t rows,
         w1[r * count + j] = w[r * cols + i1 + j];
     for (int64_t i = 0; i < count; ++i) {
       int64_t col = i1 + i;
-      float d = u[col * cols + col];
+      const float *urow = u.row(col) + i1;
+      float d = urow[i];
       int64_t group = 0;
       if (g > 0) {
         if (!o.staticGroups) {
@@ -373,13 +507,11 @@ bool quantopt::numerics::gptqQuantize(const float *wIn, int64_t rows,
         float code =
             std::fmin(std::fmax(roundHalfEven(wv / s) + z, 0.0f), maxq);
         float qv = s * (code - z);
-        q[r * cols + col] = qv;
         codesPerm[r * cols + col] = uint8_t(code);
         loss += double(wv - qv) * double(wv - qv) / (double(d) * d) / 2.0;
         float e = (wv - qv) / d;
         err1[r * count + i] = e;
         float *row = w1.data() + r * count;
-        const float *urow = u.data() + col * cols + i1;
         for (int64_t j = i; j < count; ++j)
           row[j] -= e * urow[j];
         if (g > 0 && (o.staticGroups || col % g == 0)) {
@@ -398,12 +530,15 @@ bool quantopt::numerics::gptqQuantize(const float *wIn, int64_t rows,
         // every element the products are still added in column order j.
         constexpr int64_t kRows = 8, kCols = 512;
         std::vector<float> update(kRows * kCols);
-        for (int64_t r0 = rowBegin; r0 < rowEnd; r0 += kRows) {
-          int64_t nr = std::min(kRows, rowEnd - r0);
-          for (int64_t c0 = i2; c0 < cols; c0 += kCols) {
-            int64_t nc = std::min(kCols, cols - c0);
+        std::vector<const float *> uRows(count);
+        for (int64_t c0 = i2; c0 < cols; c0 += kCols) {
+          int64_t nc = std::min(kCols, cols - c0);
+          for (int64_t j = 0; j < count; ++j)
+            uRows[j] = u.row(i1 + j) + c0;
+          for (int64_t r0 = rowBegin; r0 < rowEnd; r0 += kRows) {
+            int64_t nr = std::min(kRows, rowEnd - r0);
             lazyUpdateTile(update.data(), kCols, err1.data() + r0 * count,
-                           count, u.data() + i1 * cols + c0, cols, nr, nc,
+                           count, uRows.data(), nr, nc,
                            w.data() + r0 * cols + c0, cols);
           }
         }
@@ -417,12 +552,10 @@ bool quantopt::numerics::gptqQuantize(const float *wIn, int64_t rows,
 
   // Back to the original column order.
   result.codes.assign(rows * cols, 0);
-  std::vector<float> qOrig(rows * cols);
   for (int64_t r = 0; r < rows; ++r)
-    for (int64_t j = 0; j < cols; ++j) {
+    for (int64_t j = 0; j < cols; ++j)
       result.codes[r * cols + perm[j]] = codesPerm[r * cols + j];
-      qOrig[r * cols + perm[j]] = q[r * cols + j];
-    }
+  std::vector<uint8_t>().swap(codesPerm);
   result.groupIndex.clear();
   if (g > 0 && o.actOrder && !o.staticGroups) {
     result.groupIndex.resize(cols);
@@ -430,30 +563,8 @@ bool quantopt::numerics::gptqQuantize(const float *wIn, int64_t rows,
       result.groupIndex[perm[j]] = int32_t(j / g);
   }
   result.loss = loss;
-
-  if (!o.outputError)
-    return true;
-  // Relative output error tr(D H Dᵀ) / tr(W H Wᵀ) with the undamped H:
-  // products [D; W] · H over chunks of rows, then row-wise dot products.
-  std::vector<float> hf(hessian.begin(), hessian.end());
-  constexpr int64_t kChunk = 256;
-  std::vector<float> stacked(2 * kChunk * cols), product(2 * kChunk * cols);
-  double num = 0.0, den = 0.0;
-  for (int64_t r0 = 0; r0 < rows; r0 += kChunk) {
-    int64_t nr = std::min(kChunk, rows - r0);
-    for (int64_t i = 0; i < nr * cols; ++i) {
-      int64_t at = r0 * cols + i;
-      stacked[i] = wIn[at] - qOrig[at];
-      stacked[nr * cols + i] = wIn[at];
-    }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(2 * nr),
-                int(cols), int(cols), 1.0f, stacked.data(), int(cols),
-                hf.data(), int(cols), 0.0f, product.data(), int(cols));
-    for (int64_t i = 0; i < nr * cols; ++i) {
-      num += double(stacked[i]) * product[i];
-      den += double(stacked[nr * cols + i]) * product[nr * cols + i];
-    }
-  }
-  result.relativeOutputError = den > 0 ? num / den : 0.0;
+  if (o.outputError)
+    result.relativeOutputError =
+        relativeOutputError(wIn, rows, cols, hessian, result, g);
   return true;
 }

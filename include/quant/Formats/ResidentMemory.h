@@ -28,6 +28,13 @@ namespace quantopt {
 /// advice, are left alone.
 void releaseResidentPages(const void *data, size_t size);
 
+/// Returns the free memory of every malloc arena to the kernel (glibc's
+/// malloc_trim). Buffers of a few MiB made and freed by worker threads
+/// (activations of calibration runs) stay in their threads' arenas
+/// otherwise, and add up to gigabytes over a model's layers. No effect with
+/// other C libraries.
+void releaseFreedHeapMemory();
+
 } // namespace quantopt
 
 #endif // QUANT_FORMATS_RESIDENTMEMORY_H

@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace quantopt {
@@ -53,6 +54,11 @@ public:
   /// The full symmetric H (batches add to its lower triangle; the upper
   /// one is mirrored here, once, rather than after every batch).
   const std::vector<double> &hessian() const;
+  /// The same matrix, for a solver that works inside it and leaves it as
+  /// it found it (gptqQuantize).
+  std::vector<double> &hessian() {
+    return const_cast<std::vector<double> &>(std::as_const(*this).hessian());
+  }
   /// Per-channel max |x|, mean |x| and mean x² over all tokens.
   std::vector<double> maxAbs() const { return absMax; }
   std::vector<double> meanAbs() const;
@@ -100,11 +106,14 @@ struct GPTQResult {
   std::vector<std::string> warnings;
 };
 
-/// Quantizes W [rows, cols] (row-major, f32) with Hessian H [cols, cols].
-/// Returns false with `error` set when H is not usable (wrong size, NaN, or
-/// no damping below 100% makes it positive definite).
+/// Quantizes W [rows, cols] (row-major, f32) with the full symmetric
+/// Hessian H [cols, cols]. H is the factorisations' workspace while the
+/// solver runs (no K x K copy is made: 1 GB at K = 11008) and holds the
+/// same values again when it returns. Returns false with `error` set when H
+/// is not usable (wrong size, NaN, or no damping below 100% makes it
+/// positive definite).
 bool gptqQuantize(const float *w, int64_t rows, int64_t cols,
-                  const std::vector<double> &hessian, const GPTQOptions &opts,
+                  std::vector<double> &hessian, const GPTQOptions &opts,
                   GPTQResult &result, std::string &error);
 
 } // namespace numerics

@@ -719,6 +719,8 @@ LogicalResult SegmentedCalibration::run(
   for (const HostArray &constant : constants)
     releaseResidentPages(constant.external,
                          constant.numElements() * constant.elementBytes());
+  // The calls' activations were freed in the worker threads' arenas.
+  releaseFreedHeapMemory();
   return success();
 }
 

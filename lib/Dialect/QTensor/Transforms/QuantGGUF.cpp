@@ -22,6 +22,7 @@
 #include "quant/Numerics/Numerics.h"
 
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/Regex.h"
 
 #include <cmath>
@@ -269,8 +270,8 @@ private:
   /// without an importance matrix).
   FailureOr<std::vector<std::vector<float>>> importance(ArrayRef<Planned> plan,
                                                         ArrayRef<Value> inputs);
-  void convert(RewriterBase &rewriter, const Planned &p,
-               ArrayRef<float> imatrix);
+  LogicalResult convert(RewriterBase &rewriter, Planned &p,
+                        ArrayRef<float> imatrix);
 
   std::vector<TypeOverride> overrides;
 };
@@ -416,9 +417,12 @@ QuantGGUFPass::importance(ArrayRef<Planned> plan, ArrayRef<Value> inputs) {
   return result;
 }
 
-void QuantGGUFPass::convert(RewriterBase &builder, const Planned &p,
-                            ArrayRef<float> imatrix) {
-  const ConstantWeightMatmul &match = p.match;
+LogicalResult QuantGGUFPass::convert(RewriterBase &builder, Planned &p,
+                                     ArrayRef<float> imatrix) {
+  ConstantWeightMatmul &match = p.match;
+  if (failed(readMatchedWeight(match, "quant-gguf")))
+    return failure();
+  llvm::scope_exit release([&] { releaseMatchedWeight(match); });
   int64_t rowBytes = num::ggmlRowBytes(p.type, match.cols);
   std::vector<uint8_t> blocks(match.rows * rowBytes);
   std::string error;
@@ -448,6 +452,7 @@ void QuantGGUFPass::convert(RewriterBase &builder, const Planned &p,
         op->setAttr(kWeightNameAttr, b.getStringAttr(match.name));
         return op.getResult();
       });
+  return success();
 }
 
 void QuantGGUFPass::runOnOperation() {
@@ -485,6 +490,9 @@ LogicalResult QuantGGUFPass::quantize() {
   filter.explainSkips = reportSkipped;
   filter.skip = skip;
   filter.skipBatched = true;
+  // Each weight is read again at its turn in convert: one f32 weight at a
+  // time, not the model.
+  filter.readWeights = false;
   if (!calibration.empty() &&
       !(filter.scope = findCalibrationFunction(
             module, CalibrationOptions::fromPassOptions(
@@ -539,6 +547,7 @@ LogicalResult QuantGGUFPass::quantize() {
     return failure();
   IRRewriter builder(&getContext());
   for (auto [p, w] : llvm::zip_equal(plan, *imatrix))
-    convert(builder, p, w);
+    if (failed(convert(builder, p, w)))
+      return failure();
   return success();
 }

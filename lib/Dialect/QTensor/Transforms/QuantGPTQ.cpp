@@ -9,7 +9,6 @@
 #include "quant/Dialect/QTensor/Transforms/Passes.h"
 #include "quant/Dialect/QTensor/Transforms/Transforms.h"
 #include "quant/Dialect/QTensor/Utils/WeightMatching.h"
-#include "quant/Formats/ResidentMemory.h"
 #include "quant/Numerics/GPTQ.h"
 #include "quant/Numerics/Numerics.h"
 
@@ -48,13 +47,12 @@ public:
   GPTQRun(ModuleOp module, const GPTQQuantization &options)
       : module(module), options(options), rewriter(module.getContext()) {}
 
-  FailureOr<std::vector<GPTQLayerReport>>
-  run(const NamedStatistics *statistics);
+  FailureOr<std::vector<GPTQLayerReport>> run(NamedStatistics *statistics);
 
 private:
   LogicalResult checkOptions();
   LogicalResult quantizeGroup(InputGroup &group,
-                              const num::HessianAccumulator &stats);
+                              num::HessianAccumulator &stats);
 
   ModuleOp module;
   const GPTQQuantization &options;
@@ -86,24 +84,15 @@ LogicalResult GPTQRun::checkOptions() {
 }
 
 LogicalResult GPTQRun::quantizeGroup(InputGroup &group,
-                                     const num::HessianAccumulator &stats) {
+                                     num::HessianAccumulator &stats) {
   MLIRContext *ctx = module.getContext();
   const num::GPTQOptions &opts = options.numerics;
   unsigned bits = opts.bits;
   for (ConstantWeightMatmul &match : group.matmuls) {
     auto start = std::chrono::steady_clock::now();
-    std::string reason;
-    FailureOr<ConstantWeightMatmul> current = matchConstantWeightMatmul(
-        cast<linalg::LinalgOp>(match.op), reason, /*ordinal=*/0);
-    if (failed(current))
-      return match.op->emitError("gptq-quantize: weight '")
-             << match.name << "' cannot be read again: " << reason;
-    match.weight = std::move(current->weight);
-    ArrayRef<char> stored = current->storedBytes;
-    llvm::scope_exit release([&] {
-      match.weight = {};
-      quantopt::releaseResidentPages(stored.data(), stored.size());
-    });
+    if (failed(readMatchedWeight(match, "gptq-quantize")))
+      return failure();
+    llvm::scope_exit release([&] { releaseMatchedWeight(match); });
     num::GPTQResult result;
     std::string error;
     if (!num::gptqQuantize(match.weight.data(), match.rows, match.cols,
@@ -145,19 +134,23 @@ LogicalResult GPTQRun::quantizeGroup(InputGroup &group,
                          std::chrono::steady_clock::now() - started)
                          .count();
     double left = elapsed * double(total - report.size()) / report.size();
-    match.op->emitRemark(llvm::formatv(
-        "gptq-quantize: [{0}/{1}] {2} {3}x{4}: loss {5:e3}, relative output "
-        "error {6:e3}, damping {7:f3}, {8:f2} s; {9:f0} s so far, about "
-        "{10:f0} s left",
-        report.size(), total, match.name, match.rows, match.cols, result.loss,
-        result.relativeOutputError, result.damping, seconds, elapsed, left));
+    emitRemark(
+        match.op->getLoc(),
+        llvm::formatv(
+            "gptq-quantize: [{0}/{1}] {2} {3}x{4}: loss {5:e3}, relative "
+            "output "
+            "error {6:e3}, damping {7:f3}, {8:f2} s; {9:f0} s so far, about "
+            "{10:f0} s left",
+            report.size(), total, match.name, match.rows, match.cols,
+            result.loss, result.relativeOutputError, result.damping, seconds,
+            elapsed, left));
     replaceWithDequantMatmul(rewriter, match, q);
   }
   return success();
 }
 
 FailureOr<std::vector<GPTQLayerReport>>
-GPTQRun::run(const NamedStatistics *statistics) {
+GPTQRun::run(NamedStatistics *statistics) {
   if (failed(checkOptions()))
     return failure();
   // The products to quantize, grouped by input, in program order.
@@ -167,6 +160,9 @@ GPTQRun::run(const NamedStatistics *statistics) {
   filter.skip = options.selection.skip;
   filter.select = options.selection.select;
   filter.skipBatched = true;
+  // Weights are checked here and read again at their turn in quantizeGroup:
+  // one is held in f32 at a time.
+  filter.readWeights = false;
   // Running the model calibrates only the products of the function it runs.
   if (!statistics &&
       !(filter.scope = findCalibrationFunction(module, options.calibration)))
@@ -183,9 +179,6 @@ GPTQRun::run(const NamedStatistics *statistics) {
       it = std::prev(groups.end());
     }
     it->matmuls.push_back(std::move(match));
-    // Weights are read again when their turn comes: only one is held in
-    // f32 at a time.
-    it->matmuls.back().weight = {};
     ++total;
     return success();
   };
@@ -257,7 +250,7 @@ GPTQRun::run(const NamedStatistics *statistics) {
 
 FailureOr<std::vector<GPTQLayerReport>>
 mlir::qtensor::gptqQuantize(ModuleOp module, const GPTQQuantization &options,
-                            const NamedStatistics *statistics) {
+                            NamedStatistics *statistics) {
   return GPTQRun(module, options).run(statistics);
 }
 

@@ -21,6 +21,7 @@
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 
+#include <array>
 #include <cmath>
 #include <cstring>
 
@@ -130,21 +131,32 @@ std::optional<ArrayRef<char>> mlir::qtensor::viewConstantBytes(Value value) {
   return data->first;
 }
 
+/// Whether readFloats can read `attr`: f32, f16 or bf16 elements, dense or
+/// in a blob of the right size.
+static bool isReadableFloatConstant(ElementsAttr attr) {
+  auto type = cast<ShapedType>(attr.getType());
+  Type element = type.getElementType();
+  if (!isa<Float32Type, Float16Type, BFloat16Type>(element))
+    return false;
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    return blob && blob->getData().size() == size_t(type.getNumElements()) *
+                                                 (element.isF32() ? 4 : 2);
+  }
+  return isa<DenseFPElementsAttr>(attr);
+}
+
 /// Reads an f32/f16/bf16 constant as f32 values in row-major order.
 static std::optional<std::vector<float>> readFloats(ElementsAttr attr) {
+  if (!isReadableFloatConstant(attr))
+    return std::nullopt;
   auto type = cast<ShapedType>(attr.getType());
   Type element = type.getElementType();
   std::vector<float> values;
   values.reserve(type.getNumElements());
   if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
-    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    if (!blob)
-      return std::nullopt;
-    ArrayRef<char> data = blob->getData();
+    ArrayRef<char> data = resource.getRawHandle().getBlob()->getData();
     size_t width = element.isF32() ? 4 : 2;
-    if (!isa<FloatType>(element) ||
-        data.size() != size_t(type.getNumElements()) * width)
-      return std::nullopt;
     for (int64_t i = 0, e = type.getNumElements(); i < e; ++i) {
       const char *p = data.data() + i * width;
       if (element.isF32()) {
@@ -155,21 +167,13 @@ static std::optional<std::vector<float>> readFloats(ElementsAttr attr) {
       }
       uint16_t bits;
       std::memcpy(&bits, p, 2);
-      if (element.isF16())
-        values.push_back(quantopt::numerics::fromF16Bits(bits));
-      else if (element.isBF16())
-        values.push_back(quantopt::numerics::fromBF16Bits(bits));
-      else
-        return std::nullopt;
+      values.push_back(element.isF16()
+                           ? quantopt::numerics::fromF16Bits(bits)
+                           : quantopt::numerics::fromBF16Bits(bits));
     }
     return values;
   }
-  if (!isa<Float32Type, Float16Type, BFloat16Type>(element))
-    return std::nullopt;
-  auto dense = dyn_cast<DenseFPElementsAttr>(attr);
-  if (!dense)
-    return std::nullopt;
-  for (const APFloat &v : dense.getValues<APFloat>())
+  for (const APFloat &v : cast<DenseFPElementsAttr>(attr).getValues<APFloat>())
     values.push_back(v.convertToFloat());
   return values;
 }
@@ -374,8 +378,10 @@ bool hasDivOrMod(AffineExpr e) {
 }
 } // namespace
 
-FailureOr<ConstantWeightMatmul> mlir::qtensor::matchConstantWeightMatmul(
-    linalg::LinalgOp op, std::string &reason, unsigned ordinal) {
+FailureOr<ConstantWeightMatmul>
+mlir::qtensor::matchConstantWeightMatmul(linalg::LinalgOp op,
+                                         std::string &reason, unsigned ordinal,
+                                         bool readWeight) {
   reason.clear();
   if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
       op.getNumDpsInits() != 1 || !linalg::isaContractionOpInterface(op))
@@ -469,8 +475,7 @@ FailureOr<ConstantWeightMatmul> mlir::qtensor::matchConstantWeightMatmul(
     reason = "only f32, f16 and bf16 products are supported";
     return failure();
   }
-  std::optional<std::vector<float>> values = readFloats(view->source.value);
-  if (!values) {
+  if (!isReadableFloatConstant(view->source.value)) {
     reason = "weight constant is not a readable f32/f16/bf16 tensor";
     return failure();
   }
@@ -520,8 +525,10 @@ FailureOr<ConstantWeightMatmul> mlir::qtensor::matchConstantWeightMatmul(
   match.rows = loopSizes[nDim];
   match.cols = loopSizes[kDim];
   match.batch = batched ? loopSizes[*bDim] : 0;
+  if (!readWeight)
+    return match;
+  std::optional<std::vector<float>> values = readFloats(view->source.value);
   int64_t batches = batched ? match.batch : 1;
-  match.weight.resize(batches * match.rows * match.cols);
 
   SmallVector<int64_t> loop(loopSizes.size(), 0);
   auto flatIndex = [&]() {
@@ -531,20 +538,33 @@ FailureOr<ConstantWeightMatmul> mlir::qtensor::matchConstantWeightMatmul(
       flat += evaluate(e, loop) * stride;
     return flat;
   };
+  // A linear index: base + n * sn + k * sk, for the batch in `loop`.
+  auto linearIndex = [&]() {
+    loop[nDim] = loop[kDim] = 0;
+    int64_t base = flatIndex();
+    loop[nDim] = 1;
+    int64_t sn = flatIndex() - base;
+    loop[nDim] = 0;
+    loop[kDim] = 1;
+    int64_t sk = flatIndex() - base;
+    loop[kDim] = 0;
+    return std::array<int64_t, 3>{base, sn, sk};
+  };
   bool linear = llvm::none_of(toConstant.getResults(), hasDivOrMod);
-  for (int64_t b = 0; b < batches; ++b) {
+  // Usually the constant is the [N, K] weight itself: no second copy.
+  bool isWeight = linear && batches == 1 &&
+                  linearIndex() == std::array<int64_t, 3>{0, match.cols, 1} &&
+                  int64_t(values->size()) == match.rows * match.cols;
+  if (isWeight)
+    match.weight = std::move(*values);
+  else
+    match.weight.resize(batches * match.rows * match.cols);
+  for (int64_t b = 0; b < batches && !isWeight; ++b) {
     if (batched)
       loop[*bDim] = b;
     float *out = match.weight.data() + b * match.rows * match.cols;
     if (linear) {
-      // A linear index: base + n * sn + k * sk.
-      loop[nDim] = loop[kDim] = 0;
-      int64_t base = flatIndex();
-      loop[nDim] = 1;
-      int64_t sn = flatIndex() - base;
-      loop[nDim] = 0;
-      loop[kDim] = 1;
-      int64_t sk = flatIndex() - base;
+      auto [base, sn, sk] = linearIndex();
       for (int64_t n = 0; n < match.rows; ++n)
         for (int64_t k = 0; k < match.cols; ++k)
           out[n * match.cols + k] = (*values)[base + n * sn + k * sk];
@@ -567,6 +587,26 @@ FailureOr<ConstantWeightMatmul> mlir::qtensor::matchConstantWeightMatmul(
         v = quantopt::numerics::roundToBF16(v);
   }
   return match;
+}
+
+LogicalResult mlir::qtensor::readMatchedWeight(ConstantWeightMatmul &match,
+                                               StringRef passName) {
+  std::string reason;
+  FailureOr<ConstantWeightMatmul> current = matchConstantWeightMatmul(
+      cast<linalg::LinalgOp>(match.op.getOperation()), reason, /*ordinal=*/0);
+  if (failed(current))
+    return match.op->emitError(passName)
+           << ": weight '" << match.name
+           << "' cannot be read again: " << reason;
+  match.weight = std::move(current->weight);
+  return success();
+}
+
+void mlir::qtensor::releaseMatchedWeight(ConstantWeightMatmul &match) {
+  // Move-assigned: `= {}` would keep the capacity.
+  match.weight = std::vector<float>();
+  quantopt::releaseResidentPages(match.storedBytes.data(),
+                                 match.storedBytes.size());
 }
 
 std::vector<float>
@@ -724,8 +764,8 @@ LogicalResult mlir::qtensor::forEachConstantWeightMatmul(
       }
     }
     std::string reason;
-    FailureOr<ConstantWeightMatmul> match =
-        matchConstantWeightMatmul(op, reason, ordinal++);
+    FailureOr<ConstantWeightMatmul> match = matchConstantWeightMatmul(
+        op, reason, ordinal++, filter.readWeights || filter.requireFinite);
     if (failed(match)) {
       if (explain && !reason.empty())
         emitRemark(op->getLoc())
@@ -775,6 +815,8 @@ LogicalResult mlir::qtensor::forEachConstantWeightMatmul(
     }
     if (filter.requireFinite && failed(checkFiniteWeight(*match)))
       return failure();
+    if (!filter.readWeights)
+      match->weight = std::vector<float>();
     ArrayRef<char> stored = match->storedBytes;
     if (failed(fn(*match)))
       return failure();

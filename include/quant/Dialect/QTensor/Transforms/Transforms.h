@@ -103,11 +103,13 @@ struct GPTQLayerReport {
 /// qtensor.dequant_matmul over GPTQ codes (the --gptq-quantize pass). With
 /// `statistics` (keyed by weight name, as --quant-calibrate writes them) the
 /// module is not run; otherwise the products of the calibrated function are
-/// calibrated by running it with the context's executor. Emits one progress
-/// remark per weight and returns the per-weight report.
+/// calibrated by running it with the context's executor (the given
+/// statistics' Hessians are the solver's workspace meanwhile and hold the
+/// same values afterwards). Emits one progress remark per weight and returns
+/// the per-weight report.
 FailureOr<std::vector<GPTQLayerReport>>
 gptqQuantize(ModuleOp module, const GPTQQuantization &options,
-             const NamedStatistics *statistics = nullptr);
+             NamedStatistics *statistics = nullptr);
 
 } // namespace qtensor
 } // namespace mlir

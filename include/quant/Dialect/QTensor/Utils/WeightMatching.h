@@ -65,10 +65,21 @@ struct ConstantWeightMatmul {
 
 /// Recognises `op` as a product with a constant weight. On failure, `reason`
 /// says why (empty when `op` is not a contraction with a constant-derived
-/// operand at all: not a weight-carrying product).
-FailureOr<ConstantWeightMatmul> matchConstantWeightMatmul(linalg::LinalgOp op,
-                                                          std::string &reason,
-                                                          unsigned ordinal);
+/// operand at all: not a weight-carrying product). Without `readWeight` the
+/// match leaves `weight` empty: it says what the product is, and a later
+/// match reads the values when they are needed.
+FailureOr<ConstantWeightMatmul>
+matchConstantWeightMatmul(linalg::LinalgOp op, std::string &reason,
+                          unsigned ordinal, bool readWeight = true);
+
+/// Reads the values of a product matched without them (WeightFilter's
+/// `readWeights` off), when their turn comes. Errors name `passName`.
+LogicalResult readMatchedWeight(ConstantWeightMatmul &match,
+                                StringRef passName);
+
+/// Drops a match's f32 values and releases the pages of its stored
+/// constant: what a pass does once the weight is quantized.
+void releaseMatchedWeight(ConstantWeightMatmul &match);
 
 /// True when `op` is a matrix product one of whose inputs is a constant or
 /// a view of one: a product that weight passes are asked to quantize.
@@ -109,6 +120,11 @@ struct WeightFilter {
   Operation *scope = nullptr;
   /// A weight holding NaN or Inf is an error (checkFiniteWeight).
   bool requireFinite = true;
+  /// Pass each weight's values to `fn`. A pass that lists the products
+  /// first and quantizes them one at a time later (GPTQ) does without them:
+  /// each weight is then read only for the finiteness check and dropped
+  /// before `fn`, so that one f32 weight is held at a time.
+  bool readWeights = true;
   /// Treat f16/bf16 qtensor.ggml_matmul ops (GGUF's float matrices) as
   /// float products: each one not skipped is rewritten, exactly, as a
   /// linalg.generic over an f32 constant before it is matched.
