@@ -355,10 +355,99 @@ static FailureOr<WatchedOutputs> runWatched(ModuleOp module,
   return checkFinite(std::move(*outputs));
 }
 
+/// The ops of the calibrated function that compute `values` (one per value,
+/// top-level ops of its body), when a segmented run can watch them all:
+/// static float tensors computed by the function, not its argument.
+static std::optional<SmallVector<Operation *>>
+segmentableOwners(ModuleOp module, ArrayRef<Value> values,
+                  const CalibrationOptions &options) {
+  func::FuncOp func = findFunction(module, options.function);
+  if (!options.segmented || !func || func.isExternal() ||
+      !llvm::hasSingleElement(func.getBody()) || values.empty())
+    return std::nullopt;
+  Block &body = func.getBody().front();
+  SmallVector<Operation *> owners;
+  for (Value v : values) {
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    Operation *def = v.getDefiningOp();
+    Operation *top = def ? body.findAncestorOpInBlock(*def) : nullptr;
+    if (!type || !type.hasStaticShape() || type.getRank() < 1 ||
+        !isa<Float32Type, Float16Type, BFloat16Type>(type.getElementType()) ||
+        !top)
+      return std::nullopt;
+    owners.push_back(top);
+  }
+  return owners;
+}
+
+/// Runs the calibrated function one segment at a time and passes every
+/// call's activations of each of `values` to `consume(value, array)`, in
+/// call order for each value. False, without an error, when the function
+/// does not split.
+static FailureOr<bool>
+watchSegmented(ModuleOp module, ArrayRef<Value> values,
+               ArrayRef<Operation *> owners, const CalibrationOptions &options,
+               int64_t &sequencesPerCall,
+               function_ref<void(size_t, HostArray &)> consume) {
+  FailureOr<std::unique_ptr<SegmentedCalibration>> created =
+      SegmentedCalibration::create(module, owners, options);
+  if (failed(created))
+    return failure();
+  if (!*created)
+    return false;
+  SegmentedCalibration &segments = **created;
+  sequencesPerCall = segments.getSequencesPerCall();
+  SmallVector<unsigned> segmentOf;
+  for (Operation *owner : owners)
+    segmentOf.push_back(segments.getSegment(owner));
+  unsigned last = *llvm::max_element(segmentOf);
+  for (unsigned segment = 0; segment <= last; ++segment) {
+    SmallVector<Value> here;
+    SmallVector<size_t> index;
+    for (auto [i, s] : llvm::enumerate(segmentOf))
+      if (s == segment) {
+        here.push_back(values[i]);
+        index.push_back(i);
+      }
+    if (!here.empty() &&
+        failed(segments.watch(segment, here,
+                              [&](size_t, std::vector<HostArray> &results) {
+                                for (auto [j, i] : llvm::enumerate(index))
+                                  consume(i, results[j]);
+                              })))
+      return failure();
+    if (segment < last && failed(segments.advance(segment)))
+      return failure();
+  }
+  emitRemark(module.getLoc(),
+             llvm::formatv("calibration: ran the model one segment at a "
+                           "time: {0} of {1} segments, {2} compilations",
+                           last + 1, segments.getNumSegments(),
+                           segments.getNumCompilations()));
+  return true;
+}
+
 FailureOr<std::vector<numerics::HessianAccumulator>>
 mlir::qtensor::collectActivationStatistics(ModuleOp module,
                                            ArrayRef<Value> values,
                                            const CalibrationOptions &options) {
+  if (std::optional<SmallVector<Operation *>> owners =
+          segmentableOwners(module, values, options)) {
+    std::vector<numerics::HessianAccumulator> stats;
+    for (Value v : values)
+      stats.emplace_back(cast<ShapedType>(v.getType()).getShape().back());
+    int64_t sequencesPerCall = 1;
+    FailureOr<bool> ran = watchSegmented(
+        module, values, *owners, options, sequencesPerCall,
+        [&](size_t i, HostArray &a) {
+          stats[i].addBatch(a.f32.data(), a.numElements() / stats[i].columns(),
+                            sequencesPerCall);
+        });
+    if (failed(ran))
+      return failure();
+    if (*ran)
+      return stats;
+  }
   FailureOr<WatchedOutputs> watched = runWatched(module, values, options);
   if (failed(watched))
     return failure();
@@ -377,6 +466,20 @@ mlir::qtensor::collectActivationStatistics(ModuleOp module,
 FailureOr<std::vector<std::vector<float>>>
 mlir::qtensor::collectActivationSamples(ModuleOp module, ArrayRef<Value> values,
                                         const CalibrationOptions &options) {
+  if (std::optional<SmallVector<Operation *>> owners =
+          segmentableOwners(module, values, options)) {
+    std::vector<std::vector<float>> samples(values.size());
+    int64_t sequencesPerCall = 1;
+    FailureOr<bool> ran = watchSegmented(
+        module, values, *owners, options, sequencesPerCall,
+        [&](size_t i, HostArray &a) {
+          samples[i].insert(samples[i].end(), a.f32.begin(), a.f32.end());
+        });
+    if (failed(ran))
+      return failure();
+    if (*ran)
+      return samples;
+  }
   FailureOr<WatchedOutputs> watched = runWatched(module, values, options);
   if (failed(watched))
     return failure();
@@ -724,19 +827,24 @@ LogicalResult SegmentedCalibration::run(
   return success();
 }
 
+LogicalResult SegmentedCalibration::watch(
+    unsigned segment, ArrayRef<Value> values,
+    function_ref<void(size_t, std::vector<HostArray> &)> consume) {
+  return run(segment, values, /*withOutput=*/false, consume);
+}
+
 FailureOr<std::vector<numerics::HessianAccumulator>>
 SegmentedCalibration::collect(unsigned segment, ArrayRef<Value> values) {
   std::vector<numerics::HessianAccumulator> stats;
   for (Value value : values)
     stats.emplace_back(cast<ShapedType>(value.getType()).getShape().back());
-  if (failed(run(segment, values, /*withOutput=*/false,
-                 [&](size_t, std::vector<HostArray> &results) {
-                   for (size_t i = 0; i < stats.size(); ++i)
-                     stats[i].addBatch(results[i].f32.data(),
-                                       results[i].numElements() /
-                                           stats[i].columns(),
-                                       sequencesPerCall);
-                 })))
+  if (failed(
+          watch(segment, values, [&](size_t, std::vector<HostArray> &results) {
+            for (size_t i = 0; i < stats.size(); ++i)
+              stats[i].addBatch(results[i].f32.data(),
+                                results[i].numElements() / stats[i].columns(),
+                                sequencesPerCall);
+          })))
     return failure();
   return stats;
 }

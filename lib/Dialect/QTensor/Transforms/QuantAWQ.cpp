@@ -356,7 +356,7 @@ LogicalResult QuantAWQPass::quantize() {
   }
   CalibrationOptions calib = CalibrationOptions::fromPassOptions(
       calibration, calibrationFunction, calibrationWindows, calibrationOffset,
-      calibrationSeed);
+      calibrationSeed, segmented);
   WeightFilter filter;
   filter.passName = "quant-awq";
   filter.explainSkips = reportSkipped;

@@ -39,7 +39,7 @@ void QuantCalibratePass::runOnOperation() {
   std::vector<std::pair<std::string, unsigned>> names;
   CalibrationOptions options = CalibrationOptions::fromPassOptions(
       calibration, calibrationFunction, calibrationWindows, calibrationOffset,
-      calibrationSeed);
+      calibrationSeed, segmented);
   WeightFilter filter;
   filter.skipBatched = true;
   filter.requireFinite = false;

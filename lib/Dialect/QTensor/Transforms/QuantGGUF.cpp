@@ -402,7 +402,7 @@ QuantGGUFPass::importance(ArrayRef<Planned> plan, ArrayRef<Value> inputs) {
   } else if (!calibration.empty()) {
     CalibrationOptions calib = CalibrationOptions::fromPassOptions(
         calibration, calibrationFunction, calibrationWindows, calibrationOffset,
-        calibrationSeed);
+        calibrationSeed, segmented);
     auto stats = collectActivationStatistics(module, inputs, calib);
     if (failed(stats))
       return failure();
@@ -497,7 +497,7 @@ LogicalResult QuantGGUFPass::quantize() {
       !(filter.scope = findCalibrationFunction(
             module, CalibrationOptions::fromPassOptions(
                         calibration, calibrationFunction, calibrationWindows,
-                        calibrationOffset, calibrationSeed))))
+                        calibrationOffset, calibrationSeed, segmented))))
     return failure();
   auto collect = [&](ConstantWeightMatmul &match) -> LogicalResult {
     TensorRole role = classifyWeight(match.name);

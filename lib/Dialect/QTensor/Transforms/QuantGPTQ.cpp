@@ -213,11 +213,11 @@ GPTQRun::run(NamedStatistics *statistics) {
       for (const ConstantWeightMatmul &match : g.matmuls)
         products.push_back(match.op);
     FailureOr<std::unique_ptr<SegmentedCalibration>> segmented;
-    if (options.segmented && failed(segmented = SegmentedCalibration::create(
-                                        module, products, options.calibration)))
+    bool segmentedRun = options.calibration.segmented;
+    if (segmentedRun && failed(segmented = SegmentedCalibration::create(
+                                   module, products, options.calibration)))
       return failure();
-    SegmentedCalibration *stream =
-        options.segmented ? segmented->get() : nullptr;
+    SegmentedCalibration *stream = segmentedRun ? segmented->get() : nullptr;
     unsigned segment = 0;
     for (InputGroup &g : groups) {
       const ConstantWeightMatmul &first = g.matmuls.front();
@@ -292,10 +292,9 @@ LogicalResult QuantGPTQPass::quantize() {
   options.numerics.blockSize = blockSize;
   options.numerics.mse = mse;
   options.trueSequential = trueSequential;
-  options.segmented = segmented;
   options.calibration = CalibrationOptions::fromPassOptions(
       calibration, calibrationFunction, calibrationWindows, calibrationOffset,
-      calibrationSeed);
+      calibrationSeed, segmented);
   options.selection.skip.assign(skip.begin(), skip.end());
   options.selection.explainSkips = reportSkipped;
 

@@ -75,7 +75,7 @@ QuantSmoothQuantPass::activationMaxima(ArrayRef<InputGroup> groups) {
   }
   CalibrationOptions calib = CalibrationOptions::fromPassOptions(
       calibration, calibrationFunction, calibrationWindows, calibrationOffset,
-      calibrationSeed);
+      calibrationSeed, segmented);
   SmallVector<Value> inputs;
   for (const InputGroup &group : groups)
     inputs.push_back(group.input);
@@ -204,7 +204,7 @@ LogicalResult QuantSmoothQuantPass::quantize() {
     filter.scope = findCalibrationFunction(
         module, CalibrationOptions::fromPassOptions(
                     calibration, calibrationFunction, calibrationWindows,
-                    calibrationOffset, calibrationSeed));
+                    calibrationOffset, calibrationSeed, segmented));
     if (!filter.scope)
       return failure();
   }

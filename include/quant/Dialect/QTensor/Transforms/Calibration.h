@@ -52,12 +52,17 @@ struct CalibrationOptions {
   int64_t offset = 0;
   int64_t seed = -1;
   unsigned threads = 2;
+  /// Run the function one segment at a time where it splits
+  /// (SegmentedCalibration); false runs it whole for every collection, the
+  /// reference the segmented runs are tested against.
+  bool segmented = true;
 
   /// From the shared pass options (calibrationDataOptions in Passes.td).
   static CalibrationOptions fromPassOptions(StringRef path, StringRef function,
                                             int64_t windows, int64_t offset,
-                                            int64_t seed) {
+                                            int64_t seed, bool segmented) {
     CalibrationOptions options;
+    options.segmented = segmented;
     options.path = path.str();
     options.function = function.str();
     options.windows = windows;
@@ -75,7 +80,12 @@ func::FuncOp findCalibrationFunction(ModuleOp module,
 
 /// Runs the module and accumulates statistics of each value in `values`
 /// (all in the module, all ranked f32 tensors whose last dimension is the
-/// channel dimension). Errors are emitted on `module` and give failure.
+/// channel dimension). Where the calibrated function splits into segments
+/// (SegmentedCalibration) it runs one segment at a time, each segment's
+/// values accumulated as its run goes, so that memory holds one segment's
+/// weights and activations; otherwise the whole function runs at once.
+/// Both give the same statistics. Errors are emitted on `module` and give
+/// failure.
 FailureOr<std::vector<quantopt::numerics::HessianAccumulator>>
 collectActivationStatistics(ModuleOp module, ArrayRef<Value> values,
                             const CalibrationOptions &options);
@@ -118,9 +128,17 @@ public:
   /// calibration call, accumulated in call order.
   FailureOr<std::vector<quantopt::numerics::HessianAccumulator>>
   collect(unsigned segment, ArrayRef<Value> values);
+  /// Runs segment `segment` on every held input and passes each call's
+  /// `values` (computed in that segment, as f32) to `consume`, in call
+  /// order.
+  LogicalResult
+  watch(unsigned segment, ArrayRef<Value> values,
+        function_ref<void(size_t call, std::vector<HostArray> &)> consume);
   /// Runs segment `segment` as the module now is; its outputs become the
   /// held inputs of the next segment.
   LogicalResult advance(unsigned segment);
+  /// Sequences in each calibration call (the batch of an ids input).
+  int64_t getSequencesPerCall() const { return sequencesPerCall; }
 
   /// Compilations and segment runs so far (each run covers every call).
   unsigned getNumCompilations() const { return compiled.size(); }

@@ -23,7 +23,11 @@ defvar calibrationDataOptions = [
     Option<"calibrationOffset", "calibration-offset", "int64_t",
            /*default=*/"0", "first id of the first window (sequential)">,
     Option<"calibrationSeed", "calibration-seed", "int64_t", /*default=*/"-1",
-           "if >= 0, windows start at seeded random positions instead">
+           "if >= 0, windows start at seeded random positions instead">,
+    Option<"segmented", "segmented", "bool", /*default=*/"true",
+           "run the model one segment (half block) at a time where it "
+           "splits, compiling each distinct segment once; false runs it "
+           "whole">
 ];
 
 // Every weight pass says why it left a weight-carrying product in float
@@ -148,8 +152,9 @@ def QuantGPTQPass : Pass<"gptq-quantize", "ModuleOp"> {
     body (blocks of one shape share it), and only the current segment's
     inputs for the calibration windows are held. This is the reference's
     layer-by-layer loop, with the same statistics; `segmented=false` re-runs
-    the model from its input for every group, and a function without such
-    cuts is run whole.
+    the whole model from its input for every group (and for the single
+    collection without true-sequential), and a function without such cuts
+    is run whole.
 
     The result is `qtensor.dequant_matmul` over packed unsigned codes with
     zero-points (symmetric grids store zero 2^(bits-1), as GPTQ does), f32
@@ -177,9 +182,6 @@ def QuantGPTQPass : Pass<"gptq-quantize", "ModuleOp"> {
     Option<"trueSequential", "true-sequential", "bool", /*default=*/"true",
            "collect each group's statistics after quantizing the earlier "
            "groups">,
-    Option<"segmented", "segmented", "bool", /*default=*/"true",
-           "run true-sequential calibration one segment (block) at a time, "
-           "compiling each distinct segment once">,
     Option<"mse", "mse", "bool", /*default=*/"false",
            "search the quantizer's clipping range (norm 2.4, grid 100, "
            "max shrink 0.8)">,

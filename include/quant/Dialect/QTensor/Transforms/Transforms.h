@@ -83,10 +83,8 @@ struct GPTQQuantization {
   /// Collect each group's statistics after quantizing the earlier groups
   /// (running the module again); ignored with given statistics.
   bool trueSequential = true;
-  /// True-sequential calibration one segment at a time
-  /// (SegmentedCalibration), when the function splits.
-  bool segmented = true;
-  /// What to run when no statistics are given.
+  /// What to run when no statistics are given (its `segmented`: the model
+  /// one segment at a time where the function splits).
   CalibrationOptions calibration;
   WeightSelection selection;
 };
