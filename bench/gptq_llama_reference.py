@@ -9,7 +9,8 @@ the same as `quant-opt --gptq-quantize`'s.
 quant-bench-scale runs it as the baseline of its GPTQ step:
     gptq_llama_reference.py CHECKPOINT_DIR IDS_FILE WINDOWS [BITS GROUP]
 IDS_FILE holds raw little-endian int32 ids, read as consecutive windows of
-512. Prints one line per linear and a summary; exits 3 when torch is absent.
+512. Prints one line per linear and a summary on stderr; exits 3 when torch
+is absent.
 """
 import json
 import math
@@ -220,7 +221,8 @@ def main():
     report("lm_head", head, loss, time.time() - t0)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print("gptq-reference: %.1f s, peak RSS %.0f MiB (torch %s, %d threads)"
-          % (time.time() - start, peak, torch.__version__, torch.get_num_threads()))
+          % (time.time() - start, peak, torch.__version__, torch.get_num_threads()),
+          file=sys.stderr)
 
 
 if __name__ == "__main__":

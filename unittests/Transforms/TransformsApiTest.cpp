@@ -14,6 +14,7 @@
 
 #include "TestLayers.h"
 #include "quant/Dialect/QTensor/Transforms/Transforms.h"
+#include "quant/Dialect/QTensor/Utils/ProgressRemarks.h"
 #include "quant/InitAll.h"
 
 #include "mlir/IR/Diagnostics.h"
@@ -181,4 +182,27 @@ TEST_F(TransformsApi, GPTQFromGivenStatisticsWithoutExecutor) {
   EXPECT_NE(diagnostics.find("needs a module executor"), std::string::npos)
       << diagnostics;
   llvm::sys::fs::remove(npy);
+}
+
+// Long passes report items done, time so far and time left; a run shorter
+// than the interval prints nothing.
+TEST(ProgressRemarks, QuietUntilTheIntervalThenRateLimited) {
+  MLIRContext ctx;
+  std::vector<std::string> remarks;
+  ScopedDiagnosticHandler handler(&ctx, [&](Diagnostic &d) {
+    remarks.push_back(d.str());
+    return success();
+  });
+  Location loc = UnknownLoc::get(&ctx);
+  ProgressRemarks quiet(loc, "quant-x", 4, /*intervalSeconds=*/3600);
+  quiet.finished(1, "w1");
+  EXPECT_TRUE(remarks.empty());
+  ProgressRemarks every(loc, "quant-x", 4, /*intervalSeconds=*/0);
+  every.finished(1, "w1");
+  every.finished(4, "w4");
+  ASSERT_EQ(remarks.size(), 2u);
+  EXPECT_EQ(remarks[0].find("quant-x: 1/4 w1, "), 0u) << remarks[0];
+  EXPECT_NE(remarks[0].find(" s so far, about "), std::string::npos);
+  EXPECT_NE(remarks[1].find("about 0 s left"), std::string::npos)
+      << remarks[1];
 }

@@ -12,6 +12,7 @@
 
 #include "quant/Dialect/QTensor/IR/QTensorDialect.h"
 #include "quant/Dialect/QTensor/Utils/ConstantGlobals.h"
+#include "quant/Dialect/QTensor/Utils/ProgressRemarks.h"
 #include "quant/Dialect/QTensor/Utils/WeightMatching.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -401,7 +402,10 @@ watchSegmented(ModuleOp module, ArrayRef<Value> values,
   for (Operation *owner : owners)
     segmentOf.push_back(segments.getSegment(owner));
   unsigned last = *llvm::max_element(segmentOf);
+  ProgressRemarks progress(module.getLoc(), "calibration", last + 1);
   for (unsigned segment = 0; segment <= last; ++segment) {
+    if (segment > 0)
+      progress.finished(segment, "segments");
     SmallVector<Value> here;
     SmallVector<size_t> index;
     for (auto [i, s] : llvm::enumerate(segmentOf))

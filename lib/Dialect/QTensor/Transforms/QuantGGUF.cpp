@@ -16,6 +16,7 @@
 
 #include "quant/Dialect/QTensor/Transforms/Calibration.h"
 #include "quant/Dialect/QTensor/Transforms/Passes.h"
+#include "quant/Dialect/QTensor/Utils/ProgressRemarks.h"
 #include "quant/Dialect/QTensor/Utils/WeightMatching.h"
 #include "quant/Formats/LlamaTensorNames.h"
 #include "quant/Numerics/GGUFQuants.h"
@@ -546,8 +547,11 @@ LogicalResult QuantGGUFPass::quantize() {
   if (failed(imatrix))
     return failure();
   IRRewriter builder(&getContext());
-  for (auto [p, w] : llvm::zip_equal(plan, *imatrix))
+  ProgressRemarks progress(module.getLoc(), "quant-gguf", plan.size());
+  for (auto [i, p, w] : llvm::enumerate(plan, *imatrix)) {
     if (failed(convert(builder, p, w)))
       return failure();
+    progress.finished(i + 1, p.match.name);
+  }
   return success();
 }

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "quant/Dialect/QTensor/Utils/WeightMatching.h"
+#include "quant/Dialect/QTensor/Utils/ProgressRemarks.h"
 #include "quant/Formats/ResidentMemory.h"
 #include "quant/Numerics/GGUFQuants.h"
 #include "quant/Numerics/Numerics.h"
@@ -747,7 +748,12 @@ LogicalResult mlir::qtensor::forEachConstantWeightMatmul(
            << filter.passName << ": weight '" << name << "' is left in float: ";
   };
   unsigned ordinal = 0;
-  for (Operation *candidate : candidates) {
+  std::optional<ProgressRemarks> progress;
+  if (!filter.passName.empty())
+    progress.emplace(root->getLoc(), filter.passName, candidates.size());
+  for (auto [index, candidate] : llvm::enumerate(candidates)) {
+    if (progress && index > 0)
+      progress->finished(index, "products");
     auto op = dyn_cast<linalg::LinalgOp>(candidate);
     if (auto ggml = dyn_cast<GGMLMatmulOp>(candidate)) {
       std::string name = getWeightName(ggml);
