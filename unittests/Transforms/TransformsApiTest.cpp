@@ -203,6 +203,5 @@ TEST(ProgressRemarks, QuietUntilTheIntervalThenRateLimited) {
   ASSERT_EQ(remarks.size(), 2u);
   EXPECT_EQ(remarks[0].find("quant-x: 1/4 w1, "), 0u) << remarks[0];
   EXPECT_NE(remarks[0].find(" s so far, about "), std::string::npos);
-  EXPECT_NE(remarks[1].find("about 0 s left"), std::string::npos)
-      << remarks[1];
+  EXPECT_NE(remarks[1].find("about 0 s left"), std::string::npos) << remarks[1];
 }
