@@ -179,7 +179,7 @@ def main():
     directory, ids_path, windows = sys.argv[1], sys.argv[2], int(sys.argv[3])
     bits = int(sys.argv[4]) if len(sys.argv) > 4 else 4
     group = int(sys.argv[5]) if len(sys.argv) > 5 else 128
-    start = time.time()
+    start = time.perf_counter()
     torch.set_grad_enabled(False)
     # Debian's torch starts with one OpenMP thread; quant-opt uses them all.
     torch.set_num_threads(os.cpu_count())
@@ -208,20 +208,20 @@ def main():
                 model.layer(w, p, x)
             states, model.watch = model.watch, {}
             for n in subset:
-                t0 = time.time()
+                t0 = time.perf_counter()
                 w[n], loss = states[n].quantize(w[n], bits, group)
-                report(p + names[n], w[n], loss, time.time() - t0)
+                report(p + names[n], w[n], loss, time.perf_counter() - t0)
         inps = [model.layer(w, p, x) for x in inps]
     head = model.t["lm_head.weight"].float()
     state = GPTQ(head.shape[1])
     for x in inps:
         state.add_batch(model.norm(x, "model.norm.weight"))
-    t0 = time.time()
+    t0 = time.perf_counter()
     head, loss = state.quantize(head, bits, group)
-    report("lm_head", head, loss, time.time() - t0)
+    report("lm_head", head, loss, time.perf_counter() - t0)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print("gptq-reference: %.1f s, peak RSS %.0f MiB (torch %s, %d threads)"
-          % (time.time() - start, peak, torch.__version__, torch.get_num_threads()),
+          % (time.perf_counter() - start, peak, torch.__version__, torch.get_num_threads()),
           file=sys.stderr)
 
 
