@@ -8,8 +8,19 @@
 #ifndef QUANT_INITALL_H
 #define QUANT_INITALL_H
 
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <memory>
+
+namespace llvm {
+class SourceMgr;
+} // namespace llvm
+
 namespace mlir {
 class DialectRegistry;
+class MLIRContext;
 } // namespace mlir
 
 namespace quantopt {
@@ -35,6 +46,15 @@ void registerVersionPrinter();
 /// `tosa-to-linalg-named`, `tosa-to-linalg`, `tosa-to-arith` and
 /// `tosa-to-tensor`, also registered alone, and `tosa-to-linalg-pipeline`).
 void registerFrontendLoweringPasses();
+
+/// Parses a module file, text or bytecode, into `sourceMgr` (which the
+/// tools' diagnostic handler uses). A bytecode file's resources, the model's
+/// weights, stay in the mapped file instead of being copied: the blobs keep
+/// `sourceMgr` alive. Errors go to the context's diagnostics.
+mlir::OwningOpRef<mlir::ModuleOp>
+parseModuleFile(llvm::StringRef path,
+                const std::shared_ptr<llvm::SourceMgr> &sourceMgr,
+                mlir::MLIRContext *context);
 
 } // namespace quantopt
 

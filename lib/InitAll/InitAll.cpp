@@ -21,9 +21,12 @@
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/DialectRegistry.h"
+#include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
 void quantopt::registerAllDialects(mlir::DialectRegistry &registry) {
@@ -71,4 +74,19 @@ void quantopt::registerVersionPrinter() {
     os << "quant-opt " << QUANT_VERSION_STRING
        << ": post-training quantization of LLMs on MLIR\n";
   });
+}
+
+mlir::OwningOpRef<mlir::ModuleOp>
+quantopt::parseModuleFile(llvm::StringRef path,
+                          const std::shared_ptr<llvm::SourceMgr> &sourceMgr,
+                          mlir::MLIRContext *context) {
+  std::string error;
+  std::unique_ptr<llvm::MemoryBuffer> file = mlir::openInputFile(path, &error);
+  if (!file) {
+    mlir::emitError(mlir::UnknownLoc::get(context)) << error;
+    return nullptr;
+  }
+  sourceMgr->AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  return mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr,
+                                               mlir::ParserConfig(context));
 }

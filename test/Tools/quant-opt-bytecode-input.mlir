@@ -16,6 +16,9 @@
 // RUN: not quant-opt %t/model.mlirbc --quant-rtn=bits=99 -o %t/failed.mlir 2>&1 | FileCheck %s --check-prefix=FAILED
 // RUN: not test -e %t/failed.mlir
 // RUN: not quant-opt %t/missing.mlirbc 2>&1 | FileCheck %s --check-prefix=MISSING
+// RUN: head -c 60 %t/model.mlirbc > %t/truncated.mlirbc
+// RUN: not quant-opt %t/truncated.mlirbc --quant-rtn=bits=4 -o %t/truncated.mlir 2>&1 | FileCheck %s --check-prefix=TRUNCATED
+// RUN: not test -e %t/truncated.mlir
 
 // CHECK-LABEL: func.func @matmul
 // CHECK: qtensor.dequant_matmul
@@ -28,6 +31,7 @@
 // AFTER: qtensor.dequant_matmul
 // FAILED: error: quant-rtn: bits must be in 2..8, got 99
 // MISSING: missing.mlirbc{{.*}}No such file or directory
+// TRUNCATED: truncated.mlirbc:0:0: error: {{.+}}
 
 func.func @matmul(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
   %w = arith.constant dense<[[1.0, -2.0], [0.5, 4.0], [0.0, 1.0], [-1.0, 2.0]]> : tensor<4x2xf32>

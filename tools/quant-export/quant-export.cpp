@@ -174,10 +174,10 @@ int main(int argc, char **argv) {
   quantopt::registerAllDialects(registry);
   quantopt::registerUpstreamDialects(registry);
   MLIRContext ctx(registry);
-  llvm::SourceMgr sourceMgr;
-  SourceMgrDiagnosticHandler handler(sourceMgr, &ctx);
+  auto sourceMgr = std::make_shared<llvm::SourceMgr>();
+  SourceMgrDiagnosticHandler handler(*sourceMgr, &ctx);
   OwningOpRef<ModuleOp> module =
-      parseSourceFile<ModuleOp>(inputFile, sourceMgr, &ctx);
+      quantopt::parseModuleFile(inputFile, sourceMgr, &ctx);
   if (!module)
     return fail("cannot parse " + inputFile);
   if (format == "gguf")

@@ -189,8 +189,9 @@ int main(int argc, char **argv) {
   std::unique_ptr<HuggingFaceCheckpoint> hfCheckpoint;
   std::unique_ptr<GGUFLlamaModel> ggufModel;
   OwningOpRef<ModuleOp> module, reference;
-  llvm::SourceMgr sourceMgr, referenceSourceMgr;
-  SourceMgrDiagnosticHandler diagHandler(sourceMgr, &ctx);
+  auto sourceMgr = std::make_shared<llvm::SourceMgr>();
+  auto referenceSourceMgr = std::make_shared<llvm::SourceMgr>();
+  SourceMgrDiagnosticHandler diagHandler(*sourceMgr, &ctx);
   if (!llama2cFile.empty() || !hfDirectory.empty() || !ggufFile.empty()) {
     LlamaImportOptions options;
     options.functionName = function;
@@ -229,13 +230,13 @@ int main(int argc, char **argv) {
     if (referenceFloat)
       reference = import();
   } else {
-    module = parseSourceFile<ModuleOp>(modelFile, sourceMgr, &ctx);
+    module = quantopt::parseModuleFile(modelFile, sourceMgr, &ctx);
     if (!module)
       return failWith("cannot parse " + modelFile);
   }
   if (!referenceFile.empty()) {
     reference =
-        parseSourceFile<ModuleOp>(referenceFile, referenceSourceMgr, &ctx);
+        quantopt::parseModuleFile(referenceFile, referenceSourceMgr, &ctx);
     if (!reference)
       return failWith("cannot parse " + referenceFile);
   }
