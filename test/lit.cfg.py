@@ -18,6 +18,7 @@ config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%shlibext", config.llvm_shlib_ext))
 config.substitutions.append(("%quant_lib_dir", config.quant_lib_dir))
+config.substitutions.append(("%fake_cuda_driver", config.fake_cuda_driver))
 config.substitutions.append(("%llvm_lib_dir", config.llvm_lib_dir))
 config.substitutions.append(("%quant_src_root", config.quant_src_root))
 config.substitutions.append(("%quant_obj_root", config.quant_obj_root))
@@ -62,10 +63,22 @@ try:
 except OSError:
     pass
 
+# A CUDA toolkit's ptxas (these machines have one; CI images do not): the
+# generated PTX is assembled for real GPUs where it exists.
+import os
+import shutil
+ptxas = shutil.which("ptxas")
+for root in [os.environ.get("CUDA_HOME"), os.environ.get("CUDA_PATH"), "/usr/local/cuda"]:
+    if not ptxas and root and os.path.exists(os.path.join(root, "bin", "ptxas")):
+        ptxas = os.path.join(root, "bin", "ptxas")
+if ptxas:
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))
+
 # Sanitized builds: the plugin cannot load into the uninstrumented mlir-opt.
 if config.quant_sanitizers.upper() in ("ON", "1", "TRUE", "YES"):
     config.available_features.add("sanitizers")
 
-tools = [quant_opt, "quant-demo", "quant-import", "quant-run", "quant-export", "mlir-opt", "mlir-runner", "mlir-translate", "llc", "not", "llvm-nm"]
+tools = [quant_opt, "quant-demo", "quant-import", "quant-run", "quant-export", "quant-compile", "mlir-opt", "mlir-runner", "mlir-translate", "llc", "not", "llvm-nm"]
 tool_dirs = [config.quant_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

@@ -15,6 +15,7 @@ install(TARGETS ${QUANT_LIBRARIES}
   COMPONENT quant-libraries)
 
 install(TARGETS quant-opt quant-import quant-run quant-export quant-demo
+                quant-compile
                 quant-bench-gptq
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
   COMPONENT quant-tools)

@@ -48,6 +48,27 @@
 
 using namespace mlir;
 
+void mlir::qtensor::buildQTensorToBuffersPipeline(OpPassManager &pm) {
+  pm.addPass(createConvertQTensorToLinalgPass());
+  pm.addPass(createCanonicalizerPass());
+  // Fusing elementwise producers into their consumers removes temporaries
+  // (softmax chains, norms) before buffers exist; producers whose elements
+  // a consumer would read more than once (transposes feeding a product)
+  // stay separate.
+  pm.addPass(createFuseElementwiseProducersPass());
+  pm.addPass(createApproximateMathPass());
+  pm.addPass(createCanonicalizerPass());
+  bufferization::OneShotBufferizePassOptions bufferizeOptions;
+  bufferizeOptions.bufferizeFunctionBoundaries = true;
+  bufferizeOptions.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
+  pm.addPass(createCanonicalizerPass());
+  // Free every temporary buffer; results returned to the caller are owned by
+  // it (the executors free them).
+  bufferization::buildBufferDeallocationPipeline(pm);
+}
+
 void mlir::qtensor::buildLowerToLLVMPipeline(
     OpPassManager &pm, const LowerToLLVMOptions &options) {
   pm.addPass(createInlineConstantGlobalsPass());
@@ -65,24 +86,7 @@ void mlir::qtensor::buildLowerToLLVMPipeline(
     floatOptions.threads = options.threads;
     pm.addPass(createConvertFloatMatmulToCPUKernelsPass(floatOptions));
   }
-  pm.addPass(createConvertQTensorToLinalgPass());
-  pm.addPass(createCanonicalizerPass());
-  // Fusing elementwise producers into their consumers removes temporaries
-  // (softmax chains, norms) before buffers exist; producers whose elements
-  // a consumer would read more than once (transposes feeding a product)
-  // stay separate.
-  pm.addPass(createFuseElementwiseProducersPass());
-  pm.addPass(createApproximateMathPass());
-  pm.addPass(createCanonicalizerPass());
-  bufferization::OneShotBufferizePassOptions bufferizeOptions;
-  bufferizeOptions.bufferizeFunctionBoundaries = true;
-  bufferizeOptions.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
-  pm.addPass(createCanonicalizerPass());
-  // Free every temporary buffer; results returned to the caller are owned by
-  // it (JitModule frees them).
-  bufferization::buildBufferDeallocationPipeline(pm);
+  buildQTensorToBuffersPipeline(pm);
   // Kernel calls of target instructions, hidden from deallocation so far.
   pm.addPass(createExpandIntrinsicCallsPass());
   pm.addPass(createConvertBufferizationToMemRefPass());

@@ -7,6 +7,7 @@
 
 #include "quant/Execution/JitExecutor.h"
 #include "quant/Conversion/Passes.h"
+#include "quant/Runtime/CudaRuntime.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -133,6 +134,32 @@ static llvm::Error optimizeModule(llvm::Module &module,
   return llvm::Error::success();
 }
 
+/// JIT-compiles a module in the LLVM dialect for this host.
+static llvm::Expected<std::unique_ptr<ExecutionEngine>>
+createEngine(ModuleOp lowered, unsigned optLevel,
+             ArrayRef<StringRef> sharedLibraries) {
+  // The optimizer needs the host target machine: without it LLVM's cost
+  // model knows no vector registers and vectorises nothing.
+  auto machineBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!machineBuilder)
+    return machineBuilder.takeError();
+  machineBuilder->setCodeGenOptLevel(
+      static_cast<llvm::CodeGenOptLevel>(std::min(optLevel, 3u)));
+  auto machine = machineBuilder->createTargetMachine();
+  if (!machine)
+    return machine.takeError();
+  ExecutionEngineOptions options;
+  llvm::TargetMachine *targetMachine = machine->get();
+  auto transformer = [&](llvm::Module *m) {
+    return optimizeModule(*m, targetMachine, optLevel);
+  };
+  options.transformer = transformer;
+  options.sharedLibPaths = sharedLibraries;
+  options.jitCodeGenOptLevel =
+      static_cast<llvm::CodeGenOptLevel>(std::min(optLevel, 3u));
+  return ExecutionEngine::create(lowered, options, std::move(*machine));
+}
+
 llvm::Expected<std::unique_ptr<JitModule>>
 JitModule::compile(ModuleOp module, const JitOptions &jitOptions) {
   unsigned optLevel = jitOptions.optLevel;
@@ -165,6 +192,9 @@ JitModule::compile(ModuleOp module, const JitOptions &jitOptions) {
     }
     resultRanks[func.getSymName()] = std::move(ranks);
   });
+  if (jitOptions.device == JitDevice::CUDA)
+    return compileForCUDA(std::move(lowered), std::move(resultRanks),
+                          jitOptions);
   PassManager pm(ctx);
   qtensor::LowerToLLVMOptions lowering;
   lowering.mode = jitOptions.products;
@@ -188,22 +218,6 @@ JitModule::compile(ModuleOp module, const JitOptions &jitOptions) {
   if (llvm::Error error = checkHostFeatures(*lowered))
     return error;
 
-  // The optimizer needs the host target machine: without it LLVM's cost
-  // model knows no vector registers and vectorises nothing.
-  auto machineBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
-  if (!machineBuilder)
-    return machineBuilder.takeError();
-  machineBuilder->setCodeGenOptLevel(
-      static_cast<llvm::CodeGenOptLevel>(std::min(optLevel, 3u)));
-  auto machine = machineBuilder->createTargetMachine();
-  if (!machine)
-    return machine.takeError();
-  ExecutionEngineOptions options;
-  llvm::TargetMachine *targetMachine = machine->get();
-  auto transformer = [&](llvm::Module *m) {
-    return optimizeModule(*m, targetMachine, optLevel);
-  };
-  options.transformer = transformer;
   // Kernels written for several threads call the OpenMP runtime.
   SmallVector<StringRef, 1> sharedLibraries;
   if (jitOptions.threads > 1) {
@@ -214,15 +228,72 @@ JitModule::compile(ModuleOp module, const JitOptions &jitOptions) {
                                    "(libomp), which this build did not find");
 #endif
   }
-  options.sharedLibPaths = sharedLibraries;
-  options.jitCodeGenOptLevel =
-      static_cast<llvm::CodeGenOptLevel>(std::min(optLevel, 3u));
-  auto engine = ExecutionEngine::create(*lowered, options, std::move(*machine));
+  auto engine = createEngine(*lowered, optLevel, sharedLibraries);
   if (!engine)
     return engine.takeError();
   std::unique_ptr<JitModule> result(new JitModule());
   result->engine = std::move(*engine);
   result->resultRanks = std::move(resultRanks);
+  return std::move(result);
+}
+
+llvm::Expected<std::unique_ptr<JitModule>>
+JitModule::compileForCUDA(OwningOpRef<ModuleOp> lowered,
+                          llvm::StringMap<std::vector<unsigned>> resultRanks,
+                          const JitOptions &jitOptions) {
+  MLIRContext *ctx = lowered->getContext();
+  DialectRegistry registry;
+  qtensor::registerLowerToNVVMDialects(registry);
+  ctx->appendDialectRegistry(registry);
+  qtensor::LowerToNVVMOptions nvvm;
+  std::string parseErrors;
+  llvm::raw_string_ostream parseStream(parseErrors);
+  if (failed(nvvm.parseFromString(jitOptions.nvvmOptions, parseStream)))
+    return llvm::createStringError("invalid GPU lowering options '" +
+                                   jitOptions.nvvmOptions +
+                                   "': " + parseErrors);
+  std::string invalid;
+  if (failed(qtensor::checkLowerToNVVMOptions(nvvm, [&](const Twine &message) {
+        invalid = message.str();
+        return failure();
+      })))
+    return llvm::createStringError(invalid);
+  // A missing driver or GPU is reported before any compilation.
+  if (quantGpuInitialize() != 0)
+    return llvm::createStringError(quantGpuTakeError());
+
+  PassManager pm(ctx);
+  qtensor::buildLowerToNVVMPipeline(pm, nvvm);
+  if (failed(pm.run(*lowered)))
+    return llvm::createStringError("lowering to NVVM kernels failed");
+  auto engine = createEngine(*lowered, jitOptions.optLevel, {});
+  if (!engine)
+    return engine.takeError();
+  // Host code calls the runtime linked into this process.
+  (*engine)->registerSymbols([](llvm::orc::MangleAndInterner interner) {
+    struct Collector {
+      llvm::orc::MangleAndInterner &interner;
+      llvm::orc::SymbolMap symbols;
+    } collector{interner, {}};
+    forEachCudaRuntimeSymbol(
+        [](const char *name, void *address, void *user) {
+          auto &c = *static_cast<Collector *>(user);
+          c.symbols[c.interner(name)] = {
+              llvm::orc::ExecutorAddr::fromPtr(address),
+              llvm::JITSymbolFlags::Exported};
+        },
+        &collector);
+    return collector.symbols;
+  });
+  // Runs the module constructors: the kernels' module is loaded here.
+  (*engine)->initialize();
+  std::string loadError = quantGpuTakeError();
+  if (!loadError.empty())
+    return llvm::createStringError(loadError);
+  std::unique_ptr<JitModule> result(new JitModule());
+  result->engine = std::move(*engine);
+  result->resultRanks = std::move(resultRanks);
+  result->onGPU = true;
   return std::move(result);
 }
 
@@ -312,6 +383,12 @@ JitModule::call(llvm::StringRef name, llvm::ArrayRef<const HostArray *> args) {
     function = it->second;
   }
   function(packed.data());
+  if (onGPU) {
+    std::string error = quantGpuTakeError();
+    if (!error.empty())
+      return llvm::createStringError("@" + name.str() +
+                                     " failed on the GPU: " + error);
+  }
 
   std::vector<HostArray> outputs;
   std::vector<int64_t> freed;

@@ -16,6 +16,8 @@
 #include "mlir/Conversion/TosaToLinalg/TosaToLinalg.h"
 #include "mlir/Conversion/TosaToTensor/TosaToTensor.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MLProgram/IR/MLProgram.h"
 #include "mlir/Dialect/Quant/IR/Quant.h"
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
@@ -38,6 +40,7 @@ void quantopt::registerUpstreamDialects(mlir::DialectRegistry &registry) {
   registry.insert<ml_program::MLProgramDialect, mlir::quant::QuantDialect,
                   tosa::TosaDialect, vector::VectorDialect>();
   qtensor::registerLowerToLLVMDialects(registry);
+  qtensor::registerLowerToNVVMDialects(registry);
 }
 
 void quantopt::registerAllPasses() {
@@ -45,6 +48,13 @@ void quantopt::registerAllPasses() {
   mlir::qtensor::registerQuantGPTQAlias();
   mlir::qtensor::registerQuantConversionPasses();
   mlir::qtensor::registerLowerToLLVMPipeline();
+  mlir::qtensor::registerLowerToNVVMPipeline();
+  // The upstream stages of quant-lower-to-nvvm, to run them one by one.
+  mlir::registerGPUPasses();
+  mlir::registerConvertLinalgToParallelLoopsPass();
+  mlir::registerConvertParallelLoopToGpuPass();
+  mlir::registerConvertGpuOpsToNVVMOps();
+  mlir::registerGpuToLLVMConversionPass();
 }
 
 void quantopt::registerFrontendLoweringPasses() {

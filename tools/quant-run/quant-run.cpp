@@ -104,6 +104,21 @@ static llvm::cl::opt<mlir::qtensor::KernelCompute> compute(
                    "int8 activations per row and weight group, AVX-512 "
                    "VNNI dot products (see docs/Numerics.md)")),
     llvm::cl::cat(category));
+static llvm::cl::opt<JitDevice>
+    device("device", llvm::cl::desc("where the model runs"),
+           llvm::cl::init(JitDevice::CPU),
+           llvm::cl::values(
+               clEnumValN(JitDevice::CPU, "cpu", "this CPU (default)"),
+               clEnumValN(JitDevice::CUDA, "cuda",
+                          "an NVIDIA GPU through the CUDA driver (kernels from "
+                          "quant-lower-to-nvvm, JIT-compiled by the driver; "
+                          "QUANT_CUDA_DEVICE picks the GPU)")),
+           llvm::cl::cat(category));
+static llvm::cl::opt<std::string> gpuOptions(
+    "gpu-options",
+    llvm::cl::desc("with --device=cuda: options of quant-lower-to-nvvm, "
+                   "e.g. 'chip=sm_80'"),
+    llvm::cl::init(""), llvm::cl::cat(category));
 static llvm::cl::opt<unsigned> kernelThreads(
     "kernel-threads",
     llvm::cl::desc("threads inside each product kernel (default 1; "
@@ -259,6 +274,8 @@ int main(int argc, char **argv) {
   jitOptions.products = lowering;
   jitOptions.threads = kernelThreads;
   jitOptions.compute = compute;
+  jitOptions.device = device;
+  jitOptions.nvvmOptions = gpuOptions;
   auto compiled = JitModule::compile(*module, jitOptions);
   if (!compiled)
     return failWith("JIT compilation failed: " +

@@ -11,6 +11,8 @@
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassOptions.h"
 
+#include <string>
+
 namespace mlir {
 class DialectRegistry;
 class RewritePatternSet;
@@ -100,6 +102,11 @@ struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
       llvm::cl::init(true)};
 };
 
+/// The part of the CPU and GPU pipelines from qtensor ops on tensors to
+/// buffers: qtensor -> linalg, elementwise fusion, math approximations,
+/// one-shot bufferization and buffer deallocation.
+void buildQTensorToBuffersPipeline(OpPassManager &pm);
+
 /// Lowers a module with qtensor ops on tensors all the way to the LLVM
 /// dialect: qtensor -> linalg, bufferization, loops, LLVM.
 void buildLowerToLLVMPipeline(OpPassManager &pm,
@@ -111,6 +118,67 @@ void registerLowerToLLVMPipeline();
 /// Inserts the dialects the `quant-lower-to-llvm` pipeline creates, their
 /// bufferization external models and the LLVM IR translations of the result.
 void registerLowerToLLVMDialects(DialectRegistry &registry);
+
+/// Options of the `quant-lower-to-nvvm` pipeline.
+struct LowerToNVVMOptions : public PassPipelineOptions<LowerToNVVMOptions> {
+  PassOptions::Option<std::string> chip{
+      *this, "chip",
+      llvm::cl::desc("NVIDIA GPU architecture of the kernels (sm_80 and up)"),
+      llvm::cl::init("sm_90")};
+  PassOptions::Option<std::string> features{
+      *this, "features",
+      llvm::cl::desc("PTX features, e.g. +ptx80 (default: the lowest PTX "
+                     "version that the chip and CUDA 12 accept)"),
+      llvm::cl::init("")};
+  PassOptions::Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("Kernel binary embedded in the host module: isa (PTX "
+                     "text, JIT-compiled by the driver at load), bin (cubin "
+                     "from ptxas) or fatbin (needs ptxas and fatbinary)"),
+      llvm::cl::init("isa")};
+  PassOptions::Option<std::string> toolkit{
+      *this, "toolkit",
+      llvm::cl::desc("CUDA toolkit directory for format=bin/fatbin "
+                     "(default: CUDA_ROOT, CUDA_HOME, CUDA_PATH, PATH)"),
+      llvm::cl::init("")};
+  PassOptions::Option<unsigned> optLevel{
+      *this, "opt-level",
+      llvm::cl::desc("LLVM optimisation level of the kernels, 0..3"),
+      llvm::cl::init(3)};
+  PassOptions::Option<unsigned> blockSize{
+      *this, "block-size",
+      llvm::cl::desc("Threads per block of the mapped loop nests"),
+      llvm::cl::init(256)};
+  PassOptions::Option<int64_t> maxKernelConstantBytes{
+      *this, "max-kernel-constant-bytes",
+      llvm::cl::desc("Constants up to this size (decode tables) are copied "
+                     "into the kernel module; larger ones (weights) become "
+                     "device buffers uploaded once"),
+      llvm::cl::init(4096)};
+};
+
+/// Lowers a module with qtensor ops on tensors to host code in the LLVM
+/// dialect that launches NVVM kernels embedded as `gpu.binary` ops.
+void buildLowerToNVVMPipeline(OpPassManager &pm,
+                              const LowerToNVVMOptions &options);
+
+/// Checks the options that would otherwise fail deep inside LLVM (an
+/// unsupported chip, format or PTX version), reporting through
+/// `errorHandler`.
+LogicalResult checkLowerToNVVMOptions(
+    const LowerToNVVMOptions &options,
+    function_ref<LogicalResult(const Twine &)> errorHandler);
+
+/// Registers the `quant-lower-to-nvvm` pipeline.
+void registerLowerToNVVMPipeline();
+
+/// Inserts the dialects, interfaces and LLVM IR translations that the
+/// `quant-lower-to-nvvm` pipeline and the translation of its result need.
+void registerLowerToNVVMDialects(DialectRegistry &registry);
+
+/// The PTX version that `chip` needs at least ("+ptx80" for sm_90), or an
+/// empty string for a chip the pipeline does not support.
+std::string getDefaultPTXFeatures(llvm::StringRef chip);
 
 /// Whether --convert-qtensor-to-cpu-kernels gives `product` a kernel that
 /// reads its storage, scales and zero-points as stored, so that they may be

@@ -348,4 +348,131 @@ def ApproximateMathPass : Pass<"quant-approximate-math"> {
                            "::mlir::math::MathDialect"];
 }
 
+//===----------------------------------------------------------------------===//
+// GPU (NVVM) lowering
+//===----------------------------------------------------------------------===//
+
+def MapParallelLoopsToGPUPass
+    : Pass<"quant-map-parallel-loops-to-gpu", "::mlir::func::FuncOp"> {
+  let summary = "Tile buffer-level parallel loops into GPU blocks and "
+                "threads";
+  let description = [{
+    Prepares the loops of a bufferized function for
+    `convert-parallel-loops-to-gpu`: every outermost `scf.parallel` is
+    tiled into a grid loop and a block loop of at most `block-size`
+    iterations, whose `mapping` attributes put the innermost loop dimension
+    on `x` (consecutive threads then touch consecutive elements: coalesced
+    loads and stores), the next ones on `y` and `z`, and any further
+    dimension on a sequential loop. Tiles need not divide the extents: the
+    block loop guards its body with an `scf.if` instead of taking
+    `min(tile, rest)` bounds, which would make the conversion leave the
+    loop on the host. Parallel loops nested inside another one (loops of a
+    linalg op after one of its reduction dimensions) run sequentially in
+    their thread. `memref.copy` ops become copy loops first, so that they
+    run on the GPU too.
+
+    Grid dimensions `y` and `z` hold at most 65535 blocks: a dimension that
+    would need more is run as a sequential loop inside each block.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "unsigned", "256",
+           "Threads per block (a power of two, 32..1024)">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::linalg::LinalgDialect"];
+}
+
+def PlaceBuffersOnGPUPass : Pass<"quant-place-buffers-on-gpu", "ModuleOp"> {
+  let summary = "Put a mapped function's buffers in GPU memory";
+  let description = [{
+    Runs after `convert-parallel-loops-to-gpu`, when every loop of the
+    functions is a `gpu.launch`. It checks that nothing else touches
+    memory on the host (an op that reads or writes a buffer outside a
+    `gpu.launch` is an error naming it: the lowering never leaves work on
+    the host silently), then:
+
+    * every `memref.alloc` / `memref.dealloc` becomes `gpu.alloc` /
+      `gpu.dealloc`, so that temporaries live in device memory;
+    * each buffer argument of a public function is copied into a device
+      buffer on entry, and each returned buffer is copied into a fresh host
+      buffer (owned by the caller, as in the CPU lowering) and its device
+      buffer freed;
+    * constant `memref.global`s of at most `max-kernel-constant-bytes`
+      that kernels read (the decode tables of lookup formats, rotary
+      tables) are sunk into the launches, so that kernel outlining copies
+      them into the `gpu.module`;
+    * larger constants (weights) stay host globals, listed in the module's
+      `qtensor.gpu_constants` attribute: `quant-upload-gpu-constants`
+      later gives kernels device copies of them, uploaded once.
+  }];
+  let options = [
+    Option<"maxKernelConstantBytes", "max-kernel-constant-bytes", "int64_t",
+           "4096",
+           "Largest constant global copied into the kernel module">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def MergeGPUModulesPass : Pass<"quant-merge-gpu-modules", "ModuleOp"> {
+  let summary = "Put every outlined kernel into one gpu.module";
+  let description = [{
+    `gpu-kernel-outlining` gives each kernel a `gpu.module` of its own; each
+    becomes a separate binary that the runtime loads (and the driver
+    JIT-compiles) on its own. This pass moves all kernels of the module into
+    the first `gpu.module` (renamed `kernels` unless `module-name` says
+    otherwise): each kernel takes its old module's name, which outlining made
+    unique; globals that outlining copied into several modules are kept
+    once; every `gpu.launch_func` is updated. Modules that already carry a
+    target attribute are left alone.
+  }];
+  let options = [
+    Option<"moduleName", "module-name", "std::string", "\"kernels\"",
+           "Name of the merged gpu.module">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+def ReplaceLibdeviceCallsPass
+    : Pass<"quant-replace-libdevice-calls", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Replace libdevice calls in kernels with exact LLVM "
+                "intrinsics";
+  let description = [{
+    `convert-gpu-to-nvvm` turns math ops into calls of CUDA's libdevice
+    (`__nv_sqrtf`, `__nv_floorf`, ...). Without a CUDA toolkit nothing links
+    libdevice: the calls either stay unresolved in the PTX (the driver then
+    refuses to load it) or are folded into approximate instructions
+    (`sqrt.approx.f32`). This pass, run on each `gpu.module` after
+    `convert-gpu-to-nvvm`, replaces the calls whose result PTX computes
+    exactly in one instruction with the LLVM intrinsic that NVPTX lowers to
+    it: `sqrtf` (`sqrt.rn.f32`), `rsqrtf` (`1 / sqrt.rn`, as the CPU
+    lowering computes it), `fabsf`, `floorf`, `ceilf`, `truncf`,
+    `rintf`/`nearbyintf` (round half to even), `fmaf`, `fminf`, `fmaxf`,
+    `copysignf` and their double forms. Any other libdevice call is an
+    error naming the function: the kernel would not load or would not
+    compute what the CPU lowering computes.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+def UploadGPUConstantsPass
+    : Pass<"quant-upload-gpu-constants", "ModuleOp"> {
+  let summary = "Give kernels device copies of constant globals, uploaded "
+                "once";
+  let description = [{
+    Runs on the host code in the LLVM dialect, after `gpu-to-llvm`. For
+    each global named in the module's `qtensor.gpu_constants` attribute,
+    every `llvm.mlir.addressof` of it in a host function is replaced with
+    a call of the runtime's `quantGpuDeviceConstant(slot, host, bytes)`,
+    where `slot` is a new internal pointer global of the module: the first
+    call allocates device memory, copies the constant and stores the device
+    address in the slot; later calls return it. A destructor of the module
+    (`llvm.global_dtors`) frees the copies with
+    `quantGpuReleaseDeviceConstant(slot)`. The host copy of each constant
+    remains in the module; only its address changes to the device copy.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 #endif // QUANT_CONVERSION_PASSES_TD

@@ -20,6 +20,7 @@
 #include "quant/Dialect/QTensor/Transforms/Executor.h"
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Error.h"
 
@@ -27,6 +28,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace mlir {
@@ -38,9 +40,21 @@ namespace quantopt {
 
 using mlir::qtensor::HostArray;
 
-/// A module compiled to machine code for this host.
+/// Where the compiled code runs.
+enum class JitDevice {
+  /// This host's CPU (`quant-lower-to-llvm`).
+  CPU,
+  /// An NVIDIA GPU: kernels through `quant-lower-to-nvvm`, host code on this
+  /// CPU calling QuantCudaRuntime.
+  CUDA,
+};
+
 /// How JitModule::compile lowers and optimises a module.
 struct JitOptions {
+  JitDevice device = JitDevice::CPU;
+  /// With device CUDA: options of `quant-lower-to-nvvm`, e.g.
+  /// "chip=sm_80 block-size=128" (empty: its defaults).
+  std::string nvvmOptions;
   /// LLVM optimisation level, 0..3.
   unsigned optLevel = 3;
   /// The `mode` of `quant-lower-to-llvm`.
@@ -82,6 +96,12 @@ public:
 
 private:
   JitModule() = default;
+  static llvm::Expected<std::unique_ptr<JitModule>>
+  compileForCUDA(mlir::OwningOpRef<mlir::ModuleOp> lowered,
+                 llvm::StringMap<std::vector<unsigned>> resultRanks,
+                 const JitOptions &options);
+  /// Runs on a GPU: calls check the runtime's pending error.
+  bool onGPU = false;
   std::unique_ptr<mlir::ExecutionEngine> engine;
   /// Result ranks of each public function, from its type.
   llvm::StringMap<std::vector<unsigned>> resultRanks;

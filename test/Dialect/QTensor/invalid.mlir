@@ -1021,3 +1021,15 @@ func.func @intrinsic_on_definition() attributes {qtensor.llvm_intrinsic = "llvm.
 
 // expected-error@+1 {{'qtensor.llvm_intrinsic' must name an LLVM intrinsic ("llvm.…")}}
 func.func private @intrinsic_not_named(vector<16xi32>) -> vector<16xi32> attributes {qtensor.llvm_intrinsic = "vpdpbusd"}
+
+// -----
+
+// expected-error@+1 {{'qtensor.gpu_constants' must be an array of global symbol references}}
+module attributes {qtensor.gpu_constants = ["weights"]} {}
+
+// -----
+
+func.func @gpu_constants_on_function() attributes {qtensor.gpu_constants = [@w]} {
+  // expected-error@-1 {{'qtensor.gpu_constants' belongs on a builtin.module}}
+  return
+}

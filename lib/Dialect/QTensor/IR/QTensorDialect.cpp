@@ -46,7 +46,8 @@ LogicalResult QTensorDialect::verifyOperationAttribute(Operation *op,
     return success();
   }
   bool moduleOnly = name == GgufFileTypeAttrHelper::getNameStr() ||
-                    name == LlamaAttrHelper::getNameStr();
+                    name == LlamaAttrHelper::getNameStr() ||
+                    name == GpuConstantsAttrHelper::getNameStr();
   if (moduleOnly && !isa<ModuleOp>(op))
     return op->emitError("'") << name << "' belongs on a builtin.module";
   if (name == GgufFileTypeAttrHelper::getNameStr()) {
@@ -60,6 +61,13 @@ LogicalResult QTensorDialect::verifyOperationAttribute(Operation *op,
   if (name == LlamaAttrHelper::getNameStr()) {
     if (!isa<LlamaConfigAttr>(attr.getValue()))
       return op->emitError("'") << name << "' must be a #qtensor.llama";
+    return success();
+  }
+  if (name == GpuConstantsAttrHelper::getNameStr()) {
+    auto names = dyn_cast<ArrayAttr>(attr.getValue());
+    if (!names || !llvm::all_of(names, llvm::IsaPred<FlatSymbolRefAttr>))
+      return op->emitError("'")
+             << name << "' must be an array of global symbol references";
     return success();
   }
   return op->emitError("unknown qtensor attribute '") << name << "'";

@@ -64,7 +64,11 @@ def QTensor_Dialect : Dialect {
     // On a function declaration made by the CPU kernels: the LLVM intrinsic
     // it stands for (`llvm.x86.avx512.vpdpbusd.512`); its calls become
     // `llvm.call_intrinsic` after buffer deallocation.
-    "::mlir::StringAttr":$llvm_intrinsic
+    "::mlir::StringAttr":$llvm_intrinsic,
+    // On a module lowered by quant-lower-to-nvvm: the constant globals
+    // (weights) whose device copies kernels read; quant-upload-gpu-constants
+    // consumes it.
+    "::mlir::ArrayAttr":$gpu_constants
   );
   let extraClassDeclaration = [{
     /// Registers the attributes; defined next to their storage classes.
