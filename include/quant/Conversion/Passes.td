@@ -352,6 +352,55 @@ def ApproximateMathPass : Pass<"quant-approximate-math"> {
 // GPU (NVVM) lowering
 //===----------------------------------------------------------------------===//
 
+def ConvertQTensorToGPUKernelsPass
+    : Pass<"convert-qtensor-to-gpu-kernels", "ModuleOp"> {
+  let summary = "Lower quantized matrix products to per-layout GPU kernels";
+  let description = [{
+    Replaces each `qtensor.dequant_matmul` whose layout the kernel reads
+    with a `gpu.launch` on buffers of its operands (the rest of
+    `quant-lower-to-nvvm` bufferizes around it). The kernel is a SIMT GEMV
+    streaming the packed codes, exact in f32 (docs/GPU.md):
+
+    * **Work split.** A warp computes one output channel for 8 activation
+      rows (a block holds 4 warps; the grid's y dimension covers the rows 8
+      at a time, so all rows of a pass share each weight load). Rows past
+      the last are computed on a repeated row and not stored.
+    * **Loads.** Each lane loads 16 bytes of the channel's codes per step
+      (`vector.load` aligned to 16: `ld.global.v4`), consecutive lanes
+      consecutive 16-byte chunks: a warp reads 512 contiguous bytes per
+      step. The lane's activations are read as 16-byte vectors too.
+    * **Decode without int->float conversions.** A code `c` becomes the
+      float `2^23 + c` by or-ing it into the bits of 2^23 (`0x4B000000`);
+      subtracting `2^23 + offset + z` (one float per group) gives
+      `value(c) - z` exactly. Signed codes are flipped to unsigned (xor
+      `2^(b-1)`) first, the offset `2^(b-1)` joining the bias.
+    * **Group factoring.** A lane's codes lie in one group (groups must be a
+      multiple of the codes per load): the lane sums `x * (c - z)` with
+      FMAs and scales the sum once: `acc += s * sum`.
+    * **Reduction.** The 32 lane sums of each row are added with butterfly
+      shuffles (`shfl.sync.bfly`); lane 0 stores, adding the initial value
+      unless it is a zero fill.
+
+    Supported: `[N, K]` weights, f32 activations, integer codes of 2, 4
+    (packed, either order) or 8 bits, signed or unsigned, per-channel or
+    per-tensor groups that are a multiple of one load (64 2-bit, 32 4-bit,
+    16 8-bit codes) or the whole row, f32/f16/bf16 scales, integer
+    zero-points or none, K a multiple of one load. Other products stay for
+    the generic mapping (with a remark when `report-fallback` is set). The
+    result equals the reference lowering's up to the order of the sums.
+  }];
+  let options = [
+    Option<"reportFallback", "report-fallback", "bool", "false",
+           "Emit a remark for each product left to the generic mapping">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def MapParallelLoopsToGPUPass
     : Pass<"quant-map-parallel-loops-to-gpu", "::mlir::func::FuncOp"> {
   let summary = "Tile buffer-level parallel loops into GPU blocks and "

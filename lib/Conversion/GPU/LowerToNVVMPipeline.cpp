@@ -71,6 +71,7 @@ void mlir::qtensor::buildLowerToNVVMPipeline(
     features = getDefaultPTXFeatures(options.chip);
 
   pm.addPass(createInlineConstantGlobalsPass());
+  pm.addPass(createConvertQTensorToGPUKernelsPass());
   buildQTensorToBuffersPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());

@@ -198,13 +198,17 @@ PlaceBuffersOnGPUPass::placeBuffers(func::FuncOp func,
                               << "): quant-lower-to-nvvm copies only "
                                  "contiguous buffers to the GPU";
     Location loc = argument.getLoc();
-    auto device = gpu::AllocOp::create(builder, loc, type, Type(), ValueRange(),
-                                       getDynamicSizes(builder, loc, argument),
-                                       ValueRange(), nullptr);
+    SmallVector<Value> sizes = getDynamicSizes(builder, loc, argument);
+    auto device = gpu::AllocOp::create(builder, loc, type, Type(),
+                                       ValueRange(), sizes, ValueRange(),
+                                       nullptr);
     auto copy = gpu::MemcpyOp::create(builder, loc, Type(), ValueRange(),
                                       device.getMemref(), argument);
-    argument.replaceAllUsesExcept(device.getMemref(),
-                                  SmallPtrSet<Operation *, 2>{copy, device});
+    // The host buffer stays the source of the copy and of its sizes.
+    SmallPtrSet<Operation *, 4> keep{copy, device};
+    for (Value size : sizes)
+      keep.insert(size.getDefiningOp());
+    argument.replaceAllUsesExcept(device.getMemref(), keep);
     deviceCopiesOfArguments.insert(device.getMemref());
   }
   WalkResult returns = func.walk([&](func::ReturnOp ret) {

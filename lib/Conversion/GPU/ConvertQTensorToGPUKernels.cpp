@@ -1,0 +1,452 @@
+//===- ConvertQTensorToGPUKernels.cpp - Per-layout GPU product kernels ----===//
+//
+// Part of the quant-opt project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// Replaces quantized products with a gpu.launch of a kernel written for
+// their layout (a warp per output channel streaming the packed codes with
+// 16-byte loads), on buffers of the op's tensors. The rest of
+// quant-lower-to-nvvm bufferizes around it and outlines it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "quant/Conversion/Passes.h"
+#include "quant/Dialect/QTensor/IR/QTensorOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Matchers.h"
+
+namespace mlir {
+namespace qtensor {
+#define GEN_PASS_DEF_CONVERTQTENSORTOGPUKERNELSPASS
+#include "quant/Conversion/Passes.h.inc"
+} // namespace qtensor
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::qtensor;
+
+namespace {
+
+constexpr int64_t kWarpSize = 32;
+/// Warps per block: each computes one output channel.
+constexpr int64_t kWarpsPerBlock = 4;
+/// Activation rows a warp computes per weight pass.
+constexpr int64_t kRowsPerPass = 8;
+/// Bytes each lane loads per step.
+constexpr int64_t kLoadBytes = 16;
+/// 2^23 as a float: `0x4B000000 | c` is the float 2^23 + c for c < 2^23.
+constexpr uint32_t kMagicBits = 0x4B000000;
+constexpr double kMagic = 8388608.0;
+
+/// What the GEMV kernel needs to know about a dequant_matmul's weight.
+struct GEMVPlan {
+  int64_t n = 0, k = 0;
+  unsigned bits = 0;
+  /// Codes per byte, per 32-bit word and per lane load.
+  int64_t fields = 0, codesPerWord = 0, codesPerLoad = 0;
+  int64_t group = 0;
+  bool msbFirst = false;
+  /// Signed codes are flipped to unsigned (xor 2^(b-1)); the offset joins
+  /// the zero-point.
+  bool signedCodes = false;
+  bool scalesPerChannel = false;
+  bool hasZeros = false;
+  bool accumulate = true;
+  Type scaleType;
+
+  /// The code index, within a lane's load, of field `i` of word `t`.
+  int64_t codeIndex(int64_t t, int64_t i) const {
+    int64_t field = i % fields, byte = i / fields;
+    if (msbFirst)
+      field = fields - 1 - field;
+    return t * codesPerWord + byte * fields + field;
+  }
+};
+
+/// The plan for `op`, or a reason why the kernel does not apply.
+FailureOr<GEMVPlan> planGEMV(DequantMatmulOp op, std::string &whyNot) {
+  auto fail = [&](const Twine &why) {
+    whyNot = why.str();
+    return failure();
+  };
+  GEMVPlan plan;
+  LayoutAttr layout = op.getLayout();
+  SmallVector<int64_t> shape = op.getWeightShape();
+  if (shape.size() != 2)
+    return fail("batched [B, N, K] weights");
+  plan.n = shape[0];
+  plan.k = shape[1];
+  if (ShapedType::isDynamic(plan.n) || ShapedType::isDynamic(plan.k))
+    return fail("dynamic weight shape");
+  if (!layout.isInteger())
+    return fail("lookup and FP8 formats");
+  if (layout.hasFlatBlocks(2))
+    return fail("flat blocks");
+  if (op.getGroupIndex())
+    return fail("an act-order group index");
+  if (!op.getInput().getType().getElementType().isF32() ||
+      !op.getInit().getType().getElementType().isF32())
+    return fail("activations that are not f32");
+  plan.bits = layout.getBitWidth();
+  if (plan.bits != 2 && plan.bits != 4 && plan.bits != 8)
+    return fail(Twine(plan.bits) + "-bit codes");
+  if (plan.bits < 8 && layout.getPacking() == PackOrder::none)
+    return fail("unpacked sub-byte codes");
+  plan.fields = 8 / plan.bits;
+  plan.codesPerWord = 4 * plan.fields;
+  plan.codesPerLoad = kLoadBytes * plan.fields;
+  plan.msbFirst = layout.getPacking() == PackOrder::msb_first;
+  plan.signedCodes = layout.isSignedInteger();
+  if (op.getStorage().getType().getShape() !=
+      ArrayRef<int64_t>{plan.n, plan.k / plan.fields})
+    return fail("storage shape");
+  if (plan.k % plan.codesPerLoad != 0)
+    return fail(Twine("K = ") + Twine(plan.k) + " (a multiple of " +
+                Twine(plan.codesPerLoad) + " is needed)");
+  int64_t rowBlock = layout.getBlockSize(0, plan.n);
+  if (rowBlock != 1 && rowBlock != plan.n)
+    return fail(Twine("blocks of ") + Twine(rowBlock) + " channels");
+  plan.scalesPerChannel = rowBlock == 1 && plan.n > 1;
+  plan.group = layout.getBlockSize(1, plan.k);
+  if (plan.group % plan.codesPerLoad != 0)
+    return fail(Twine("groups of ") + Twine(plan.group) + " codes");
+  int64_t groups = plan.k / plan.group;
+  auto scalesType = op.getScales().getType();
+  if (scalesType.getShape() !=
+      ArrayRef<int64_t>{plan.scalesPerChannel ? plan.n : 1, groups})
+    return fail("scales that are not a [channels, groups] matrix");
+  plan.scaleType = scalesType.getElementType();
+  if (!plan.scaleType.isF32() && !plan.scaleType.isF16() &&
+      !plan.scaleType.isBF16())
+    return fail("scales that are not f32, f16 or bf16");
+  if (Value zeros = op.getZeroPoints()) {
+    if (!isa<IntegerType>(getElementTypeOrSelf(zeros.getType())))
+      return fail("float zero-points");
+    plan.hasZeros = true;
+  }
+  return plan;
+}
+
+/// Collapses `value` ([..., D]) to [M, D].
+Value collapseToMatrix(OpBuilder &b, Location loc, Value value) {
+  auto type = cast<RankedTensorType>(value.getType());
+  int64_t rank = type.getRank();
+  if (rank == 2)
+    return value;
+  if (rank == 1)
+    return tensor::ExpandShapeOp::create(
+        b, loc,
+        RankedTensorType::get({1, type.getDimSize(0)}, type.getElementType()),
+        value, SmallVector<ReassociationIndices>{{0, 1}});
+  ReassociationIndices leading;
+  for (int64_t i = 0; i + 1 < rank; ++i)
+    leading.push_back(i);
+  return tensor::CollapseShapeOp::create(
+      b, loc, value, SmallVector<ReassociationIndices>{leading, {rank - 1}});
+}
+
+Value toBuffer(OpBuilder &b, Location loc, Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  return bufferization::ToBufferOp::create(
+      b, loc, MemRefType::get(type.getShape(), type.getElementType()), tensor,
+      /*read_only=*/true);
+}
+
+/// True when `init` is +0.0 everywhere (a zero fill or splat).
+bool isZeroFill(Value init) {
+  Value value = init;
+  if (auto fill = init.getDefiningOp<linalg::FillOp>())
+    value = fill.getInputs()[0];
+  if (matchPattern(value, m_PosZeroFloat()))
+    return true;
+  DenseElementsAttr attr;
+  return matchPattern(value, m_Constant(&attr)) && attr.isSplat() &&
+         isa<FloatType>(attr.getElementType()) &&
+         attr.getSplatValue<APFloat>().isPosZero();
+}
+
+/// Emits the body of the GEMV launch.
+class GEMVKernelBuilder {
+public:
+  GEMVKernelBuilder(OpBuilder &b, Location loc, const GEMVPlan &plan)
+      : b(b), loc(loc), plan(plan) {}
+
+  /// Builds the launch computing out[m, n] (+)= sum_k x[m, k] w[n, k].
+  void build(Value x, Value storage, Value scales, Value zeros, Value out);
+
+private:
+  OpBuilder &b;
+  Location loc;
+  const GEMVPlan &plan;
+
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value i32(int64_t v) {
+    return arith::ConstantIntOp::create(b, loc, b.getI32Type(), v);
+  }
+  Value f32(double v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+  Value toF32(Value v) {
+    if (v.getType().isF32())
+      return v;
+    if (isa<FloatType>(v.getType()))
+      return arith::ExtFOp::create(b, loc, b.getF32Type(), v);
+    return arith::SIToFPOp::create(b, loc, b.getF32Type(), v);
+  }
+
+  /// Accumulators of the rows after one lane step at `codeStart`.
+  SmallVector<Value> step(Value x, Value storage, Value scales, Value zeros,
+                          Value n, ArrayRef<Value> rows, Value codeStart,
+                          ValueRange acc);
+};
+
+SmallVector<Value> GEMVKernelBuilder::step(Value x, Value storage, Value scales,
+                                           Value zeros, Value n,
+                                           ArrayRef<Value> rows,
+                                           Value codeStart, ValueRange acc) {
+  // The lane's 16 bytes of codes, as four words.
+  Value byteStart =
+      arith::DivUIOp::create(b, loc, codeStart, index(plan.fields));
+  auto bytesType = VectorType::get({kLoadBytes}, b.getI8Type());
+  Value bytes = vector::LoadOp::create(
+      b, loc, bytesType, storage, ValueRange{n, byteStart},
+      /*nontemporal=*/false, llvm::MaybeAlign(kLoadBytes));
+  Value words = vector::BitCastOp::create(
+      b, loc, VectorType::get({kLoadBytes / 4}, b.getI32Type()), bytes);
+
+  // One group per lane step: its scale and the float 2^23 + offset + z that
+  // the magic-number decode subtracts.
+  Value g = arith::DivUIOp::create(b, loc, codeStart, index(plan.group));
+  Value scaleRow = plan.scalesPerChannel ? n : index(0);
+  Value scale =
+      toF32(memref::LoadOp::create(b, loc, scales, ValueRange{scaleRow, g}));
+  int64_t offset = plan.signedCodes ? int64_t(1) << (plan.bits - 1) : 0;
+  Value bias = f32(kMagic + double(offset));
+  if (zeros) {
+    Value z = memref::LoadOp::create(b, loc, zeros, ValueRange{scaleRow, g});
+    bias = arith::AddFOp::create(b, loc, bias, toF32(z));
+  }
+
+  // Activations of the lane's codes, for every row, as 16-byte loads.
+  auto vf32 = VectorType::get({4}, b.getF32Type());
+  SmallVector<SmallVector<Value>> xs(rows.size());
+  for (auto [r, row] : llvm::enumerate(rows)) {
+    for (int64_t v = 0; v < plan.codesPerLoad / 4; ++v) {
+      Value column = arith::AddIOp::create(b, loc, codeStart, index(4 * v));
+      Value quad =
+          vector::LoadOp::create(b, loc, vf32, x, ValueRange{row, column},
+                                 false, llvm::MaybeAlign(kLoadBytes));
+      for (int64_t e = 0; e < 4; ++e)
+        xs[r].push_back(vector::ExtractOp::create(b, loc, quad, e));
+    }
+  }
+
+  SmallVector<Value> partial(rows.size(), f32(0.0));
+  Value mask = i32((1 << plan.bits) - 1);
+  Value magic = i32(kMagicBits);
+  uint32_t flip = 0;
+  if (plan.signedCodes)
+    for (int64_t i = 0; i < plan.codesPerWord; ++i)
+      flip |= uint32_t(1) << (plan.bits * i + plan.bits - 1);
+  for (int64_t t = 0; t < kLoadBytes / 4; ++t) {
+    Value word = vector::ExtractOp::create(b, loc, words, t);
+    if (flip)
+      word = arith::XOrIOp::create(b, loc, word, i32(int32_t(flip)));
+    for (int64_t i = 0; i < plan.codesPerWord; ++i) {
+      // (2^23 + c) - (2^23 + offset + z) = value(c) - z, exactly.
+      Value code =
+          i == 0 ? word
+                 : arith::ShRUIOp::create(b, loc, word, i32(plan.bits * i));
+      code = arith::AndIOp::create(b, loc, code, mask);
+      code = arith::OrIOp::create(b, loc, code, magic);
+      Value value = arith::BitcastOp::create(b, loc, b.getF32Type(), code);
+      value = arith::SubFOp::create(b, loc, value, bias);
+      int64_t c = plan.codeIndex(t, i);
+      for (size_t r = 0; r < rows.size(); ++r)
+        partial[r] = math::FmaOp::create(b, loc, xs[r][c], value, partial[r]);
+    }
+  }
+  SmallVector<Value> next;
+  for (size_t r = 0; r < rows.size(); ++r)
+    next.push_back(math::FmaOp::create(b, loc, partial[r], scale, acc[r]));
+  return next;
+}
+
+void GEMVKernelBuilder::build(Value x, Value storage, Value scales, Value zeros,
+                              Value out) {
+  Value rowsTotal = memref::DimOp::create(b, loc, x, 0);
+  Value one = index(1);
+  Value gridX = index(llvm::divideCeil(plan.n, kWarpsPerBlock));
+  Value gridY =
+      arith::CeilDivUIOp::create(b, loc, rowsTotal, index(kRowsPerPass));
+  auto launch = gpu::LaunchOp::create(
+      b, loc, gridX, gridY, one, index(kWarpSize), index(kWarpsPerBlock), one);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&launch.getBody().front());
+  gpu::TerminatorOp::create(b, loc);
+  b.setInsertionPointToStart(&launch.getBody().front());
+
+  Value lane = launch.getThreadIds().x;
+  Value n = arith::AddIOp::create(b, loc,
+                                  arith::MulIOp::create(b, loc,
+                                                        launch.getBlockIds().x,
+                                                        index(kWarpsPerBlock)),
+                                  launch.getThreadIds().y);
+  Value firstRow = arith::MulIOp::create(b, loc, launch.getBlockIds().y,
+                                         index(kRowsPerPass));
+  Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, n,
+                                        index(plan.n));
+  auto ifChannel = scf::IfOp::create(b, loc, inRange, /*withElse=*/false);
+  b.setInsertionPointToStart(&ifChannel.getThenRegion().front());
+
+  // Rows past the end repeat the last row and are not stored.
+  Value lastRow = arith::SubIOp::create(b, loc, rowsTotal, one);
+  SmallVector<Value> rows;
+  for (int64_t r = 0; r < kRowsPerPass; ++r)
+    rows.push_back(arith::MinUIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, firstRow, index(r)), lastRow));
+
+  // Each step the warp covers 32 consecutive lane loads of the row.
+  int64_t codesPerStep = kWarpSize * plan.codesPerLoad;
+  int64_t steps = llvm::divideCeil(plan.k, codesPerStep);
+  SmallVector<Value> init(kRowsPerPass, f32(0.0));
+  auto loop = scf::ForOp::create(b, loc, index(0), index(steps), one, init);
+  {
+    OpBuilder::InsertionGuard bodyGuard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value chunk = arith::AddIOp::create(
+        b, loc,
+        arith::MulIOp::create(b, loc, loop.getInductionVar(), index(kWarpSize)),
+        lane);
+    Value codeStart =
+        arith::MulIOp::create(b, loc, chunk, index(plan.codesPerLoad));
+    ValueRange acc = loop.getRegionIterArgs();
+    if (plan.k % codesPerStep == 0) {
+      scf::YieldOp::create(
+          b, loc, step(x, storage, scales, zeros, n, rows, codeStart, acc));
+    } else {
+      Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                           codeStart, index(plan.k));
+      auto ifInside = scf::IfOp::create(b, loc, TypeRange(acc), inside,
+                                        /*withElse=*/true);
+      b.setInsertionPointToStart(&ifInside.getThenRegion().front());
+      scf::YieldOp::create(
+          b, loc, step(x, storage, scales, zeros, n, rows, codeStart, acc));
+      b.setInsertionPointToStart(&ifInside.getElseRegion().front());
+      scf::YieldOp::create(b, loc, acc);
+      b.setInsertionPointAfter(ifInside);
+      scf::YieldOp::create(b, loc, ifInside.getResults());
+    }
+  }
+
+  // Warp sums by butterfly shuffles; lane 0 stores.
+  SmallVector<Value> sums(loop.getResults());
+  for (Value &sum : sums)
+    for (int32_t offset = kWarpSize / 2; offset > 0; offset /= 2)
+      sum = arith::AddFOp::create(b, loc, sum,
+                                  gpu::ShuffleOp::create(b, loc, sum, offset,
+                                                         kWarpSize,
+                                                         gpu::ShuffleMode::XOR)
+                                      .getShuffleResult());
+  Value isFirstLane =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, index(0));
+  auto ifStore = scf::IfOp::create(b, loc, isFirstLane, false);
+  b.setInsertionPointToStart(&ifStore.getThenRegion().front());
+  for (int64_t r = 0; r < kRowsPerPass; ++r) {
+    Value row = arith::AddIOp::create(b, loc, firstRow, index(r));
+    Value valid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row,
+                                        rowsTotal);
+    auto ifRow = scf::IfOp::create(b, loc, valid, false);
+    OpBuilder::InsertionGuard rowGuard(b);
+    b.setInsertionPointToStart(&ifRow.getThenRegion().front());
+    Value result = sums[r];
+    if (plan.accumulate)
+      result = arith::AddFOp::create(
+          b, loc, memref::LoadOp::create(b, loc, out, ValueRange{row, n}),
+          result);
+    memref::StoreOp::create(b, loc, result, out, ValueRange{row, n});
+  }
+}
+
+/// Replaces `op` with the GEMV launch on buffers of its operands.
+LogicalResult lowerDequantMatmul(DequantMatmulOp op, std::string &whyNot) {
+  FailureOr<GEMVPlan> plan = planGEMV(op, whyNot);
+  if (failed(plan))
+    return failure();
+  Location loc = op.getLoc();
+  OpBuilder b(op);
+  Value matrix = collapseToMatrix(b, loc, op.getInput());
+  Value initMatrix = collapseToMatrix(b, loc, op.getInit());
+  auto initType = cast<RankedTensorType>(initMatrix.getType());
+  plan->accumulate = !isZeroFill(op.getInit());
+
+  Value x = toBuffer(b, loc, matrix);
+  Value storage = toBuffer(b, loc, op.getStorage());
+  Value scales = op.getScales();
+  Value zeros = op.getZeroPoints();
+  Value scaleBuffer = toBuffer(b, loc, scales);
+  Value zeroBuffer = zeros ? toBuffer(b, loc, zeros) : Value();
+
+  auto outType = MemRefType::get(initType.getShape(), b.getF32Type());
+  SmallVector<Value> dynamicSizes;
+  if (outType.isDynamicDim(0))
+    dynamicSizes.push_back(tensor::DimOp::create(b, loc, matrix, 0));
+  Value out = memref::AllocOp::create(b, loc, outType, dynamicSizes);
+  if (plan->accumulate)
+    memref::CopyOp::create(b, loc, toBuffer(b, loc, initMatrix), out);
+  GEMVKernelBuilder(b, loc, *plan)
+      .build(x, storage, scaleBuffer, zeroBuffer, out);
+  Value result = bufferization::ToTensorOp::create(
+      b, loc, initType, out, /*restrict=*/b.getUnitAttr(),
+      /*writable=*/b.getUnitAttr());
+  auto resultType = cast<RankedTensorType>(op.getResult().getType());
+  if (resultType.getRank() != 2) {
+    if (resultType.getRank() == 1) {
+      result = tensor::CollapseShapeOp::create(
+          b, loc, result, SmallVector<ReassociationIndices>{{0, 1}});
+    } else {
+      ReassociationIndices leading;
+      for (int64_t i = 0; i + 1 < resultType.getRank(); ++i)
+        leading.push_back(i);
+      result = tensor::ExpandShapeOp::create(
+          b, loc, resultType, result,
+          SmallVector<ReassociationIndices>{leading,
+                                            {resultType.getRank() - 1}},
+          tensor::getMixedSizes(b, loc, op.getInit()));
+    }
+  }
+  op.getResult().replaceAllUsesWith(result);
+  op.erase();
+  return success();
+}
+
+struct ConvertQTensorToGPUKernelsPass
+    : qtensor::impl::ConvertQTensorToGPUKernelsPassBase<
+          ConvertQTensorToGPUKernelsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    SmallVector<DequantMatmulOp> products;
+    getOperation()->walk([&](DequantMatmulOp op) { products.push_back(op); });
+    for (DequantMatmulOp op : products) {
+      std::string whyNot;
+      if (failed(lowerDequantMatmul(op, whyNot)) && reportFallback)
+        op.emitRemark() << "convert-qtensor-to-gpu-kernels: no GPU kernel for "
+                           "this product ("
+                        << whyNot << "); the generic loop mapping computes it";
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,76 @@
+// RUN: quant-opt %s --split-input-file --verify-diagnostics --convert-qtensor-to-gpu-kernels="report-fallback" | FileCheck %s
+// RUN: quant-compile %s --emit=ptx -o - | FileCheck %s --check-prefix=PTX
+
+// A warp per channel, 4 warps per block, 8 activation rows per block row;
+// 16-byte code loads, magic-number decode (or into 2^23, subtract the
+// biased zero-point), FMAs, one scale per lane step, butterfly shuffles.
+// CHECK-LABEL: func.func @int4_grouped
+// CHECK-DAG: %[[X:.*]] = bufferization.to_buffer %{{.*}} read_only : tensor<3x256xf32> to memref<3x256xf32>
+// CHECK-DAG: %[[OUT:.*]] = memref.alloc() : memref<3x8xf32>
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c2{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %c1{{.*}}) threads({{.*}}) in (%{{.*}} = %c32{{.*}}, %{{.*}} = %c4{{.*}}, %{{.*}} = %c1{{.*}})
+// CHECK: scf.for
+// CHECK: vector.load %{{.*}} {alignment = 16 : i64} : memref<8x128xi8>, vector<16xi8>
+// CHECK: vector.bitcast %{{.*}} : vector<16xi8> to vector<4xi32>
+// CHECK: arith.ori %{{.*}}, %c1258291200_i32
+// CHECK: arith.bitcast %{{.*}} : i32 to f32
+// CHECK: arith.subf
+// CHECK: math.fma
+// CHECK: gpu.shuffle xor %{{.*}}, %c16_i32, %c32_i32 : f32
+// CHECK: memref.store
+// CHECK: bufferization.to_tensor %[[OUT]] restrict writable
+// CHECK-NOT: qtensor.dequant_matmul
+func.func @int4_grouped(%x: tensor<3x256xf32>) -> tensor<3x8xf32> {
+  %q = arith.constant dense<"0x7942BDF22106F0847762F0F3CB4D764DC7072051159A0F89F2C6DACAE344BB311245FD6F84DF9AD7C5B3D076AC0E8F53A7356C88913F20F6F72DB022D24D0A96DAD43C1617C1A98E78129E0327371065D095864F15ADA0B846C1C0EBC5348ADC799ADF849BAD05D4A10AC0441EAAEEB4B48EFA0B1F0ABD80E998A35ABA5EA0BD8799C1350D439E71897AA75FDE3134A4AA72E05628AC6FE68A733D1161A15D8EAE2BB042D7958AEDB1D594D6D112D34F6602F4DE7110E993AE7422923D7D171165DC1906F63D57997A0AD31B3AAE4081F41FB471653E3D577A8C4103F9CC198A7F89D81AF2A5001C40173F1923F7102CFAA150A124B3C5C79BB88761A8DB3F4101C2285B15BFEBC216DC1BBEFEA1D7D6EB097D6F8A24D972DA420EA6BF863EED3FC037A33402F24978C7162F32C05B0CAE3E0D3AF691992D127A36331FA65C277B5C7FE8C981BCCBB3D62AC078D352D4F74FCD4C5331FEF7E25F4588654BA17697D3886F9D0B89F5C36658B87AA4F749D6F569EF0EF625CC17EF7578236F827B6184465F12825617A05DD82E2B3C2F879512B6E7AC030FABA9DFC2F8276BFAC840A33D8C27DD39E08031BFBCE6978736AD3AFCB41E965D4C5BBDE83F3748A9D7995FEAF69F5A23365CC8B733888AC41B4515F58A7EB5AACEE523B4FE394D8A3339395E60D5C8414ACB63575B6780BD960FE3D0C4A19EFE99F70F61013777FB58EB65636C12E339914E45EF2D190DB87727FF09ADA5A8B044291128AF692066DF71F8A13715D1276652C8FEF222D86AFA9B0BEDEACDE05CE91383BBBDE5B9CD72016B84BD49EB63516B0B57CE560E473856E2FB5E1E0BCEE5A2D0101A7ACE14CBFC0D707B30C7F26154AA3BB13F1A948CEE99FA7F880FACB0A22F1DDE2D01350F2E095712F61B60A966F4AEF5B311C39CC92C965ED33AC7ABCE59C5B75EB9D4E075E3F6B08956C6F9154E570BEF2F31A3791C18E6EEAABD002463CC35AD9F38E6296B7B184E49053975936A70D6A360EF5A2815390C3366822B37EECC7237F8B1CEE43895E3C2693B03ED9927AEB162F824BAD8226D7FB31FAB78DCE02B806FA554696FEDD6BC61D1F7D0F01195095E310E4D961FF114636A8DFBDD13B0EF64934934E399D2E327694EF991C0BE52DC9FEDF271B893920FEDBFB7987C0507434C0A54190068EEB5B911FA5E7A068DDDAD1A30E69F867EFFD685AD160FDB13547E45D3AC448F08561708F81EEBEFD4BD57965D254734D0B4E3E88E82E7904FA14713D2F876EA8B0FA23BF9408F8934DE26BE11F9E5639FB15CC4CBA1198A6D13A2A2C8901243D580D328FD7566283A3F029023DC89F7EC8994185978F956494C5BEFCB0448C81B5C5A9F61424B184D6DC336DDC75D0D8F35433A4A9740C4B4276203BD48F47D20B5F835A0F20AB0E2D0ED9CE24CE9C466975B9955A28867421B1D"> : tensor<8x128xi8>
+  %s = arith.constant dense<0.125> : tensor<8x8xf32>
+  %z = arith.constant dense<7> : tensor<8x8xi8>
+  %init = arith.constant dense<0.0> : tensor<3x8xf32>
+  %y = qtensor.dequant_matmul %x, %q scales(%s : tensor<8x8xf32>)
+         zero_points(%z : tensor<8x8xi8>)
+         layout <ui4, block = [1, 32], packing = lsb_first>
+         outs(%init : tensor<3x8xf32>)
+         : tensor<3x256xf32>, tensor<8x128xi8> -> tensor<3x8xf32>
+  return %y : tensor<3x8xf32>
+}
+
+// -----
+
+// Signed 8-bit codes are flipped (xor 0x80808080); a non-zero init is
+// copied into the output and added to.
+// CHECK-LABEL: func.func @int8_per_channel
+// CHECK: memref.copy
+// CHECK: gpu.launch
+// CHECK: arith.xori %{{.*}}, %c-2139062144_i32
+// CHECK: memref.load %{{.*}} : memref<?x4xf32>
+// CHECK: arith.addf
+// CHECK: memref.store
+func.func @int8_per_channel(%x: tensor<?x64xf32>, %init: tensor<?x4xf32>) -> tensor<?x4xf32> {
+  %q = arith.constant dense<"0xD15B3A07503ECEBF8C2FEDE1A64A6FA5E9BFA2B7B0AE92988A5D3F71AE7F90DE88E742F4AB5AE21A23D5D9951E79C3C46C26BB6D1CFC3CDCC7B90699BEBDCCE0BE35FD4AA57000BD200047296BA4DE90640F0EA0E3BA6DE1AD3DC173F3479D92613C582BDC0EB3C303FA5EF28C47C768DD98DF92312A20E2A42104A6F5D830A9D673A567C82D1A0D7A2B5C76F0CA91B0E9746798AF44BAB5A168E41EDD9F63FC6E5E35E93DCB6CA15F13A7FF7EC41D79CDBBC7725A9180B0861BAE386A709BE258567DF76B6EBA7659C9D95A9AE2BF1C28EAFA095A89D6FD71C7F8B1CFF75B3AD6AD49A437B24B98F44DE4BFFC15B1672F9B93A5D29505D8B3D8F5BD5C7F9760"> : tensor<4x64xi8>
+  %s = arith.constant dense<0.5> : tensor<4x1xf16>
+  %y = qtensor.dequant_matmul %x, %q scales(%s : tensor<4x1xf16>)
+         layout <si8, block = [1, 0]>
+         outs(%init : tensor<?x4xf32>)
+         : tensor<?x64xf32>, tensor<4x64xi8> -> tensor<?x4xf32>
+  return %y : tensor<?x4xf32>
+}
+
+// -----
+
+func.func @ragged(%x: tensor<1x48xf32>, %q: tensor<4x24xi8>, %s: tensor<4x1xf32>,
+                  %init: tensor<1x4xf32>) -> tensor<1x4xf32> {
+  // expected-remark@+1 {{convert-qtensor-to-gpu-kernels: no GPU kernel for this product (K = 48 (a multiple of 32 is needed)); the generic loop mapping computes it}}
+  %y = qtensor.dequant_matmul %x, %q scales(%s : tensor<4x1xf32>)
+         layout <ui4, block = [1, 0], packing = lsb_first>
+         outs(%init : tensor<1x4xf32>)
+         : tensor<1x48xf32>, tensor<4x24xi8> -> tensor<1x4xf32>
+  return %y : tensor<1x4xf32>
+}
+
+// PTX-LABEL: .visible .entry int4_grouped_kernel(
+// PTX-NOT: .local
+// PTX-NOT: cvt.rn.f32.u32
+// PTX-NOT: cvt.rn.f32.s32
+// PTX: ld.global.nc.v4.b32
+// PTX: ld.global.v4.b32
+// PTX: fma.rn.f32
+// PTX: shfl.sync.bfly.b32
+// PTX: ret;
