@@ -199,9 +199,8 @@ PlaceBuffersOnGPUPass::placeBuffers(func::FuncOp func,
                                  "contiguous buffers to the GPU";
     Location loc = argument.getLoc();
     SmallVector<Value> sizes = getDynamicSizes(builder, loc, argument);
-    auto device = gpu::AllocOp::create(builder, loc, type, Type(),
-                                       ValueRange(), sizes, ValueRange(),
-                                       nullptr);
+    auto device = gpu::AllocOp::create(builder, loc, type, Type(), ValueRange(),
+                                       sizes, ValueRange(), nullptr);
     auto copy = gpu::MemcpyOp::create(builder, loc, Type(), ValueRange(),
                                       device.getMemref(), argument);
     // The host buffer stays the source of the copy and of its sizes.
