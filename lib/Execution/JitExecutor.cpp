@@ -274,7 +274,7 @@ JitModule::compileForCUDA(OwningOpRef<ModuleOp> lowered,
     struct Collector {
       llvm::orc::MangleAndInterner &interner;
       llvm::orc::SymbolMap symbols;
-    } collector{interner, {}};
+    } collector{interner, llvm::orc::SymbolMap()};
     forEachCudaRuntimeSymbol(
         [](const char *name, void *address, void *user) {
           auto &c = *static_cast<Collector *>(user);

@@ -104,9 +104,11 @@ struct State {
   std::string takenError;
 };
 
+/// Never destroyed: module destructors (kernel unloads, constant releases)
+/// run after static objects are gone.
 State &state() {
-  static State instance;
-  return instance;
+  static State *instance = new State();
+  return *instance;
 }
 
 void setError(const char *format, ...) __attribute__((format(printf, 1, 2)));

@@ -444,9 +444,10 @@ def PlaceBuffersOnGPUPass : Pass<"quant-place-buffers-on-gpu", "ModuleOp"> {
     * every `memref.alloc` / `memref.dealloc` becomes `gpu.alloc` /
       `gpu.dealloc`, so that temporaries live in device memory;
     * each buffer argument of a public function is copied into a device
-      buffer on entry, and each returned buffer is copied into a fresh host
-      buffer (owned by the caller, as in the CPU lowering) and its device
-      buffer freed;
+      buffer on entry (unless the function carries
+      `qtensor.gpu_device_arguments`: its caller passes device memory), and
+      each returned buffer is copied into a fresh host buffer (owned by the
+      caller, as in the CPU lowering) and its device buffer freed;
     * constant `memref.global`s of at most `max-kernel-constant-bytes`
       that kernels read (the decode tables of lookup formats, rotary
       tables) are sunk into the launches, so that kernel outlining copies

@@ -24,6 +24,7 @@
 #ifndef QUANT_RUNTIME_CUDARUNTIME_H
 #define QUANT_RUNTIME_CUDARUNTIME_H
 
+#include <cstddef>
 #include <cstdint>
 
 extern "C" {
@@ -47,6 +48,15 @@ void *quantGpuDeviceConstant(void **slot, const void *host, int64_t bytes);
 
 /// Frees the device copy held by `*slot`, if any.
 void quantGpuReleaseDeviceConstant(void **slot);
+
+/// The mgpu* ABI that compiled host code calls (also usable by harnesses
+/// that keep buffers on the device). Streams and pointers are opaque.
+void *mgpuStreamCreate();
+void mgpuStreamDestroy(void *stream);
+void mgpuStreamSynchronize(void *stream);
+void *mgpuMemAlloc(uint64_t sizeBytes, void *stream, bool isHostShared);
+void mgpuMemFree(void *pointer, void *stream);
+void mgpuMemcpy(void *dst, void *src, size_t sizeBytes, void *stream);
 
 } // extern "C"
 

@@ -188,9 +188,10 @@ PlaceBuffersOnGPUPass::placeBuffers(func::FuncOp func,
   Block &entry = func.front();
   builder.setInsertionPointToStart(&entry);
   llvm::SetVector<Value> deviceCopiesOfArguments;
+  bool argumentsOnDevice = func->hasAttr("qtensor.gpu_device_arguments");
   for (BlockArgument argument : entry.getArguments()) {
     auto type = dyn_cast<MemRefType>(argument.getType());
-    if (!type || argument.use_empty())
+    if (!type || argument.use_empty() || argumentsOnDevice)
       continue;
     if (!type.getLayout().isIdentity())
       return func.emitError() << "argument #" << argument.getArgNumber()

@@ -91,3 +91,22 @@ func.func @strided(%x: memref<4xf32, strided<[2]>>) {
   }
   return
 }
+
+// -----
+
+// Arguments already in device memory are used in place.
+// CHECK-LABEL: func.func @device_arguments(
+// CHECK-SAME: %[[ARG:.*]]: memref<4xf32>)
+// CHECK-NOT: gpu.memcpy
+// CHECK: gpu.launch
+// CHECK: memref.load %[[ARG]]
+func.func @device_arguments(%x: memref<4xf32>) attributes {qtensor.gpu_device_arguments} {
+  %c1 = arith.constant 1 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
+    %v = memref.load %x[%tx] : memref<4xf32>
+    memref.store %v, %x[%tx] : memref<4xf32>
+    gpu.terminator
+  }
+  return
+}

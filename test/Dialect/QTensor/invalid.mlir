@@ -1033,3 +1033,8 @@ func.func @gpu_constants_on_function() attributes {qtensor.gpu_constants = [@w]}
   // expected-error@-1 {{'qtensor.gpu_constants' belongs on a builtin.module}}
   return
 }
+
+// -----
+
+// expected-error@+1 {{'qtensor.gpu_device_arguments' must be a unit attribute on a function}}
+module attributes {qtensor.gpu_device_arguments} {}

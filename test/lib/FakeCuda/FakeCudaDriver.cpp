@@ -71,12 +71,13 @@ struct Fake {
     if (const char *path = getenv("FAKE_CUDA_LOG"))
       log = fopen(path, "a");
   }
-  ~Fake() {
+  void summarize() {
     record("summary allocations=%ld frees=%ld live=%zu launches=%ld "
            "copies=%ld loads=%ld",
            allocs, frees, allocations.size(), launches, copies, loads);
     if (log)
       fclose(log);
+    log = nullptr;
   }
   void record(const char *format, ...) __attribute__((format(printf, 2, 3))) {
     if (!log)
@@ -100,10 +101,15 @@ struct Fake {
   }
 };
 
+/// Never destroyed: programs release device memory from their module
+/// destructors, after static objects are gone.
 Fake &fake() {
-  static Fake instance;
-  return instance;
+  static Fake *instance = new Fake();
+  return *instance;
 }
+
+/// The library's own destructor runs after those of the program.
+__attribute__((destructor)) void summarizeAtUnload() { fake().summarize(); }
 
 bool flag(const char *name) {
   const char *value = getenv(name);

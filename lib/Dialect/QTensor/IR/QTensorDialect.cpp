@@ -63,6 +63,12 @@ LogicalResult QTensorDialect::verifyOperationAttribute(Operation *op,
       return op->emitError("'") << name << "' must be a #qtensor.llama";
     return success();
   }
+  if (name == GpuDeviceArgumentsAttrHelper::getNameStr()) {
+    if (!isa<FunctionOpInterface>(op) || !isa<UnitAttr>(attr.getValue()))
+      return op->emitError("'")
+             << name << "' must be a unit attribute on a function";
+    return success();
+  }
   if (name == GpuConstantsAttrHelper::getNameStr()) {
     auto names = dyn_cast<ArrayAttr>(attr.getValue());
     if (!names || !llvm::all_of(names, llvm::IsaPred<FlatSymbolRefAttr>))

@@ -68,7 +68,11 @@ def QTensor_Dialect : Dialect {
     // On a module lowered by quant-lower-to-nvvm: the constant globals
     // (weights) whose device copies kernels read; quant-upload-gpu-constants
     // consumes it.
-    "::mlir::ArrayAttr":$gpu_constants
+    "::mlir::ArrayAttr":$gpu_constants,
+    // On a public function lowered by quant-lower-to-nvvm: its buffer
+    // arguments are device memory already (a caller that keeps weights and
+    // activations on the GPU), so they are not copied in.
+    "::mlir::UnitAttr":$gpu_device_arguments
   );
   let extraClassDeclaration = [{
     /// Registers the attributes; defined next to their storage classes.

@@ -1,0 +1,385 @@
+//===- gpu-check-gemv.cpp - Correctness and speed of the GPU GEMV ---------===//
+//
+// Part of the quant-opt project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// Runs the functions of gemv.mlir (compiled ahead of time by quant-compile)
+// on a GPU: every layout and shape at M = 1, 4, 16, 64 and 256 rows, checked
+// against a double-precision CPU product of the decoded weights (max |error|
+// / max |reference| <= 1e-5), then timed. Figures: microseconds per product,
+// the weight stream's bandwidth as a share of the device-to-device copy
+// bandwidth measured in the same run, and the time of cuBLAS's f16 GEMM of
+// the same shape (loaded with dlopen; skipped when absent) over ours.
+//
+// --smoke runs one small case without checking numbers (the fake driver of
+// the tests executes no kernel). Exit status: 0 all correct, 1 a mismatch,
+// 2 a runtime error.
+//
+//===----------------------------------------------------------------------===//
+
+#include "GpuCheckSupport.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <dlfcn.h>
+#include <memory>
+#include <string>
+#include <vector>
+
+using namespace gpucheck;
+
+using D2 = Descriptor<2>;
+
+extern "C" {
+#define QUANT_GEMV(name)                                                       \
+  void _mlir_ciface_q4g128_##name(D2 *, D2 *, D2 *, D2 *, D2 *);               \
+  void _mlir_ciface_q4g128_##name##_x20(D2 *, D2 *, D2 *, D2 *, D2 *);         \
+  void _mlir_ciface_s8_##name(D2 *, D2 *, D2 *, D2 *);                         \
+  void _mlir_ciface_s8_##name##_x20(D2 *, D2 *, D2 *, D2 *);
+QUANT_GEMV(4096x4096)
+QUANT_GEMV(14336x4096)
+QUANT_GEMV(4096x14336)
+#undef QUANT_GEMV
+}
+
+namespace {
+
+constexpr int kRepeats = 20;
+
+uint16_t toHalf(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, 4);
+  uint32_t sign = (bits >> 16) & 0x8000;
+  int32_t exponent = int32_t((bits >> 23) & 0xFF) - 127 + 15;
+  uint32_t mantissa = bits & 0x7FFFFF;
+  if (exponent <= 0)
+    return uint16_t(sign); // The check's values are never subnormal.
+  if (exponent >= 31)
+    return uint16_t(sign | 0x7C00);
+  // Round half to even on the 13 dropped bits.
+  uint32_t half = sign | (uint32_t(exponent) << 10) | (mantissa >> 13);
+  uint32_t rest = mantissa & 0x1FFF;
+  if (rest > 0x1000 || (rest == 0x1000 && (half & 1)))
+    ++half;
+  return uint16_t(half);
+}
+
+float fromHalf(uint16_t half) {
+  uint32_t sign = uint32_t(half & 0x8000) << 16;
+  uint32_t exponent = (half >> 10) & 0x1F, mantissa = half & 0x3FF;
+  uint32_t bits = sign;
+  if (exponent != 0)
+    bits |= ((exponent - 15 + 127) << 23) | (mantissa << 13);
+  float value;
+  std::memcpy(&value, &bits, 4);
+  return value;
+}
+
+struct Layout {
+  const char *name;
+  bool int4;
+};
+
+struct Shape {
+  int64_t n, k;
+  void (*q4)(D2 *, D2 *, D2 *, D2 *, D2 *);
+  void (*q4Repeat)(D2 *, D2 *, D2 *, D2 *, D2 *);
+  void (*s8)(D2 *, D2 *, D2 *, D2 *);
+  void (*s8Repeat)(D2 *, D2 *, D2 *, D2 *);
+};
+
+/// A device copy of host bytes.
+struct DeviceBuffer {
+  void *pointer = nullptr;
+  DeviceBuffer(const void *host, size_t bytes, void *stream) {
+    pointer = mgpuMemAlloc(bytes, stream, false);
+    mgpuMemcpy(pointer, const_cast<void *>(host), bytes, stream);
+    mgpuStreamSynchronize(stream);
+    checkRuntime("uploading an input");
+  }
+  ~DeviceBuffer() { mgpuMemFree(pointer, nullptr); }
+};
+
+/// The weights of one layout and shape, on the host and the device.
+struct Weights {
+  int64_t n, k;
+  bool int4;
+  std::vector<int8_t> codes, zeros;
+  std::vector<float> scales;
+  std::vector<uint16_t> halfScales;
+
+  Weights(int64_t n, int64_t k, bool int4, Random &random)
+      : n(n), k(k), int4(int4) {
+    codes.resize(int4 ? n * k / 2 : n * k);
+    for (int8_t &c : codes)
+      c = int8_t(random.next());
+    if (int4) {
+      scales.resize(n * (k / 128));
+      zeros.resize(scales.size());
+      for (float &s : scales)
+        s = random.uniform(0.002f, 0.02f);
+      for (int8_t &z : zeros)
+        z = int8_t(random.next() % 16);
+    } else {
+      halfScales.resize(n);
+      for (uint16_t &s : halfScales)
+        s = toHalf(random.uniform(0.002f, 0.02f));
+    }
+  }
+
+  /// Weight (n, j) as the reference lowering decodes it, in double.
+  double weight(int64_t row, int64_t j) const {
+    if (int4) {
+      uint8_t byte = uint8_t(codes[row * (k / 2) + j / 2]);
+      int code = (j % 2 == 0) ? (byte & 15) : (byte >> 4);
+      int64_t g = row * (k / 128) + j / 128;
+      return double(scales[g]) * double(code - zeros[g]);
+    }
+    return double(fromHalf(halfScales[row])) * double(codes[row * k + j]);
+  }
+
+  size_t bytes() const {
+    return codes.size() + scales.size() * 4 + zeros.size() +
+           halfScales.size() * 2;
+  }
+};
+
+/// cuBLAS's f16 GEMM, loaded at run time.
+struct Cublas {
+  void *handle = nullptr;
+  int (*create)(void **) = nullptr;
+  int (*setStream)(void *, void *) = nullptr;
+  int (*gemmEx)(void *, int, int, int, int, int, const void *, const void *,
+                int, int, const void *, int, int, const void *, void *, int,
+                int, int, int) = nullptr;
+
+  bool load() {
+    for (const char *name : {"libcublas.so.13", "libcublas.so.12",
+                             "libcublas.so.11", "libcublas.so"}) {
+      void *library = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+      if (!library)
+        continue;
+      create =
+          reinterpret_cast<decltype(create)>(dlsym(library, "cublasCreate_v2"));
+      setStream = reinterpret_cast<decltype(setStream)>(
+          dlsym(library, "cublasSetStream_v2"));
+      gemmEx =
+          reinterpret_cast<decltype(gemmEx)>(dlsym(library, "cublasGemmEx"));
+      if (create && setStream && gemmEx && create(&handle) == 0)
+        return true;
+    }
+    return false;
+  }
+
+  /// Y[M, N] = X[M, K] W[N, K]^T in f16 with f32 accumulation; seconds per
+  /// product over `repeats` back-to-back calls.
+  double time(void *w, void *x, void *y, int64_t m, int64_t n, int64_t k,
+              void *stream, int repeats) {
+    setStream(handle, stream);
+    float alpha = 1.0f, beta = 0.0f;
+    constexpr int kF16 = 2, kCompute32F = 68, kOpN = 0, kOpT = 1,
+                  kDefaultAlgo = -1;
+    auto run = [&] {
+      return gemmEx(handle, kOpT, kOpN, int(n), int(m), int(k), &alpha, w, kF16,
+                    int(k), x, kF16, int(k), &beta, y, kF16, int(n),
+                    kCompute32F, kDefaultAlgo);
+    };
+    if (run() != 0)
+      return -1;
+    mgpuStreamSynchronize(stream);
+    double start = now();
+    for (int i = 0; i < repeats; ++i)
+      run();
+    mgpuStreamSynchronize(stream);
+    return (now() - start) / repeats;
+  }
+};
+
+/// Device-to-device copy bandwidth (bytes read + written per second).
+double copyBandwidth(void *stream) {
+  const size_t bytes = size_t(512) << 20;
+  void *a = mgpuMemAlloc(bytes, stream, false);
+  void *b = mgpuMemAlloc(bytes, stream, false);
+  mgpuMemcpy(b, a, bytes, stream);
+  mgpuStreamSynchronize(stream);
+  const int repeats = 10;
+  double start = now();
+  for (int i = 0; i < repeats; ++i)
+    mgpuMemcpy(b, a, bytes, stream);
+  mgpuStreamSynchronize(stream);
+  double seconds = now() - start;
+  mgpuMemFree(a, stream);
+  mgpuMemFree(b, stream);
+  mgpuStreamSynchronize(stream);
+  checkRuntime("measuring the copy bandwidth");
+  return 2.0 * double(bytes) * repeats / seconds;
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  bool smoke = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--smoke") == 0) {
+      smoke = true;
+    } else {
+      std::fprintf(stderr, "usage: %s [--smoke]\n", argv[0]);
+      return 2;
+    }
+  }
+  if (quantGpuInitialize() != 0) {
+    checkRuntime("initialising the GPU");
+    return 2;
+  }
+  std::printf("device: %s\n", quantGpuDeviceDescription());
+  void *stream = mgpuStreamCreate();
+  double copy = smoke ? 0.0 : copyBandwidth(stream);
+  if (!smoke)
+    std::printf("copy bandwidth (device to device, read + write): %.1f GB/s\n",
+                copy / 1e9);
+  Cublas cublas;
+  bool haveCublas = !smoke && cublas.load();
+  if (!smoke)
+    std::printf("f16 baseline: %s\n",
+                haveCublas ? "cuBLAS GemmEx (f16 in/out, f32 accumulation)"
+                           : "cuBLAS not found, no ratio");
+
+  const Shape shapes[] = {
+      {4096, 4096, _mlir_ciface_q4g128_4096x4096,
+       _mlir_ciface_q4g128_4096x4096_x20, _mlir_ciface_s8_4096x4096,
+       _mlir_ciface_s8_4096x4096_x20},
+      {14336, 4096, _mlir_ciface_q4g128_14336x4096,
+       _mlir_ciface_q4g128_14336x4096_x20, _mlir_ciface_s8_14336x4096,
+       _mlir_ciface_s8_14336x4096_x20},
+      {4096, 14336, _mlir_ciface_q4g128_4096x14336,
+       _mlir_ciface_q4g128_4096x14336_x20, _mlir_ciface_s8_4096x14336,
+       _mlir_ciface_s8_4096x14336_x20}};
+  const Layout layouts[] = {{"q4g128", true}, {"s8", false}};
+  const int64_t rowCounts[] = {1, 4, 16, 64, 256};
+  int failures = 0;
+  Random random(20261207);
+  std::printf("%-7s %-12s %4s %10s %10s %8s %9s %10s\n", "layout", "N x K", "M",
+              "max err", "us", "GB/s", "% copy", "f16 / ours");
+  for (const Shape &shape : shapes) {
+    for (const Layout &layout : layouts) {
+      Weights weights(shape.n, shape.k, layout.int4, random);
+      DeviceBuffer codes(weights.codes.data(), weights.codes.size(), stream);
+      DeviceBuffer scales(layout.int4 ? (void *)weights.scales.data()
+                                      : (void *)weights.halfScales.data(),
+                          layout.int4 ? weights.scales.size() * 4
+                                      : weights.halfScales.size() * 2,
+                          stream);
+      std::unique_ptr<DeviceBuffer> zeros;
+      if (layout.int4)
+        zeros = std::make_unique<DeviceBuffer>(weights.zeros.data(),
+                                               weights.zeros.size(), stream);
+      int64_t storageColumns = layout.int4 ? shape.k / 2 : shape.k;
+      int64_t groups = layout.int4 ? shape.k / 128 : 1;
+      D2 codesDesc = describe<2>(codes.pointer, {shape.n, storageColumns});
+      D2 scalesDesc = describe<2>(scales.pointer, {shape.n, groups});
+      D2 zerosDesc =
+          zeros ? describe<2>(zeros->pointer, {shape.n, groups}) : D2();
+      // The baseline multiplies the same (decoded) weights in f16.
+      std::unique_ptr<DeviceBuffer> weightsHalf;
+      if (haveCublas) {
+        std::vector<uint16_t> wHalf(shape.n * shape.k);
+        for (int64_t i = 0; i < shape.n * shape.k; ++i)
+          wHalf[i] = toHalf(float(weights.weight(i / shape.k, i % shape.k)));
+        weightsHalf = std::make_unique<DeviceBuffer>(wHalf.data(),
+                                                     wHalf.size() * 2, stream);
+      }
+      for (int64_t m : rowCounts) {
+        if (smoke && m > 1)
+          break;
+        std::vector<float> x(m * shape.k);
+        for (float &v : x)
+          v = random.uniform(-1.0f, 1.0f);
+        DeviceBuffer xDevice(x.data(), x.size() * 4, stream);
+        D2 xDesc = describe<2>(xDevice.pointer, {m, shape.k});
+        auto call = [&](bool repeated) {
+          D2 result;
+          if (layout.int4)
+            (repeated ? shape.q4Repeat : shape.q4)(&result, &xDesc, &codesDesc,
+                                                   &scalesDesc, &zerosDesc);
+          else
+            (repeated ? shape.s8Repeat : shape.s8)(&result, &xDesc, &codesDesc,
+                                                   &scalesDesc);
+          checkRuntime(layout.name);
+          return result;
+        };
+        D2 result = call(false);
+        auto *y = static_cast<float *>(result.aligned);
+        double maxError = 0, maxReference = 0;
+        if (!smoke) {
+          // Every row for small M, three rows beyond.
+          std::vector<int64_t> rows;
+          for (int64_t r = 0; r < m; ++r)
+            if (m <= 16 || r == 0 || r == m / 2 || r == m - 1)
+              rows.push_back(r);
+          for (int64_t r : rows) {
+            for (int64_t c = 0; c < shape.n; ++c) {
+              double sum = 0;
+              for (int64_t j = 0; j < shape.k; ++j)
+                sum += double(x[r * shape.k + j]) * weights.weight(c, j);
+              maxError = std::max(maxError,
+                                  std::fabs(sum - double(y[r * shape.n + c])));
+              maxReference = std::max(maxReference, std::fabs(sum));
+            }
+          }
+        }
+        std::free(result.allocated);
+        double relative = maxReference > 0 ? maxError / maxReference : 0;
+        bool correct = smoke || relative <= 1e-5;
+        failures += !correct;
+        std::vector<double> once, repeated;
+        for (int t = 0; t < (smoke ? 1 : 5); ++t) {
+          double start = now();
+          std::free(call(false).allocated);
+          once.push_back(now() - start);
+          start = now();
+          std::free(call(true).allocated);
+          repeated.push_back(now() - start);
+        }
+        double seconds =
+            std::max(1e-9, (median(repeated) - median(once)) / (kRepeats - 1));
+        double bandwidth = double(weights.bytes()) / seconds;
+        double ratio = 0;
+        if (haveCublas) {
+          std::vector<uint16_t> xHalf(m * shape.k);
+          for (size_t i = 0; i < xHalf.size(); ++i)
+            xHalf[i] = toHalf(x[i]);
+          DeviceBuffer x16(xHalf.data(), xHalf.size() * 2, stream);
+          void *y16 = mgpuMemAlloc(m * shape.n * 2, stream, false);
+          double f16 = cublas.time(weightsHalf->pointer, x16.pointer, y16, m,
+                                   shape.n, shape.k, stream, 20);
+          mgpuMemFree(y16, stream);
+          mgpuStreamSynchronize(stream);
+          ratio = f16 > 0 ? f16 / seconds : 0;
+        }
+        char shapeName[32];
+        std::snprintf(shapeName, sizeof(shapeName), "%ldx%ld", long(shape.n),
+                      long(shape.k));
+        std::printf("%-7s %-12s %4ld %10.2e %10.2f %8.1f %9.1f %10.2f %s\n",
+                    layout.name, shapeName, long(m), relative, seconds * 1e6,
+                    bandwidth / 1e9, copy > 0 ? 100.0 * bandwidth / copy : 0.0,
+                    ratio, correct ? "" : "MISMATCH");
+        std::fflush(stdout);
+      }
+      if (smoke)
+        break;
+    }
+    if (smoke)
+      break;
+  }
+  mgpuStreamDestroy(stream);
+  std::printf("gemv: %s\n", failures ? "FAIL" : "PASS");
+  return failures ? 1 : 0;
+}
