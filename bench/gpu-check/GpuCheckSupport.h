@@ -13,6 +13,7 @@
 #ifndef QUANT_BENCH_GPUCHECK_GPUCHECKSUPPORT_H
 #define QUANT_BENCH_GPUCHECK_GPUCHECKSUPPORT_H
 
+#include "../SplitMix.h"
 #include "quant/Runtime/CudaRuntime.h"
 
 #include <chrono>
@@ -59,22 +60,6 @@ inline double now() {
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
-
-/// splitmix64: reproducible inputs on every machine.
-struct Random {
-  uint64_t state;
-  explicit Random(uint64_t seed) : state(seed) {}
-  uint64_t next() {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  /// Uniform in [lo, hi).
-  float uniform(float lo, float hi) {
-    return lo + (hi - lo) * float(next() >> 40) / float(1 << 24);
-  }
-};
 
 } // namespace gpucheck
 

@@ -111,18 +111,18 @@ struct Weights {
   std::vector<float> scales;
   std::vector<uint16_t> halfScales;
 
-  Weights(int64_t n, int64_t k, bool int4, Random &random)
+  Weights(int64_t n, int64_t k, bool int4, quantopt::SplitMix &random)
       : n(n), k(k), int4(int4) {
     codes.resize(int4 ? n * k / 2 : n * k);
     for (int8_t &c : codes)
-      c = int8_t(random.next());
+      c = int8_t(random.nextBits());
     if (int4) {
       scales.resize(n * (k / 128));
       zeros.resize(scales.size());
       for (float &s : scales)
         s = random.uniform(0.002f, 0.02f);
       for (int8_t &z : zeros)
-        z = int8_t(random.next() % 16);
+        z = int8_t(random.nextBits() % 16);
     } else {
       halfScales.resize(n);
       for (uint16_t &s : halfScales)
@@ -265,7 +265,7 @@ int main(int argc, char **argv) {
   const Layout layouts[] = {{"q4g128", true}, {"s8", false}};
   const int64_t rowCounts[] = {1, 4, 16, 64, 256};
   int failures = 0;
-  Random random(20261207);
+  quantopt::SplitMix random(20261207);
   std::printf("%-7s %-12s %4s %10s %10s %8s %9s %10s\n", "layout", "N x K", "M",
               "max err", "us", "GB/s", "% copy", "f16 / ours");
   for (const Shape &shape : shapes) {
