@@ -13,6 +13,8 @@ LAYOUTS = {
     "s8": dict(doc="si8, one f16 scale per channel (LLM.int8-style weights)",
                columns=lambda k: k, scales=lambda n, k: f"{n}x1",
                scale_type="f16", zeros=False, layout="<si8, block = [1, 0]>"),
+    "q4_0": dict(doc="llama.cpp's q4_0 blocks (18 bytes per 32 codes)",
+                 columns=lambda k: k // 32 * 18, ggml="q4_0"),
 }
 
 HEADER = """// The GPU check's products: the project's GEMV kernel on weights in device
@@ -27,13 +29,15 @@ HEADER = """// The GPU check's products: the project's GEMV kernel on weights in
 
 def function(name, n, k, spec, repeats):
     q = f"tensor<{n}x{spec['columns'](k)}xi8>"
-    s = f"tensor<{spec['scales'](n, k)}x{spec['scale_type']}>"
-    z = f"tensor<{spec['scales'](n, k)}xi8>"
-    args = f"%x: tensor<?x{k}xf32>, %q: {q},\n    %s: {s}"
+    args = f"%x: tensor<?x{k}xf32>, %q: {q}"
     zero_points = ""
-    if spec["zeros"]:
-        args += f", %z: {z}"
-        zero_points = f"\n           zero_points(%z : {z})"
+    if not spec.get("ggml"):
+        s = f"tensor<{spec['scales'](n, k)}x{spec['scale_type']}>"
+        z = f"tensor<{spec['scales'](n, k)}xi8>"
+        args += f",\n    %s: {s}"
+        if spec["zeros"]:
+            args += f", %z: {z}"
+            zero_points = f"\n           zero_points(%z : {z})"
     body = f"""  %c0 = arith.constant 0 : index
   %zero = arith.constant 0.0 : f32
   %m = tensor.dim %x, %c0 : tensor<?x{k}xf32>
@@ -42,6 +46,12 @@ def function(name, n, k, spec, repeats):
 """
     for i in range(repeats):
         init = "%init" if i == 0 else f"%y{i - 1}"
+        if spec.get("ggml"):
+            body += f"""  %y{i} = qtensor.ggml_matmul %x, %q as {spec['ggml']}
+           outs({init} : tensor<?x{n}xf32>)
+           : tensor<?x{k}xf32>, {q} -> tensor<?x{n}xf32>
+"""
+            continue
         body += f"""  %y{i} = qtensor.dequant_matmul %x, %q scales(%s : {s}){zero_points}
            layout {spec['layout']}
            outs({init} : tensor<?x{n}xf32>)

@@ -38,7 +38,9 @@ extern "C" {
   void _mlir_ciface_q4g128_##name(D2 *, D2 *, D2 *, D2 *, D2 *);               \
   void _mlir_ciface_q4g128_##name##_x20(D2 *, D2 *, D2 *, D2 *, D2 *);         \
   void _mlir_ciface_s8_##name(D2 *, D2 *, D2 *, D2 *);                         \
-  void _mlir_ciface_s8_##name##_x20(D2 *, D2 *, D2 *, D2 *);
+  void _mlir_ciface_s8_##name##_x20(D2 *, D2 *, D2 *, D2 *);                   \
+  void _mlir_ciface_q4_0_##name(D2 *, D2 *, D2 *);                             \
+  void _mlir_ciface_q4_0_##name##_x20(D2 *, D2 *, D2 *);
 QUANT_GEMV(4096x4096)
 QUANT_GEMV(14336x4096)
 QUANT_GEMV(4096x14336)
@@ -78,9 +80,11 @@ float fromHalf(uint16_t half) {
   return value;
 }
 
+enum class Kind { Q4G128, S8, Q4_0 };
+
 struct Layout {
   const char *name;
-  bool int4;
+  Kind kind;
 };
 
 struct Shape {
@@ -89,6 +93,8 @@ struct Shape {
   void (*q4Repeat)(D2 *, D2 *, D2 *, D2 *, D2 *);
   void (*s8)(D2 *, D2 *, D2 *, D2 *);
   void (*s8Repeat)(D2 *, D2 *, D2 *, D2 *);
+  void (*q40)(D2 *, D2 *, D2 *);
+  void (*q40Repeat)(D2 *, D2 *, D2 *);
 };
 
 /// A device copy of host bytes.
@@ -103,42 +109,76 @@ struct DeviceBuffer {
   ~DeviceBuffer() { mgpuMemFree(pointer, nullptr); }
 };
 
-/// The weights of one layout and shape, on the host and the device.
+/// The weights of one layout and shape, on the host.
 struct Weights {
   int64_t n, k;
-  bool int4;
+  Kind kind;
+  /// Codes (q4_0: whole blocks, each starting with its f16 scale).
   std::vector<int8_t> codes, zeros;
   std::vector<float> scales;
   std::vector<uint16_t> halfScales;
 
-  Weights(int64_t n, int64_t k, bool int4, quantopt::SplitMix &random)
-      : n(n), k(k), int4(int4) {
-    codes.resize(int4 ? n * k / 2 : n * k);
+  Weights(int64_t n, int64_t k, Kind kind, quantopt::SplitMix &random)
+      : n(n), k(k), kind(kind) {
+    codes.resize(n * storageColumns());
     for (int8_t &c : codes)
       c = int8_t(random.nextBits());
-    if (int4) {
+    switch (kind) {
+    case Kind::Q4G128:
       scales.resize(n * (k / 128));
       zeros.resize(scales.size());
       for (float &s : scales)
         s = random.uniform(0.002f, 0.02f);
       for (int8_t &z : zeros)
         z = int8_t(random.nextBits() % 16);
-    } else {
+      break;
+    case Kind::S8:
       halfScales.resize(n);
       for (uint16_t &s : halfScales)
         s = toHalf(random.uniform(0.002f, 0.02f));
+      break;
+    case Kind::Q4_0:
+      for (int64_t block = 0; block < n * k / 32; ++block) {
+        uint16_t d = toHalf(random.uniform(0.002f, 0.02f));
+        codes[block * 18] = int8_t(d & 0xFF);
+        codes[block * 18 + 1] = int8_t(d >> 8);
+      }
+      break;
     }
+  }
+
+  int64_t storageColumns() const {
+    switch (kind) {
+    case Kind::Q4G128:
+      return k / 2;
+    case Kind::S8:
+      return k;
+    case Kind::Q4_0:
+      return k / 32 * 18;
+    }
+    return 0;
   }
 
   /// Weight (n, j) as the reference lowering decodes it, in double.
   double weight(int64_t row, int64_t j) const {
-    if (int4) {
+    switch (kind) {
+    case Kind::Q4G128: {
       uint8_t byte = uint8_t(codes[row * (k / 2) + j / 2]);
       int code = (j % 2 == 0) ? (byte & 15) : (byte >> 4);
       int64_t g = row * (k / 128) + j / 128;
       return double(scales[g]) * double(code - zeros[g]);
     }
-    return double(fromHalf(halfScales[row])) * double(codes[row * k + j]);
+    case Kind::S8:
+      return double(fromHalf(halfScales[row])) * double(codes[row * k + j]);
+    case Kind::Q4_0: {
+      const int8_t *block = &codes[row * storageColumns() + j / 32 * 18];
+      uint16_t d = uint16_t(uint8_t(block[0]) | (uint8_t(block[1]) << 8));
+      uint8_t byte = uint8_t(block[2 + j % 16]);
+      int code = j % 32 < 16 ? (byte & 15) : (byte >> 4);
+      return double(fromHalf(d)) * double(code - 8);
+    }
+    }
+    return 0;
   }
 
   size_t bytes() const {
@@ -255,14 +295,18 @@ int main(int argc, char **argv) {
   const Shape shapes[] = {
       {4096, 4096, _mlir_ciface_q4g128_4096x4096,
        _mlir_ciface_q4g128_4096x4096_x20, _mlir_ciface_s8_4096x4096,
-       _mlir_ciface_s8_4096x4096_x20},
+       _mlir_ciface_s8_4096x4096_x20, _mlir_ciface_q4_0_4096x4096,
+       _mlir_ciface_q4_0_4096x4096_x20},
       {14336, 4096, _mlir_ciface_q4g128_14336x4096,
        _mlir_ciface_q4g128_14336x4096_x20, _mlir_ciface_s8_14336x4096,
-       _mlir_ciface_s8_14336x4096_x20},
+       _mlir_ciface_s8_14336x4096_x20, _mlir_ciface_q4_0_14336x4096,
+       _mlir_ciface_q4_0_14336x4096_x20},
       {4096, 14336, _mlir_ciface_q4g128_4096x14336,
        _mlir_ciface_q4g128_4096x14336_x20, _mlir_ciface_s8_4096x14336,
-       _mlir_ciface_s8_4096x14336_x20}};
-  const Layout layouts[] = {{"q4g128", true}, {"s8", false}};
+       _mlir_ciface_s8_4096x14336_x20, _mlir_ciface_q4_0_4096x14336,
+       _mlir_ciface_q4_0_4096x14336_x20}};
+  const Layout layouts[] = {
+      {"q4g128", Kind::Q4G128}, {"s8", Kind::S8}, {"q4_0", Kind::Q4_0}};
   const int64_t rowCounts[] = {1, 4, 16, 64, 256};
   int failures = 0;
   quantopt::SplitMix random(20261207);
@@ -270,21 +314,24 @@ int main(int argc, char **argv) {
               "max err", "us", "GB/s", "% copy", "f16 / ours");
   for (const Shape &shape : shapes) {
     for (const Layout &layout : layouts) {
-      Weights weights(shape.n, shape.k, layout.int4, random);
+      Weights weights(shape.n, shape.k, layout.kind, random);
+      bool int4 = layout.kind == Kind::Q4G128;
       DeviceBuffer codes(weights.codes.data(), weights.codes.size(), stream);
-      DeviceBuffer scales(layout.int4 ? (void *)weights.scales.data()
-                                      : (void *)weights.halfScales.data(),
-                          layout.int4 ? weights.scales.size() * 4
-                                      : weights.halfScales.size() * 2,
-                          stream);
-      std::unique_ptr<DeviceBuffer> zeros;
-      if (layout.int4)
+      std::unique_ptr<DeviceBuffer> scales, zeros;
+      if (layout.kind != Kind::Q4_0)
+        scales = std::make_unique<DeviceBuffer>(
+            int4 ? (void *)weights.scales.data()
+                 : (void *)weights.halfScales.data(),
+            int4 ? weights.scales.size() * 4 : weights.halfScales.size() * 2,
+            stream);
+      if (int4)
         zeros = std::make_unique<DeviceBuffer>(weights.zeros.data(),
                                                weights.zeros.size(), stream);
-      int64_t storageColumns = layout.int4 ? shape.k / 2 : shape.k;
-      int64_t groups = layout.int4 ? shape.k / 128 : 1;
-      D2 codesDesc = describe<2>(codes.pointer, {shape.n, storageColumns});
-      D2 scalesDesc = describe<2>(scales.pointer, {shape.n, groups});
+      int64_t groups = int4 ? shape.k / 128 : 1;
+      D2 codesDesc =
+          describe<2>(codes.pointer, {shape.n, weights.storageColumns()});
+      D2 scalesDesc =
+          scales ? describe<2>(scales->pointer, {shape.n, groups}) : D2();
       D2 zerosDesc =
           zeros ? describe<2>(zeros->pointer, {shape.n, groups}) : D2();
       // The baseline multiplies the same (decoded) weights in f16.
@@ -306,12 +353,20 @@ int main(int argc, char **argv) {
         D2 xDesc = describe<2>(xDevice.pointer, {m, shape.k});
         auto call = [&](bool repeated) {
           D2 result;
-          if (layout.int4)
+          switch (layout.kind) {
+          case Kind::Q4G128:
             (repeated ? shape.q4Repeat : shape.q4)(&result, &xDesc, &codesDesc,
                                                    &scalesDesc, &zerosDesc);
-          else
+            break;
+          case Kind::S8:
             (repeated ? shape.s8Repeat : shape.s8)(&result, &xDesc, &codesDesc,
                                                    &scalesDesc);
+            break;
+          case Kind::Q4_0:
+            (repeated ? shape.q40Repeat : shape.q40)(&result, &xDesc,
+                                                     &codesDesc);
+            break;
+          }
           checkRuntime(layout.name);
           return result;
         };

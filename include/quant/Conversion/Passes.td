@@ -356,8 +356,9 @@ def ConvertQTensorToGPUKernelsPass
     : Pass<"convert-qtensor-to-gpu-kernels", "ModuleOp"> {
   let summary = "Lower quantized matrix products to per-layout GPU kernels";
   let description = [{
-    Replaces each `qtensor.dequant_matmul` whose layout the kernel reads
-    with a `gpu.launch` on buffers of its operands (the rest of
+    Replaces each `qtensor.dequant_matmul` whose layout the kernel reads,
+    and each `qtensor.ggml_matmul` in `q4_0` or `q8_0` blocks, with a
+    `gpu.launch` on buffers of its operands (the rest of
     `quant-lower-to-nvvm` bufferizes around it). The kernel is a SIMT GEMV
     streaming the packed codes, exact in f32 (docs/GPU.md):
 
@@ -385,7 +386,10 @@ def ConvertQTensorToGPUKernelsPass
     (packed, either order) or 8 bits, signed or unsigned, per-channel or
     per-tensor groups that are a multiple of one load (64 2-bit, 32 4-bit,
     16 8-bit codes) or the whole row, f32/f16/bf16 scales, integer
-    zero-points or none, K a multiple of one load. Other products stay for
+    zero-points or none, K a multiple of one load; ggml `q4_0` and `q8_0`
+    blocks, one block per lane step (18 or 34 bytes: 2-byte aligned loads
+    of the f16 scale and the codes; `q4_0`'s offset 8 and `q8_0`'s flipped
+    signed codes go into the magic bias). Other products stay for
     the generic mapping (with a remark when `report-fallback` is set). The
     result equals the reference lowering's up to the order of the sums.
   }];

@@ -64,13 +64,23 @@ struct GEMVPlan {
   bool hasZeros = false;
   bool accumulate = true;
   Type scaleType;
+  /// ggml blocks of 32 codes (`q4_0`, `q8_0`): bytes per block, the first
+  /// two of which are the block's f16 scale; 0 for qtensor layouts.
+  int64_t blockBytes = 0;
 
-  /// The code index, within a lane's load, of field `i` of word `t`.
+  bool isGGML() const { return blockBytes != 0; }
+  /// Bytes of codes a lane reads per step (one or two 16-byte loads).
+  int64_t codeBytes() const { return codesPerLoad / fields; }
+  /// The code index, within a lane step, of field `i` of word `t`.
   int64_t codeIndex(int64_t t, int64_t i) const {
-    int64_t field = i % fields, byte = i / fields;
+    int64_t field = i % fields, byte = 4 * t + i / fields;
+    // q4_0: the low nibbles of the 16 bytes are codes 0-15, the high
+    // nibbles codes 16-31.
+    if (isGGML())
+      return field * 16 + byte;
     if (msbFirst)
       field = fields - 1 - field;
-    return t * codesPerWord + byte * fields + field;
+    return byte * fields + field;
   }
 };
 
@@ -135,6 +145,42 @@ FailureOr<GEMVPlan> planGEMV(DequantMatmulOp op, std::string &whyNot) {
       return fail("float zero-points");
     plan.hasZeros = true;
   }
+  return plan;
+}
+
+/// The plan for a ggml product in `q4_0` or `q8_0` blocks.
+FailureOr<GEMVPlan> planGGMLGEMV(GGMLMatmulOp op, std::string &whyNot) {
+  auto fail = [&](const Twine &why) {
+    whyNot = why.str();
+    return failure();
+  };
+  GEMVPlan plan;
+  auto storageType = op.getStorage().getType();
+  plan.n = storageType.getShape()[0];
+  plan.k = op.getInput().getType().getShape().back();
+  if (ShapedType::isDynamic(plan.n) || ShapedType::isDynamic(plan.k))
+    return fail("dynamic weight shape");
+  switch (op.getGgmlType()) {
+  case GGMLType::Q4_0:
+    plan.bits = 4;
+    plan.blockBytes = 18;
+    break;
+  case GGMLType::Q8_0:
+    plan.bits = 8;
+    plan.blockBytes = 34;
+    plan.signedCodes = true;
+    break;
+  default:
+    return fail(Twine("ggml type ") + stringifyGGMLType(op.getGgmlType()));
+  }
+  plan.fields = 8 / plan.bits;
+  plan.codesPerWord = 4 * plan.fields;
+  plan.codesPerLoad = 32;
+  plan.group = 32;
+  plan.scalesPerChannel = true;
+  if (plan.k % 32 != 0 ||
+      storageType.getShape()[1] != plan.k / 32 * plan.blockBytes)
+    return fail("storage shape");
   return plan;
 }
 
@@ -215,23 +261,45 @@ SmallVector<Value> GEMVKernelBuilder::step(Value x, Value storage, Value scales,
                                            Value zeros, Value n,
                                            ArrayRef<Value> rows,
                                            Value codeStart, ValueRange acc) {
-  // The lane's 16 bytes of codes, as four words.
-  Value byteStart =
-      arith::DivUIOp::create(b, loc, codeStart, index(plan.fields));
+  // The lane's codes, 16 bytes at a time, as words. A qtensor row is
+  // 16-byte aligned; a ggml block (18 or 34 bytes) only 2-byte aligned.
   auto bytesType = VectorType::get({kLoadBytes}, b.getI8Type());
-  Value bytes = vector::LoadOp::create(
-      b, loc, bytesType, storage, ValueRange{n, byteStart},
-      /*nontemporal=*/false, llvm::MaybeAlign(kLoadBytes));
-  Value words = vector::BitCastOp::create(
-      b, loc, VectorType::get({kLoadBytes / 4}, b.getI32Type()), bytes);
+  auto wordsType = VectorType::get({kLoadBytes / 4}, b.getI32Type());
+  Value g = arith::DivUIOp::create(b, loc, codeStart, index(plan.group));
+  Value codesAt, scale;
+  if (plan.isGGML()) {
+    Value blockStart = arith::MulIOp::create(b, loc, g, index(plan.blockBytes));
+    Value header = vector::LoadOp::create(
+        b, loc, VectorType::get({2}, b.getI8Type()), storage,
+        ValueRange{n, blockStart}, false, llvm::MaybeAlign(2));
+    Value half = vector::BitCastOp::create(
+        b, loc, VectorType::get({1}, b.getF16Type()), header);
+    scale = toF32(vector::ExtractOp::create(b, loc, half, 0));
+    codesAt = arith::AddIOp::create(b, loc, blockStart, index(2));
+  } else {
+    codesAt = arith::DivUIOp::create(b, loc, codeStart, index(plan.fields));
+  }
+  SmallVector<Value> wordVectors;
+  for (int64_t piece = 0; piece < plan.codeBytes() / kLoadBytes; ++piece) {
+    Value at =
+        arith::AddIOp::create(b, loc, codesAt, index(kLoadBytes * piece));
+    Value bytes = vector::LoadOp::create(
+        b, loc, bytesType, storage, ValueRange{n, at}, /*nontemporal=*/false,
+        llvm::MaybeAlign(plan.isGGML() ? 2 : kLoadBytes));
+    wordVectors.push_back(vector::BitCastOp::create(b, loc, wordsType, bytes));
+  }
 
   // One group per lane step: its scale and the float 2^23 + offset + z that
   // the magic-number decode subtracts.
-  Value g = arith::DivUIOp::create(b, loc, codeStart, index(plan.group));
   Value scaleRow = plan.scalesPerChannel ? n : index(0);
-  Value scale =
-      toF32(memref::LoadOp::create(b, loc, scales, ValueRange{scaleRow, g}));
+  if (!scale)
+    scale =
+        toF32(memref::LoadOp::create(b, loc, scales, ValueRange{scaleRow, g}));
+  // Flipped signed codes, and ggml q4_0's unsigned codes, subtract a
+  // constant offset like a zero-point.
   int64_t offset = plan.signedCodes ? int64_t(1) << (plan.bits - 1) : 0;
+  if (plan.isGGML() && !plan.signedCodes)
+    offset = 8;
   Value bias = f32(kMagic + double(offset));
   if (zeros) {
     Value z = memref::LoadOp::create(b, loc, zeros, ValueRange{scaleRow, g});
@@ -259,8 +327,8 @@ SmallVector<Value> GEMVKernelBuilder::step(Value x, Value storage, Value scales,
   if (plan.signedCodes)
     for (int64_t i = 0; i < plan.codesPerWord; ++i)
       flip |= uint32_t(1) << (plan.bits * i + plan.bits - 1);
-  for (int64_t t = 0; t < kLoadBytes / 4; ++t) {
-    Value word = vector::ExtractOp::create(b, loc, words, t);
+  for (int64_t t = 0; t < plan.codeBytes() / 4; ++t) {
+    Value word = vector::ExtractOp::create(b, loc, wordVectors[t / 4], t % 4);
     if (flip)
       word = arith::XOrIOp::create(b, loc, word, i32(int32_t(flip)));
     for (int64_t i = 0; i < plan.codesPerWord; ++i) {
@@ -379,56 +447,49 @@ void GEMVKernelBuilder::build(Value x, Value storage, Value scales, Value zeros,
   }
 }
 
-/// Replaces `op` with the GEMV launch on buffers of its operands.
-LogicalResult lowerDequantMatmul(DequantMatmulOp op, std::string &whyNot) {
-  FailureOr<GEMVPlan> plan = planGEMV(op, whyNot);
-  if (failed(plan))
-    return failure();
-  Location loc = op.getLoc();
+/// Replaces `op` (a product with one result) with the GEMV launch on
+/// buffers of its operands; `scales` and `zeros` may be null (ggml blocks
+/// hold their scales).
+void replaceWithGEMV(Operation *op, GEMVPlan plan, Value input, Value storage,
+                     Value scales, Value zeros, Value init) {
+  Location loc = op->getLoc();
   OpBuilder b(op);
-  Value matrix = collapseToMatrix(b, loc, op.getInput());
-  Value initMatrix = collapseToMatrix(b, loc, op.getInit());
+  Value matrix = collapseToMatrix(b, loc, input);
+  Value initMatrix = collapseToMatrix(b, loc, init);
   auto initType = cast<RankedTensorType>(initMatrix.getType());
-  plan->accumulate = !isZeroFill(op.getInit());
+  plan.accumulate = !isZeroFill(init);
 
   Value x = toBuffer(b, loc, matrix);
-  Value storage = toBuffer(b, loc, op.getStorage());
-  Value scales = op.getScales();
-  Value zeros = op.getZeroPoints();
-  Value scaleBuffer = toBuffer(b, loc, scales);
+  Value storageBuffer = toBuffer(b, loc, storage);
+  Value scaleBuffer = scales ? toBuffer(b, loc, scales) : Value();
   Value zeroBuffer = zeros ? toBuffer(b, loc, zeros) : Value();
-
   auto outType = MemRefType::get(initType.getShape(), b.getF32Type());
   SmallVector<Value> dynamicSizes;
   if (outType.isDynamicDim(0))
     dynamicSizes.push_back(tensor::DimOp::create(b, loc, matrix, 0));
   Value out = memref::AllocOp::create(b, loc, outType, dynamicSizes);
-  if (plan->accumulate)
+  if (plan.accumulate)
     memref::CopyOp::create(b, loc, toBuffer(b, loc, initMatrix), out);
-  GEMVKernelBuilder(b, loc, *plan)
-      .build(x, storage, scaleBuffer, zeroBuffer, out);
+  GEMVKernelBuilder(b, loc, plan)
+      .build(x, storageBuffer, scaleBuffer, zeroBuffer, out);
   Value result = bufferization::ToTensorOp::create(
       b, loc, initType, out, /*restrict=*/b.getUnitAttr(),
       /*writable=*/b.getUnitAttr());
-  auto resultType = cast<RankedTensorType>(op.getResult().getType());
-  if (resultType.getRank() != 2) {
-    if (resultType.getRank() == 1) {
-      result = tensor::CollapseShapeOp::create(
-          b, loc, result, SmallVector<ReassociationIndices>{{0, 1}});
-    } else {
-      ReassociationIndices leading;
-      for (int64_t i = 0; i + 1 < resultType.getRank(); ++i)
-        leading.push_back(i);
-      result = tensor::ExpandShapeOp::create(
-          b, loc, resultType, result,
-          SmallVector<ReassociationIndices>{leading,
-                                            {resultType.getRank() - 1}},
-          tensor::getMixedSizes(b, loc, op.getInit()));
-    }
+  auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
+  if (resultType.getRank() == 1) {
+    result = tensor::CollapseShapeOp::create(
+        b, loc, result, SmallVector<ReassociationIndices>{{0, 1}});
+  } else if (resultType.getRank() > 2) {
+    ReassociationIndices leading;
+    for (int64_t i = 0; i + 1 < resultType.getRank(); ++i)
+      leading.push_back(i);
+    result = tensor::ExpandShapeOp::create(
+        b, loc, resultType, result,
+        SmallVector<ReassociationIndices>{leading, {resultType.getRank() - 1}},
+        tensor::getMixedSizes(b, loc, init));
   }
-  op.getResult().replaceAllUsesWith(result);
-  op.erase();
-  return success();
+  op->getResult(0).replaceAllUsesWith(result);
+  op->erase();
 }
 
 struct ConvertQTensorToGPUKernelsPass
@@ -437,14 +498,31 @@ struct ConvertQTensorToGPUKernelsPass
   using Base::Base;
 
   void runOnOperation() override {
-    SmallVector<DequantMatmulOp> products;
-    getOperation()->walk([&](DequantMatmulOp op) { products.push_back(op); });
-    for (DequantMatmulOp op : products) {
+    SmallVector<Operation *> products;
+    getOperation()->walk([&](Operation *op) {
+      if (isa<DequantMatmulOp, GGMLMatmulOp>(op))
+        products.push_back(op);
+    });
+    for (Operation *op : products) {
       std::string whyNot;
-      if (failed(lowerDequantMatmul(op, whyNot)) && reportFallback)
-        op.emitRemark() << "convert-qtensor-to-gpu-kernels: no GPU kernel for "
-                           "this product ("
-                        << whyNot << "); the generic loop mapping computes it";
+      FailureOr<GEMVPlan> plan = failure();
+      if (auto dequant = dyn_cast<DequantMatmulOp>(op)) {
+        plan = planGEMV(dequant, whyNot);
+        if (succeeded(plan))
+          replaceWithGEMV(op, *plan, dequant.getInput(), dequant.getStorage(),
+                          dequant.getScales(), dequant.getZeroPoints(),
+                          dequant.getInit());
+      } else {
+        auto ggml = cast<GGMLMatmulOp>(op);
+        plan = planGGMLGEMV(ggml, whyNot);
+        if (succeeded(plan))
+          replaceWithGEMV(op, *plan, ggml.getInput(), ggml.getStorage(),
+                          Value(), Value(), ggml.getInit());
+      }
+      if (failed(plan) && reportFallback)
+        op->emitRemark() << "convert-qtensor-to-gpu-kernels: no GPU kernel "
+                            "for this product ("
+                         << whyNot << "); the generic loop mapping computes it";
     }
   }
 };

@@ -65,6 +65,50 @@ func.func @ragged(%x: tensor<1x48xf32>, %q: tensor<4x24xi8>, %s: tensor<4x1xf32>
   return %y : tensor<1x4xf32>
 }
 
+// -----
+
+// ggml q4_0: each lane reads one 18-byte block (2-byte aligned): its f16
+// scale, then 16 bytes of codes whose low nibbles are codes 0-15 and high
+// nibbles 16-31; the offset 8 is subtracted with the magic bias.
+// CHECK-LABEL: func.func @ggml_q4_0
+// CHECK: gpu.launch
+// CHECK: %[[HEADER:.*]] = vector.load %{{.*}} {alignment = 2 : i64} : memref<4x36xi8>, vector<2xi8>
+// CHECK: vector.bitcast %[[HEADER]] : vector<2xi8> to vector<1xf16>
+// CHECK: vector.load %{{.*}} {alignment = 2 : i64} : memref<4x36xi8>, vector<16xi8>
+// CHECK: arith.constant 0x4B000008 : f32
+func.func @ggml_q4_0(%x: tensor<2x64xf32>) -> tensor<2x4xf32> {
+  %q = arith.constant dense<"0x2824B70EEE7F1A5039BEF07EC2347F066ED08D22C7512447E3404300026B6E545594A065E123685D64C4980BB8D4544A8721A99A01AD7521B59CF6A15EF6F15A1D830BB7CE09D6BB0C2304E7175C643C7DECB0B580EC37BC971256232E6AAEB94BAE8D2F9FA29C5A284C9EF7F2211829CF1079B080E9D74A1C10FCAB6A42122543D33656DEBE4C1ED79648E856E8F9A2"> : tensor<4x36xi8>
+  %init = arith.constant dense<0.0> : tensor<2x4xf32>
+  %y = qtensor.ggml_matmul %x, %q as q4_0 outs(%init : tensor<2x4xf32>)
+         : tensor<2x64xf32>, tensor<4x36xi8> -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
+// ggml q8_0: 34-byte blocks, two 16-byte loads of signed codes (flipped).
+// CHECK-LABEL: func.func @ggml_q8_0
+// CHECK: gpu.launch
+// CHECK-COUNT-2: vector.load %{{.*}} {alignment = 2 : i64} : memref<4x68xi8>, vector<16xi8>
+// CHECK: arith.xori %{{.*}}, %c-2139062144_i32
+func.func @ggml_q8_0(%x: tensor<1x64xf32>) -> tensor<1x4xf32> {
+  %q = arith.constant dense<"0x932395F0CE4B39C15BFFAD5C2DFB8BB820B6119CBA8FF88796AE5B05F280A68CED93A724B6B28CB0D1B358E6BAAB485565B9F49028D557D79A8A0E6451E15C705C15F173F8214438A25CF76312D4EEB3C2246879BF00B3CF8ED13ABF129A3097AD96B442D6D1A424BDEF4850C3F465442EB300C337A648A6C0DBDD73FC95F5C2C451859AFE80D40AC1229DFB9249F40C3EE37D961445C806F58C7CF2127DFA894F9296FCF33C08409990DA23AC970DEDB3B843120181E9376107DBDAF6C5F3C86497EE219B01DD92F19F49549223FEA94ED9182375882B200DAADB23CFF9193F3E70384495E04C5D5ED352226D16F723C2248F1D3CCC4405DD2EA1FAFAB4BF1C46964D947086207882914478BEE8C75B"> : tensor<4x68xi8>
+  %init = arith.constant dense<0.0> : tensor<1x4xf32>
+  %y = qtensor.ggml_matmul %x, %q as q8_0 outs(%init : tensor<1x4xf32>)
+         : tensor<1x64xf32>, tensor<4x68xi8> -> tensor<1x4xf32>
+  return %y : tensor<1x4xf32>
+}
+
+// -----
+
+func.func @ggml_q4_k(%x: tensor<1x256xf32>, %q: tensor<4x144xi8>,
+                     %init: tensor<1x4xf32>) -> tensor<1x4xf32> {
+  // expected-remark@+1 {{convert-qtensor-to-gpu-kernels: no GPU kernel for this product (ggml type q4_K); the generic loop mapping computes it}}
+  %y = qtensor.ggml_matmul %x, %q as q4_K outs(%init : tensor<1x4xf32>)
+         : tensor<1x256xf32>, tensor<4x144xi8> -> tensor<1x4xf32>
+  return %y : tensor<1x4xf32>
+}
+
 // PTX-LABEL: .visible .entry int4_grouped_kernel(
 // PTX-NOT: .local
 // PTX-NOT: cvt.rn.f32.u32
