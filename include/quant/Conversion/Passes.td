@@ -477,9 +477,11 @@ def MergeGPUModulesPass : Pass<"quant-merge-gpu-modules", "ModuleOp"> {
     JIT-compiles) on its own. This pass moves all kernels of the module into
     the first `gpu.module` (renamed `kernels` unless `module-name` says
     otherwise): each kernel takes its old module's name, which outlining made
-    unique; globals that outlining copied into several modules are kept
-    once; every `gpu.launch_func` is updated. Modules that already carry a
-    target attribute are left alone.
+    unique; kernels identical but for their name (outlining makes one per
+    launch site: every layer's products of one shape) are kept once;
+    globals that outlining copied into several modules are kept once;
+    every `gpu.launch_func` is updated. Modules that already carry a target
+    attribute are left alone.
   }];
   let options = [
     Option<"moduleName", "module-name", "std::string", "\"kernels\"",

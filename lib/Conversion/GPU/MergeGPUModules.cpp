@@ -10,6 +10,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/StringMap.h"
 
 namespace mlir {
 namespace qtensor {
@@ -21,6 +22,19 @@ namespace qtensor {
 using namespace mlir;
 
 namespace {
+
+/// `kernel` printed without its name: equal strings are equal kernels.
+std::string printWithoutName(gpu::GPUFuncOp kernel) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  OpPrintingFlags flags;
+  flags.printGenericOpForm().useLocalScope();
+  std::string name = kernel.getName().str();
+  kernel.setName("");
+  kernel->print(os, flags);
+  kernel.setName(name);
+  return text;
+}
 
 struct MergeGPUModulesPass
     : qtensor::impl::MergeGPUModulesPassBase<MergeGPUModulesPass> {
@@ -52,6 +66,8 @@ void MergeGPUModulesPass::runOnOperation() {
     return SymbolRefAttr::get(&getContext(), moduleName,
                               FlatSymbolRefAttr::get(&getContext(), kernel));
   };
+  // Printed body -> the kernel that has it.
+  llvm::StringMap<std::string> kernelsByBody;
   for (gpu::GPUModuleOp gpuModule : modules) {
     StringRef oldModule = gpuModule.getName();
     for (Operation &op :
@@ -61,6 +77,15 @@ void MergeGPUModulesPass::runOnOperation() {
         auto oldRef = SymbolRefAttr::get(
             &getContext(), oldModule,
             FlatSymbolRefAttr::get(&getContext(), kernel.getName()));
+        // Outlining gives every launch site a kernel, identical ones
+        // included (each layer's products of one shape): keep one.
+        auto [existing, isNew] = kernelsByBody.try_emplace(
+            printWithoutName(kernel), oldModule.str());
+        if (!isNew && gpuModule != merged) {
+          renamed[oldRef] = newName(existing->second);
+          kernel.erase();
+          continue;
+        }
         // Outlining named each module after its only kernel's launch site.
         std::string unique = oldModule.str();
         if (gpuModule != merged || kernel.getName() != unique) {
