@@ -382,6 +382,14 @@ def ConvertQTensorToGPUKernelsPass
       shuffles (`shfl.sync.bfly`); lane 0 stores, adding the initial value
       unless it is a zero fill.
 
+    `qtensor.quantized_matmul` (W8A8) with groups that are a multiple of 16
+    codes gets the same work split with exact i32 sums: four byte products
+    at a time (written as a vector reduction that
+    `quant-form-gpu-dot-products` makes a `dp4a`), each group's sum added
+    across the warp, then the reference's epilogue in its order,
+    `init + sum over g of (f32(acc_g) * sx) * sw_g`: bit for bit the
+    reference lowering's result.
+
     Supported: `[N, K]` weights, f32 activations, integer codes of 2, 4
     (packed, either order) or 8 bits, signed or unsigned, per-channel or
     per-tensor groups that are a multiple of one load (64 2-bit, 32 4-bit,
@@ -488,6 +496,21 @@ def MergeGPUModulesPass : Pass<"quant-merge-gpu-modules", "ModuleOp"> {
            "Name of the merged gpu.module">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+def FormGPUDotProductsPass
+    : Pass<"quant-form-gpu-dot-products", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Turn four-byte integer dot products in kernels into dp4a";
+  let description = [{
+    Rewrites `vector.reduction <add>` of the product of two sign-extended
+    `vector<4xi8>` (to `vector<4xi32>`) plus an i32 accumulator into
+    `nvvm.dot.accumulate.4way` (PTX `dp4a.s32.s32`), which computes the same
+    exact sum in one instruction. The GPU kernels write the dot products in
+    vector form because buffer deallocation rejects ops of unknown memory
+    effects, which NVVM's are; this pass runs on the outlined kernels, after
+    deallocation.
+  }];
+  let dependentDialects = ["::mlir::NVVM::NVVMDialect"];
 }
 
 def ReplaceLibdeviceCallsPass

@@ -447,31 +447,247 @@ void GEMVKernelBuilder::build(Value x, Value storage, Value scales, Value zeros,
   }
 }
 
-/// Replaces `op` (a product with one result) with the GEMV launch on
-/// buffers of its operands; `scales` and `zeros` may be null (ggml blocks
-/// hold their scales).
-void replaceWithGEMV(Operation *op, GEMVPlan plan, Value input, Value storage,
-                     Value scales, Value zeros, Value init) {
+/// What the W8A8 kernel needs to know about a quantized_matmul.
+struct W8A8Plan {
+  int64_t n = 0, k = 0, groups = 1, groupSize = 0;
+  bool weightScalesPerChannel = false;
+  bool inputScalePerRow = false;
+  bool accumulate = true;
+};
+
+FailureOr<W8A8Plan> planW8A8(QuantizedMatmulOp op, std::string &whyNot) {
+  auto fail = [&](const Twine &why) {
+    whyNot = why.str();
+    return failure();
+  };
+  W8A8Plan plan;
+  auto weightType = op.getWeight().getType();
+  auto scalesType = op.getWeightScales().getType();
+  if (!weightType.hasStaticShape() || !scalesType.hasStaticShape())
+    return fail("dynamic weight shape");
+  plan.n = weightType.getDimSize(0);
+  plan.k = weightType.getDimSize(1);
+  plan.groups = scalesType.getDimSize(1);
+  plan.groupSize = plan.k / plan.groups;
+  plan.weightScalesPerChannel =
+      scalesType.getDimSize(0) == plan.n && plan.n > 1;
+  if (plan.groupSize % kLoadBytes != 0)
+    return fail(Twine("groups of ") + Twine(plan.groupSize) +
+                " codes (a multiple of 16 is needed)");
+  plan.inputScalePerRow =
+      !llvm::all_of(op.getInputScales().getType().getShape(),
+                    [](int64_t size) { return size == 1; });
+  return plan;
+}
+
+/// Emits the W8A8 GEMV launch: exact i32 sums per group (four byte products
+/// at a time, dp4a on the GPU), added across the warp, then the
+/// reference's epilogue in its order:
+/// result = init + sum over g of (f32(acc_g) * sx) * sw_g.
+class W8A8KernelBuilder {
+public:
+  W8A8KernelBuilder(OpBuilder &b, Location loc, const W8A8Plan &plan)
+      : b(b), loc(loc), plan(plan) {}
+
+  void build(Value x, Value inputScales, Value weight, Value weightScales,
+             Value out);
+
+private:
+  OpBuilder &b;
+  Location loc;
+  const W8A8Plan &plan;
+
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  /// Bytes 4q..4q+3 of a 16-byte vector (a shuffle: LLVM lowers it to
+  /// register moves).
+  Value quad(Value bytes, int64_t q) {
+    return vector::ShuffleOp::create(
+        b, loc, bytes, bytes,
+        ArrayRef<int64_t>{4 * q, 4 * q + 1, 4 * q + 2, 4 * q + 3});
+  }
+};
+
+void W8A8KernelBuilder::build(Value x, Value inputScales, Value weight,
+                              Value weightScales, Value out) {
+  Value rowsTotal = memref::DimOp::create(b, loc, x, 0);
+  Value one = index(1);
+  auto launch = gpu::LaunchOp::create(
+      b, loc, index(llvm::divideCeil(plan.n, kWarpsPerBlock)),
+      arith::CeilDivUIOp::create(b, loc, rowsTotal, index(kRowsPerPass)), one,
+      index(kWarpSize), index(kWarpsPerBlock), one);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&launch.getBody().front());
+  gpu::TerminatorOp::create(b, loc);
+  b.setInsertionPointToStart(&launch.getBody().front());
+
+  Value lane = launch.getThreadIds().x;
+  Value n = arith::AddIOp::create(b, loc,
+                                  arith::MulIOp::create(b, loc,
+                                                        launch.getBlockIds().x,
+                                                        index(kWarpsPerBlock)),
+                                  launch.getThreadIds().y);
+  Value firstRow = arith::MulIOp::create(b, loc, launch.getBlockIds().y,
+                                         index(kRowsPerPass));
+  Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, n,
+                                        index(plan.n));
+  auto ifChannel = scf::IfOp::create(b, loc, inRange, false);
+  b.setInsertionPointToStart(&ifChannel.getThenRegion().front());
+  Value lastRow = arith::SubIOp::create(b, loc, rowsTotal, one);
+  SmallVector<Value> rows;
+  for (int64_t r = 0; r < kRowsPerPass; ++r)
+    rows.push_back(arith::MinUIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, firstRow, index(r)), lastRow));
+  Type f32 = b.getF32Type(), i32 = b.getI32Type();
+  SmallVector<Value> inputScale, init;
+  for (Value row : rows) {
+    inputScale.push_back(memref::LoadOp::create(
+        b, loc, inputScales,
+        ValueRange{plan.inputScalePerRow ? row : index(0), index(0)}));
+    // The running result starts at the initial value, as the reference's.
+    init.push_back(
+        plan.accumulate
+            ? Value(memref::LoadOp::create(b, loc, out, ValueRange{row, n}))
+            : Value(arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0))));
+  }
+
+  auto groups =
+      scf::ForOp::create(b, loc, index(0), index(plan.groups), one, init);
+  {
+    OpBuilder::InsertionGuard groupGuard(b);
+    b.setInsertionPointToStart(groups.getBody());
+    Value g = groups.getInductionVar();
+    int64_t chunks = plan.groupSize / kLoadBytes;
+    SmallVector<Value> zeros(kRowsPerPass,
+                             arith::ConstantIntOp::create(b, loc, i32, 0));
+    auto steps = scf::ForOp::create(b, loc, index(0),
+                                    index(llvm::divideCeil(chunks, kWarpSize)),
+                                    one, zeros);
+    {
+      OpBuilder::InsertionGuard stepGuard(b);
+      b.setInsertionPointToStart(steps.getBody());
+      Value chunk = arith::AddIOp::create(
+          b, loc,
+          arith::MulIOp::create(b, loc, steps.getInductionVar(),
+                                index(kWarpSize)),
+          lane);
+      ValueRange acc = steps.getRegionIterArgs();
+      auto emitStep = [&]() {
+        Value column = arith::AddIOp::create(
+            b, loc, arith::MulIOp::create(b, loc, g, index(plan.groupSize)),
+            arith::MulIOp::create(b, loc, chunk, index(kLoadBytes)));
+        auto bytesType = VectorType::get({kLoadBytes}, b.getI8Type());
+        Value w = vector::LoadOp::create(b, loc, bytesType, weight,
+                                         ValueRange{n, column}, false,
+                                         llvm::MaybeAlign(kLoadBytes));
+        auto wideType = VectorType::get({4}, i32);
+        SmallVector<Value> wWide;
+        for (int64_t q = 0; q < kLoadBytes / 4; ++q)
+          wWide.push_back(arith::ExtSIOp::create(b, loc, wideType, quad(w, q)));
+        SmallVector<Value> next;
+        for (auto [r, row] : llvm::enumerate(rows)) {
+          Value xs = vector::LoadOp::create(b, loc, bytesType, x,
+                                            ValueRange{row, column}, false,
+                                            llvm::MaybeAlign(kLoadBytes));
+          // Four byte products added to the sum: quant-form-gpu-dot-products
+          // makes each a dp4a.
+          Value sum = acc[r];
+          for (int64_t q = 0; q < kLoadBytes / 4; ++q) {
+            Value xWide = arith::ExtSIOp::create(b, loc, wideType, quad(xs, q));
+            Value products = arith::MulIOp::create(b, loc, xWide, wWide[q]);
+            sum = vector::ReductionOp::create(
+                b, loc, vector::CombiningKind::ADD, products, sum);
+          }
+          next.push_back(sum);
+        }
+        return next;
+      };
+      if (chunks % kWarpSize == 0) {
+        scf::YieldOp::create(b, loc, emitStep());
+      } else {
+        Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                             chunk, index(chunks));
+        auto ifInside = scf::IfOp::create(b, loc, TypeRange(acc), inside, true);
+        b.setInsertionPointToStart(&ifInside.getThenRegion().front());
+        scf::YieldOp::create(b, loc, emitStep());
+        b.setInsertionPointToStart(&ifInside.getElseRegion().front());
+        scf::YieldOp::create(b, loc, acc);
+        b.setInsertionPointAfter(ifInside);
+        scf::YieldOp::create(b, loc, ifInside.getResults());
+      }
+    }
+    // Every lane ends with the group's exact sum.
+    Value weightScale = memref::LoadOp::create(
+        b, loc, weightScales,
+        ValueRange{plan.weightScalesPerChannel ? n : index(0), g});
+    SmallVector<Value> results;
+    for (auto [r, partial] : llvm::enumerate(steps.getResults())) {
+      Value sum = partial;
+      for (int32_t offset = kWarpSize / 2; offset > 0; offset /= 2)
+        sum = arith::AddIOp::create(
+            b, loc, sum,
+            gpu::ShuffleOp::create(b, loc, sum, offset, kWarpSize,
+                                   gpu::ShuffleMode::XOR)
+                .getShuffleResult());
+      Value term = arith::MulFOp::create(
+          b, loc, arith::SIToFPOp::create(b, loc, f32, sum), inputScale[r]);
+      term = arith::MulFOp::create(b, loc, term, weightScale);
+      results.push_back(
+          arith::AddFOp::create(b, loc, groups.getRegionIterArgs()[r], term));
+    }
+    scf::YieldOp::create(b, loc, results);
+  }
+  Value isFirstLane =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, index(0));
+  auto ifStore = scf::IfOp::create(b, loc, isFirstLane, false);
+  b.setInsertionPointToStart(&ifStore.getThenRegion().front());
+  for (int64_t r = 0; r < kRowsPerPass; ++r) {
+    Value row = arith::AddIOp::create(b, loc, firstRow, index(r));
+    Value valid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row,
+                                        rowsTotal);
+    auto ifRow = scf::IfOp::create(b, loc, valid, false);
+    OpBuilder::InsertionGuard rowGuard(b);
+    b.setInsertionPointToStart(&ifRow.getThenRegion().front());
+    memref::StoreOp::create(b, loc, groups.getResult(r), out,
+                            ValueRange{row, n});
+  }
+}
+
+/// Replaces `op` (a product with one result) with a launch on buffers of
+/// its operands, built by `emit(b, x, buffers, out, accumulate)`: `x` is
+/// `input` as an [M, K] matrix, `buffers` those of `operands` (null
+/// operands stay null), `out` a fresh [M, N] buffer holding `init` when
+/// `accumulate` (else uninitialised).
+void replaceWithLaunch(
+    Operation *op, Value input, ArrayRef<Value> operands, Value init,
+    function_ref<void(OpBuilder &, Value, ArrayRef<Value>, Value, bool)> emit) {
   Location loc = op->getLoc();
   OpBuilder b(op);
   Value matrix = collapseToMatrix(b, loc, input);
   Value initMatrix = collapseToMatrix(b, loc, init);
   auto initType = cast<RankedTensorType>(initMatrix.getType());
-  plan.accumulate = !isZeroFill(init);
+  bool accumulate = !isZeroFill(init);
 
   Value x = toBuffer(b, loc, matrix);
-  Value storageBuffer = toBuffer(b, loc, storage);
-  Value scaleBuffer = scales ? toBuffer(b, loc, scales) : Value();
-  Value zeroBuffer = zeros ? toBuffer(b, loc, zeros) : Value();
+  SmallVector<Value> buffers;
+  for (Value operand : operands) {
+    if (!operand) {
+      buffers.push_back(Value());
+      continue;
+    }
+    // Per-row input scales ([..., 1]) as a matrix, like the input.
+    auto type = cast<RankedTensorType>(operand.getType());
+    buffers.push_back(toBuffer(
+        b, loc,
+        type.getRank() == 2 ? operand : collapseToMatrix(b, loc, operand)));
+  }
   auto outType = MemRefType::get(initType.getShape(), b.getF32Type());
   SmallVector<Value> dynamicSizes;
   if (outType.isDynamicDim(0))
     dynamicSizes.push_back(tensor::DimOp::create(b, loc, matrix, 0));
   Value out = memref::AllocOp::create(b, loc, outType, dynamicSizes);
-  if (plan.accumulate)
+  if (accumulate)
     memref::CopyOp::create(b, loc, toBuffer(b, loc, initMatrix), out);
-  GEMVKernelBuilder(b, loc, plan)
-      .build(x, storageBuffer, scaleBuffer, zeroBuffer, out);
+  emit(b, x, buffers, out, accumulate);
   Value result = bufferization::ToTensorOp::create(
       b, loc, initType, out, /*restrict=*/b.getUnitAttr(),
       /*writable=*/b.getUnitAttr());
@@ -492,6 +708,18 @@ void replaceWithGEMV(Operation *op, GEMVPlan plan, Value input, Value storage,
   op->erase();
 }
 
+/// Replaces a dequant_matmul or ggml_matmul with the GEMV launch.
+void replaceWithGEMV(Operation *op, GEMVPlan plan, Value input,
+                     ArrayRef<Value> weights, Value init) {
+  replaceWithLaunch(op, input, weights, init,
+                    [&](OpBuilder &b, Value x, ArrayRef<Value> buffers,
+                        Value out, bool accumulate) {
+                      plan.accumulate = accumulate;
+                      GEMVKernelBuilder(b, op->getLoc(), plan)
+                          .build(x, buffers[0], buffers[1], buffers[2], out);
+                    });
+}
+
 struct ConvertQTensorToGPUKernelsPass
     : qtensor::impl::ConvertQTensorToGPUKernelsPassBase<
           ConvertQTensorToGPUKernelsPass> {
@@ -500,30 +728,54 @@ struct ConvertQTensorToGPUKernelsPass
   void runOnOperation() override {
     SmallVector<Operation *> products;
     getOperation()->walk([&](Operation *op) {
-      if (isa<DequantMatmulOp, GGMLMatmulOp>(op))
+      if (isa<DequantMatmulOp, GGMLMatmulOp, QuantizedMatmulOp>(op))
         products.push_back(op);
     });
     for (Operation *op : products) {
       std::string whyNot;
-      FailureOr<GEMVPlan> plan = failure();
-      if (auto dequant = dyn_cast<DequantMatmulOp>(op)) {
-        plan = planGEMV(dequant, whyNot);
-        if (succeeded(plan))
-          replaceWithGEMV(op, *plan, dequant.getInput(), dequant.getStorage(),
-                          dequant.getScales(), dequant.getZeroPoints(),
-                          dequant.getInit());
-      } else {
-        auto ggml = cast<GGMLMatmulOp>(op);
-        plan = planGGMLGEMV(ggml, whyNot);
-        if (succeeded(plan))
-          replaceWithGEMV(op, *plan, ggml.getInput(), ggml.getStorage(),
-                          Value(), Value(), ggml.getInit());
-      }
-      if (failed(plan) && reportFallback)
+      if (failed(lower(op, whyNot)) && reportFallback)
         op->emitRemark() << "convert-qtensor-to-gpu-kernels: no GPU kernel "
                             "for this product ("
                          << whyNot << "); the generic loop mapping computes it";
     }
+  }
+
+private:
+  LogicalResult lower(Operation *op, std::string &whyNot) {
+    if (auto dequant = dyn_cast<DequantMatmulOp>(op)) {
+      FailureOr<GEMVPlan> plan = planGEMV(dequant, whyNot);
+      if (failed(plan))
+        return failure();
+      replaceWithGEMV(
+          op, *plan, dequant.getInput(),
+          {dequant.getStorage(), dequant.getScales(), dequant.getZeroPoints()},
+          dequant.getInit());
+      return success();
+    }
+    if (auto ggml = dyn_cast<GGMLMatmulOp>(op)) {
+      FailureOr<GEMVPlan> plan = planGGMLGEMV(ggml, whyNot);
+      if (failed(plan))
+        return failure();
+      replaceWithGEMV(op, *plan, ggml.getInput(),
+                      {ggml.getStorage(), Value(), Value()}, ggml.getInit());
+      return success();
+    }
+    auto w8a8 = cast<QuantizedMatmulOp>(op);
+    FailureOr<W8A8Plan> plan = planW8A8(w8a8, whyNot);
+    if (failed(plan))
+      return failure();
+    replaceWithLaunch(
+        op, w8a8.getInput(),
+        {w8a8.getInputScales(), w8a8.getWeight(), w8a8.getWeightScales()},
+        w8a8.getInit(),
+        [&](OpBuilder &b, Value x, ArrayRef<Value> buffers, Value out,
+            bool accumulate) {
+          W8A8Plan kernelPlan = *plan;
+          kernelPlan.accumulate = accumulate;
+          W8A8KernelBuilder(b, op->getLoc(), kernelPlan)
+              .build(x, buffers[0], buffers[1], buffers[2], out);
+        });
+    return success();
   }
 };
 

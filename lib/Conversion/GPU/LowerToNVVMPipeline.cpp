@@ -85,6 +85,7 @@ void mlir::qtensor::buildLowerToNVVMPipeline(
   pm.addNestedPass<func::FuncOp>(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createMergeGPUModulesPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createFormGPUDotProductsPass());
   // Allocations, copies and launches on one stream, synchronised before the
   // host reads a result.
   pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());

@@ -109,6 +109,34 @@ func.func @ggml_q4_k(%x: tensor<1x256xf32>, %q: tensor<4x144xi8>,
   return %y : tensor<1x4xf32>
 }
 
+// -----
+
+// W8A8: exact i32 sums of byte products per group (vector reductions that
+// become dp4a), added across the warp, then the reference's epilogue:
+// init + sum over g of (f32(acc_g) * sx) * sw_g.
+// CHECK-LABEL: func.func @w8a8
+// CHECK: gpu.launch
+// CHECK: scf.for
+// CHECK: vector.load %{{.*}} {alignment = 16 : i64} : memref<8x64xi8>, vector<16xi8>
+// CHECK: vector.shuffle
+// CHECK: vector.reduction <add>, %{{.*}}, %{{.*}} : vector<4xi32> into i32
+// CHECK: gpu.shuffle xor %{{.*}}, %c16_i32, %c32_i32 : i32
+// CHECK: %[[F:.*]] = arith.sitofp %{{.*}} : i32 to f32
+// CHECK: %[[T:.*]] = arith.mulf %[[F]], %{{.*}} : f32
+// CHECK: %[[U:.*]] = arith.mulf %[[T]], %{{.*}} : f32
+// CHECK: arith.addf %{{.*}}, %[[U]] : f32
+func.func @w8a8(%x: tensor<3x64xf32>) -> tensor<3x8xf32> {
+  %q, %sx = qtensor.dynamic_quantize %x
+              : tensor<3x64xf32> -> tensor<3x64xi8>, tensor<3x1xf32>
+  %w = arith.constant dense<"0xEDBF88465F03ADED29AB14C256E7D85056791A384320C434956872D72C886BCB8FAE166602D21CC1FB470C79D939013E6567A9042A44082BFE65D723CB622F4A58151B8A4C89113ECE795216BB2CB138BBE76BCD6509C2A800DD396D71E38AA62D9D91341C0DC3DBFEB17F21D97631CDBEBD479457840F195886543D4B06181FE66AC79607B59148F68E462C973C21D7E748C4568CFDB232188D41582B537106675AF2E9C62A58F686220EDF9E21992072463433FBE81EFA1B0EBF7CEA76BEFD7C122B18D1D0232960115C2B210FB5F0F30D26AA2BA404EDE54CC5F44636B276E742627137381A3D262ABE350CEF66BD297802836507E0810B34D51D80F3A1701E8C4399135FB4CE039A300FA2E07ED5A4FBB1CCDC6A288D9AECEEE9E1C55FA8CD1EA62F57A20D606CBA462BACE4C56CAB2609D7F074A532ED019169247205A1152E4CA85331CECAC745B6B78A67A4C55D5B57049C0A8EF5DA2F8B9149E7F5765BA94BB11A8EB00D5F31E844AE6B44D86E67D80519B5FEBE1FBECCEDDF6132552BB5857EF05F06AB72580E1C66AD9142A998CA1227CF7DE8ED15A0584966C34DC210CB4792D5F65C30FF8581BFB107651EED9F34690765ED3F829E9773055BD48BBDB2A5520E446B2D186B0984E0B7B42630D1DA5A1E7C4FD7BA62B2D11152A08DEA9493DFD8351DB772D384BAE7BF21D05D203CA5D8FD099EDE28C78463F156"> : tensor<8x64xi8>
+  %sw = arith.constant dense<0.01> : tensor<8x2xf32>
+  %init = arith.constant dense<0.0> : tensor<3x8xf32>
+  %y = qtensor.quantized_matmul %q, %sx, %w, %sw outs(%init : tensor<3x8xf32>)
+         : tensor<3x64xi8>, tensor<3x1xf32>, tensor<8x64xi8>, tensor<8x2xf32>
+           -> tensor<3x8xf32>
+  return %y : tensor<3x8xf32>
+}
+
 // PTX-LABEL: .visible .entry int4_grouped_kernel(
 // PTX-NOT: .local
 // PTX-NOT: cvt.rn.f32.u32
@@ -118,3 +146,7 @@ func.func @ggml_q4_k(%x: tensor<1x256xf32>, %q: tensor<4x144xi8>,
 // PTX: fma.rn.f32
 // PTX: shfl.sync.bfly.b32
 // PTX: ret;
+
+// PTX: .visible .entry w8a8_kernel
+// PTX: dp4a.s32.s32
+// PTX: shfl.sync.bfly.b32
