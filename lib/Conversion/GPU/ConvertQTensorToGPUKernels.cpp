@@ -222,6 +222,92 @@ bool isZeroFill(Value init) {
          attr.getSplatValue<APFloat>().isPosZero();
 }
 
+/// The launch shared by the warp-per-channel kernels: a warp computes one
+/// output channel `n` for the 8 activation rows from `firstRow`, lane
+/// `lane`; `rows` are those rows clamped to the last (rows past the end
+/// repeat it and are not stored).
+struct WarpPerChannel {
+  Value lane, n, firstRow, rowsTotal;
+  SmallVector<Value> rows;
+};
+
+/// Creates the launch over `channels` channels and the rows of `x`, and
+/// leaves `b` inside its `if (n < channels)`.
+WarpPerChannel beginWarpPerChannel(OpBuilder &b, Location loc, Value x,
+                                   int64_t channels) {
+  auto index = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  WarpPerChannel w;
+  w.rowsTotal = memref::DimOp::create(b, loc, x, 0);
+  Value one = index(1);
+  auto launch = gpu::LaunchOp::create(
+      b, loc, index(llvm::divideCeil(channels, kWarpsPerBlock)),
+      arith::CeilDivUIOp::create(b, loc, w.rowsTotal, index(kRowsPerPass)), one,
+      index(kWarpSize), index(kWarpsPerBlock), one);
+  b.setInsertionPointToStart(&launch.getBody().front());
+  gpu::TerminatorOp::create(b, loc);
+  b.setInsertionPointToStart(&launch.getBody().front());
+  w.lane = launch.getThreadIds().x;
+  w.n = arith::AddIOp::create(b, loc,
+                              arith::MulIOp::create(b, loc,
+                                                    launch.getBlockIds().x,
+                                                    index(kWarpsPerBlock)),
+                              launch.getThreadIds().y);
+  w.firstRow = arith::MulIOp::create(b, loc, launch.getBlockIds().y,
+                                     index(kRowsPerPass));
+  Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, w.n,
+                                        index(channels));
+  auto ifChannel = scf::IfOp::create(b, loc, inRange, /*withElse=*/false);
+  b.setInsertionPointToStart(&ifChannel.getThenRegion().front());
+  Value lastRow = arith::SubIOp::create(b, loc, w.rowsTotal, one);
+  for (int64_t r = 0; r < kRowsPerPass; ++r)
+    w.rows.push_back(arith::MinUIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, w.firstRow, index(r)), lastRow));
+  return w;
+}
+
+/// The sum of `value` (f32 or i32) over the warp, in every lane
+/// (butterfly shuffles).
+Value warpSum(OpBuilder &b, Location loc, Value value) {
+  bool isFloat = isa<FloatType>(value.getType());
+  for (int32_t offset = kWarpSize / 2; offset > 0; offset /= 2) {
+    Value other = gpu::ShuffleOp::create(b, loc, value, offset, kWarpSize,
+                                         gpu::ShuffleMode::XOR)
+                      .getShuffleResult();
+    value = isFloat ? Value(arith::AddFOp::create(b, loc, value, other))
+                    : Value(arith::AddIOp::create(b, loc, value, other));
+  }
+  return value;
+}
+
+/// Lane 0 stores `values[r]` to out[firstRow + r, n] for the rows that
+/// exist, added to what `out` holds when `addToOutput`.
+void storeRows(OpBuilder &b, Location loc, const WarpPerChannel &w,
+               ArrayRef<Value> values, Value out, bool addToOutput) {
+  OpBuilder::InsertionGuard guard(b);
+  Value isFirstLane =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, w.lane,
+                            arith::ConstantIndexOp::create(b, loc, 0));
+  auto ifStore = scf::IfOp::create(b, loc, isFirstLane, false);
+  b.setInsertionPointToStart(&ifStore.getThenRegion().front());
+  for (auto [r, value] : llvm::enumerate(values)) {
+    Value row = arith::AddIOp::create(
+        b, loc, w.firstRow, arith::ConstantIndexOp::create(b, loc, r));
+    Value valid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row,
+                                        w.rowsTotal);
+    auto ifRow = scf::IfOp::create(b, loc, valid, false);
+    OpBuilder::InsertionGuard rowGuard(b);
+    b.setInsertionPointToStart(&ifRow.getThenRegion().front());
+    Value result = value;
+    if (addToOutput)
+      result = arith::AddFOp::create(
+          b, loc, memref::LoadOp::create(b, loc, out, ValueRange{row, w.n}),
+          result);
+    memref::StoreOp::create(b, loc, result, out, ValueRange{row, w.n});
+  }
+}
+
 /// Emits the body of the GEMV launch.
 class GEMVKernelBuilder {
 public:
@@ -353,37 +439,10 @@ SmallVector<Value> GEMVKernelBuilder::step(Value x, Value storage, Value scales,
 
 void GEMVKernelBuilder::build(Value x, Value storage, Value scales, Value zeros,
                               Value out) {
-  Value rowsTotal = memref::DimOp::create(b, loc, x, 0);
-  Value one = index(1);
-  Value gridX = index(llvm::divideCeil(plan.n, kWarpsPerBlock));
-  Value gridY =
-      arith::CeilDivUIOp::create(b, loc, rowsTotal, index(kRowsPerPass));
-  auto launch = gpu::LaunchOp::create(
-      b, loc, gridX, gridY, one, index(kWarpSize), index(kWarpsPerBlock), one);
   OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(&launch.getBody().front());
-  gpu::TerminatorOp::create(b, loc);
-  b.setInsertionPointToStart(&launch.getBody().front());
-
-  Value lane = launch.getThreadIds().x;
-  Value n = arith::AddIOp::create(b, loc,
-                                  arith::MulIOp::create(b, loc,
-                                                        launch.getBlockIds().x,
-                                                        index(kWarpsPerBlock)),
-                                  launch.getThreadIds().y);
-  Value firstRow = arith::MulIOp::create(b, loc, launch.getBlockIds().y,
-                                         index(kRowsPerPass));
-  Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, n,
-                                        index(plan.n));
-  auto ifChannel = scf::IfOp::create(b, loc, inRange, /*withElse=*/false);
-  b.setInsertionPointToStart(&ifChannel.getThenRegion().front());
-
-  // Rows past the end repeat the last row and are not stored.
-  Value lastRow = arith::SubIOp::create(b, loc, rowsTotal, one);
-  SmallVector<Value> rows;
-  for (int64_t r = 0; r < kRowsPerPass; ++r)
-    rows.push_back(arith::MinUIOp::create(
-        b, loc, arith::AddIOp::create(b, loc, firstRow, index(r)), lastRow));
+  WarpPerChannel w = beginWarpPerChannel(b, loc, x, plan.n);
+  Value lane = w.lane, n = w.n, one = index(1);
+  ArrayRef<Value> rows = w.rows;
 
   // Each step the warp covers 32 consecutive lane loads of the row.
   int64_t codesPerStep = kWarpSize * plan.codesPerLoad;
@@ -419,32 +478,10 @@ void GEMVKernelBuilder::build(Value x, Value storage, Value scales, Value zeros,
   }
 
   // Warp sums by butterfly shuffles; lane 0 stores.
-  SmallVector<Value> sums(loop.getResults());
-  for (Value &sum : sums)
-    for (int32_t offset = kWarpSize / 2; offset > 0; offset /= 2)
-      sum = arith::AddFOp::create(b, loc, sum,
-                                  gpu::ShuffleOp::create(b, loc, sum, offset,
-                                                         kWarpSize,
-                                                         gpu::ShuffleMode::XOR)
-                                      .getShuffleResult());
-  Value isFirstLane =
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, index(0));
-  auto ifStore = scf::IfOp::create(b, loc, isFirstLane, false);
-  b.setInsertionPointToStart(&ifStore.getThenRegion().front());
-  for (int64_t r = 0; r < kRowsPerPass; ++r) {
-    Value row = arith::AddIOp::create(b, loc, firstRow, index(r));
-    Value valid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row,
-                                        rowsTotal);
-    auto ifRow = scf::IfOp::create(b, loc, valid, false);
-    OpBuilder::InsertionGuard rowGuard(b);
-    b.setInsertionPointToStart(&ifRow.getThenRegion().front());
-    Value result = sums[r];
-    if (plan.accumulate)
-      result = arith::AddFOp::create(
-          b, loc, memref::LoadOp::create(b, loc, out, ValueRange{row, n}),
-          result);
-    memref::StoreOp::create(b, loc, result, out, ValueRange{row, n});
-  }
+  SmallVector<Value> sums;
+  for (Value partial : loop.getResults())
+    sums.push_back(warpSum(b, loc, partial));
+  storeRows(b, loc, w, sums, out, plan.accumulate);
 }
 
 /// What the W8A8 kernel needs to know about a quantized_matmul.
@@ -509,34 +546,10 @@ private:
 
 void W8A8KernelBuilder::build(Value x, Value inputScales, Value weight,
                               Value weightScales, Value out) {
-  Value rowsTotal = memref::DimOp::create(b, loc, x, 0);
-  Value one = index(1);
-  auto launch = gpu::LaunchOp::create(
-      b, loc, index(llvm::divideCeil(plan.n, kWarpsPerBlock)),
-      arith::CeilDivUIOp::create(b, loc, rowsTotal, index(kRowsPerPass)), one,
-      index(kWarpSize), index(kWarpsPerBlock), one);
   OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(&launch.getBody().front());
-  gpu::TerminatorOp::create(b, loc);
-  b.setInsertionPointToStart(&launch.getBody().front());
-
-  Value lane = launch.getThreadIds().x;
-  Value n = arith::AddIOp::create(b, loc,
-                                  arith::MulIOp::create(b, loc,
-                                                        launch.getBlockIds().x,
-                                                        index(kWarpsPerBlock)),
-                                  launch.getThreadIds().y);
-  Value firstRow = arith::MulIOp::create(b, loc, launch.getBlockIds().y,
-                                         index(kRowsPerPass));
-  Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, n,
-                                        index(plan.n));
-  auto ifChannel = scf::IfOp::create(b, loc, inRange, false);
-  b.setInsertionPointToStart(&ifChannel.getThenRegion().front());
-  Value lastRow = arith::SubIOp::create(b, loc, rowsTotal, one);
-  SmallVector<Value> rows;
-  for (int64_t r = 0; r < kRowsPerPass; ++r)
-    rows.push_back(arith::MinUIOp::create(
-        b, loc, arith::AddIOp::create(b, loc, firstRow, index(r)), lastRow));
+  WarpPerChannel w = beginWarpPerChannel(b, loc, x, plan.n);
+  Value lane = w.lane, n = w.n, one = index(1);
+  ArrayRef<Value> rows = w.rows;
   Type f32 = b.getF32Type(), i32 = b.getI32Type();
   SmallVector<Value> inputScale, init;
   for (Value row : rows) {
@@ -621,13 +634,7 @@ void W8A8KernelBuilder::build(Value x, Value inputScales, Value weight,
         ValueRange{plan.weightScalesPerChannel ? n : index(0), g});
     SmallVector<Value> results;
     for (auto [r, partial] : llvm::enumerate(steps.getResults())) {
-      Value sum = partial;
-      for (int32_t offset = kWarpSize / 2; offset > 0; offset /= 2)
-        sum = arith::AddIOp::create(
-            b, loc, sum,
-            gpu::ShuffleOp::create(b, loc, sum, offset, kWarpSize,
-                                   gpu::ShuffleMode::XOR)
-                .getShuffleResult());
+      Value sum = warpSum(b, loc, partial);
       Value term = arith::MulFOp::create(
           b, loc, arith::SIToFPOp::create(b, loc, f32, sum), inputScale[r]);
       term = arith::MulFOp::create(b, loc, term, weightScale);
@@ -636,20 +643,9 @@ void W8A8KernelBuilder::build(Value x, Value inputScales, Value weight,
     }
     scf::YieldOp::create(b, loc, results);
   }
-  Value isFirstLane =
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, index(0));
-  auto ifStore = scf::IfOp::create(b, loc, isFirstLane, false);
-  b.setInsertionPointToStart(&ifStore.getThenRegion().front());
-  for (int64_t r = 0; r < kRowsPerPass; ++r) {
-    Value row = arith::AddIOp::create(b, loc, firstRow, index(r));
-    Value valid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row,
-                                        rowsTotal);
-    auto ifRow = scf::IfOp::create(b, loc, valid, false);
-    OpBuilder::InsertionGuard rowGuard(b);
-    b.setInsertionPointToStart(&ifRow.getThenRegion().front());
-    memref::StoreOp::create(b, loc, groups.getResult(r), out,
-                            ValueRange{row, n});
-  }
+  // The running result already holds the initial value.
+  storeRows(b, loc, w, SmallVector<Value>(groups.getResults()), out,
+            /*addToOutput=*/false);
 }
 
 /// Replaces `op` (a product with one result) with a launch on buffers of
