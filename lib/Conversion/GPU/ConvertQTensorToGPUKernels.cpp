@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "../KernelOperands.h"
 #include "quant/Conversion/Passes.h"
 #include "quant/Dialect/QTensor/IR/QTensorOps.h"
 
@@ -182,44 +183,6 @@ FailureOr<GEMVPlan> planGGMLGEMV(GGMLMatmulOp op, std::string &whyNot) {
       storageType.getShape()[1] != plan.k / 32 * plan.blockBytes)
     return fail("storage shape");
   return plan;
-}
-
-/// Collapses `value` ([..., D]) to [M, D].
-Value collapseToMatrix(OpBuilder &b, Location loc, Value value) {
-  auto type = cast<RankedTensorType>(value.getType());
-  int64_t rank = type.getRank();
-  if (rank == 2)
-    return value;
-  if (rank == 1)
-    return tensor::ExpandShapeOp::create(
-        b, loc,
-        RankedTensorType::get({1, type.getDimSize(0)}, type.getElementType()),
-        value, SmallVector<ReassociationIndices>{{0, 1}});
-  ReassociationIndices leading;
-  for (int64_t i = 0; i + 1 < rank; ++i)
-    leading.push_back(i);
-  return tensor::CollapseShapeOp::create(
-      b, loc, value, SmallVector<ReassociationIndices>{leading, {rank - 1}});
-}
-
-Value toBuffer(OpBuilder &b, Location loc, Value tensor) {
-  auto type = cast<RankedTensorType>(tensor.getType());
-  return bufferization::ToBufferOp::create(
-      b, loc, MemRefType::get(type.getShape(), type.getElementType()), tensor,
-      /*read_only=*/true);
-}
-
-/// True when `init` is +0.0 everywhere (a zero fill or splat).
-bool isZeroFill(Value init) {
-  Value value = init;
-  if (auto fill = init.getDefiningOp<linalg::FillOp>())
-    value = fill.getInputs()[0];
-  if (matchPattern(value, m_PosZeroFloat()))
-    return true;
-  DenseElementsAttr attr;
-  return matchPattern(value, m_Constant(&attr)) && attr.isSplat() &&
-         isa<FloatType>(attr.getElementType()) &&
-         attr.getSplatValue<APFloat>().isPosZero();
 }
 
 /// The launch shared by the warp-per-channel kernels: a warp computes one
@@ -663,7 +626,7 @@ void replaceWithLaunch(
   auto initType = cast<RankedTensorType>(initMatrix.getType());
   bool accumulate = !isZeroFill(init);
 
-  Value x = toBuffer(b, loc, matrix);
+  Value x = toBuffer(b, loc, matrix, /*dynamicRows=*/false);
   SmallVector<Value> buffers;
   for (Value operand : operands) {
     if (!operand) {
@@ -674,7 +637,8 @@ void replaceWithLaunch(
     auto type = cast<RankedTensorType>(operand.getType());
     buffers.push_back(toBuffer(
         b, loc,
-        type.getRank() == 2 ? operand : collapseToMatrix(b, loc, operand)));
+        type.getRank() == 2 ? operand : collapseToMatrix(b, loc, operand),
+        /*dynamicRows=*/false));
   }
   auto outType = MemRefType::get(initType.getShape(), b.getF32Type());
   SmallVector<Value> dynamicSizes;
@@ -682,7 +646,7 @@ void replaceWithLaunch(
     dynamicSizes.push_back(tensor::DimOp::create(b, loc, matrix, 0));
   Value out = memref::AllocOp::create(b, loc, outType, dynamicSizes);
   if (accumulate)
-    memref::CopyOp::create(b, loc, toBuffer(b, loc, initMatrix), out);
+    memref::CopyOp::create(b, loc, toBuffer(b, loc, initMatrix, false), out);
   emit(b, x, buffers, out, accumulate);
   Value result = bufferization::ToTensorOp::create(
       b, loc, initType, out, /*restrict=*/b.getUnitAttr(),

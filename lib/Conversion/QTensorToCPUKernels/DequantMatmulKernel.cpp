@@ -18,6 +18,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "../KernelOperands.h"
 #include "CPUKernels.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -1150,25 +1151,6 @@ func::FuncOp getOrCreateKernel(ModuleOp module, const DequantKernelPlan &plan,
   return func;
 }
 
-/// Collapses `value` ([..., D]) to [M, D].
-Value collapseToMatrix(OpBuilder &b, Location loc, Value value) {
-  auto type = cast<RankedTensorType>(value.getType());
-  int64_t rank = type.getRank();
-  if (rank == 2)
-    return value;
-  int64_t last = type.getShape().back();
-  if (rank == 1) {
-    auto matrix = RankedTensorType::get({1, last}, type.getElementType());
-    return tensor::ExpandShapeOp::create(
-        b, loc, matrix, value, SmallVector<ReassociationIndices>{{0, 1}});
-  }
-  ReassociationIndices leading;
-  for (int64_t i = 0; i + 1 < rank; ++i)
-    leading.push_back(i);
-  return tensor::CollapseShapeOp::create(
-      b, loc, value, SmallVector<ReassociationIndices>{leading, {rank - 1}});
-}
-
 /// Reverses collapseToMatrix for a result shaped like `like`.
 Value expandLike(OpBuilder &b, Location loc, Value matrix,
                  RankedTensorType like, Value likeValue) {
@@ -1185,35 +1167,6 @@ Value expandLike(OpBuilder &b, Location loc, Value matrix,
   return tensor::ExpandShapeOp::create(
       b, loc, like, matrix,
       SmallVector<ReassociationIndices>{leading, {rank - 1}}, sizes);
-}
-
-/// A buffer of `tensor` with identity layout; `dynamicRows` makes the first
-/// dimension dynamic (the kernels take any number of rows).
-Value toBuffer(OpBuilder &b, Location loc, Value tensor, bool dynamicRows) {
-  auto type = cast<RankedTensorType>(tensor.getType());
-  auto memrefType = MemRefType::get(type.getShape(), type.getElementType());
-  Value buffer = bufferization::ToBufferOp::create(b, loc, memrefType, tensor,
-                                                   /*read_only=*/true);
-  if (!dynamicRows || memrefType.isDynamicDim(0))
-    return buffer;
-  SmallVector<int64_t> shape(type.getShape());
-  shape[0] = ShapedType::kDynamic;
-  return memref::CastOp::create(
-      b, loc, MemRefType::get(shape, type.getElementType()), buffer);
-}
-
-/// True when `init` is +0.0 everywhere: a linalg.fill or a splat constant of
-/// zero. (Adding the products to +0 would only turn a -0 sum into +0.)
-bool isZeroFill(Value init) {
-  Value value = init;
-  if (auto fill = init.getDefiningOp<linalg::FillOp>())
-    value = fill.getInputs()[0];
-  if (matchPattern(value, m_PosZeroFloat()))
-    return true;
-  DenseElementsAttr attr;
-  return matchPattern(value, m_Constant(&attr)) && attr.isSplat() &&
-         isa<FloatType>(attr.getElementType()) &&
-         attr.getSplatValue<APFloat>().isPosZero();
 }
 
 } // namespace

@@ -76,3 +76,4 @@ func.func @nested(%a: memref<8x16x4xf32>, %b: memref<8x4xf32>) {
   }
   return
 }
+
