@@ -322,6 +322,172 @@ func.func @q4_0_4096x4096_x20(%x: tensor<?x4096xf32>, %q: tensor<4096x2304xi8>)
   return %y19 : tensor<?x4096xf32>
 }
 
+// llama.cpp's q4_K super-blocks (144 bytes per 256 codes).
+func.func @q4_K_4096x4096(%x: tensor<?x4096xf32>, %q: tensor<4096x2304xi8>)
+    -> tensor<?x4096xf32> attributes {qtensor.gpu_device_arguments} {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %m = tensor.dim %x, %c0 : tensor<?x4096xf32>
+  %empty = tensor.empty(%m) : tensor<?x4096xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%empty : tensor<?x4096xf32>) -> tensor<?x4096xf32>
+  %y0 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%init : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x2304xi8> -> tensor<?x4096xf32>
+  return %y0 : tensor<?x4096xf32>
+}
+func.func @q4_K_4096x4096_x20(%x: tensor<?x4096xf32>, %q: tensor<4096x2304xi8>)
+    -> tensor<?x4096xf32> attributes {qtensor.gpu_device_arguments} {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %m = tensor.dim %x, %c0 : tensor<?x4096xf32>
+  %empty = tensor.empty(%m) : tensor<?x4096xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%empty : tensor<?x4096xf32>) -> tensor<?x4096xf32>
+  %y0 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%init : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x2304xi8> -> tensor<?x4096xf32>
+  %y1 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y0 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x2304xi8> -> tensor<?x4096xf32>
+  %y2 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y1 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x2304xi8> -> tensor<?x4096xf32>
+  %y3 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y2 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x2304xi8> -> tensor<?x4096xf32>
+  %y4 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y3 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x2304xi8> -> tensor<?x4096xf32>
+  %y5 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y4 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x2304xi8> -> tensor<?x4096xf32>
+  %y6 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y5 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x2304xi8> -> tensor<?x4096xf32>
+  %y7 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y6 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x2304xi8> -> tensor<?x4096xf32>
+  %y8 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y7 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x2304xi8> -> tensor<?x4096xf32>
+  %y9 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y8 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x2304xi8> -> tensor<?x4096xf32>
+  %y10 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y9 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x2304xi8> -> tensor<?x4096xf32>
+  %y11 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y10 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x2304xi8> -> tensor<?x4096xf32>
+  %y12 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y11 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x2304xi8> -> tensor<?x4096xf32>
+  %y13 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y12 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x2304xi8> -> tensor<?x4096xf32>
+  %y14 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y13 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x2304xi8> -> tensor<?x4096xf32>
+  %y15 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y14 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x2304xi8> -> tensor<?x4096xf32>
+  %y16 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y15 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x2304xi8> -> tensor<?x4096xf32>
+  %y17 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y16 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x2304xi8> -> tensor<?x4096xf32>
+  %y18 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y17 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x2304xi8> -> tensor<?x4096xf32>
+  %y19 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y18 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x2304xi8> -> tensor<?x4096xf32>
+  return %y19 : tensor<?x4096xf32>
+}
+
+// llama.cpp's q6_K super-blocks (210 bytes per 256 codes).
+func.func @q6_K_4096x4096(%x: tensor<?x4096xf32>, %q: tensor<4096x3360xi8>)
+    -> tensor<?x4096xf32> attributes {qtensor.gpu_device_arguments} {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %m = tensor.dim %x, %c0 : tensor<?x4096xf32>
+  %empty = tensor.empty(%m) : tensor<?x4096xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%empty : tensor<?x4096xf32>) -> tensor<?x4096xf32>
+  %y0 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%init : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x3360xi8> -> tensor<?x4096xf32>
+  return %y0 : tensor<?x4096xf32>
+}
+func.func @q6_K_4096x4096_x20(%x: tensor<?x4096xf32>, %q: tensor<4096x3360xi8>)
+    -> tensor<?x4096xf32> attributes {qtensor.gpu_device_arguments} {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %m = tensor.dim %x, %c0 : tensor<?x4096xf32>
+  %empty = tensor.empty(%m) : tensor<?x4096xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%empty : tensor<?x4096xf32>) -> tensor<?x4096xf32>
+  %y0 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%init : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x3360xi8> -> tensor<?x4096xf32>
+  %y1 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y0 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x3360xi8> -> tensor<?x4096xf32>
+  %y2 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y1 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x3360xi8> -> tensor<?x4096xf32>
+  %y3 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y2 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x3360xi8> -> tensor<?x4096xf32>
+  %y4 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y3 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x3360xi8> -> tensor<?x4096xf32>
+  %y5 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y4 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x3360xi8> -> tensor<?x4096xf32>
+  %y6 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y5 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x3360xi8> -> tensor<?x4096xf32>
+  %y7 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y6 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x3360xi8> -> tensor<?x4096xf32>
+  %y8 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y7 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x3360xi8> -> tensor<?x4096xf32>
+  %y9 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y8 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x3360xi8> -> tensor<?x4096xf32>
+  %y10 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y9 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x3360xi8> -> tensor<?x4096xf32>
+  %y11 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y10 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x3360xi8> -> tensor<?x4096xf32>
+  %y12 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y11 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x3360xi8> -> tensor<?x4096xf32>
+  %y13 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y12 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x3360xi8> -> tensor<?x4096xf32>
+  %y14 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y13 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x3360xi8> -> tensor<?x4096xf32>
+  %y15 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y14 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x3360xi8> -> tensor<?x4096xf32>
+  %y16 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y15 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x3360xi8> -> tensor<?x4096xf32>
+  %y17 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y16 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x3360xi8> -> tensor<?x4096xf32>
+  %y18 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y17 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x3360xi8> -> tensor<?x4096xf32>
+  %y19 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y18 : tensor<?x4096xf32>)
+           : tensor<?x4096xf32>, tensor<4096x3360xi8> -> tensor<?x4096xf32>
+  return %y19 : tensor<?x4096xf32>
+}
+
 // ui4, groups of 128, f32 scales, i8 zero-points (GPTQ / RTN int4).
 func.func @q4g128_14336x4096(%x: tensor<?x4096xf32>, %q: tensor<14336x2048xi8>,
     %s: tensor<14336x32xf32>, %z: tensor<14336x32xi8>)
@@ -638,6 +804,172 @@ func.func @q4_0_14336x4096_x20(%x: tensor<?x4096xf32>, %q: tensor<14336x2304xi8>
   return %y19 : tensor<?x14336xf32>
 }
 
+// llama.cpp's q4_K super-blocks (144 bytes per 256 codes).
+func.func @q4_K_14336x4096(%x: tensor<?x4096xf32>, %q: tensor<14336x2304xi8>)
+    -> tensor<?x14336xf32> attributes {qtensor.gpu_device_arguments} {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %m = tensor.dim %x, %c0 : tensor<?x4096xf32>
+  %empty = tensor.empty(%m) : tensor<?x14336xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%empty : tensor<?x14336xf32>) -> tensor<?x14336xf32>
+  %y0 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%init : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x2304xi8> -> tensor<?x14336xf32>
+  return %y0 : tensor<?x14336xf32>
+}
+func.func @q4_K_14336x4096_x20(%x: tensor<?x4096xf32>, %q: tensor<14336x2304xi8>)
+    -> tensor<?x14336xf32> attributes {qtensor.gpu_device_arguments} {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %m = tensor.dim %x, %c0 : tensor<?x4096xf32>
+  %empty = tensor.empty(%m) : tensor<?x14336xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%empty : tensor<?x14336xf32>) -> tensor<?x14336xf32>
+  %y0 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%init : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x2304xi8> -> tensor<?x14336xf32>
+  %y1 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y0 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x2304xi8> -> tensor<?x14336xf32>
+  %y2 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y1 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x2304xi8> -> tensor<?x14336xf32>
+  %y3 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y2 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x2304xi8> -> tensor<?x14336xf32>
+  %y4 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y3 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x2304xi8> -> tensor<?x14336xf32>
+  %y5 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y4 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x2304xi8> -> tensor<?x14336xf32>
+  %y6 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y5 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x2304xi8> -> tensor<?x14336xf32>
+  %y7 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y6 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x2304xi8> -> tensor<?x14336xf32>
+  %y8 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y7 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x2304xi8> -> tensor<?x14336xf32>
+  %y9 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y8 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x2304xi8> -> tensor<?x14336xf32>
+  %y10 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y9 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x2304xi8> -> tensor<?x14336xf32>
+  %y11 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y10 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x2304xi8> -> tensor<?x14336xf32>
+  %y12 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y11 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x2304xi8> -> tensor<?x14336xf32>
+  %y13 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y12 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x2304xi8> -> tensor<?x14336xf32>
+  %y14 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y13 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x2304xi8> -> tensor<?x14336xf32>
+  %y15 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y14 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x2304xi8> -> tensor<?x14336xf32>
+  %y16 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y15 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x2304xi8> -> tensor<?x14336xf32>
+  %y17 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y16 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x2304xi8> -> tensor<?x14336xf32>
+  %y18 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y17 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x2304xi8> -> tensor<?x14336xf32>
+  %y19 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y18 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x2304xi8> -> tensor<?x14336xf32>
+  return %y19 : tensor<?x14336xf32>
+}
+
+// llama.cpp's q6_K super-blocks (210 bytes per 256 codes).
+func.func @q6_K_14336x4096(%x: tensor<?x4096xf32>, %q: tensor<14336x3360xi8>)
+    -> tensor<?x14336xf32> attributes {qtensor.gpu_device_arguments} {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %m = tensor.dim %x, %c0 : tensor<?x4096xf32>
+  %empty = tensor.empty(%m) : tensor<?x14336xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%empty : tensor<?x14336xf32>) -> tensor<?x14336xf32>
+  %y0 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%init : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x3360xi8> -> tensor<?x14336xf32>
+  return %y0 : tensor<?x14336xf32>
+}
+func.func @q6_K_14336x4096_x20(%x: tensor<?x4096xf32>, %q: tensor<14336x3360xi8>)
+    -> tensor<?x14336xf32> attributes {qtensor.gpu_device_arguments} {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %m = tensor.dim %x, %c0 : tensor<?x4096xf32>
+  %empty = tensor.empty(%m) : tensor<?x14336xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%empty : tensor<?x14336xf32>) -> tensor<?x14336xf32>
+  %y0 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%init : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x3360xi8> -> tensor<?x14336xf32>
+  %y1 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y0 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x3360xi8> -> tensor<?x14336xf32>
+  %y2 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y1 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x3360xi8> -> tensor<?x14336xf32>
+  %y3 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y2 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x3360xi8> -> tensor<?x14336xf32>
+  %y4 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y3 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x3360xi8> -> tensor<?x14336xf32>
+  %y5 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y4 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x3360xi8> -> tensor<?x14336xf32>
+  %y6 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y5 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x3360xi8> -> tensor<?x14336xf32>
+  %y7 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y6 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x3360xi8> -> tensor<?x14336xf32>
+  %y8 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y7 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x3360xi8> -> tensor<?x14336xf32>
+  %y9 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y8 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x3360xi8> -> tensor<?x14336xf32>
+  %y10 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y9 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x3360xi8> -> tensor<?x14336xf32>
+  %y11 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y10 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x3360xi8> -> tensor<?x14336xf32>
+  %y12 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y11 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x3360xi8> -> tensor<?x14336xf32>
+  %y13 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y12 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x3360xi8> -> tensor<?x14336xf32>
+  %y14 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y13 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x3360xi8> -> tensor<?x14336xf32>
+  %y15 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y14 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x3360xi8> -> tensor<?x14336xf32>
+  %y16 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y15 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x3360xi8> -> tensor<?x14336xf32>
+  %y17 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y16 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x3360xi8> -> tensor<?x14336xf32>
+  %y18 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y17 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x3360xi8> -> tensor<?x14336xf32>
+  %y19 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y18 : tensor<?x14336xf32>)
+           : tensor<?x4096xf32>, tensor<14336x3360xi8> -> tensor<?x14336xf32>
+  return %y19 : tensor<?x14336xf32>
+}
+
 // ui4, groups of 128, f32 scales, i8 zero-points (GPTQ / RTN int4).
 func.func @q4g128_4096x14336(%x: tensor<?x14336xf32>, %q: tensor<4096x7168xi8>,
     %s: tensor<4096x112xf32>, %z: tensor<4096x112xi8>)
@@ -951,5 +1283,171 @@ func.func @q4_0_4096x14336_x20(%x: tensor<?x14336xf32>, %q: tensor<4096x8064xi8>
   %y19 = qtensor.ggml_matmul %x, %q as q4_0
            outs(%y18 : tensor<?x4096xf32>)
            : tensor<?x14336xf32>, tensor<4096x8064xi8> -> tensor<?x4096xf32>
+  return %y19 : tensor<?x4096xf32>
+}
+
+// llama.cpp's q4_K super-blocks (144 bytes per 256 codes).
+func.func @q4_K_4096x14336(%x: tensor<?x14336xf32>, %q: tensor<4096x8064xi8>)
+    -> tensor<?x4096xf32> attributes {qtensor.gpu_device_arguments} {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %m = tensor.dim %x, %c0 : tensor<?x14336xf32>
+  %empty = tensor.empty(%m) : tensor<?x4096xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%empty : tensor<?x4096xf32>) -> tensor<?x4096xf32>
+  %y0 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%init : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x8064xi8> -> tensor<?x4096xf32>
+  return %y0 : tensor<?x4096xf32>
+}
+func.func @q4_K_4096x14336_x20(%x: tensor<?x14336xf32>, %q: tensor<4096x8064xi8>)
+    -> tensor<?x4096xf32> attributes {qtensor.gpu_device_arguments} {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %m = tensor.dim %x, %c0 : tensor<?x14336xf32>
+  %empty = tensor.empty(%m) : tensor<?x4096xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%empty : tensor<?x4096xf32>) -> tensor<?x4096xf32>
+  %y0 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%init : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x8064xi8> -> tensor<?x4096xf32>
+  %y1 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y0 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x8064xi8> -> tensor<?x4096xf32>
+  %y2 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y1 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x8064xi8> -> tensor<?x4096xf32>
+  %y3 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y2 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x8064xi8> -> tensor<?x4096xf32>
+  %y4 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y3 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x8064xi8> -> tensor<?x4096xf32>
+  %y5 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y4 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x8064xi8> -> tensor<?x4096xf32>
+  %y6 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y5 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x8064xi8> -> tensor<?x4096xf32>
+  %y7 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y6 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x8064xi8> -> tensor<?x4096xf32>
+  %y8 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y7 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x8064xi8> -> tensor<?x4096xf32>
+  %y9 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y8 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x8064xi8> -> tensor<?x4096xf32>
+  %y10 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y9 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x8064xi8> -> tensor<?x4096xf32>
+  %y11 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y10 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x8064xi8> -> tensor<?x4096xf32>
+  %y12 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y11 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x8064xi8> -> tensor<?x4096xf32>
+  %y13 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y12 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x8064xi8> -> tensor<?x4096xf32>
+  %y14 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y13 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x8064xi8> -> tensor<?x4096xf32>
+  %y15 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y14 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x8064xi8> -> tensor<?x4096xf32>
+  %y16 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y15 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x8064xi8> -> tensor<?x4096xf32>
+  %y17 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y16 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x8064xi8> -> tensor<?x4096xf32>
+  %y18 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y17 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x8064xi8> -> tensor<?x4096xf32>
+  %y19 = qtensor.ggml_matmul %x, %q as q4_K
+           outs(%y18 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x8064xi8> -> tensor<?x4096xf32>
+  return %y19 : tensor<?x4096xf32>
+}
+
+// llama.cpp's q6_K super-blocks (210 bytes per 256 codes).
+func.func @q6_K_4096x14336(%x: tensor<?x14336xf32>, %q: tensor<4096x11760xi8>)
+    -> tensor<?x4096xf32> attributes {qtensor.gpu_device_arguments} {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %m = tensor.dim %x, %c0 : tensor<?x14336xf32>
+  %empty = tensor.empty(%m) : tensor<?x4096xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%empty : tensor<?x4096xf32>) -> tensor<?x4096xf32>
+  %y0 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%init : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x11760xi8> -> tensor<?x4096xf32>
+  return %y0 : tensor<?x4096xf32>
+}
+func.func @q6_K_4096x14336_x20(%x: tensor<?x14336xf32>, %q: tensor<4096x11760xi8>)
+    -> tensor<?x4096xf32> attributes {qtensor.gpu_device_arguments} {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %m = tensor.dim %x, %c0 : tensor<?x14336xf32>
+  %empty = tensor.empty(%m) : tensor<?x4096xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%empty : tensor<?x4096xf32>) -> tensor<?x4096xf32>
+  %y0 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%init : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x11760xi8> -> tensor<?x4096xf32>
+  %y1 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y0 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x11760xi8> -> tensor<?x4096xf32>
+  %y2 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y1 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x11760xi8> -> tensor<?x4096xf32>
+  %y3 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y2 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x11760xi8> -> tensor<?x4096xf32>
+  %y4 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y3 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x11760xi8> -> tensor<?x4096xf32>
+  %y5 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y4 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x11760xi8> -> tensor<?x4096xf32>
+  %y6 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y5 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x11760xi8> -> tensor<?x4096xf32>
+  %y7 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y6 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x11760xi8> -> tensor<?x4096xf32>
+  %y8 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y7 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x11760xi8> -> tensor<?x4096xf32>
+  %y9 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y8 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x11760xi8> -> tensor<?x4096xf32>
+  %y10 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y9 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x11760xi8> -> tensor<?x4096xf32>
+  %y11 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y10 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x11760xi8> -> tensor<?x4096xf32>
+  %y12 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y11 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x11760xi8> -> tensor<?x4096xf32>
+  %y13 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y12 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x11760xi8> -> tensor<?x4096xf32>
+  %y14 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y13 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x11760xi8> -> tensor<?x4096xf32>
+  %y15 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y14 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x11760xi8> -> tensor<?x4096xf32>
+  %y16 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y15 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x11760xi8> -> tensor<?x4096xf32>
+  %y17 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y16 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x11760xi8> -> tensor<?x4096xf32>
+  %y18 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y17 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x11760xi8> -> tensor<?x4096xf32>
+  %y19 = qtensor.ggml_matmul %x, %q as q6_K
+           outs(%y18 : tensor<?x4096xf32>)
+           : tensor<?x14336xf32>, tensor<4096x11760xi8> -> tensor<?x4096xf32>
   return %y19 : tensor<?x4096xf32>
 }

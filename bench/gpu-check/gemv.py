@@ -15,6 +15,10 @@ LAYOUTS = {
                scale_type="f16", zeros=False, layout="<si8, block = [1, 0]>"),
     "q4_0": dict(doc="llama.cpp's q4_0 blocks (18 bytes per 32 codes)",
                  columns=lambda k: k // 32 * 18, ggml="q4_0"),
+    "q4_K": dict(doc="llama.cpp's q4_K super-blocks (144 bytes per 256 codes)",
+                 columns=lambda k: k // 256 * 144, ggml="q4_K"),
+    "q6_K": dict(doc="llama.cpp's q6_K super-blocks (210 bytes per 256 codes)",
+                 columns=lambda k: k // 256 * 210, ggml="q6_K"),
 }
 
 HEADER = """// The GPU check's products: the project's GEMV kernel on weights in device

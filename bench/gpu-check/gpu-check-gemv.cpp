@@ -13,20 +13,23 @@
 // bandwidth measured in the same run, and the time of cuBLAS's f16 GEMM of
 // the same shape (loaded with dlopen; skipped when absent) over ours.
 //
-// --smoke runs one small case without checking numbers (the fake driver of
-// the tests executes no kernel). Exit status: 0 all correct, 1 a mismatch,
-// 2 a runtime error.
+// --smoke runs each layout once (first shape, M = 1) without checking
+// numbers (the fake driver of the tests executes no kernel). Exit status: 0
+// all correct, 1 a mismatch, 2 a runtime error.
 //
 //===----------------------------------------------------------------------===//
 
 #include "GpuCheckSupport.h"
+#include "quant/Numerics/GGUFQuants.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <dlfcn.h>
 #include <memory>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace gpucheck;
@@ -40,7 +43,11 @@ extern "C" {
   void _mlir_ciface_s8_##name(D2 *, D2 *, D2 *, D2 *);                         \
   void _mlir_ciface_s8_##name##_x20(D2 *, D2 *, D2 *, D2 *);                   \
   void _mlir_ciface_q4_0_##name(D2 *, D2 *, D2 *);                             \
-  void _mlir_ciface_q4_0_##name##_x20(D2 *, D2 *, D2 *);
+  void _mlir_ciface_q4_0_##name##_x20(D2 *, D2 *, D2 *);                       \
+  void _mlir_ciface_q4_K_##name(D2 *, D2 *, D2 *);                             \
+  void _mlir_ciface_q4_K_##name##_x20(D2 *, D2 *, D2 *);                       \
+  void _mlir_ciface_q6_K_##name(D2 *, D2 *, D2 *);                             \
+  void _mlir_ciface_q6_K_##name##_x20(D2 *, D2 *, D2 *);
 QUANT_GEMV(4096x4096)
 QUANT_GEMV(14336x4096)
 QUANT_GEMV(4096x14336)
@@ -80,7 +87,27 @@ float fromHalf(uint16_t half) {
   return value;
 }
 
-enum class Kind { Q4G128, S8, Q4_0 };
+enum class Kind { Q4G128, S8, Q4_0, Q4_K, Q6_K };
+
+/// The ggml block type of `kind`, if any.
+std::optional<quantopt::numerics::GGMLType> ggmlTypeOf(Kind kind) {
+  switch (kind) {
+  case Kind::Q4_0:
+    return quantopt::numerics::GGMLType::Q4_0;
+  case Kind::Q4_K:
+    return quantopt::numerics::GGMLType::Q4_K;
+  case Kind::Q6_K:
+    return quantopt::numerics::GGMLType::Q6_K;
+  default:
+    return std::nullopt;
+  }
+}
+
+/// A ggml product function: (result, x, blocks).
+using GGMLFunction = void (*)(D2 *, D2 *, D2 *);
+struct GGMLFunctions {
+  GGMLFunction once, repeated;
+};
 
 struct Layout {
   const char *name;
@@ -93,8 +120,11 @@ struct Shape {
   void (*q4Repeat)(D2 *, D2 *, D2 *, D2 *, D2 *);
   void (*s8)(D2 *, D2 *, D2 *, D2 *);
   void (*s8Repeat)(D2 *, D2 *, D2 *, D2 *);
-  void (*q40)(D2 *, D2 *, D2 *);
-  void (*q40Repeat)(D2 *, D2 *, D2 *);
+  GGMLFunctions q40, q4K, q6K;
+
+  GGMLFunctions ggml(Kind kind) const {
+    return kind == Kind::Q4_0 ? q40 : kind == Kind::Q4_K ? q4K : q6K;
+  }
 };
 
 /// A device copy of host bytes.
@@ -113,10 +143,12 @@ struct DeviceBuffer {
 struct Weights {
   int64_t n, k;
   Kind kind;
-  /// Codes (q4_0: whole blocks, each starting with its f16 scale).
+  /// Codes (ggml: whole blocks with their scales).
   std::vector<int8_t> codes, zeros;
   std::vector<float> scales;
   std::vector<uint16_t> halfScales;
+  /// The [n, k] weights as the reference lowering decodes them.
+  std::vector<double> decoded;
 
   Weights(int64_t n, int64_t k, Kind kind, quantopt::SplitMix &random)
       : n(n), k(k), kind(kind) {
@@ -138,13 +170,51 @@ struct Weights {
         s = toHalf(random.uniform(0.002f, 0.02f));
       break;
     case Kind::Q4_0:
-      for (int64_t block = 0; block < n * k / 32; ++block) {
-        uint16_t d = toHalf(random.uniform(0.002f, 0.02f));
-        codes[block * 18] = int8_t(d & 0xFF);
-        codes[block * 18 + 1] = int8_t(d >> 8);
-      }
+      setHalves(18, {0}, 0.002f, 0.02f, random);
+      break;
+    case Kind::Q4_K:
+      // d and dmin; the 6-bit scales and mins are any bits.
+      setHalves(144, {0, 2}, 0.0002f, 0.002f, random);
+      break;
+    case Kind::Q6_K:
+      setHalves(210, {208}, 0.00002f, 0.0002f, random);
       break;
     }
+    decode();
+  }
+
+  /// Writes f16 scales drawn from [low, high) at `offsets` of every block.
+  void setHalves(int64_t blockBytes, std::initializer_list<int64_t> offsets,
+                 float low, float high, quantopt::SplitMix &random) {
+    for (int64_t block = 0; block < int64_t(codes.size()) / blockBytes;
+         ++block) {
+      for (int64_t offset : offsets) {
+        uint16_t d = toHalf(random.uniform(low, high));
+        codes[block * blockBytes + offset] = int8_t(d & 0xFF);
+        codes[block * blockBytes + offset + 1] = int8_t(d >> 8);
+      }
+    }
+  }
+
+  /// Fills `decoded`: ggml blocks through the project's ggml decoder (the
+  /// reference lowering's), the others here.
+  void decode() {
+    decoded.resize(n * k);
+    if (std::optional<quantopt::numerics::GGMLType> type = ggmlTypeOf(kind)) {
+      std::vector<float> values(n * k);
+      std::string error;
+      if (!quantopt::numerics::dequantizeGGMLRows(
+              *type, reinterpret_cast<const uint8_t *>(codes.data()), n, k,
+              values.data(), &error)) {
+        std::fprintf(stderr, "decoding the reference: %s\n", error.c_str());
+        std::exit(2);
+      }
+      std::copy(values.begin(), values.end(), decoded.begin());
+      return;
+    }
+    for (int64_t row = 0; row < n; ++row)
+      for (int64_t j = 0; j < k; ++j)
+        decoded[row * k + j] = weight(row, j);
   }
 
   int64_t storageColumns() const {
@@ -155,11 +225,16 @@ struct Weights {
       return k;
     case Kind::Q4_0:
       return k / 32 * 18;
+    case Kind::Q4_K:
+      return k / 256 * 144;
+    case Kind::Q6_K:
+      return k / 256 * 210;
     }
     return 0;
   }
 
-  /// Weight (n, j) as the reference lowering decodes it, in double.
+  /// Weight (n, j) of the non-ggml layouts as the reference lowering decodes
+  /// it, in double.
   double weight(int64_t row, int64_t j) const {
     switch (kind) {
     case Kind::Q4G128: {
@@ -170,15 +245,9 @@ struct Weights {
     }
     case Kind::S8:
       return double(fromHalf(halfScales[row])) * double(codes[row * k + j]);
-    case Kind::Q4_0: {
-      const int8_t *block = &codes[row * storageColumns() + j / 32 * 18];
-      uint16_t d = uint16_t(uint8_t(block[0]) | (uint8_t(block[1]) << 8));
-      uint8_t byte = uint8_t(block[2 + j % 16]);
-      int code = j % 32 < 16 ? (byte & 15) : (byte >> 4);
-      return double(fromHalf(d)) * double(code - 8);
+    default:
+      return 0;
     }
-    }
-    return 0;
   }
 
   size_t bytes() const {
@@ -258,6 +327,34 @@ double copyBandwidth(void *stream) {
   return 2.0 * double(bytes) * repeats / seconds;
 }
 
+/// The double-precision products of `rows` of x with every channel,
+/// [rows.size(), n], on all host cores.
+std::vector<double> referenceProduct(const Weights &weights,
+                                     const std::vector<float> &x,
+                                     const std::vector<int64_t> &rows) {
+  int64_t n = weights.n, k = weights.k;
+  std::vector<double> result(rows.size() * n);
+  unsigned workers = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::thread> threads;
+  for (unsigned t = 0; t < workers; ++t) {
+    threads.emplace_back([&, t] {
+      for (int64_t c = t; c < n; c += workers) {
+        const double *w = &weights.decoded[c * k];
+        for (size_t i = 0; i < rows.size(); ++i) {
+          const float *xRow = &x[rows[i] * k];
+          double sum = 0;
+          for (int64_t j = 0; j < k; ++j)
+            sum += double(xRow[j]) * w[j];
+          result[i * n + c] = sum;
+        }
+      }
+    });
+  }
+  for (std::thread &thread : threads)
+    thread.join();
+  return result;
+}
+
 double median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   return values[values.size() / 2];
@@ -293,20 +390,38 @@ int main(int argc, char **argv) {
                            : "cuBLAS not found, no ratio");
 
   const Shape shapes[] = {
-      {4096, 4096, _mlir_ciface_q4g128_4096x4096,
-       _mlir_ciface_q4g128_4096x4096_x20, _mlir_ciface_s8_4096x4096,
-       _mlir_ciface_s8_4096x4096_x20, _mlir_ciface_q4_0_4096x4096,
-       _mlir_ciface_q4_0_4096x4096_x20},
-      {14336, 4096, _mlir_ciface_q4g128_14336x4096,
-       _mlir_ciface_q4g128_14336x4096_x20, _mlir_ciface_s8_14336x4096,
-       _mlir_ciface_s8_14336x4096_x20, _mlir_ciface_q4_0_14336x4096,
-       _mlir_ciface_q4_0_14336x4096_x20},
-      {4096, 14336, _mlir_ciface_q4g128_4096x14336,
-       _mlir_ciface_q4g128_4096x14336_x20, _mlir_ciface_s8_4096x14336,
-       _mlir_ciface_s8_4096x14336_x20, _mlir_ciface_q4_0_4096x14336,
-       _mlir_ciface_q4_0_4096x14336_x20}};
-  const Layout layouts[] = {
-      {"q4g128", Kind::Q4G128}, {"s8", Kind::S8}, {"q4_0", Kind::Q4_0}};
+      {4096,
+       4096,
+       _mlir_ciface_q4g128_4096x4096,
+       _mlir_ciface_q4g128_4096x4096_x20,
+       _mlir_ciface_s8_4096x4096,
+       _mlir_ciface_s8_4096x4096_x20,
+       {_mlir_ciface_q4_0_4096x4096, _mlir_ciface_q4_0_4096x4096_x20},
+       {_mlir_ciface_q4_K_4096x4096, _mlir_ciface_q4_K_4096x4096_x20},
+       {_mlir_ciface_q6_K_4096x4096, _mlir_ciface_q6_K_4096x4096_x20}},
+      {14336,
+       4096,
+       _mlir_ciface_q4g128_14336x4096,
+       _mlir_ciface_q4g128_14336x4096_x20,
+       _mlir_ciface_s8_14336x4096,
+       _mlir_ciface_s8_14336x4096_x20,
+       {_mlir_ciface_q4_0_14336x4096, _mlir_ciface_q4_0_14336x4096_x20},
+       {_mlir_ciface_q4_K_14336x4096, _mlir_ciface_q4_K_14336x4096_x20},
+       {_mlir_ciface_q6_K_14336x4096, _mlir_ciface_q6_K_14336x4096_x20}},
+      {4096,
+       14336,
+       _mlir_ciface_q4g128_4096x14336,
+       _mlir_ciface_q4g128_4096x14336_x20,
+       _mlir_ciface_s8_4096x14336,
+       _mlir_ciface_s8_4096x14336_x20,
+       {_mlir_ciface_q4_0_4096x14336, _mlir_ciface_q4_0_4096x14336_x20},
+       {_mlir_ciface_q4_K_4096x14336, _mlir_ciface_q4_K_4096x14336_x20},
+       {_mlir_ciface_q6_K_4096x14336, _mlir_ciface_q6_K_4096x14336_x20}}};
+  const Layout layouts[] = {{"q4g128", Kind::Q4G128},
+                            {"s8", Kind::S8},
+                            {"q4_0", Kind::Q4_0},
+                            {"q4_K", Kind::Q4_K},
+                            {"q6_K", Kind::Q6_K}};
   const int64_t rowCounts[] = {1, 4, 16, 64, 256};
   int failures = 0;
   quantopt::SplitMix random(20261207);
@@ -318,7 +433,8 @@ int main(int argc, char **argv) {
       bool int4 = layout.kind == Kind::Q4G128;
       DeviceBuffer codes(weights.codes.data(), weights.codes.size(), stream);
       std::unique_ptr<DeviceBuffer> scales, zeros;
-      if (layout.kind != Kind::Q4_0)
+      bool ggml = ggmlTypeOf(layout.kind).has_value();
+      if (!ggml)
         scales = std::make_unique<DeviceBuffer>(
             int4 ? (void *)weights.scales.data()
                  : (void *)weights.halfScales.data(),
@@ -339,7 +455,7 @@ int main(int argc, char **argv) {
       if (haveCublas) {
         std::vector<uint16_t> wHalf(shape.n * shape.k);
         for (int64_t i = 0; i < shape.n * shape.k; ++i)
-          wHalf[i] = toHalf(float(weights.weight(i / shape.k, i % shape.k)));
+          wHalf[i] = toHalf(float(weights.decoded[i]));
         weightsHalf = std::make_unique<DeviceBuffer>(wHalf.data(),
                                                      wHalf.size() * 2, stream);
       }
@@ -362,10 +478,11 @@ int main(int argc, char **argv) {
             (repeated ? shape.s8Repeat : shape.s8)(&result, &xDesc, &codesDesc,
                                                    &scalesDesc);
             break;
-          case Kind::Q4_0:
-            (repeated ? shape.q40Repeat : shape.q40)(&result, &xDesc,
-                                                     &codesDesc);
+          default: {
+            GGMLFunctions ggml = shape.ggml(layout.kind);
+            (repeated ? ggml.repeated : ggml.once)(&result, &xDesc, &codesDesc);
             break;
+          }
           }
           checkRuntime(layout.name);
           return result;
@@ -379,13 +496,12 @@ int main(int argc, char **argv) {
           for (int64_t r = 0; r < m; ++r)
             if (m <= 16 || r == 0 || r == m / 2 || r == m - 1)
               rows.push_back(r);
-          for (int64_t r : rows) {
+          std::vector<double> reference = referenceProduct(weights, x, rows);
+          for (size_t i = 0; i < rows.size(); ++i) {
             for (int64_t c = 0; c < shape.n; ++c) {
-              double sum = 0;
-              for (int64_t j = 0; j < shape.k; ++j)
-                sum += double(x[r * shape.k + j]) * weights.weight(c, j);
-              maxError = std::max(maxError,
-                                  std::fabs(sum - double(y[r * shape.n + c])));
+              double sum = reference[i * shape.n + c];
+              maxError = std::max(
+                  maxError, std::fabs(sum - double(y[rows[i] * shape.n + c])));
               maxReference = std::max(maxReference, std::fabs(sum));
             }
           }
@@ -428,8 +544,6 @@ int main(int argc, char **argv) {
                     ratio, correct ? "" : "MISMATCH");
         std::fflush(stdout);
       }
-      if (smoke)
-        break;
     }
     if (smoke)
       break;

@@ -357,7 +357,8 @@ def ConvertQTensorToGPUKernelsPass
   let summary = "Lower quantized matrix products to per-layout GPU kernels";
   let description = [{
     Replaces each `qtensor.dequant_matmul` whose layout the kernel reads,
-    and each `qtensor.ggml_matmul` in `q4_0` or `q8_0` blocks, with a
+    and each `qtensor.ggml_matmul` in `q4_0`, `q8_0`, `q4_K` or `q6_K`
+    blocks, with a
     `gpu.launch` on buffers of its operands (the rest of
     `quant-lower-to-nvvm` bufferizes around it). The kernel is a SIMT GEMV
     streaming the packed codes, exact in f32 (docs/GPU.md):
@@ -397,7 +398,12 @@ def ConvertQTensorToGPUKernelsPass
     zero-points or none, K a multiple of one load; ggml `q4_0` and `q8_0`
     blocks, one block per lane step (18 or 34 bytes: 2-byte aligned loads
     of the f16 scale and the codes; `q4_0`'s offset 8 and `q8_0`'s flipped
-    signed codes go into the magic bias). Other products stay for
+    signed codes go into the magic bias); ggml `q4_K` and `q6_K`
+    super-blocks (K a multiple of 256), eight lanes per super-block, each
+    decoding 32 codes and unpacking its sub-blocks' scales (and `q4_K`'s
+    mins) from the block with shifts and masks, weights
+    `fma(q, d * sc, -dmin * m)` for `q4_K`, `d * sc` applied once per
+    8-code partial sum for `q6_K`. Other products stay for
     the generic mapping (with a remark when `report-fallback` is set). The
     result equals the reference lowering's up to the order of the sums.
   }];

@@ -244,6 +244,43 @@ Value warpSum(OpBuilder &b, Location loc, Value value) {
   return value;
 }
 
+/// A loop of warp steps carrying `init`: in step `s`, lane `lane` handles
+/// unit `32 s + lane` of `units` through `body(unit, acc)`, which returns the
+/// next values; a lane past the last unit keeps its values.
+SmallVector<Value>
+laneStrideLoop(OpBuilder &b, Location loc, Value lane, int64_t units,
+               ValueRange init,
+               function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+  auto index = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  auto loop = scf::ForOp::create(b, loc, index(0),
+                                 index(llvm::divideCeil(units, kWarpSize)),
+                                 index(1), init);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(loop.getBody());
+  Value unit = arith::AddIOp::create(
+      b, loc,
+      arith::MulIOp::create(b, loc, loop.getInductionVar(), index(kWarpSize)),
+      lane);
+  ValueRange acc = loop.getRegionIterArgs();
+  if (units % kWarpSize == 0) {
+    scf::YieldOp::create(b, loc, body(unit, acc));
+    return loop.getResults();
+  }
+  Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, unit,
+                                       index(units));
+  auto ifInside = scf::IfOp::create(b, loc, TypeRange(acc), inside,
+                                    /*withElse=*/true);
+  b.setInsertionPointToStart(&ifInside.getThenRegion().front());
+  scf::YieldOp::create(b, loc, body(unit, acc));
+  b.setInsertionPointToStart(&ifInside.getElseRegion().front());
+  scf::YieldOp::create(b, loc, acc);
+  b.setInsertionPointAfter(ifInside);
+  scf::YieldOp::create(b, loc, ifInside.getResults());
+  return loop.getResults();
+}
+
 /// Lane 0 stores `values[r]` to out[firstRow + r, n] for the rows that
 /// exist, added to what `out` holds when `addToOutput`.
 void storeRows(OpBuilder &b, Location loc, const WarpPerChannel &w,
@@ -404,45 +441,327 @@ void GEMVKernelBuilder::build(Value x, Value storage, Value scales, Value zeros,
                               Value out) {
   OpBuilder::InsertionGuard guard(b);
   WarpPerChannel w = beginWarpPerChannel(b, loc, x, plan.n);
-  Value lane = w.lane, n = w.n, one = index(1);
+  Value lane = w.lane, n = w.n;
   ArrayRef<Value> rows = w.rows;
 
   // Each step the warp covers 32 consecutive lane loads of the row.
-  int64_t codesPerStep = kWarpSize * plan.codesPerLoad;
-  int64_t steps = llvm::divideCeil(plan.k, codesPerStep);
   SmallVector<Value> init(kRowsPerPass, f32(0.0));
-  auto loop = scf::ForOp::create(b, loc, index(0), index(steps), one, init);
-  {
-    OpBuilder::InsertionGuard bodyGuard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value chunk = arith::AddIOp::create(
-        b, loc,
-        arith::MulIOp::create(b, loc, loop.getInductionVar(), index(kWarpSize)),
-        lane);
-    Value codeStart =
-        arith::MulIOp::create(b, loc, chunk, index(plan.codesPerLoad));
-    ValueRange acc = loop.getRegionIterArgs();
-    if (plan.k % codesPerStep == 0) {
-      scf::YieldOp::create(
-          b, loc, step(x, storage, scales, zeros, n, rows, codeStart, acc));
-    } else {
-      Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                           codeStart, index(plan.k));
-      auto ifInside = scf::IfOp::create(b, loc, TypeRange(acc), inside,
-                                        /*withElse=*/true);
-      b.setInsertionPointToStart(&ifInside.getThenRegion().front());
-      scf::YieldOp::create(
-          b, loc, step(x, storage, scales, zeros, n, rows, codeStart, acc));
-      b.setInsertionPointToStart(&ifInside.getElseRegion().front());
-      scf::YieldOp::create(b, loc, acc);
-      b.setInsertionPointAfter(ifInside);
-      scf::YieldOp::create(b, loc, ifInside.getResults());
-    }
-  }
+  SmallVector<Value> partials = laneStrideLoop(
+      b, loc, lane, plan.k / plan.codesPerLoad, init,
+      [&](Value chunk, ValueRange acc) {
+        Value codeStart =
+            arith::MulIOp::create(b, loc, chunk, index(plan.codesPerLoad));
+        return step(x, storage, scales, zeros, n, rows, codeStart, acc);
+      });
 
   // Warp sums by butterfly shuffles; lane 0 stores.
   SmallVector<Value> sums;
-  for (Value partial : loop.getResults())
+  for (Value partial : partials)
+    sums.push_back(warpSum(b, loc, partial));
+  storeRows(b, loc, w, sums, out, plan.accumulate);
+}
+
+/// ggml's K-quant super-blocks: 256 codes each.
+constexpr int64_t kSuperBlock = 256;
+/// Lanes that share a super-block; each computes 32 of its products.
+constexpr int64_t kLanesPerSuperBlock = 8;
+
+/// What the K-quant GEMV kernel needs to know about a `q4_K` or `q6_K`
+/// ggml_matmul.
+struct KQuantPlan {
+  int64_t n = 0, k = 0;
+  GGMLType type = GGMLType::Q4_K;
+  int64_t blockBytes = 0;
+  bool accumulate = true;
+};
+
+FailureOr<KQuantPlan> planKQuantGEMV(GGMLMatmulOp op, std::string &whyNot) {
+  auto fail = [&](const Twine &why) {
+    whyNot = why.str();
+    return failure();
+  };
+  KQuantPlan plan;
+  auto storageType = op.getStorage().getType();
+  plan.n = storageType.getShape()[0];
+  plan.k = op.getInput().getType().getShape().back();
+  plan.type = op.getGgmlType();
+  if (ShapedType::isDynamic(plan.n) || ShapedType::isDynamic(plan.k))
+    return fail("dynamic weight shape");
+  // q4_K: f16 d and dmin, 12 bytes of 6-bit scales and mins, 128 bytes of
+  // nibbles (144, so every block is 16-byte aligned). q6_K: 128 bytes of low
+  // nibbles, 64 of high bit pairs, 16 int8 scales, f16 d (210: 2-byte
+  // aligned).
+  plan.blockBytes = plan.type == GGMLType::Q4_K ? 144 : 210;
+  if (plan.k % kSuperBlock != 0 ||
+      storageType.getShape()[1] != plan.k / kSuperBlock * plan.blockBytes)
+    return fail("storage shape");
+  return plan;
+}
+
+/// Emits the GEMV launch for ggml's q4_K and q6_K blocks. Eight lanes share
+/// a super-block, each decoding 32 of its codes with the magic number; the
+/// 6-bit (q4_K) or int8 (q6_K) sub-block scales are decoded per lane.
+/// q4_K weights are d * sc * q - dmin * m as in ggml (one FMA per weight,
+/// shared by the rows); q6_K's scale d * sc multiplies each 8-code partial
+/// sum.
+class KQuantGEMVBuilder {
+public:
+  KQuantGEMVBuilder(OpBuilder &b, Location loc, const KQuantPlan &plan)
+      : b(b), loc(loc), plan(plan) {}
+
+  void build(Value x, Value storage, Value out);
+
+private:
+  OpBuilder &b;
+  Location loc;
+  const KQuantPlan &plan;
+
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value i32(int64_t v) {
+    return arith::ConstantIntOp::create(b, loc, b.getI32Type(), v);
+  }
+  Value f32(double v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+  Value add(Value lhs, int64_t rhs) {
+    return arith::AddIOp::create(b, loc, lhs, index(rhs));
+  }
+  /// `v - offset` as a float, for 0 <= v < 2^23, without a conversion.
+  Value smallIntToF32(Value v, int64_t offset = 0) {
+    Value bits = arith::OrIOp::create(b, loc, v, i32(kMagicBits));
+    return arith::SubFOp::create(
+        b, loc, arith::BitcastOp::create(b, loc, b.getF32Type(), bits),
+        f32(kMagic + double(offset)));
+  }
+  /// Field `(word >> shift) & mask`.
+  Value field(Value word, int64_t shift, int64_t mask) {
+    Value shifted =
+        shift == 0 ? word : arith::ShRUIOp::create(b, loc, word, i32(shift));
+    return arith::AndIOp::create(b, loc, shifted, i32(mask));
+  }
+  /// `bytes` bytes of `storage` at [n, at].
+  Value loadBytes(Value storage, Value n, Value at, int64_t bytes,
+                  int64_t align) {
+    return vector::LoadOp::create(
+        b, loc, VectorType::get({bytes}, b.getI8Type()), storage,
+        ValueRange{n, at}, false, llvm::MaybeAlign(align));
+  }
+  /// The elements of `bytes` (a vector of i8) as `type`.
+  SmallVector<Value> elementsAs(Value bytes, Type type) {
+    int64_t count = cast<VectorType>(bytes.getType()).getNumElements() * 8 /
+                    type.getIntOrFloatBitWidth();
+    Value cast = vector::BitCastOp::create(
+        b, loc, VectorType::get({count}, type), bytes);
+    SmallVector<Value> result;
+    for (int64_t i = 0; i < count; ++i)
+      result.push_back(vector::ExtractOp::create(b, loc, cast, i));
+    return result;
+  }
+  SmallVector<Value> loadWords(Value storage, Value n, Value at, int64_t bytes,
+                               int64_t align) {
+    return elementsAs(loadBytes(storage, n, at, bytes, align), b.getI32Type());
+  }
+  /// x[row, column .. column + count) as scalars (16-byte loads).
+  SmallVector<Value> loadRun(Value x, Value row, Value column, int64_t count) {
+    auto quadType = VectorType::get({4}, b.getF32Type());
+    SmallVector<Value> result;
+    for (int64_t v = 0; v < count / 4; ++v) {
+      Value quad = vector::LoadOp::create(b, loc, quadType, x,
+                                          ValueRange{row, add(column, 4 * v)},
+                                          false, llvm::MaybeAlign(kLoadBytes));
+      for (int64_t e = 0; e < 4; ++e)
+        result.push_back(vector::ExtractOp::create(b, loc, quad, e));
+    }
+    return result;
+  }
+  Value toF32(Value half) {
+    return arith::ExtFOp::create(b, loc, b.getF32Type(), half);
+  }
+
+  SmallVector<Value> stepQ4K(Value x, Value storage, Value n,
+                             ArrayRef<Value> rows, Value block, Value lane,
+                             ValueRange acc);
+  SmallVector<Value> stepQ6K(Value x, Value storage, Value n,
+                             ArrayRef<Value> rows, Value block, Value lane,
+                             ValueRange acc);
+};
+
+SmallVector<Value> KQuantGEMVBuilder::stepQ4K(Value x, Value storage, Value n,
+                                              ArrayRef<Value> rows, Value block,
+                                              Value lane, ValueRange acc) {
+  // Lane c of the block reads qs bytes 16c..16c+15: in ggml's order, their
+  // low nibbles are codes 64j + 16h + [0, 16) of sub-block 2j and their high
+  // nibbles codes 32 later, of sub-block 2j + 1 (j = c / 2, h = c % 2).
+  Value blockStart = arith::MulIOp::create(b, loc, block, index(144));
+  Value headerBytes = loadBytes(storage, n, blockStart, 16, 16);
+  SmallVector<Value> header = elementsAs(headerBytes, b.getI32Type());
+  SmallVector<Value> halves = elementsAs(headerBytes, b.getF16Type());
+  Value d = toF32(halves[0]), dmin = toF32(halves[1]);
+  Value j = arith::DivUIOp::create(b, loc, lane, index(2));
+  Value h = arith::RemUIOp::create(b, loc, lane, index(2));
+  SmallVector<Value> codes =
+      loadWords(storage, n,
+                arith::AddIOp::create(
+                    b, loc, blockStart,
+                    arith::AddIOp::create(
+                        b, loc, index(16),
+                        arith::MulIOp::create(b, loc, lane, index(16)))),
+                16, 16);
+
+  // Sub-block s's 6-bit scale and min: for s < 4, scales[s] and
+  // scales[s + 4] (low 6 bits); for s >= 4, the nibbles of scales[s + 4]
+  // with the top bits of scales[s - 4] and scales[s]. Byte s % 4 of each
+  // 4-byte word is the one needed.
+  Value firstHalf =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, j, index(2));
+  Value jOdd = arith::IndexCastOp::create(
+      b, loc, b.getI32Type(), arith::RemUIOp::create(b, loc, j, index(2)));
+  Value weightScale[2], negMin[2];
+  for (int64_t e = 0; e < 2; ++e) {
+    // 8 * (2 * (j % 2) + e): the bit offset of the byte.
+    Value shift = arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, jOdd, i32(16)), i32(8 * e));
+    Value bytes[3];
+    for (int64_t w = 0; w < 3; ++w)
+      bytes[w] = arith::AndIOp::create(
+          b, loc, arith::ShRUIOp::create(b, loc, header[1 + w], shift),
+          i32(0xFF));
+    auto topBits = [&](Value byte) {
+      return arith::ShLIOp::create(
+          b, loc, arith::ShRUIOp::create(b, loc, byte, i32(6)), i32(4));
+    };
+    Value scale = arith::SelectOp::create(
+        b, loc, firstHalf, arith::AndIOp::create(b, loc, bytes[0], i32(63)),
+        arith::OrIOp::create(b, loc,
+                             arith::AndIOp::create(b, loc, bytes[2], i32(15)),
+                             topBits(bytes[0])));
+    Value min = arith::SelectOp::create(
+        b, loc, firstHalf, arith::AndIOp::create(b, loc, bytes[1], i32(63)),
+        arith::OrIOp::create(b, loc,
+                             arith::ShRUIOp::create(b, loc, bytes[2], i32(4)),
+                             topBits(bytes[1])));
+    weightScale[e] = arith::MulFOp::create(b, loc, d, smallIntToF32(scale));
+    negMin[e] = arith::NegFOp::create(
+        b, loc, arith::MulFOp::create(b, loc, dmin, smallIntToF32(min)));
+  }
+
+  Value lowColumn = arith::AddIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, block, index(kSuperBlock)),
+      arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, j, index(64)),
+                            arith::MulIOp::create(b, loc, h, index(16))));
+  SmallVector<SmallVector<Value>> xs[2];
+  for (Value row : rows) {
+    xs[0].push_back(loadRun(x, row, lowColumn, 16));
+    xs[1].push_back(loadRun(x, row, add(lowColumn, 32), 16));
+  }
+  SmallVector<Value> next(acc);
+  for (int64_t t = 0; t < 4; ++t) {
+    for (int64_t i = 0; i < 8; ++i) {
+      int64_t byte = i / 2, nibble = i % 2;
+      Value code = smallIntToF32(field(codes[t], 4 * i, 15));
+      Value weight = math::FmaOp::create(b, loc, code, weightScale[nibble],
+                                         negMin[nibble]);
+      for (size_t r = 0; r < rows.size(); ++r)
+        next[r] = math::FmaOp::create(b, loc, xs[nibble][r][4 * t + byte],
+                                      weight, next[r]);
+    }
+  }
+  return next;
+}
+
+SmallVector<Value> KQuantGEMVBuilder::stepQ6K(Value x, Value storage, Value n,
+                                              ArrayRef<Value> rows, Value block,
+                                              Value lane, ValueRange acc) {
+  // Lane c reads 8 bytes at l0 = 8 (c % 4) of half h = c / 4: ql[64h + l0],
+  // ql[64h + 32 + l0] and qh[32h + l0]. Code l0 + i of run s (s = 0..3,
+  // column 128h + 32s + l0 + i) is a nibble of the first (s even) or second
+  // ql bytes (low for s < 2) with bits 2s, 2s + 1 of the qh byte on top,
+  // minus 32; its scale is scales[8h + 2s + l0 / 16].
+  Value blockStart = arith::MulIOp::create(b, loc, block, index(210));
+  Value h = arith::DivUIOp::create(b, loc, lane, index(4));
+  Value quarter = arith::RemUIOp::create(b, loc, lane, index(4));
+  Value lowAt = arith::AddIOp::create(
+      b, loc, blockStart,
+      arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, h, index(64)),
+                            arith::MulIOp::create(b, loc, quarter, index(8))));
+  SmallVector<Value> lowA = loadWords(storage, n, lowAt, 8, 2);
+  SmallVector<Value> lowB = loadWords(storage, n, add(lowAt, 32), 8, 2);
+  Value highAt = arith::AddIOp::create(
+      b, loc, add(blockStart, 128),
+      arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, h, index(32)),
+                            arith::MulIOp::create(b, loc, quarter, index(8))));
+  SmallVector<Value> high = loadWords(storage, n, highAt, 8, 2);
+  Value d = toF32(elementsAs(loadBytes(storage, n, add(blockStart, 208), 2, 2),
+                             b.getF16Type())[0]);
+  Value scaleAt = arith::AddIOp::create(
+      b, loc, add(blockStart, 192),
+      arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, h, index(8)),
+                            arith::DivUIOp::create(b, loc, quarter, index(2))));
+  Value runScale[4];
+  for (int64_t s = 0; s < 4; ++s) {
+    Value scale = memref::LoadOp::create(b, loc, storage,
+                                         ValueRange{n, add(scaleAt, 2 * s)});
+    // The signed byte, offset by 128 into [0, 256) for the magic decode.
+    Value biased = arith::AddIOp::create(
+        b, loc, arith::ExtSIOp::create(b, loc, b.getI32Type(), scale),
+        i32(128));
+    runScale[s] = arith::MulFOp::create(b, loc, d, smallIntToF32(biased, 128));
+  }
+
+  Value column = arith::AddIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, block, index(kSuperBlock)),
+      arith::AddIOp::create(b, loc,
+                            arith::MulIOp::create(b, loc, h, index(128)),
+                            arith::MulIOp::create(b, loc, quarter, index(8))));
+  SmallVector<Value> next(acc);
+  for (int64_t s = 0; s < 4; ++s) {
+    SmallVector<Value> partial(rows.size(), f32(0.0));
+    SmallVector<SmallVector<Value>> xs;
+    for (Value row : rows)
+      xs.push_back(loadRun(x, row, add(column, 32 * s), 8));
+    for (int64_t t = 0; t < 2; ++t) {
+      // The four 6-bit codes of bytes 4t..4t+3 of run s, one per byte.
+      Value low = s % 2 == 0 ? lowA[t] : lowB[t];
+      if (s >= 2)
+        low = arith::ShRUIOp::create(b, loc, low, i32(4));
+      low = arith::AndIOp::create(b, loc, low, i32(0x0F0F0F0F));
+      Value top = high[t];
+      if (s < 2)
+        top = arith::ShLIOp::create(b, loc, top, i32(4 - 2 * s));
+      else if (s == 3)
+        top = arith::ShRUIOp::create(b, loc, top, i32(2));
+      top = arith::AndIOp::create(b, loc, top, i32(0x30303030));
+      Value codes = arith::OrIOp::create(b, loc, low, top);
+      for (int64_t e = 0; e < 4; ++e) {
+        Value code = smallIntToF32(field(codes, 8 * e, 63), 32);
+        for (size_t r = 0; r < rows.size(); ++r)
+          partial[r] =
+              math::FmaOp::create(b, loc, xs[r][4 * t + e], code, partial[r]);
+      }
+    }
+    for (size_t r = 0; r < rows.size(); ++r)
+      next[r] = math::FmaOp::create(b, loc, partial[r], runScale[s], next[r]);
+  }
+  return next;
+}
+
+void KQuantGEMVBuilder::build(Value x, Value storage, Value out) {
+  OpBuilder::InsertionGuard guard(b);
+  WarpPerChannel w = beginWarpPerChannel(b, loc, x, plan.n);
+  SmallVector<Value> init(kRowsPerPass, f32(0.0));
+  SmallVector<Value> partials = laneStrideLoop(
+      b, loc, w.lane, plan.k / kSuperBlock * kLanesPerSuperBlock, init,
+      [&](Value unit, ValueRange acc) {
+        Value block =
+            arith::DivUIOp::create(b, loc, unit, index(kLanesPerSuperBlock));
+        Value lane =
+            arith::RemUIOp::create(b, loc, unit, index(kLanesPerSuperBlock));
+        return plan.type == GGMLType::Q4_K
+                   ? stepQ4K(x, storage, w.n, w.rows, block, lane, acc)
+                   : stepQ6K(x, storage, w.n, w.rows, block, lane, acc);
+      });
+  SmallVector<Value> sums;
+  for (Value partial : partials)
     sums.push_back(warpSum(b, loc, partial));
   storeRows(b, loc, w, sums, out, plan.accumulate);
 }
@@ -532,71 +851,48 @@ void W8A8KernelBuilder::build(Value x, Value inputScales, Value weight,
     OpBuilder::InsertionGuard groupGuard(b);
     b.setInsertionPointToStart(groups.getBody());
     Value g = groups.getInductionVar();
-    int64_t chunks = plan.groupSize / kLoadBytes;
     SmallVector<Value> zeros(kRowsPerPass,
                              arith::ConstantIntOp::create(b, loc, i32, 0));
-    auto steps = scf::ForOp::create(b, loc, index(0),
-                                    index(llvm::divideCeil(chunks, kWarpSize)),
-                                    one, zeros);
-    {
-      OpBuilder::InsertionGuard stepGuard(b);
-      b.setInsertionPointToStart(steps.getBody());
-      Value chunk = arith::AddIOp::create(
-          b, loc,
-          arith::MulIOp::create(b, loc, steps.getInductionVar(),
-                                index(kWarpSize)),
-          lane);
-      ValueRange acc = steps.getRegionIterArgs();
-      auto emitStep = [&]() {
-        Value column = arith::AddIOp::create(
-            b, loc, arith::MulIOp::create(b, loc, g, index(plan.groupSize)),
-            arith::MulIOp::create(b, loc, chunk, index(kLoadBytes)));
-        auto bytesType = VectorType::get({kLoadBytes}, b.getI8Type());
-        Value w = vector::LoadOp::create(b, loc, bytesType, weight,
-                                         ValueRange{n, column}, false,
-                                         llvm::MaybeAlign(kLoadBytes));
-        auto wideType = VectorType::get({4}, i32);
-        SmallVector<Value> wWide;
-        for (int64_t q = 0; q < kLoadBytes / 4; ++q)
-          wWide.push_back(arith::ExtSIOp::create(b, loc, wideType, quad(w, q)));
-        SmallVector<Value> next;
-        for (auto [r, row] : llvm::enumerate(rows)) {
-          Value xs = vector::LoadOp::create(b, loc, bytesType, x,
-                                            ValueRange{row, column}, false,
-                                            llvm::MaybeAlign(kLoadBytes));
-          // Four byte products added to the sum: quant-form-gpu-dot-products
-          // makes each a dp4a.
-          Value sum = acc[r];
-          for (int64_t q = 0; q < kLoadBytes / 4; ++q) {
-            Value xWide = arith::ExtSIOp::create(b, loc, wideType, quad(xs, q));
-            Value products = arith::MulIOp::create(b, loc, xWide, wWide[q]);
-            sum = vector::ReductionOp::create(
-                b, loc, vector::CombiningKind::ADD, products, sum);
+    SmallVector<Value> partials = laneStrideLoop(
+        b, loc, lane, plan.groupSize / kLoadBytes, zeros,
+        [&](Value chunk, ValueRange acc) {
+          Value column = arith::AddIOp::create(
+              b, loc, arith::MulIOp::create(b, loc, g, index(plan.groupSize)),
+              arith::MulIOp::create(b, loc, chunk, index(kLoadBytes)));
+          auto bytesType = VectorType::get({kLoadBytes}, b.getI8Type());
+          Value codes = vector::LoadOp::create(b, loc, bytesType, weight,
+                                               ValueRange{n, column}, false,
+                                               llvm::MaybeAlign(kLoadBytes));
+          auto wideType = VectorType::get({4}, i32);
+          SmallVector<Value> wWide;
+          for (int64_t q = 0; q < kLoadBytes / 4; ++q)
+            wWide.push_back(
+                arith::ExtSIOp::create(b, loc, wideType, quad(codes, q)));
+          SmallVector<Value> next;
+          for (auto [r, row] : llvm::enumerate(rows)) {
+            Value xs = vector::LoadOp::create(b, loc, bytesType, x,
+                                              ValueRange{row, column}, false,
+                                              llvm::MaybeAlign(kLoadBytes));
+            // Four byte products added to the sum:
+            // quant-form-gpu-dot-products makes each a dp4a.
+            Value sum = acc[r];
+            for (int64_t q = 0; q < kLoadBytes / 4; ++q) {
+              Value xWide =
+                  arith::ExtSIOp::create(b, loc, wideType, quad(xs, q));
+              Value products = arith::MulIOp::create(b, loc, xWide, wWide[q]);
+              sum = vector::ReductionOp::create(
+                  b, loc, vector::CombiningKind::ADD, products, sum);
+            }
+            next.push_back(sum);
           }
-          next.push_back(sum);
-        }
-        return next;
-      };
-      if (chunks % kWarpSize == 0) {
-        scf::YieldOp::create(b, loc, emitStep());
-      } else {
-        Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                             chunk, index(chunks));
-        auto ifInside = scf::IfOp::create(b, loc, TypeRange(acc), inside, true);
-        b.setInsertionPointToStart(&ifInside.getThenRegion().front());
-        scf::YieldOp::create(b, loc, emitStep());
-        b.setInsertionPointToStart(&ifInside.getElseRegion().front());
-        scf::YieldOp::create(b, loc, acc);
-        b.setInsertionPointAfter(ifInside);
-        scf::YieldOp::create(b, loc, ifInside.getResults());
-      }
-    }
+          return next;
+        });
     // Every lane ends with the group's exact sum.
     Value weightScale = memref::LoadOp::create(
         b, loc, weightScales,
         ValueRange{plan.weightScalesPerChannel ? n : index(0), g});
     SmallVector<Value> results;
-    for (auto [r, partial] : llvm::enumerate(steps.getResults())) {
+    for (auto [r, partial] : llvm::enumerate(partials)) {
       Value sum = warpSum(b, loc, partial);
       Value term = arith::MulFOp::create(
           b, loc, arith::SIToFPOp::create(b, loc, f32, sum), inputScale[r]);
@@ -713,6 +1009,22 @@ private:
       return success();
     }
     if (auto ggml = dyn_cast<GGMLMatmulOp>(op)) {
+      if (ggml.getGgmlType() == GGMLType::Q4_K ||
+          ggml.getGgmlType() == GGMLType::Q6_K) {
+        FailureOr<KQuantPlan> plan = planKQuantGEMV(ggml, whyNot);
+        if (failed(plan))
+          return failure();
+        replaceWithLaunch(op, ggml.getInput(), {ggml.getStorage()},
+                          ggml.getInit(),
+                          [&](OpBuilder &b, Value x, ArrayRef<Value> buffers,
+                              Value out, bool accumulate) {
+                            KQuantPlan kernelPlan = *plan;
+                            kernelPlan.accumulate = accumulate;
+                            KQuantGEMVBuilder(b, op->getLoc(), kernelPlan)
+                                .build(x, buffers[0], out);
+                          });
+        return success();
+      }
       FailureOr<GEMVPlan> plan = planGGMLGEMV(ggml, whyNot);
       if (failed(plan))
         return failure();

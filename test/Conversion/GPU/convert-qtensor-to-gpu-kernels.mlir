@@ -101,11 +101,58 @@ func.func @ggml_q8_0(%x: tensor<1x64xf32>) -> tensor<1x4xf32> {
 
 // -----
 
+// ggml q4_K: eight lanes share a 144-byte super-block; the 16-byte header
+// (f16 d and dmin, 6-bit scales and mins) and each lane's 16 bytes of nibbles
+// are aligned loads; weights are d * sc * q - dmin * m (one FMA).
+// CHECK-LABEL: func.func @ggml_q4_k
+// CHECK: gpu.launch
+// CHECK: vector.load %{{.*}} {alignment = 16 : i64} : memref<4x144xi8>, vector<16xi8>
+// CHECK: vector.bitcast %{{.*}} : vector<16xi8> to vector<8xf16>
+// CHECK: arith.select
+// CHECK: arith.negf
+// CHECK: arith.ori %{{.*}}, %c1258291200_i32
+// CHECK: %[[W:.*]] = math.fma %{{.*}}, %{{.*}}, %{{.*}} : f32
+// CHECK: math.fma %{{.*}}, %[[W]], %{{.*}} : f32
+// CHECK: gpu.shuffle xor
+// CHECK-NOT: qtensor.ggml_matmul
 func.func @ggml_q4_k(%x: tensor<1x256xf32>, %q: tensor<4x144xi8>,
                      %init: tensor<1x4xf32>) -> tensor<1x4xf32> {
-  // expected-remark@+1 {{convert-qtensor-to-gpu-kernels: no GPU kernel for this product (ggml type q4_K); the generic loop mapping computes it}}
   %y = qtensor.ggml_matmul %x, %q as q4_K outs(%init : tensor<1x4xf32>)
          : tensor<1x256xf32>, tensor<4x144xi8> -> tensor<1x4xf32>
+  return %y : tensor<1x4xf32>
+}
+
+// -----
+
+// ggml q6_K: 210-byte super-blocks (2-byte aligned): each lane reads 8 bytes
+// of each of the two low-nibble runs and of the high bit pairs, forms four
+// 6-bit codes per word, and scales each run's 8-code partial sum by
+// d * scales[i] once.
+// CHECK-LABEL: func.func @ggml_q6_k
+// CHECK: gpu.launch
+// CHECK-COUNT-3: vector.load %{{.*}} {alignment = 2 : i64} : memref<2x420xi8>, vector<8xi8>
+// CHECK: memref.load %{{.*}} : memref<2x420xi8>
+// CHECK: arith.andi %{{.*}}, %c252645135_i32
+// CHECK: arith.andi %{{.*}}, %c808464432_i32
+// CHECK: arith.constant 8.388640e+06 : f32
+// CHECK: gpu.shuffle xor
+func.func @ggml_q6_k(%x: tensor<3x512xf32>, %q: tensor<2x420xi8>)
+    -> tensor<3x2xf32> {
+  %zero = arith.constant 0.0 : f32
+  %empty = tensor.empty() : tensor<3x2xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%empty : tensor<3x2xf32>) -> tensor<3x2xf32>
+  %y = qtensor.ggml_matmul %x, %q as q6_K outs(%init : tensor<3x2xf32>)
+         : tensor<3x512xf32>, tensor<2x420xi8> -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}
+
+// -----
+
+func.func @ggml_q5_k(%x: tensor<1x256xf32>, %q: tensor<4x176xi8>,
+                     %init: tensor<1x4xf32>) -> tensor<1x4xf32> {
+  // expected-remark@+1 {{convert-qtensor-to-gpu-kernels: no GPU kernel for this product (ggml type q5_K); the generic loop mapping computes it}}
+  %y = qtensor.ggml_matmul %x, %q as q5_K outs(%init : tensor<1x4xf32>)
+         : tensor<1x256xf32>, tensor<4x176xi8> -> tensor<1x4xf32>
   return %y : tensor<1x4xf32>
 }
 
@@ -147,6 +194,20 @@ func.func @w8a8(%x: tensor<3x64xf32>) -> tensor<3x8xf32> {
 // PTX: shfl.sync.bfly.b32
 // PTX: ret;
 
+// PTX-LABEL: .visible .entry ggml_q4_k_kernel{{.*}}(
+// PTX-NOT: .local
+// PTX-NOT: cvt.rn.f32.u32
+// PTX: ld.global{{(.nc)?}}.v4.b32
+// PTX: fma.rn.f32
+// PTX: shfl.sync.bfly.b32
+
+// PTX-LABEL: .visible .entry ggml_q6_k_kernel{{.*}}(
+// PTX-NOT: .local
+// PTX-NOT: cvt.rn.f32.s32
+// PTX: fma.rn.f32
+// PTX: shfl.sync.bfly.b32
+
 // PTX: .visible .entry w8a8_kernel
 // PTX: dp4a.s32.s32
 // PTX: shfl.sync.bfly.b32
+
