@@ -8,10 +8,14 @@
 // Runs the functions of gemv.mlir (compiled ahead of time by quant-compile)
 // on a GPU: every layout and shape at M = 1, 4, 16, 64 and 256 rows, checked
 // against a double-precision CPU product of the decoded weights (max |error|
-// / max |reference| <= 1e-5), then timed. Figures: microseconds per product,
-// the weight stream's bandwidth as a share of the device-to-device copy
-// bandwidth measured in the same run, and the time of cuBLAS's f16 GEMM of
-// the same shape (loaded with dlopen; skipped when absent) over ours.
+// / max |reference| <= 1e-5), then timed; and those of gemv-f16.mlir (the
+// tensor-core opt-in, rows "<layout>+tc") at M = 16, 64 and 256 (<= 3e-3).
+// Layouts: int4 groups of 128, int8 per channel, ggml q4_0 / q4_K / q6_K,
+// and W8A8 (int8 activations and weights; mma.sync from 9 rows).
+// Figures: microseconds per product, the weight stream's bandwidth as a share
+// of the device-to-device copy bandwidth measured in the same run, and the time
+// of cuBLAS's f16 GEMM of the same shape (loaded with dlopen; skipped when
+// absent) over ours.
 //
 // --smoke runs each layout once (first shape, M = 1) without checking
 // numbers (the fake driver of the tests executes no kernel). Exit status: 0
@@ -37,20 +41,28 @@ using namespace gpucheck;
 using D2 = Descriptor<2>;
 
 extern "C" {
-#define QUANT_GEMV(name)                                                       \
-  void _mlir_ciface_q4g128_##name(D2 *, D2 *, D2 *, D2 *, D2 *);               \
-  void _mlir_ciface_q4g128_##name##_x20(D2 *, D2 *, D2 *, D2 *, D2 *);         \
-  void _mlir_ciface_s8_##name(D2 *, D2 *, D2 *, D2 *);                         \
-  void _mlir_ciface_s8_##name##_x20(D2 *, D2 *, D2 *, D2 *);                   \
-  void _mlir_ciface_q4_0_##name(D2 *, D2 *, D2 *);                             \
-  void _mlir_ciface_q4_0_##name##_x20(D2 *, D2 *, D2 *);                       \
+#define QUANT_GEMV(prefix, name)                                               \
+  void _mlir_ciface_##prefix##q4g128_##name(D2 *, D2 *, D2 *, D2 *, D2 *);     \
+  void _mlir_ciface_##prefix##q4g128_##name##_x20(D2 *, D2 *, D2 *, D2 *,      \
+                                                  D2 *);                       \
+  void _mlir_ciface_##prefix##s8_##name(D2 *, D2 *, D2 *, D2 *);               \
+  void _mlir_ciface_##prefix##s8_##name##_x20(D2 *, D2 *, D2 *, D2 *);         \
+  void _mlir_ciface_##prefix##q4_0_##name(D2 *, D2 *, D2 *);                   \
+  void _mlir_ciface_##prefix##q4_0_##name##_x20(D2 *, D2 *, D2 *);
+#define QUANT_GEMV_K(name)                                                     \
+  void _mlir_ciface_w8a8_##name(D2 *, D2 *, D2 *, D2 *, D2 *);                 \
+  void _mlir_ciface_w8a8_##name##_x20(D2 *, D2 *, D2 *, D2 *, D2 *);           \
   void _mlir_ciface_q4_K_##name(D2 *, D2 *, D2 *);                             \
   void _mlir_ciface_q4_K_##name##_x20(D2 *, D2 *, D2 *);                       \
   void _mlir_ciface_q6_K_##name(D2 *, D2 *, D2 *);                             \
   void _mlir_ciface_q6_K_##name##_x20(D2 *, D2 *, D2 *);
-QUANT_GEMV(4096x4096)
-QUANT_GEMV(14336x4096)
-QUANT_GEMV(4096x14336)
+#define QUANT_GEMV_SHAPE(name)                                                 \
+  QUANT_GEMV(, name) QUANT_GEMV(f16_, name) QUANT_GEMV_K(name)
+QUANT_GEMV_SHAPE(4096x4096)
+QUANT_GEMV_SHAPE(14336x4096)
+QUANT_GEMV_SHAPE(4096x14336)
+#undef QUANT_GEMV_SHAPE
+#undef QUANT_GEMV_K
 #undef QUANT_GEMV
 }
 
@@ -87,7 +99,7 @@ float fromHalf(uint16_t half) {
   return value;
 }
 
-enum class Kind { Q4G128, S8, Q4_0, Q4_K, Q6_K };
+enum class Kind { Q4G128, S8, Q4_0, Q4_K, Q6_K, W8A8 };
 
 /// The ggml block type of `kind`, if any.
 std::optional<quantopt::numerics::GGMLType> ggmlTypeOf(Kind kind) {
@@ -114,17 +126,27 @@ struct Layout {
   Kind kind;
 };
 
-struct Shape {
-  int64_t n, k;
+/// The product functions of one layout family at one shape.
+struct Functions {
   void (*q4)(D2 *, D2 *, D2 *, D2 *, D2 *);
   void (*q4Repeat)(D2 *, D2 *, D2 *, D2 *, D2 *);
   void (*s8)(D2 *, D2 *, D2 *, D2 *);
   void (*s8Repeat)(D2 *, D2 *, D2 *, D2 *);
   GGMLFunctions q40, q4K, q6K;
+  /// (result, int8 x, per-row x scales, int8 weights, channel scales).
+  void (*w8a8)(D2 *, D2 *, D2 *, D2 *, D2 *);
+  void (*w8a8Repeat)(D2 *, D2 *, D2 *, D2 *, D2 *);
 
   GGMLFunctions ggml(Kind kind) const {
     return kind == Kind::Q4_0 ? q40 : kind == Kind::Q4_K ? q4K : q6K;
   }
+};
+
+struct Shape {
+  int64_t n, k;
+  /// The exact-f32 kernels (gemv.mlir) and the tensor-core opt-in
+  /// (gemv-f16.mlir: q4g128, s8 and q4_0 only).
+  Functions exact, f16;
 };
 
 /// A device copy of host bytes.
@@ -179,6 +201,11 @@ struct Weights {
     case Kind::Q6_K:
       setHalves(210, {208}, 0.00002f, 0.0002f, random);
       break;
+    case Kind::W8A8:
+      scales.resize(n);
+      for (float &s : scales)
+        s = random.uniform(0.002f, 0.02f);
+      break;
     }
     decode();
   }
@@ -229,6 +256,8 @@ struct Weights {
       return k / 256 * 144;
     case Kind::Q6_K:
       return k / 256 * 210;
+    case Kind::W8A8:
+      return k;
     }
     return 0;
   }
@@ -245,6 +274,8 @@ struct Weights {
     }
     case Kind::S8:
       return double(fromHalf(halfScales[row])) * double(codes[row * k + j]);
+    case Kind::W8A8:
+      return double(scales[row]) * double(codes[row * k + j]);
     default:
       return 0;
     }
@@ -389,56 +420,53 @@ int main(int argc, char **argv) {
                 haveCublas ? "cuBLAS GemmEx (f16 in/out, f32 accumulation)"
                            : "cuBLAS not found, no ratio");
 
-  const Shape shapes[] = {
-      {4096,
-       4096,
-       _mlir_ciface_q4g128_4096x4096,
-       _mlir_ciface_q4g128_4096x4096_x20,
-       _mlir_ciface_s8_4096x4096,
-       _mlir_ciface_s8_4096x4096_x20,
-       {_mlir_ciface_q4_0_4096x4096, _mlir_ciface_q4_0_4096x4096_x20},
-       {_mlir_ciface_q4_K_4096x4096, _mlir_ciface_q4_K_4096x4096_x20},
-       {_mlir_ciface_q6_K_4096x4096, _mlir_ciface_q6_K_4096x4096_x20}},
-      {14336,
-       4096,
-       _mlir_ciface_q4g128_14336x4096,
-       _mlir_ciface_q4g128_14336x4096_x20,
-       _mlir_ciface_s8_14336x4096,
-       _mlir_ciface_s8_14336x4096_x20,
-       {_mlir_ciface_q4_0_14336x4096, _mlir_ciface_q4_0_14336x4096_x20},
-       {_mlir_ciface_q4_K_14336x4096, _mlir_ciface_q4_K_14336x4096_x20},
-       {_mlir_ciface_q6_K_14336x4096, _mlir_ciface_q6_K_14336x4096_x20}},
-      {4096,
-       14336,
-       _mlir_ciface_q4g128_4096x14336,
-       _mlir_ciface_q4g128_4096x14336_x20,
-       _mlir_ciface_s8_4096x14336,
-       _mlir_ciface_s8_4096x14336_x20,
-       {_mlir_ciface_q4_0_4096x14336, _mlir_ciface_q4_0_4096x14336_x20},
-       {_mlir_ciface_q4_K_4096x14336, _mlir_ciface_q4_K_4096x14336_x20},
-       {_mlir_ciface_q6_K_4096x14336, _mlir_ciface_q6_K_4096x14336_x20}}};
-  const Layout layouts[] = {{"q4g128", Kind::Q4G128},
-                            {"s8", Kind::S8},
-                            {"q4_0", Kind::Q4_0},
-                            {"q4_K", Kind::Q4_K},
-                            {"q6_K", Kind::Q6_K}};
+  // clang-format off
+#define QUANT_FUNCTIONS(prefix, name)                                          \
+  {_mlir_ciface_##prefix##q4g128_##name,                                       \
+   _mlir_ciface_##prefix##q4g128_##name##_x20,                                 \
+   _mlir_ciface_##prefix##s8_##name,                                           \
+   _mlir_ciface_##prefix##s8_##name##_x20,                                     \
+   {_mlir_ciface_##prefix##q4_0_##name,                                        \
+    _mlir_ciface_##prefix##q4_0_##name##_x20},                                 \
+   {_mlir_ciface_q4_K_##name, _mlir_ciface_q4_K_##name##_x20},                 \
+   {_mlir_ciface_q6_K_##name, _mlir_ciface_q6_K_##name##_x20},                 \
+   _mlir_ciface_w8a8_##name,                                                   \
+   _mlir_ciface_w8a8_##name##_x20}
+// clang-format on
+#define QUANT_SHAPE(n, k)                                                      \
+  {                                                                            \
+    n, k, QUANT_FUNCTIONS(, n##x##k), QUANT_FUNCTIONS(f16_, n##x##k)           \
+  }
+  const Shape shapes[] = {QUANT_SHAPE(4096, 4096), QUANT_SHAPE(14336, 4096),
+                          QUANT_SHAPE(4096, 14336)};
+#undef QUANT_SHAPE
+#undef QUANT_FUNCTIONS
+  const Layout layouts[] = {{"q4g128", Kind::Q4G128}, {"s8", Kind::S8},
+                            {"q4_0", Kind::Q4_0},     {"q4_K", Kind::Q4_K},
+                            {"q6_K", Kind::Q6_K},     {"w8a8", Kind::W8A8}};
   const int64_t rowCounts[] = {1, 4, 16, 64, 256};
+  // The tensor-core opt-in's tolerance: weights and activations rounded to
+  // f16 once each (relative 2^-11), accumulated in f32.
+  constexpr double kF16Tolerance = 3e-3;
   int failures = 0;
   quantopt::SplitMix random(20261207);
-  std::printf("%-7s %-12s %4s %10s %10s %8s %9s %10s\n", "layout", "N x K", "M",
-              "max err", "us", "GB/s", "% copy", "f16 / ours");
+  std::printf("%-10s %-12s %4s %10s %10s %8s %9s %10s\n", "layout", "N x K",
+              "M", "max err", "us", "GB/s", "% copy", "f16 / ours");
   for (const Shape &shape : shapes) {
     for (const Layout &layout : layouts) {
       Weights weights(shape.n, shape.k, layout.kind, random);
       bool int4 = layout.kind == Kind::Q4G128;
+      bool w8a8 = layout.kind == Kind::W8A8;
+      bool floatScales = int4 || w8a8;
       DeviceBuffer codes(weights.codes.data(), weights.codes.size(), stream);
       std::unique_ptr<DeviceBuffer> scales, zeros;
       bool ggml = ggmlTypeOf(layout.kind).has_value();
       if (!ggml)
         scales = std::make_unique<DeviceBuffer>(
-            int4 ? (void *)weights.scales.data()
-                 : (void *)weights.halfScales.data(),
-            int4 ? weights.scales.size() * 4 : weights.halfScales.size() * 2,
+            floatScales ? (void *)weights.scales.data()
+                        : (void *)weights.halfScales.data(),
+            floatScales ? weights.scales.size() * 4
+                        : weights.halfScales.size() * 2,
             stream);
       if (int4)
         zeros = std::make_unique<DeviceBuffer>(weights.zeros.data(),
@@ -459,27 +487,64 @@ int main(int argc, char **argv) {
         weightsHalf = std::make_unique<DeviceBuffer>(wHalf.data(),
                                                      wHalf.size() * 2, stream);
       }
-      for (int64_t m : rowCounts) {
-        if (smoke && m > 1)
-          break;
-        std::vector<float> x(m * shape.k);
-        for (float &v : x)
-          v = random.uniform(-1.0f, 1.0f);
-        DeviceBuffer xDevice(x.data(), x.size() * 4, stream);
+      // Every row count on the exact kernels; from 16 rows, the tensor-core
+      // opt-in too where it reads the layout.
+      bool tensorCoreLayout = layout.kind == Kind::Q4G128 ||
+                              layout.kind == Kind::S8 ||
+                              layout.kind == Kind::Q4_0;
+      std::vector<std::pair<int64_t, bool>> runs;
+      // (W8A8's tensor-core kernel is exact: the default from 9 rows.)
+      for (int64_t m : rowCounts)
+        if (!smoke || m == 1 || (w8a8 && m == 16))
+          runs.push_back({m, false});
+      for (int64_t m : rowCounts)
+        if (tensorCoreLayout && m >= 16 && (!smoke || m == 16))
+          runs.push_back({m, true});
+      for (auto [m, tensorCores] : runs) {
+        const Functions &functions = tensorCores ? shape.f16 : shape.exact;
+        // W8A8 takes int8 activations with a scale per row; the reference
+        // multiplies their values.
+        std::vector<float> x(m * shape.k), rowScales;
+        std::vector<int8_t> xCodes;
+        if (w8a8) {
+          xCodes.resize(x.size());
+          rowScales.resize(m);
+          for (float &s : rowScales)
+            s = random.uniform(0.002f, 0.02f);
+          for (size_t i = 0; i < x.size(); ++i) {
+            xCodes[i] = int8_t(int(random.nextBits() % 255) - 127);
+            x[i] = float(xCodes[i]) * rowScales[i / shape.k];
+          }
+        } else {
+          for (float &v : x)
+            v = random.uniform(-1.0f, 1.0f);
+        }
+        DeviceBuffer xDevice(w8a8 ? (void *)xCodes.data() : (void *)x.data(),
+                             w8a8 ? xCodes.size() : x.size() * 4, stream);
         D2 xDesc = describe<2>(xDevice.pointer, {m, shape.k});
+        std::unique_ptr<DeviceBuffer> rowScalesDevice;
+        if (w8a8)
+          rowScalesDevice = std::make_unique<DeviceBuffer>(
+              rowScales.data(), rowScales.size() * 4, stream);
+        D2 rowScalesDesc =
+            w8a8 ? describe<2>(rowScalesDevice->pointer, {m, 1}) : D2();
         auto call = [&](bool repeated) {
           D2 result;
           switch (layout.kind) {
           case Kind::Q4G128:
-            (repeated ? shape.q4Repeat : shape.q4)(&result, &xDesc, &codesDesc,
-                                                   &scalesDesc, &zerosDesc);
+            (repeated ? functions.q4Repeat : functions.q4)(
+                &result, &xDesc, &codesDesc, &scalesDesc, &zerosDesc);
             break;
           case Kind::S8:
-            (repeated ? shape.s8Repeat : shape.s8)(&result, &xDesc, &codesDesc,
-                                                   &scalesDesc);
+            (repeated ? functions.s8Repeat
+                      : functions.s8)(&result, &xDesc, &codesDesc, &scalesDesc);
+            break;
+          case Kind::W8A8:
+            (repeated ? functions.w8a8Repeat : functions.w8a8)(
+                &result, &xDesc, &rowScalesDesc, &codesDesc, &scalesDesc);
             break;
           default: {
-            GGMLFunctions ggml = shape.ggml(layout.kind);
+            GGMLFunctions ggml = functions.ggml(layout.kind);
             (repeated ? ggml.repeated : ggml.once)(&result, &xDesc, &codesDesc);
             break;
           }
@@ -508,7 +573,8 @@ int main(int argc, char **argv) {
         }
         std::free(result.allocated);
         double relative = maxReference > 0 ? maxError / maxReference : 0;
-        bool correct = smoke || relative <= 1e-5;
+        bool correct =
+            smoke || relative <= (tensorCores ? kF16Tolerance : 1e-5);
         failures += !correct;
         std::vector<double> once, repeated;
         for (int t = 0; t < (smoke ? 1 : 5); ++t) {
@@ -538,8 +604,10 @@ int main(int argc, char **argv) {
         char shapeName[32];
         std::snprintf(shapeName, sizeof(shapeName), "%ldx%ld", long(shape.n),
                       long(shape.k));
-        std::printf("%-7s %-12s %4ld %10.2e %10.2f %8.1f %9.1f %10.2f %s\n",
-                    layout.name, shapeName, long(m), relative, seconds * 1e6,
+        std::string name =
+            std::string(layout.name) + (tensorCores ? "+tc" : "");
+        std::printf("%-10s %-12s %4ld %10.2e %10.2f %8.1f %9.1f %10.2f %s\n",
+                    name.c_str(), shapeName, long(m), relative, seconds * 1e6,
                     bandwidth / 1e9, copy > 0 ? 100.0 * bandwidth / copy : 0.0,
                     ratio, correct ? "" : "MISMATCH");
         std::fflush(stdout);

@@ -33,15 +33,18 @@ else
   echo "compute-sanitizer not found: skipped"
 fi
 
-echo "== SASS instruction histogram of the GEMV kernels (sm_90)"
 if command -v ptxas >/dev/null 2>&1 && command -v cuobjdump >/dev/null 2>&1; then
-  ptxas -arch=sm_90 -v gemv.ptx -o gemv.cubin 2>ptxas.log &&
-    grep -c "0 bytes spill stores" ptxas.log | sed 's/^/kernels without spills: /' &&
-    cuobjdump -sass gemv.cubin |
-    sed -n 's/^ *\/\*[0-9a-f]*\*\/ *\([A-Z][A-Z0-9_]*\).*/\1/p' |
-    sort | uniq -c | sort -rn | head -25
+  for kernels in gemv gemv-f16; do
+    echo "== SASS instruction histogram of $kernels.ptx (sm_90)"
+    ptxas -arch=sm_90 -v "$kernels.ptx" -o "$kernels.cubin" 2>"$kernels.ptxas.log" &&
+      grep -c "0 bytes spill stores" "$kernels.ptxas.log" |
+      sed 's/^/kernels without spills: /' &&
+      cuobjdump -sass "$kernels.cubin" |
+      sed -n 's/^ *\/\*[0-9a-f]*\*\/ *\([A-Z][A-Z0-9_]*\).*/\1/p' |
+      sort | uniq -c | sort -rn | head -25
+  done
 else
-  echo "ptxas or cuobjdump not found: skipped"
+  echo "== SASS instruction histograms: ptxas or cuobjdump not found, skipped"
 fi
 
 if [ "$status" -eq 0 ]; then

@@ -149,6 +149,13 @@ struct LowerToNVVMOptions : public PassPipelineOptions<LowerToNVVMOptions> {
       *this, "block-size",
       llvm::cl::desc("Threads per block of the mapped loop nests"),
       llvm::cl::init(256)};
+  PassOptions::Option<std::string> computeType{
+      *this, "compute-type",
+      llvm::cl::desc("Arithmetic of the quantized products above 8 rows: f32 "
+                     "(exact, the SIMT kernels) or, opted into, f16 (tensor "
+                     "cores: mma.sync with f32 accumulation, weights and "
+                     "activations rounded once to f16)"),
+      llvm::cl::init("f32")};
   PassOptions::Option<int64_t> maxKernelConstantBytes{
       *this, "max-kernel-constant-bytes",
       llvm::cl::desc("Constants up to this size (decode tables) are copied "

@@ -389,10 +389,17 @@ def ConvertQTensorToGPUKernelsPass
     `quant-form-gpu-dot-products` makes a `dp4a`), each group's sum added
     across the warp, then the reference's epilogue in its order,
     `init + sum over g of (f32(acc_g) * sx) * sw_g`: bit for bit the
-    reference lowering's result.
+    reference lowering's result. From 9 rows (groups a multiple of 64) the
+    W8A8 product runs on the int8 tensor cores (`nvgpu.mma.sync` m16n8k32,
+    i32 accumulation, the same k permutation as below, the same epilogue),
+    which is exact too and so the default.
 
     Supported: `[N, K]` weights, f32 activations, integer codes of 2, 4
-    (packed, either order) or 8 bits, signed or unsigned, per-channel or
+    (packed, either order) or 8 bits, signed or unsigned, `nf4`/`fp4` codes
+    (one load each from the 16-entry table, a small constant that ends up
+    in the kernel module), FP8 codes (exponent and mantissa shifted into an
+    f32 and multiplied by 2^(127 - bias), exact, NaNs and infinities
+    selected), per-channel or
     per-tensor groups that are a multiple of one load (64 2-bit, 32 4-bit,
     16 8-bit codes) or the whole row, f32/f16/bf16 scales, integer
     zero-points or none, K a multiple of one load; ggml `q4_0` and `q8_0`
@@ -403,15 +410,32 @@ def ConvertQTensorToGPUKernelsPass
     decoding 32 codes and unpacking its sub-blocks' scales (and `q4_K`'s
     mins) from the block with shifts and masks, weights
     `fma(q, d * sc, -dmin * m)` for `q4_K`, `d * sc` applied once per
-    8-code partial sum for `q6_K`. Other products stay for
+    8-code partial sum for `q6_K`.
+
+    With `compute-type=f16` (an opt-in: results within the tolerance of
+    rounding weights and activations to f16, no longer the exact-f32
+    contract), the `dequant_matmul` and `q4_0`/`q8_0`
+    products that the GEMV takes also get a tensor-core kernel, chosen at
+    run time when the product has more than 8 rows: `nvgpu.mma.sync`
+    m16n8k16 with f32 accumulation, a warp computing 16 rows by 32
+    channels. Each lane decodes the same 16-byte chunks as the GEMV
+    (exactly, in f32, times the group scale) and rounds once; the mma's k
+    order is a permutation of each chunk's columns applied to both operands
+    (lane `t` of a quad feeds columns `4s..4s+3` of its chunk as k = `2t`,
+    `2t+1`, `2t+8`, `2t+9`), so the stored layouts need no re-packing.
+    Other products stay for
     the generic mapping (with a remark when `report-fallback` is set). The
     result equals the reference lowering's up to the order of the sums.
   }];
   let options = [
     Option<"reportFallback", "report-fallback", "bool", "false",
            "Emit a remark for each product left to the generic mapping">,
+    Option<"computeType", "compute-type", "std::string", "\"f32\"",
+           "f32 (exact SIMT kernels), or f16: tensor-core kernel for "
+           "products of more than 8 rows">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::nvgpu::NVGPUDialect",
                            "::mlir::bufferization::BufferizationDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect",

@@ -15,6 +15,7 @@
 #include "../KernelOperands.h"
 #include "quant/Conversion/Passes.h"
 #include "quant/Dialect/QTensor/IR/QTensorOps.h"
+#include "quant/Numerics/Numerics.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -22,8 +23,10 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/UB/IR/UBOps.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Matchers.h"
 
@@ -65,6 +68,11 @@ struct GEMVPlan {
   bool hasZeros = false;
   bool accumulate = true;
   Type scaleType;
+  /// The values of the codes of a lookup format (nf4, fp4: 16 entries);
+  /// empty for integer codes.
+  SmallVector<float> lookup;
+  /// FP8 codes (`f8E4M3FN`, `f8E5M2`), decoded with bit operations.
+  std::optional<quantopt::numerics::ElementFormat> fp8;
   /// ggml blocks of 32 codes (`q4_0`, `q8_0`): bytes per block, the first
   /// two of which are the block's f16 scale; 0 for qtensor layouts.
   int64_t blockBytes = 0;
@@ -72,6 +80,14 @@ struct GEMVPlan {
   bool isGGML() const { return blockBytes != 0; }
   /// Bytes of codes a lane reads per step (one or two 16-byte loads).
   int64_t codeBytes() const { return codesPerLoad / fields; }
+  /// The word and field of the code at `column` of a lane step.
+  std::pair<int64_t, int64_t> fieldOf(int64_t column) const {
+    for (int64_t t = 0; t < codeBytes() / 4; ++t)
+      for (int64_t i = 0; i < codesPerWord; ++i)
+        if (codeIndex(t, i) == column)
+          return {t, i};
+    llvm_unreachable("column outside the lane step");
+  }
   /// The code index, within a lane step, of field `i` of word `t`.
   int64_t codeIndex(int64_t t, int64_t i) const {
     int64_t field = i % fields, byte = 4 * t + i / fields;
@@ -100,8 +116,15 @@ FailureOr<GEMVPlan> planGEMV(DequantMatmulOp op, std::string &whyNot) {
   plan.k = shape[1];
   if (ShapedType::isDynamic(plan.n) || ShapedType::isDynamic(plan.k))
     return fail("dynamic weight shape");
-  if (!layout.isInteger())
-    return fail("lookup and FP8 formats");
+  if (quantopt::numerics::isF8Format(layout.getFormat())) {
+    plan.fp8 = layout.getFormat();
+  } else if (!layout.isInteger()) {
+    if (layout.getBitWidth() != 4)
+      return fail("dynamic8 codes");
+    for (unsigned code = 0; code < 16; ++code)
+      plan.lookup.push_back(
+          quantopt::numerics::decodeNonInteger(layout.getFormat(), code));
+  }
   if (layout.hasFlatBlocks(2))
     return fail("flat blocks");
   if (op.getGroupIndex())
@@ -144,6 +167,8 @@ FailureOr<GEMVPlan> planGEMV(DequantMatmulOp op, std::string &whyNot) {
   if (Value zeros = op.getZeroPoints()) {
     if (!isa<IntegerType>(getElementTypeOrSelf(zeros.getType())))
       return fail("float zero-points");
+    if (!plan.lookup.empty() || plan.fp8)
+      return fail("zero-points with a lookup or FP8 format");
     plan.hasZeros = true;
   }
   return plan;
@@ -317,6 +342,29 @@ public:
   /// Builds the launch computing out[m, n] (+)= sum_k x[m, k] w[n, k].
   void build(Value x, Value storage, Value scales, Value zeros, Value out);
 
+  /// A lane's chunk of one channel: its code words (signed codes flipped),
+  /// the chunk's group scale and the magic bias `2^23 + offset + z`.
+  struct LaneCodes {
+    SmallVector<Value> words;
+    Value scale, bias;
+  };
+  /// Loads the codes of channel `n` at columns
+  /// [codeStart, codeStart + codesPerLoad) with their group's scale.
+  LaneCodes loadLane(Value storage, Value scales, Value zeros, Value n,
+                     Value codeStart);
+  /// `value(c) - z` as f32 of the code at `column` of the lane's chunk.
+  Value decode(const LaneCodes &lane, int64_t column);
+  /// The value of the FP8 byte `code` (an i32): its exponent and mantissa
+  /// moved into an f32's low exponent and high mantissa bits, times
+  /// 2^(127 - bias), which is exact for normal and subnormal codes; the
+  /// all-ones exponent codes give infinities and NaNs as the format has
+  /// them.
+  Value decodeFP8(Value code);
+
+  /// The decode table of a lookup format: a buffer of a small constant,
+  /// which quant-place-buffers-on-gpu moves into the kernel module.
+  Value lookupTable;
+
 private:
   OpBuilder &b;
   Location loc;
@@ -343,16 +391,17 @@ private:
                           ValueRange acc);
 };
 
-SmallVector<Value> GEMVKernelBuilder::step(Value x, Value storage, Value scales,
-                                           Value zeros, Value n,
-                                           ArrayRef<Value> rows,
-                                           Value codeStart, ValueRange acc) {
+GEMVKernelBuilder::LaneCodes GEMVKernelBuilder::loadLane(Value storage,
+                                                         Value scales,
+                                                         Value zeros, Value n,
+                                                         Value codeStart) {
   // The lane's codes, 16 bytes at a time, as words. A qtensor row is
   // 16-byte aligned; a ggml block (18 or 34 bytes) only 2-byte aligned.
   auto bytesType = VectorType::get({kLoadBytes}, b.getI8Type());
   auto wordsType = VectorType::get({kLoadBytes / 4}, b.getI32Type());
   Value g = arith::DivUIOp::create(b, loc, codeStart, index(plan.group));
-  Value codesAt, scale;
+  Value codesAt;
+  LaneCodes lane;
   if (plan.isGGML()) {
     Value blockStart = arith::MulIOp::create(b, loc, g, index(plan.blockBytes));
     Value header = vector::LoadOp::create(
@@ -360,7 +409,7 @@ SmallVector<Value> GEMVKernelBuilder::step(Value x, Value storage, Value scales,
         ValueRange{n, blockStart}, false, llvm::MaybeAlign(2));
     Value half = vector::BitCastOp::create(
         b, loc, VectorType::get({1}, b.getF16Type()), header);
-    scale = toF32(vector::ExtractOp::create(b, loc, half, 0));
+    lane.scale = toF32(vector::ExtractOp::create(b, loc, half, 0));
     codesAt = arith::AddIOp::create(b, loc, blockStart, index(2));
   } else {
     codesAt = arith::DivUIOp::create(b, loc, codeStart, index(plan.fields));
@@ -375,40 +424,23 @@ SmallVector<Value> GEMVKernelBuilder::step(Value x, Value storage, Value scales,
     wordVectors.push_back(vector::BitCastOp::create(b, loc, wordsType, bytes));
   }
 
-  // One group per lane step: its scale and the float 2^23 + offset + z that
+  // One group per lane chunk: its scale and the float 2^23 + offset + z that
   // the magic-number decode subtracts.
   Value scaleRow = plan.scalesPerChannel ? n : index(0);
-  if (!scale)
-    scale =
+  if (!lane.scale)
+    lane.scale =
         toF32(memref::LoadOp::create(b, loc, scales, ValueRange{scaleRow, g}));
   // Flipped signed codes, and ggml q4_0's unsigned codes, subtract a
   // constant offset like a zero-point.
   int64_t offset = plan.signedCodes ? int64_t(1) << (plan.bits - 1) : 0;
   if (plan.isGGML() && !plan.signedCodes)
     offset = 8;
-  Value bias = f32(kMagic + double(offset));
+  lane.bias = f32(kMagic + double(offset));
   if (zeros) {
     Value z = memref::LoadOp::create(b, loc, zeros, ValueRange{scaleRow, g});
-    bias = arith::AddFOp::create(b, loc, bias, toF32(z));
+    lane.bias = arith::AddFOp::create(b, loc, lane.bias, toF32(z));
   }
 
-  // Activations of the lane's codes, for every row, as 16-byte loads.
-  auto vf32 = VectorType::get({4}, b.getF32Type());
-  SmallVector<SmallVector<Value>> xs(rows.size());
-  for (auto [r, row] : llvm::enumerate(rows)) {
-    for (int64_t v = 0; v < plan.codesPerLoad / 4; ++v) {
-      Value column = arith::AddIOp::create(b, loc, codeStart, index(4 * v));
-      Value quad =
-          vector::LoadOp::create(b, loc, vf32, x, ValueRange{row, column},
-                                 false, llvm::MaybeAlign(kLoadBytes));
-      for (int64_t e = 0; e < 4; ++e)
-        xs[r].push_back(vector::ExtractOp::create(b, loc, quad, e));
-    }
-  }
-
-  SmallVector<Value> partial(rows.size(), f32(0.0));
-  Value mask = i32((1 << plan.bits) - 1);
-  Value magic = i32(kMagicBits);
   uint32_t flip = 0;
   if (plan.signedCodes)
     for (int64_t i = 0; i < plan.codesPerWord; ++i)
@@ -417,23 +449,88 @@ SmallVector<Value> GEMVKernelBuilder::step(Value x, Value storage, Value scales,
     Value word = vector::ExtractOp::create(b, loc, wordVectors[t / 4], t % 4);
     if (flip)
       word = arith::XOrIOp::create(b, loc, word, i32(int32_t(flip)));
-    for (int64_t i = 0; i < plan.codesPerWord; ++i) {
-      // (2^23 + c) - (2^23 + offset + z) = value(c) - z, exactly.
-      Value code =
-          i == 0 ? word
-                 : arith::ShRUIOp::create(b, loc, word, i32(plan.bits * i));
-      code = arith::AndIOp::create(b, loc, code, mask);
-      code = arith::OrIOp::create(b, loc, code, magic);
-      Value value = arith::BitcastOp::create(b, loc, b.getF32Type(), code);
-      value = arith::SubFOp::create(b, loc, value, bias);
-      int64_t c = plan.codeIndex(t, i);
-      for (size_t r = 0; r < rows.size(); ++r)
-        partial[r] = math::FmaOp::create(b, loc, xs[r][c], value, partial[r]);
-    }
+    lane.words.push_back(word);
   }
+  return lane;
+}
+
+Value GEMVKernelBuilder::decode(const LaneCodes &lane, int64_t column) {
+  auto [t, i] = plan.fieldOf(column);
+  Value code = lane.words[t];
+  if (i != 0)
+    code = arith::ShRUIOp::create(b, loc, code, i32(plan.bits * i));
+  code = arith::AndIOp::create(b, loc, code, i32((1 << plan.bits) - 1));
+  if (!plan.lookup.empty()) {
+    // One load from the 64-byte table, an L1-resident global of the kernel
+    // module.
+    Value entry = arith::IndexCastUIOp::create(b, loc, b.getIndexType(), code);
+    return memref::LoadOp::create(b, loc, lookupTable, ValueRange{entry});
+  }
+  if (plan.fp8)
+    return decodeFP8(code);
+  // (2^23 + c) - (2^23 + offset + z) = value(c) - z, exactly.
+  code = arith::OrIOp::create(b, loc, code, i32(kMagicBits));
+  Value value = arith::BitcastOp::create(b, loc, b.getF32Type(), code);
+  return arith::SubFOp::create(b, loc, value, lane.bias);
+}
+
+Value GEMVKernelBuilder::decodeFP8(Value code) {
+  bool e4m3 = *plan.fp8 == quantopt::numerics::ElementFormat::f8E4M3FN;
+  // E4M3FN: 4 exponent bits, bias 7, only S.1111.111 is NaN. E5M2: 5
+  // exponent bits, bias 15, IEEE infinities and NaNs.
+  int64_t mantissaBits = e4m3 ? 3 : 2;
+  double rebias = e4m3 ? 0x1p120 : 0x1p112;
+  Value magnitude = arith::AndIOp::create(b, loc, code, i32(0x7F));
+  Value sign = arith::ShLIOp::create(
+      b, loc, arith::AndIOp::create(b, loc, code, i32(0x80)), i32(24));
+  Value bits = arith::OrIOp::create(
+      b, loc, arith::ShLIOp::create(b, loc, magnitude, i32(23 - mantissaBits)),
+      sign);
+  Value value = arith::MulFOp::create(
+      b, loc, arith::BitcastOp::create(b, loc, b.getF32Type(), bits),
+      f32(rebias));
+  // E4M3FN's NaN is 0x7F; E5M2's specials are 0x7C (infinity) and above.
+  Value special = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge,
+                                        magnitude, i32(e4m3 ? 0x7F : 0x7C));
+  Value specialBits =
+      e4m3 ? arith::OrIOp::create(b, loc, sign, i32(0x7FC00000)).getResult()
+           : arith::OrIOp::create(
+                 b, loc,
+                 arith::OrIOp::create(
+                     b, loc, sign,
+                     arith::ShLIOp::create(
+                         b, loc,
+                         arith::AndIOp::create(b, loc, magnitude, i32(3)),
+                         i32(21))),
+                 i32(0x7F800000))
+                 .getResult();
+  return arith::SelectOp::create(
+      b, loc, special,
+      arith::BitcastOp::create(b, loc, b.getF32Type(), specialBits), value);
+}
+
+SmallVector<Value> GEMVKernelBuilder::step(Value x, Value storage, Value scales,
+                                           Value zeros, Value n,
+                                           ArrayRef<Value> rows,
+                                           Value codeStart, ValueRange acc) {
+  LaneCodes lane = loadLane(storage, scales, zeros, n, codeStart);
+  // Activations of the lane's codes, for every row, as 16-byte loads.
+  auto vf32 = VectorType::get({4}, b.getF32Type());
   SmallVector<Value> next;
-  for (size_t r = 0; r < rows.size(); ++r)
-    next.push_back(math::FmaOp::create(b, loc, partial[r], scale, acc[r]));
+  for (auto [r, row] : llvm::enumerate(rows)) {
+    Value partial = f32(0.0);
+    for (int64_t v = 0; v < plan.codesPerLoad / 4; ++v) {
+      Value column = arith::AddIOp::create(b, loc, codeStart, index(4 * v));
+      Value quad =
+          vector::LoadOp::create(b, loc, vf32, x, ValueRange{row, column},
+                                 false, llvm::MaybeAlign(kLoadBytes));
+      for (int64_t e = 0; e < 4; ++e)
+        partial = math::FmaOp::create(
+            b, loc, vector::ExtractOp::create(b, loc, quad, e),
+            decode(lane, 4 * v + e), partial);
+    }
+    next.push_back(math::FmaOp::create(b, loc, partial, lane.scale, acc[r]));
+  }
   return next;
 }
 
@@ -459,6 +556,242 @@ void GEMVKernelBuilder::build(Value x, Value storage, Value scales, Value zeros,
   for (Value partial : partials)
     sums.push_back(warpSum(b, loc, partial));
   storeRows(b, loc, w, sums, out, plan.accumulate);
+}
+
+/// Activation rows of one mma tile.
+constexpr int64_t kMmaRows = 16;
+/// n8 tiles (8 output channels each) a warp of the tensor-core kernel
+/// computes; they share each A fragment.
+constexpr int64_t kMmaTilesPerWarp = 4;
+/// Warps per block of the tensor-core kernel.
+constexpr int64_t kMmaWarps = 4;
+/// The products' row count above which the tensor-core kernel runs.
+constexpr int64_t kMmaMinRows = 9;
+
+/// Emits the tensor-core launch for `compute-type=f16`: mma.sync
+/// m16n8k16 with f32 accumulation, the weights decoded in f32 as the GEMV
+/// decodes them, times their scale, rounded once to the compute type; the
+/// activations rounded once too.
+///
+/// A warp computes 16 rows x 32 channels. The four lanes of a quad
+/// (`t = lane % 4`) read, per weight row, consecutive lane chunks of the
+/// GEMV (16 bytes of codes each), so a chunk of `4 * codesPerLoad` columns
+/// takes `codesPerLoad / 4` k16 steps. The mma's k order is a permutation
+/// of the columns: in step `s`, lane `t`'s columns `4s .. 4s + 3` of its
+/// chunk are the k indices `2t, 2t + 1, 2t + 8, 2t + 9`, which is where the
+/// m16n8k16 fragments hold them for A (rows `lane / 4` and `lane / 4 + 8`)
+/// and for B (channel `lane / 4`). The same permutation on both operands
+/// leaves the sum unchanged, so the codes need no re-packing: each lane's
+/// fragments are contiguous in the stored layout.
+class MMAKernelBuilder {
+public:
+  MMAKernelBuilder(OpBuilder &b, Location loc, const GEMVPlan &plan,
+                   FloatType computeType)
+      : b(b), loc(loc), plan(plan), computeType(computeType),
+        decoder(b, loc, plan) {}
+
+  void build(Value x, Value storage, Value scales, Value zeros, Value out);
+  void setLookupTable(Value table) { decoder.lookupTable = table; }
+
+private:
+  OpBuilder &b;
+  Location loc;
+  const GEMVPlan &plan;
+  FloatType computeType;
+  GEMVKernelBuilder decoder;
+
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value toCompute(Value v) {
+    return arith::TruncFOp::create(b, loc, computeType, v);
+  }
+  /// A vector of `shape` from f32 scalars rounded to the compute type.
+  Value fragment(ArrayRef<int64_t> shape, ArrayRef<Value> values) {
+    SmallVector<Value> rounded;
+    for (Value v : values)
+      rounded.push_back(toCompute(v));
+    return vector::FromElementsOp::create(
+        b, loc, VectorType::get(shape, computeType), rounded);
+  }
+};
+
+/// The launch shared by the tensor-core kernels: a warp computes rows
+/// [firstRow, firstRow + 16) by channels [firstChannel, firstChannel + 32)
+/// as four m16n8 tiles; lane `lane` is `group = lane / 4`, `quadLane =
+/// lane % 4` of the mma fragments.
+struct MmaTile {
+  Value lane, group, quadLane, firstChannel, firstRow, rowsTotal;
+  /// The fragment rows (group, group + 8) and, clamped to the last row, the
+  /// rows they load (rows past the end read the last one, not stored).
+  Value rowLow, rowHigh, loadRowLow, loadRowHigh;
+  /// The channel each tile's B fragment loads (clamped like the rows).
+  SmallVector<Value> channels;
+};
+
+/// Creates the tensor-core launch over `n` channels and the rows of `x`,
+/// leaving `b` at the start of its body.
+MmaTile beginMmaTile(OpBuilder &b, Location loc, Value x, int64_t n) {
+  auto index = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  MmaTile tile;
+  tile.rowsTotal = memref::DimOp::create(b, loc, x, 0);
+  int64_t channelsPerBlock = 8 * kMmaTilesPerWarp * kMmaWarps;
+  Value one = index(1);
+  auto launch = gpu::LaunchOp::create(
+      b, loc, index(llvm::divideCeil(n, channelsPerBlock)),
+      arith::CeilDivUIOp::create(b, loc, tile.rowsTotal, index(kMmaRows)), one,
+      index(kWarpSize), index(kMmaWarps), one);
+  b.setInsertionPointToStart(&launch.getBody().front());
+  gpu::TerminatorOp::create(b, loc);
+  b.setInsertionPointToStart(&launch.getBody().front());
+  tile.lane = launch.getThreadIds().x;
+  tile.group = arith::DivUIOp::create(b, loc, tile.lane, index(4));
+  tile.quadLane = arith::RemUIOp::create(b, loc, tile.lane, index(4));
+  tile.firstChannel = arith::MulIOp::create(
+      b, loc,
+      arith::AddIOp::create(b, loc,
+                            arith::MulIOp::create(b, loc,
+                                                  launch.getBlockIds().x,
+                                                  index(kMmaWarps)),
+                            launch.getThreadIds().y),
+      index(8 * kMmaTilesPerWarp));
+  tile.firstRow =
+      arith::MulIOp::create(b, loc, launch.getBlockIds().y, index(kMmaRows));
+  Value lastRow = arith::SubIOp::create(b, loc, tile.rowsTotal, one);
+  tile.rowLow = arith::AddIOp::create(b, loc, tile.firstRow, tile.group);
+  tile.rowHigh = arith::AddIOp::create(b, loc, tile.rowLow, index(8));
+  tile.loadRowLow = arith::MinUIOp::create(b, loc, tile.rowLow, lastRow);
+  tile.loadRowHigh = arith::MinUIOp::create(b, loc, tile.rowHigh, lastRow);
+  for (int64_t j = 0; j < kMmaTilesPerWarp; ++j)
+    tile.channels.push_back(arith::MinUIOp::create(
+        b, loc,
+        arith::AddIOp::create(
+            b, loc, tile.firstChannel,
+            arith::AddIOp::create(b, loc, tile.group, index(8 * j))),
+        index(n - 1)));
+  return tile;
+}
+
+/// Calls `body(j, h, e, row, channel)` for the C-fragment element (h, e) of
+/// tile j: row `group + 8h`, channel `8j + 2 quadLane + e` of the warp's.
+void forEachTileElement(
+    OpBuilder &b, Location loc, const MmaTile &tile,
+    function_ref<void(int64_t, int64_t, int64_t, Value, Value)> body) {
+  auto index = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  for (int64_t j = 0; j < kMmaTilesPerWarp; ++j) {
+    Value tileChannel = arith::AddIOp::create(
+        b, loc, tile.firstChannel,
+        arith::AddIOp::create(
+            b, loc, arith::MulIOp::create(b, loc, tile.quadLane, index(2)),
+            index(8 * j)));
+    for (int64_t h = 0; h < 2; ++h)
+      for (int64_t e = 0; e < 2; ++e)
+        body(j, h, e, h == 0 ? tile.rowLow : tile.rowHigh,
+             arith::AddIOp::create(b, loc, tileChannel, index(e)));
+  }
+}
+
+/// Stores `values[j][2h + e]` to out[row, channel] of each element that
+/// exists, added to what `out` holds when `addToOutput`.
+void storeTile(OpBuilder &b, Location loc, const MmaTile &tile, int64_t n,
+               ArrayRef<SmallVector<Value>> values, Value out,
+               bool addToOutput) {
+  forEachTileElement(
+      b, loc, tile,
+      [&](int64_t j, int64_t h, int64_t e, Value row, Value channel) {
+        Value valid = arith::AndIOp::create(
+            b, loc,
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row,
+                                  tile.rowsTotal),
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, channel,
+                                  arith::ConstantIndexOp::create(b, loc, n)));
+        auto ifValid = scf::IfOp::create(b, loc, valid, false);
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(&ifValid.getThenRegion().front());
+        Value value = values[j][2 * h + e];
+        if (addToOutput)
+          value = arith::AddFOp::create(
+              b, loc,
+              memref::LoadOp::create(b, loc, out, ValueRange{row, channel}),
+              value);
+        memref::StoreOp::create(b, loc, value, out, ValueRange{row, channel});
+      });
+}
+
+void MMAKernelBuilder::build(Value x, Value storage, Value scales, Value zeros,
+                             Value out) {
+  OpBuilder::InsertionGuard guard(b);
+  MmaTile tile = beginMmaTile(b, loc, x, plan.n);
+  auto accType = VectorType::get({2, 2}, b.getF32Type());
+  Value zero = arith::ConstantOp::create(
+      b, loc, accType, DenseElementsAttr::get(accType, b.getF32FloatAttr(0)));
+  SmallVector<Value> init(kMmaTilesPerWarp, zero);
+  int64_t chunkCodes = 4 * plan.codesPerLoad;
+  int64_t steps = plan.codesPerLoad / 4;
+  auto loop = scf::ForOp::create(b, loc, index(0), index(plan.k / chunkCodes),
+                                 index(1), init);
+  {
+    OpBuilder::InsertionGuard bodyGuard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value codeStart = arith::AddIOp::create(
+        b, loc,
+        arith::MulIOp::create(b, loc, loop.getInductionVar(),
+                              index(chunkCodes)),
+        arith::MulIOp::create(b, loc, tile.quadLane, index(plan.codesPerLoad)));
+    // A fragments: rows lane/4 and lane/4 + 8, columns 4s..4s+3 of the
+    // lane's chunk as k = 2t, 2t+1 (a0-a3) and 2t+8, 2t+9 (a4-a7).
+    auto quadType = VectorType::get({4}, b.getF32Type());
+    auto aFragment = [&](int64_t s) {
+      Value column = arith::AddIOp::create(b, loc, codeStart, index(4 * s));
+      SmallVector<Value> low, high;
+      for (auto [row, values] : {std::pair{tile.loadRowLow, &low},
+                                 std::pair{tile.loadRowHigh, &high}}) {
+        Value quad =
+            vector::LoadOp::create(b, loc, quadType, x, ValueRange{row, column},
+                                   false, llvm::MaybeAlign(kLoadBytes));
+        for (int64_t e = 0; e < 4; ++e)
+          values->push_back(vector::ExtractOp::create(b, loc, quad, e));
+      }
+      return fragment({4, 2}, {low[0], low[1], high[0], high[1], low[2], low[3],
+                               high[2], high[3]});
+    };
+    // Step-major, so that only one step's weights are live: each tile's
+    // codes stay packed until their step decodes them.
+    SmallVector<GEMVKernelBuilder::LaneCodes> lanes;
+    for (Value channel : tile.channels)
+      lanes.push_back(
+          decoder.loadLane(storage, scales, zeros, channel, codeStart));
+    SmallVector<Value> next(loop.getRegionIterArgs());
+    for (int64_t s = 0; s < steps; ++s) {
+      Value a = aFragment(s);
+      for (auto [j, lane] : llvm::enumerate(lanes)) {
+        // B fragment of channel lane/4: the same columns, the same k.
+        SmallVector<Value> weights;
+        for (int64_t e = 0; e < 4; ++e)
+          weights.push_back(arith::MulFOp::create(
+              b, loc, decoder.decode(lane, 4 * s + e), lane.scale));
+        next[j] =
+            nvgpu::MmaSyncOp::create(b, loc, a, fragment({2, 2}, weights),
+                                     next[j], ArrayRef<int64_t>{16, 8, 16});
+      }
+    }
+    scf::YieldOp::create(b, loc, next);
+  }
+
+  // C fragments: c0, c1 at row lane/4, channels 2t, 2t+1 of the tile; c2,
+  // c3 eight rows below.
+  SmallVector<SmallVector<Value>> values;
+  for (Value acc : loop.getResults()) {
+    SmallVector<Value> elements;
+    for (int64_t h = 0; h < 2; ++h)
+      for (int64_t e = 0; e < 2; ++e)
+        elements.push_back(
+            vector::ExtractOp::create(b, loc, acc, ArrayRef<int64_t>{h, e}));
+    values.push_back(elements);
+  }
+  storeTile(b, loc, tile, plan.n, values, out, plan.accumulate);
 }
 
 /// ggml's K-quant super-blocks: 256 codes each.
@@ -907,6 +1240,160 @@ void W8A8KernelBuilder::build(Value x, Value inputScales, Value weight,
             /*addToOutput=*/false);
 }
 
+/// Emits the W8A8 tensor-core launch (products of more than 8 rows, groups
+/// a multiple of 64 codes): `mma.sync` m16n8k32 on the int8 codes with i32
+/// accumulation, exact like the GEMV's dp4a sums, then the reference's
+/// epilogue per group in its order. As in the f16 kernel, lane `t` of a
+/// quad reads a 16-byte chunk of each weight row and of the activation rows
+/// (columns `16t .. 16t + 15` of each 64-column chunk); in k-step `s` its
+/// bytes `8s .. 8s + 3` are the fragment's k = `4t .. 4t + 3` and bytes
+/// `8s + 4 .. 8s + 7` are k = `4t + 16 .. 4t + 19`, for A and B alike.
+class W8A8MMAKernelBuilder {
+public:
+  W8A8MMAKernelBuilder(OpBuilder &b, Location loc, const W8A8Plan &plan)
+      : b(b), loc(loc), plan(plan) {}
+
+  void build(Value x, Value inputScales, Value weight, Value weightScales,
+             Value out);
+
+private:
+  OpBuilder &b;
+  Location loc;
+  const W8A8Plan &plan;
+
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  /// Bytes `picks` of the concatenation of `first` and `second` (16 bytes
+  /// each) as a vector of `rows` x 4 bytes (one 32-bit fragment register
+  /// per row; a 2-D vector is built row by row, which lowers to register
+  /// moves).
+  Value fragment(Value first, Value second, ArrayRef<int64_t> picks,
+                 int64_t rows) {
+    auto type = VectorType::get({rows, 4}, b.getI8Type());
+    Value result = ub::PoisonOp::create(b, loc, type);
+    for (int64_t r = 0; r < rows; ++r) {
+      Value row = vector::ShuffleOp::create(b, loc, first, second,
+                                            picks.slice(4 * r, 4));
+      result = vector::InsertOp::create(b, loc, row, result, r);
+    }
+    return result;
+  }
+};
+
+void W8A8MMAKernelBuilder::build(Value x, Value inputScales, Value weight,
+                                 Value weightScales, Value out) {
+  OpBuilder::InsertionGuard guard(b);
+  MmaTile tile = beginMmaTile(b, loc, x, plan.n);
+  Type f32 = b.getF32Type();
+  // The running results start at the initial value, as the reference's.
+  Value inputScale[2];
+  for (int64_t h = 0; h < 2; ++h)
+    inputScale[h] = memref::LoadOp::create(
+        b, loc, inputScales,
+        ValueRange{plan.inputScalePerRow
+                       ? (h == 0 ? tile.loadRowLow : tile.loadRowHigh)
+                       : index(0),
+                   index(0)});
+  SmallVector<Value> init;
+  SmallVector<Value> channelOf;
+  forEachTileElement(
+      b, loc, tile, [&](int64_t, int64_t h, int64_t, Value, Value channel) {
+        Value loadChannel =
+            arith::MinUIOp::create(b, loc, channel, index(plan.n - 1));
+        channelOf.push_back(loadChannel);
+        init.push_back(
+            plan.accumulate
+                ? Value(memref::LoadOp::create(
+                      b, loc, out,
+                      ValueRange{h == 0 ? tile.loadRowLow : tile.loadRowHigh,
+                                 loadChannel}))
+                : Value(
+                      arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0))));
+      });
+
+  auto groups =
+      scf::ForOp::create(b, loc, index(0), index(plan.groups), index(1), init);
+  {
+    OpBuilder::InsertionGuard groupGuard(b);
+    b.setInsertionPointToStart(groups.getBody());
+    Value g = groups.getInductionVar();
+    auto accType = VectorType::get({2, 2}, b.getI32Type());
+    Value zero = arith::ConstantOp::create(
+        b, loc, accType,
+        DenseElementsAttr::get(accType, b.getI32IntegerAttr(0)));
+    SmallVector<Value> zeros(kMmaTilesPerWarp, zero);
+    auto chunks = scf::ForOp::create(
+        b, loc, index(0), index(plan.groupSize / 64), index(1), zeros);
+    {
+      OpBuilder::InsertionGuard chunkGuard(b);
+      b.setInsertionPointToStart(chunks.getBody());
+      Value column = arith::AddIOp::create(
+          b, loc,
+          arith::AddIOp::create(
+              b, loc, arith::MulIOp::create(b, loc, g, index(plan.groupSize)),
+              arith::MulIOp::create(b, loc, chunks.getInductionVar(),
+                                    index(64))),
+          arith::MulIOp::create(b, loc, tile.quadLane, index(16)));
+      auto bytesType = VectorType::get({kLoadBytes}, b.getI8Type());
+      auto load = [&](Value source, Value row) -> Value {
+        return vector::LoadOp::create(b, loc, bytesType, source,
+                                      ValueRange{row, column}, false,
+                                      llvm::MaybeAlign(kLoadBytes));
+      };
+      Value low = load(x, tile.loadRowLow), high = load(x, tile.loadRowHigh);
+      SmallVector<Value> codes;
+      for (Value channel : tile.channels)
+        codes.push_back(load(weight, channel));
+      SmallVector<Value> next(chunks.getRegionIterArgs());
+      for (int64_t s = 0; s < 2; ++s) {
+        int64_t at = 8 * s;
+        // a0: row g, k 4t..; a1: row g + 8; a2, a3: k 4t + 16.. (the
+        // second operand's bytes are numbered from 16).
+        SmallVector<int64_t> aPicks;
+        for (int64_t base : {at, 16 + at, at + 4, 16 + at + 4})
+          for (int64_t i = 0; i < 4; ++i)
+            aPicks.push_back(base + i);
+        Value a = fragment(low, high, aPicks, 4);
+        SmallVector<int64_t> bPicks;
+        for (int64_t i = 0; i < 8; ++i)
+          bPicks.push_back(at + i);
+        for (auto [j, tileCodes] : llvm::enumerate(codes))
+          next[j] = nvgpu::MmaSyncOp::create(
+              b, loc, a, fragment(tileCodes, tileCodes, bPicks, 2), next[j],
+              ArrayRef<int64_t>{16, 8, 32});
+      }
+      scf::YieldOp::create(b, loc, next);
+    }
+    // result += (f32(acc_g) * sx) * sw_g, element by element.
+    SmallVector<Value> results;
+    ValueRange running = groups.getRegionIterArgs();
+    int64_t element = 0;
+    for (auto [j, acc] : llvm::enumerate(chunks.getResults())) {
+      for (int64_t h = 0; h < 2; ++h) {
+        for (int64_t e = 0; e < 2; ++e, ++element) {
+          Value sum =
+              vector::ExtractOp::create(b, loc, acc, ArrayRef<int64_t>{h, e});
+          Value weightScale = memref::LoadOp::create(
+              b, loc, weightScales,
+              ValueRange{plan.weightScalesPerChannel ? channelOf[element]
+                                                     : index(0),
+                         g});
+          Value term = arith::MulFOp::create(
+              b, loc, arith::SIToFPOp::create(b, loc, f32, sum), inputScale[h]);
+          term = arith::MulFOp::create(b, loc, term, weightScale);
+          results.push_back(
+              arith::AddFOp::create(b, loc, running[element], term));
+        }
+      }
+    }
+    scf::YieldOp::create(b, loc, results);
+  }
+  SmallVector<SmallVector<Value>> values;
+  for (int64_t j = 0; j < kMmaTilesPerWarp; ++j)
+    values.push_back(SmallVector<Value>(groups.getResults().slice(4 * j, 4)));
+  // The running results already hold the initial value.
+  storeTile(b, loc, tile, plan.n, values, out, /*addToOutput=*/false);
+}
+
 /// Replaces `op` (a product with one result) with a launch on buffers of
 /// its operands, built by `emit(b, x, buffers, out, accumulate)`: `x` is
 /// `input` as an [M, K] matrix, `buffers` those of `operands` (null
@@ -964,16 +1451,63 @@ void replaceWithLaunch(
   op->erase();
 }
 
-/// Replaces a dequant_matmul or ggml_matmul with the GEMV launch.
+/// Emits `emitMMA` for products of kMmaMinRows rows or more and `emitGEMV`
+/// below, choosing at run time when the row count of `x` is dynamic;
+/// `emitGEMV` only when `tensorCores` is false.
+void emitByRowCount(OpBuilder &b, Location loc, Value x, bool tensorCores,
+                    function_ref<void()> emitGEMV,
+                    function_ref<void()> emitMMA) {
+  int64_t rows = cast<MemRefType>(x.getType()).getDimSize(0);
+  if (!tensorCores || (!ShapedType::isDynamic(rows) && rows < kMmaMinRows))
+    return emitGEMV();
+  if (!ShapedType::isDynamic(rows))
+    return emitMMA();
+  Value manyRows = arith::CmpIOp::create(
+      b, loc, arith::CmpIPredicate::uge, memref::DimOp::create(b, loc, x, 0),
+      arith::ConstantIndexOp::create(b, loc, kMmaMinRows));
+  auto ifMany = scf::IfOp::create(b, loc, manyRows, /*withElse=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&ifMany.getThenRegion().front());
+  emitMMA();
+  b.setInsertionPointToStart(&ifMany.getElseRegion().front());
+  emitGEMV();
+}
+
+/// Replaces a dequant_matmul or ggml_matmul with the GEMV launch, and, when
+/// `computeType` is set and the weights allow it, the tensor-core launch for
+/// products of more than 8 rows (chosen at run time when M is dynamic).
 void replaceWithGEMV(Operation *op, GEMVPlan plan, Value input,
-                     ArrayRef<Value> weights, Value init) {
-  replaceWithLaunch(op, input, weights, init,
-                    [&](OpBuilder &b, Value x, ArrayRef<Value> buffers,
-                        Value out, bool accumulate) {
-                      plan.accumulate = accumulate;
-                      GEMVKernelBuilder(b, op->getLoc(), plan)
-                          .build(x, buffers[0], buffers[1], buffers[2], out);
-                    });
+                     ArrayRef<Value> weights, Value init,
+                     FloatType computeType) {
+  bool tensorCores =
+      computeType && plan.k % (4 * plan.codesPerLoad) == 0 && plan.n >= 8;
+  replaceWithLaunch(
+      op, input, weights, init,
+      [&](OpBuilder &b, Value x, ArrayRef<Value> buffers, Value out,
+          bool accumulate) {
+        Location loc = op->getLoc();
+        plan.accumulate = accumulate;
+        Value table;
+        if (!plan.lookup.empty()) {
+          auto tableType = RankedTensorType::get({int64_t(plan.lookup.size())},
+                                                 b.getF32Type());
+          Value values = arith::ConstantOp::create(
+              b, loc, tableType,
+              DenseElementsAttr::get(tableType, ArrayRef<float>(plan.lookup)));
+          table = toBuffer(b, loc, values, /*dynamicRows=*/false);
+        }
+        auto emitGEMV = [&] {
+          GEMVKernelBuilder builder(b, loc, plan);
+          builder.lookupTable = table;
+          builder.build(x, buffers[0], buffers[1], buffers[2], out);
+        };
+        auto emitMMA = [&] {
+          MMAKernelBuilder builder(b, loc, plan, computeType);
+          builder.setLookupTable(table);
+          builder.build(x, buffers[0], buffers[1], buffers[2], out);
+        };
+        emitByRowCount(b, loc, x, tensorCores, emitGEMV, emitMMA);
+      });
 }
 
 struct ConvertQTensorToGPUKernelsPass
@@ -982,6 +1516,15 @@ struct ConvertQTensorToGPUKernelsPass
   using Base::Base;
 
   void runOnOperation() override {
+    // bf16 would need nvvm.mma.sync directly: MLIR 22's nvgpu.mma.sync
+    // cannot type bf16 operands.
+    if (computeType != "f32" && computeType != "f16") {
+      emitError(getOperation()->getLoc())
+          << "convert-qtensor-to-gpu-kernels: compute-type must be f32 or "
+             "f16, got '"
+          << computeType << "'";
+      return signalPassFailure();
+    }
     SmallVector<Operation *> products;
     getOperation()->walk([&](Operation *op) {
       if (isa<DequantMatmulOp, GGMLMatmulOp, QuantizedMatmulOp>(op))
@@ -997,6 +1540,14 @@ struct ConvertQTensorToGPUKernelsPass
   }
 
 private:
+  /// The tensor cores' operand type, or null for the exact f32 kernels.
+  FloatType getComputeType() {
+    Builder b(&getContext());
+    if (computeType == "f16")
+      return b.getF16Type();
+    return FloatType();
+  }
+
   LogicalResult lower(Operation *op, std::string &whyNot) {
     if (auto dequant = dyn_cast<DequantMatmulOp>(op)) {
       FailureOr<GEMVPlan> plan = planGEMV(dequant, whyNot);
@@ -1005,7 +1556,7 @@ private:
       replaceWithGEMV(
           op, *plan, dequant.getInput(),
           {dequant.getStorage(), dequant.getScales(), dequant.getZeroPoints()},
-          dequant.getInit());
+          dequant.getInit(), getComputeType());
       return success();
     }
     if (auto ggml = dyn_cast<GGMLMatmulOp>(op)) {
@@ -1029,7 +1580,8 @@ private:
       if (failed(plan))
         return failure();
       replaceWithGEMV(op, *plan, ggml.getInput(),
-                      {ggml.getStorage(), Value(), Value()}, ggml.getInit());
+                      {ggml.getStorage(), Value(), Value()}, ggml.getInit(),
+                      getComputeType());
       return success();
     }
     auto w8a8 = cast<QuantizedMatmulOp>(op);
@@ -1044,8 +1596,17 @@ private:
             bool accumulate) {
           W8A8Plan kernelPlan = *plan;
           kernelPlan.accumulate = accumulate;
-          W8A8KernelBuilder(b, op->getLoc(), kernelPlan)
-              .build(x, buffers[0], buffers[1], buffers[2], out);
+          Location loc = op->getLoc();
+          emitByRowCount(
+              b, loc, x, plan->groupSize % 64 == 0 && plan->n >= 8,
+              [&] {
+                W8A8KernelBuilder(b, loc, kernelPlan)
+                    .build(x, buffers[0], buffers[1], buffers[2], out);
+              },
+              [&] {
+                W8A8MMAKernelBuilder(b, loc, kernelPlan)
+                    .build(x, buffers[0], buffers[1], buffers[2], out);
+              });
         });
     return success();
   }

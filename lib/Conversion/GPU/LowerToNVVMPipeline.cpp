@@ -71,7 +71,9 @@ void mlir::qtensor::buildLowerToNVVMPipeline(
     features = getDefaultPTXFeatures(options.chip);
 
   pm.addPass(createInlineConstantGlobalsPass());
-  pm.addPass(createConvertQTensorToGPUKernelsPass());
+  ConvertQTensorToGPUKernelsPassOptions kernelOptions;
+  kernelOptions.computeType = options.computeType;
+  pm.addPass(createConvertQTensorToGPUKernelsPass(kernelOptions));
   buildQTensorToBuffersPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
@@ -151,6 +153,11 @@ LogicalResult mlir::qtensor::checkLowerToNVVMOptions(
     return errorHandler("quant-lower-to-nvvm: features must name a PTX "
                         "version such as +ptx80, got '" +
                         features + "'");
+  StringRef computeType = options.computeType;
+  if (computeType != "f32" && computeType != "f16")
+    return errorHandler("quant-lower-to-nvvm: compute-type must be f32 or "
+                        "f16, got '" +
+                        computeType + "'");
   if (options.optLevel > 3)
     return errorHandler("quant-lower-to-nvvm: opt-level must be 0..3");
   unsigned block = options.blockSize;

@@ -67,6 +67,84 @@ func.func @ragged(%x: tensor<1x48xf32>, %q: tensor<4x24xi8>, %s: tensor<4x1xf32>
 
 // -----
 
+// NF4 (bitsandbytes order: high nibble first): each code is one load from
+// the 16-entry table (a small constant: quant-place-buffers-on-gpu moves it
+// into the kernel module), and the group scale multiplies the lane's sum
+// once.
+// CHECK-LABEL: func.func @nf4_grouped
+// CHECK: %[[VALUES:.*]] = arith.constant dense<[-1.000000e+00, {{.*}}, 1.000000e+00]> : tensor<16xf32>
+// CHECK: %[[TABLE:.*]] = bufferization.to_buffer %[[VALUES]]
+// CHECK: gpu.launch
+// CHECK: scf.for
+// CHECK: arith.index_castui %{{.*}} : i32 to index
+// CHECK: memref.load %[[TABLE]][%{{.*}}] : memref<16xf32>
+// CHECK: math.fma
+// CHECK: gpu.shuffle xor
+func.func @nf4_grouped(%x: tensor<?x128xf32>, %q: tensor<8x64xi8>,
+                       %s: tensor<8x2xf32>, %init: tensor<?x8xf32>)
+    -> tensor<?x8xf32> {
+  %y = qtensor.dequant_matmul %x, %q scales(%s : tensor<8x2xf32>)
+         layout <nf4, block = [1, 64], packing = msb_first>
+         outs(%init : tensor<?x8xf32>)
+         : tensor<?x128xf32>, tensor<8x64xi8> -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}
+
+// -----
+
+// FP8 E4M3FN: the byte's exponent and mantissa go into an f32's bits
+// (<< 20), times 2^120 (exact for normal and subnormal codes); 0x7F/0xFF are
+// NaN.
+// CHECK-LABEL: func.func @fp8_e4m3
+// CHECK: gpu.launch
+// CHECK: arith.andi %{{.*}}, %c127_i32
+// CHECK: arith.shli %{{.*}}, %c20_i32
+// CHECK: arith.mulf %{{.*}}, %cst{{.*}} : f32
+// CHECK: arith.cmpi uge, %{{.*}}, %c127_i32
+// CHECK: arith.select
+// CHECK: math.fma
+func.func @fp8_e4m3(%x: tensor<1x64xf32>, %q: tensor<4x64xi8>,
+                    %s: tensor<4x1xf32>, %init: tensor<1x4xf32>)
+    -> tensor<1x4xf32> {
+  %y = qtensor.dequant_matmul %x, %q scales(%s : tensor<4x1xf32>)
+         layout <f8E4M3FN, block = [1, 0]>
+         outs(%init : tensor<1x4xf32>)
+         : tensor<1x64xf32>, tensor<4x64xi8> -> tensor<1x4xf32>
+  return %y : tensor<1x4xf32>
+}
+
+// -----
+
+// FP8 E5M2: << 21, times 2^112; 0x7C and above are infinities and NaNs.
+// CHECK-LABEL: func.func @fp8_e5m2
+// CHECK: arith.shli %{{.*}}, %c21_i32
+// CHECK: arith.cmpi uge, %{{.*}}, %c124_i32
+// CHECK: arith.ori %{{.*}}, %c2139095040_i32
+func.func @fp8_e5m2(%x: tensor<1x64xf32>, %q: tensor<4x64xi8>,
+                    %s: tensor<4x1xf32>, %init: tensor<1x4xf32>)
+    -> tensor<1x4xf32> {
+  %y = qtensor.dequant_matmul %x, %q scales(%s : tensor<4x1xf32>)
+         layout <f8E5M2, block = [1, 0]>
+         outs(%init : tensor<1x4xf32>)
+         : tensor<1x64xf32>, tensor<4x64xi8> -> tensor<1x4xf32>
+  return %y : tensor<1x4xf32>
+}
+
+// -----
+
+func.func @dynamic8(%x: tensor<1x64xf32>, %q: tensor<4x64xi8>,
+                    %s: tensor<4x1xf32>, %init: tensor<1x4xf32>)
+    -> tensor<1x4xf32> {
+  // expected-remark@+1 {{convert-qtensor-to-gpu-kernels: no GPU kernel for this product (dynamic8 codes); the generic loop mapping computes it}}
+  %y = qtensor.dequant_matmul %x, %q scales(%s : tensor<4x1xf32>)
+         layout <dynamic8, block = [1, 0]>
+         outs(%init : tensor<1x4xf32>)
+         : tensor<1x64xf32>, tensor<4x64xi8> -> tensor<1x4xf32>
+  return %y : tensor<1x4xf32>
+}
+
+// -----
+
 // ggml q4_0: each lane reads one 18-byte block (2-byte aligned): its f16
 // scale, then 16 bytes of codes whose low nibbles are codes 0-15 and high
 // nibbles 16-31; the offset 8 is subtracted with the magic bias.
@@ -184,6 +262,38 @@ func.func @w8a8(%x: tensor<3x64xf32>) -> tensor<3x8xf32> {
   return %y : tensor<3x8xf32>
 }
 
+// -----
+
+// W8A8 with a dynamic row count: from 9 rows, int8 tensor cores (exact like
+// the dp4a GEMV, so no opt-in): each lane's 16 bytes of activations and
+// weights feed two m16n8k32 steps as 32-bit fragment registers, the i32
+// group sums then take the reference's epilogue element by element.
+// CHECK-LABEL: func.func @w8a8_many_rows
+// CHECK: scf.if
+// CHECK: gpu.launch
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: vector.load %{{.*}} {alignment = 16 : i64} : memref<?x128xi8>, vector<16xi8>
+// CHECK: vector.load %{{.*}} {alignment = 16 : i64} : memref<16x128xi8>, vector<16xi8>
+// CHECK: vector.shuffle
+// CHECK: vector.insert %{{.*}}, %{{.*}} [3] : vector<4xi8> into vector<4x4xi8>
+// CHECK: nvgpu.mma.sync(%{{.*}}, %{{.*}}, %{{.*}}) {mmaShape = [16, 8, 32]} : (vector<4x4xi8>, vector<2x4xi8>, vector<2x2xi32>) -> vector<2x2xi32>
+// CHECK: %[[F:.*]] = arith.sitofp %{{.*}} : i32 to f32
+// CHECK: %[[T:.*]] = arith.mulf %[[F]], %{{.*}} : f32
+// CHECK: %[[U:.*]] = arith.mulf %[[T]], %{{.*}} : f32
+// CHECK: arith.addf %{{.*}}, %[[U]] : f32
+// CHECK: } else {
+// CHECK: gpu.launch
+// CHECK: vector.reduction <add>
+func.func @w8a8_many_rows(%q: tensor<?x128xi8>, %sx: tensor<?x1xf32>,
+                          %w: tensor<16x128xi8>, %sw: tensor<16x2xf32>,
+                          %init: tensor<?x16xf32>) -> tensor<?x16xf32> {
+  %y = qtensor.quantized_matmul %q, %sx, %w, %sw outs(%init : tensor<?x16xf32>)
+         : tensor<?x128xi8>, tensor<?x1xf32>, tensor<16x128xi8>, tensor<16x2xf32>
+           -> tensor<?x16xf32>
+  return %y : tensor<?x16xf32>
+}
+
 // PTX-LABEL: .visible .entry int4_grouped_kernel(
 // PTX-NOT: .local
 // PTX-NOT: cvt.rn.f32.u32
@@ -193,6 +303,18 @@ func.func @w8a8(%x: tensor<3x64xf32>) -> tensor<3x8xf32> {
 // PTX: fma.rn.f32
 // PTX: shfl.sync.bfly.b32
 // PTX: ret;
+
+// PTX-LABEL: .visible .entry nf4_grouped_kernel_{{[0-9]+}}(
+// PTX-NOT: .local
+// PTX: mov.b64 %rd{{[0-9]+}}, __constant_16xf32;
+// PTX: ld.global.nc.b32
+// PTX: shfl.sync.bfly.b32
+
+// PTX-LABEL: .visible .entry fp8_e4m3_kernel_{{[0-9]+}}(
+// PTX-NOT: .local
+// PTX-NOT: cvt.rn.f32
+// PTX: mul.rn.f32
+// PTX: shfl.sync.bfly.b32
 
 // PTX-LABEL: .visible .entry ggml_q4_k_kernel{{.*}}(
 // PTX-NOT: .local
@@ -211,3 +333,5 @@ func.func @w8a8(%x: tensor<3x64xf32>) -> tensor<3x8xf32> {
 // PTX: dp4a.s32.s32
 // PTX: shfl.sync.bfly.b32
 
+// PTX: .visible .entry w8a8_many_rows_kernel
+// PTX: mma.sync.aligned.m16n8k32.row.col.satfinite.s32.s8.s8.s32
