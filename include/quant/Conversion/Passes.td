@@ -352,6 +352,40 @@ def ApproximateMathPass : Pass<"quant-approximate-math"> {
 // GPU (NVVM) lowering
 //===----------------------------------------------------------------------===//
 
+def ConvertFloatMatmulToGPUKernelsPass
+    : Pass<"convert-float-matmul-to-gpu-kernels", "ModuleOp"> {
+  let summary = "Lower f32 matrix products to the GPU GEMV kernels";
+  let description = [{
+    Replaces each f32 linalg contraction of activations `[rows..., K]` with
+    a weight `[N, K]` (the importers' `x · Wᵀ` generic; static N and K, K a
+    multiple of 4) with the GEMV launch of `convert-qtensor-to-gpu-kernels`
+    on weights that need no decoding: a warp per output channel, each lane
+    loading four weights and four activations per row with 16-byte loads,
+    8 rows per pass, shuffle reduction. With `compute-type=f16` (an opt-in)
+    products of 9 rows or more take the tensor-core kernel, weights and
+    activations rounded once to f16. Results equal the linalg loops' up to
+    the order of the sums. Batched products (attention), `[K, N]` weights
+    and other contractions keep the generic loop mapping (with a remark
+    when `report-fallback` is set). `quant-lower-to-nvvm` runs it after
+    `convert-qtensor-to-gpu-kernels`.
+  }];
+  let options = [
+    Option<"reportFallback", "report-fallback", "bool", "false",
+           "Emit a remark for each contraction left to the generic mapping">,
+    Option<"computeType", "compute-type", "std::string", "\"f32\"",
+           "f32 (exact SIMT kernel), or f16: tensor-core kernel for "
+           "products of more than 8 rows">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::nvgpu::NVGPUDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::ub::UBDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def ConvertQTensorToGPUKernelsPass
     : Pass<"convert-qtensor-to-gpu-kernels", "ModuleOp"> {
   let summary = "Lower quantized matrix products to per-layout GPU kernels";
@@ -440,6 +474,7 @@ def ConvertQTensorToGPUKernelsPass
                            "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect",
+                           "::mlir::ub::UBDialect",
                            "::mlir::vector::VectorDialect"];
 }
 

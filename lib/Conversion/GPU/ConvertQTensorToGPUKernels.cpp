@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "../KernelOperands.h"
+#include "GPUKernels.h"
 #include "quant/Conversion/Passes.h"
 #include "quant/Dialect/QTensor/IR/QTensorOps.h"
 #include "quant/Numerics/Numerics.h"
@@ -76,6 +77,10 @@ struct GEMVPlan {
   /// ggml blocks of 32 codes (`q4_0`, `q8_0`): bytes per block, the first
   /// two of which are the block's f16 scale; 0 for qtensor layouts.
   int64_t blockBytes = 0;
+
+  /// f32 weights [N, K] (the float model's products): four values per
+  /// 16-byte lane load, no decoding, no scale.
+  bool floatWeights = false;
 
   bool isGGML() const { return blockBytes != 0; }
   /// Bytes of codes a lane reads per step (one or two 16-byte loads).
@@ -395,13 +400,22 @@ GEMVKernelBuilder::LaneCodes GEMVKernelBuilder::loadLane(Value storage,
                                                          Value scales,
                                                          Value zeros, Value n,
                                                          Value codeStart) {
+  LaneCodes lane;
+  if (plan.floatWeights) {
+    Value values = vector::LoadOp::create(
+        b, loc, VectorType::get({4}, b.getF32Type()), storage,
+        ValueRange{n, codeStart}, false, llvm::MaybeAlign(kLoadBytes));
+    for (int64_t i = 0; i < 4; ++i)
+      lane.words.push_back(vector::ExtractOp::create(b, loc, values, i));
+    lane.scale = f32(1.0);
+    return lane;
+  }
   // The lane's codes, 16 bytes at a time, as words. A qtensor row is
   // 16-byte aligned; a ggml block (18 or 34 bytes) only 2-byte aligned.
   auto bytesType = VectorType::get({kLoadBytes}, b.getI8Type());
   auto wordsType = VectorType::get({kLoadBytes / 4}, b.getI32Type());
   Value g = arith::DivUIOp::create(b, loc, codeStart, index(plan.group));
   Value codesAt;
-  LaneCodes lane;
   if (plan.isGGML()) {
     Value blockStart = arith::MulIOp::create(b, loc, g, index(plan.blockBytes));
     Value header = vector::LoadOp::create(
@@ -455,6 +469,8 @@ GEMVKernelBuilder::LaneCodes GEMVKernelBuilder::loadLane(Value storage,
 }
 
 Value GEMVKernelBuilder::decode(const LaneCodes &lane, int64_t column) {
+  if (plan.floatWeights)
+    return lane.words[column];
   auto [t, i] = plan.fieldOf(column);
   Value code = lane.words[t];
   if (i != 0)
@@ -529,7 +545,10 @@ SmallVector<Value> GEMVKernelBuilder::step(Value x, Value storage, Value scales,
             b, loc, vector::ExtractOp::create(b, loc, quad, e),
             decode(lane, 4 * v + e), partial);
     }
-    next.push_back(math::FmaOp::create(b, loc, partial, lane.scale, acc[r]));
+    next.push_back(
+        plan.floatWeights
+            ? Value(arith::AddFOp::create(b, loc, acc[r], partial))
+            : Value(math::FmaOp::create(b, loc, partial, lane.scale, acc[r])));
   }
   return next;
 }
@@ -1613,3 +1632,65 @@ private:
 };
 
 } // namespace
+
+LogicalResult mlir::qtensor::lowerFloatMatmulToGPUKernel(linalg::LinalgOp op,
+                                                         FloatType computeType,
+                                                         std::string &whyNot) {
+  auto fail = [&](const Twine &why) {
+    whyNot = why.str();
+    return failure();
+  };
+  if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || !linalg::isaContractionOpInterface(op))
+    return fail("not a contraction of two tensors");
+  for (Value operand : op->getOperands())
+    if (!cast<RankedTensorType>(operand.getType()).getElementType().isF32())
+      return fail("operands that are not f32");
+  FailureOr<linalg::ContractionDimensions> dims =
+      linalg::inferContractionDims(op);
+  if (failed(dims))
+    return fail("contraction dimensions not inferred");
+  if (!dims->batch.empty())
+    return fail("batch dimensions");
+  if (dims->n.size() != 1 || dims->k.size() != 1)
+    return fail("several output-channel or reduction dimensions");
+  unsigned nDim = dims->n[0], kDim = dims->k[0];
+  // Activations [rows..., K], weight [N, K], output [rows..., N]: plain
+  // loop dimensions, the rows in the same order.
+  SmallVector<SmallVector<unsigned>> positions;
+  for (AffineMap map : op.getIndexingMapsArray()) {
+    SmallVector<unsigned> dimsOf;
+    for (AffineExpr expr : map.getResults()) {
+      auto dim = dyn_cast<AffineDimExpr>(expr);
+      if (!dim)
+        return fail("indexing maps that are not projections");
+      dimsOf.push_back(dim.getPosition());
+    }
+    positions.push_back(dimsOf);
+  }
+  SmallVector<unsigned> rows(positions[2].begin(), positions[2].end() - 1);
+  SmallVector<unsigned> expectedInput(rows);
+  expectedInput.push_back(kDim);
+  if (positions[2].back() != nDim || positions[0] != expectedInput)
+    return fail("activations and output not [rows..., K] and [rows..., N]");
+  if (positions[1] != SmallVector<unsigned>{nDim, kDim})
+    return fail("a weight that is not [N, K]");
+  auto weightType = cast<RankedTensorType>(op.getDpsInputs()[1].getType());
+  if (!weightType.hasStaticShape())
+    return fail("dynamic weight shape");
+  GEMVPlan plan;
+  plan.floatWeights = true;
+  plan.n = weightType.getDimSize(0);
+  plan.k = weightType.getDimSize(1);
+  plan.bits = 32;
+  plan.fields = 1;
+  plan.codesPerWord = 1;
+  plan.codesPerLoad = 4;
+  plan.group = plan.k;
+  if (plan.k % plan.codesPerLoad != 0)
+    return fail(Twine("K = ") + Twine(plan.k) + " (a multiple of 4 is needed)");
+  replaceWithGEMV(op, plan, op.getDpsInputs()[0],
+                  {op.getDpsInputs()[1], Value(), Value()}, op.getDpsInits()[0],
+                  computeType);
+  return success();
+}

@@ -74,6 +74,9 @@ void mlir::qtensor::buildLowerToNVVMPipeline(
   ConvertQTensorToGPUKernelsPassOptions kernelOptions;
   kernelOptions.computeType = options.computeType;
   pm.addPass(createConvertQTensorToGPUKernelsPass(kernelOptions));
+  ConvertFloatMatmulToGPUKernelsPassOptions floatOptions;
+  floatOptions.computeType = options.computeType;
+  pm.addPass(createConvertFloatMatmulToGPUKernelsPass(floatOptions));
   buildQTensorToBuffersPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
