@@ -63,3 +63,44 @@ bool mlir::qtensor::isZeroFill(Value init) {
          isa<FloatType>(attr.getElementType()) &&
          attr.getSplatValue<APFloat>().isPosZero();
 }
+
+FailureOr<qtensor::MatmulDims>
+mlir::qtensor::matchMatmulDims(linalg::LinalgOp op, std::string &whyNot) {
+  auto fail = [&](const Twine &why) {
+    whyNot = why.str();
+    return failure();
+  };
+  FailureOr<linalg::ContractionDimensions> dims =
+      linalg::inferContractionDims(op);
+  if (failed(dims))
+    return fail("contraction dimensions not inferred");
+  if (!dims->batch.empty())
+    return fail("batch dimensions");
+  if (dims->n.size() != 1 || dims->k.size() != 1)
+    return fail("several output-channel or reduction dimensions");
+  MatmulDims result;
+  result.n = dims->n[0];
+  result.k = dims->k[0];
+  SmallVector<SmallVector<unsigned>> positions;
+  for (AffineMap map : op.getIndexingMapsArray()) {
+    SmallVector<unsigned> dimsOf;
+    for (AffineExpr expr : map.getResults()) {
+      auto dim = dyn_cast<AffineDimExpr>(expr);
+      if (!dim)
+        return fail("indexing maps that are not projections");
+      dimsOf.push_back(dim.getPosition());
+    }
+    positions.push_back(dimsOf);
+  }
+  // The activations [rows..., K] and the output [rows..., N] share their
+  // leading dimensions, in order, so that both collapse to matrices.
+  ArrayRef<unsigned> out = positions[2];
+  if (out.back() != result.n)
+    return fail("output channels not innermost in the output");
+  SmallVector<unsigned> expectedInput(out.drop_back());
+  expectedInput.push_back(result.k);
+  if (positions[0] != expectedInput)
+    return fail("activations not laid out as [rows..., K]");
+  result.weight = positions[1];
+  return result;
+}

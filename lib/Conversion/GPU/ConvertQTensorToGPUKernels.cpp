@@ -1646,34 +1646,10 @@ LogicalResult mlir::qtensor::lowerFloatMatmulToGPUKernel(linalg::LinalgOp op,
   for (Value operand : op->getOperands())
     if (!cast<RankedTensorType>(operand.getType()).getElementType().isF32())
       return fail("operands that are not f32");
-  FailureOr<linalg::ContractionDimensions> dims =
-      linalg::inferContractionDims(op);
+  FailureOr<MatmulDims> dims = matchMatmulDims(op, whyNot);
   if (failed(dims))
-    return fail("contraction dimensions not inferred");
-  if (!dims->batch.empty())
-    return fail("batch dimensions");
-  if (dims->n.size() != 1 || dims->k.size() != 1)
-    return fail("several output-channel or reduction dimensions");
-  unsigned nDim = dims->n[0], kDim = dims->k[0];
-  // Activations [rows..., K], weight [N, K], output [rows..., N]: plain
-  // loop dimensions, the rows in the same order.
-  SmallVector<SmallVector<unsigned>> positions;
-  for (AffineMap map : op.getIndexingMapsArray()) {
-    SmallVector<unsigned> dimsOf;
-    for (AffineExpr expr : map.getResults()) {
-      auto dim = dyn_cast<AffineDimExpr>(expr);
-      if (!dim)
-        return fail("indexing maps that are not projections");
-      dimsOf.push_back(dim.getPosition());
-    }
-    positions.push_back(dimsOf);
-  }
-  SmallVector<unsigned> rows(positions[2].begin(), positions[2].end() - 1);
-  SmallVector<unsigned> expectedInput(rows);
-  expectedInput.push_back(kDim);
-  if (positions[2].back() != nDim || positions[0] != expectedInput)
-    return fail("activations and output not [rows..., K] and [rows..., N]");
-  if (positions[1] != SmallVector<unsigned>{nDim, kDim})
+    return failure();
+  if (dims->weight != SmallVector<unsigned>{dims->n, dims->k})
     return fail("a weight that is not [N, K]");
   auto weightType = cast<RankedTensorType>(op.getDpsInputs()[1].getType());
   if (!weightType.hasStaticShape())

@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "../KernelOperands.h"
 #include "CPUKernels.h"
 #include "quant/Dialect/QTensor/Utils/WeightMatching.h"
 
@@ -22,19 +23,6 @@
 using namespace mlir;
 using namespace mlir::qtensor;
 using namespace mlir::qtensor::cpu;
-
-/// The dimension positions `map` yields, or nothing when a result is not a
-/// plain loop dimension.
-static std::optional<SmallVector<unsigned>> resultDims(AffineMap map) {
-  SmallVector<unsigned> dims;
-  for (AffineExpr expr : map.getResults()) {
-    auto dim = dyn_cast<AffineDimExpr>(expr);
-    if (!dim)
-      return std::nullopt;
-    dims.push_back(dim.getPosition());
-  }
-  return dims;
-}
 
 /// The [N, K] source of `value` when it is a 2-D transpose (linalg.transpose
 /// or a copying linalg.generic) of one, else null.
@@ -108,29 +96,11 @@ LogicalResult cpu::lowerFloatMatmulToKernel(linalg::LinalgOp op,
     if (type.getRank() == 0 || type.isDynamicDim(type.getRank() - 1))
       return fail("dynamic innermost dimension");
   }
-  FailureOr<linalg::ContractionDimensions> dims =
-      linalg::inferContractionDims(op);
+  FailureOr<MatmulDims> dims = matchMatmulDims(op, whyNot);
   if (failed(dims))
-    return fail("contraction dimensions not inferred");
-  if (!dims->batch.empty())
-    return fail("batch dimensions");
-  if (dims->n.size() != 1 || dims->k.size() != 1)
-    return fail("several output-channel or reduction dimensions");
-  unsigned nDim = dims->n[0], kDim = dims->k[0];
-  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  auto lhs = resultDims(maps[0]), rhs = resultDims(maps[1]),
-       out = resultDims(maps[2]);
-  if (!lhs || !rhs || !out)
-    return fail("indexing maps that are not projections");
-  // The activations [rows..., K] and the output [rows..., N] share their
-  // leading dimensions, in order, so that both collapse to matrices.
-  SmallVector<unsigned> rowDims(out->begin(), out->end() - 1);
-  if (out->back() != nDim)
-    return fail("output channels not innermost in the output");
-  SmallVector<unsigned> expectedLhs(rowDims);
-  expectedLhs.push_back(kDim);
-  if (*lhs != expectedLhs)
-    return fail("activations not laid out as [rows..., K]");
+    return failure();
+  unsigned nDim = dims->n, kDim = dims->k;
+  const SmallVector<unsigned> *rhs = &dims->weight;
 
   DequantKernelPlan plan;
   Value weight = op.getDpsInputs()[1];
