@@ -338,11 +338,36 @@ void storeRows(OpBuilder &b, Location loc, const WarpPerChannel &w,
   }
 }
 
+/// What every kernel builder emits with: the builder, the location, and
+/// constants and conversions of the kernels' scalar types.
+struct KernelEmitter {
+  KernelEmitter(OpBuilder &b, Location loc) : b(b), loc(loc) {}
+
+  OpBuilder &b;
+  Location loc;
+
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value i32(int64_t v) {
+    return arith::ConstantIntOp::create(b, loc, b.getI32Type(), v);
+  }
+  Value f32(double v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+  /// `v` (a float or a signed integer) as f32.
+  Value toF32(Value v) {
+    if (v.getType().isF32())
+      return v;
+    if (isa<FloatType>(v.getType()))
+      return arith::ExtFOp::create(b, loc, b.getF32Type(), v);
+    return arith::SIToFPOp::create(b, loc, b.getF32Type(), v);
+  }
+};
+
 /// Emits the body of the GEMV launch.
-class GEMVKernelBuilder {
+class GEMVKernelBuilder : KernelEmitter {
 public:
   GEMVKernelBuilder(OpBuilder &b, Location loc, const GEMVPlan &plan)
-      : b(b), loc(loc), plan(plan) {}
+      : KernelEmitter(b, loc), plan(plan) {}
 
   /// Builds the launch computing out[m, n] (+)= sum_k x[m, k] w[n, k].
   void build(Value x, Value storage, Value scales, Value zeros, Value out);
@@ -371,24 +396,7 @@ public:
   Value lookupTable;
 
 private:
-  OpBuilder &b;
-  Location loc;
   const GEMVPlan &plan;
-
-  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value i32(int64_t v) {
-    return arith::ConstantIntOp::create(b, loc, b.getI32Type(), v);
-  }
-  Value f32(double v) {
-    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
-  }
-  Value toF32(Value v) {
-    if (v.getType().isF32())
-      return v;
-    if (isa<FloatType>(v.getType()))
-      return arith::ExtFOp::create(b, loc, b.getF32Type(), v);
-    return arith::SIToFPOp::create(b, loc, b.getF32Type(), v);
-  }
 
   /// Accumulators of the rows after one lane step at `codeStart`.
   SmallVector<Value> step(Value x, Value storage, Value scales, Value zeros,
@@ -602,24 +610,21 @@ constexpr int64_t kMmaMinRows = 9;
 /// and for B (channel `lane / 4`). The same permutation on both operands
 /// leaves the sum unchanged, so the codes need no re-packing: each lane's
 /// fragments are contiguous in the stored layout.
-class MMAKernelBuilder {
+class MMAKernelBuilder : KernelEmitter {
 public:
   MMAKernelBuilder(OpBuilder &b, Location loc, const GEMVPlan &plan,
                    FloatType computeType)
-      : b(b), loc(loc), plan(plan), computeType(computeType),
+      : KernelEmitter(b, loc), plan(plan), computeType(computeType),
         decoder(b, loc, plan) {}
 
   void build(Value x, Value storage, Value scales, Value zeros, Value out);
   void setLookupTable(Value table) { decoder.lookupTable = table; }
 
 private:
-  OpBuilder &b;
-  Location loc;
   const GEMVPlan &plan;
   FloatType computeType;
   GEMVKernelBuilder decoder;
 
-  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
   Value toCompute(Value v) {
     return arith::TruncFOp::create(b, loc, computeType, v);
   }
@@ -856,25 +861,16 @@ FailureOr<KQuantPlan> planKQuantGEMV(GGMLMatmulOp op, std::string &whyNot) {
 /// q4_K weights are d * sc * q - dmin * m as in ggml (one FMA per weight,
 /// shared by the rows); q6_K's scale d * sc multiplies each 8-code partial
 /// sum.
-class KQuantGEMVBuilder {
+class KQuantGEMVBuilder : KernelEmitter {
 public:
   KQuantGEMVBuilder(OpBuilder &b, Location loc, const KQuantPlan &plan)
-      : b(b), loc(loc), plan(plan) {}
+      : KernelEmitter(b, loc), plan(plan) {}
 
   void build(Value x, Value storage, Value out);
 
 private:
-  OpBuilder &b;
-  Location loc;
   const KQuantPlan &plan;
 
-  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value i32(int64_t v) {
-    return arith::ConstantIntOp::create(b, loc, b.getI32Type(), v);
-  }
-  Value f32(double v) {
-    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
-  }
   Value add(Value lhs, int64_t rhs) {
     return arith::AddIOp::create(b, loc, lhs, index(rhs));
   }
@@ -925,9 +921,6 @@ private:
         result.push_back(vector::ExtractOp::create(b, loc, quad, e));
     }
     return result;
-  }
-  Value toF32(Value half) {
-    return arith::ExtFOp::create(b, loc, b.getF32Type(), half);
   }
 
   SmallVector<Value> stepQ4K(Value x, Value storage, Value n,
@@ -1155,20 +1148,17 @@ FailureOr<W8A8Plan> planW8A8(QuantizedMatmulOp op, std::string &whyNot) {
 /// at a time, dp4a on the GPU), added across the warp, then the
 /// reference's epilogue in its order:
 /// result = init + sum over g of (f32(acc_g) * sx) * sw_g.
-class W8A8KernelBuilder {
+class W8A8KernelBuilder : KernelEmitter {
 public:
   W8A8KernelBuilder(OpBuilder &b, Location loc, const W8A8Plan &plan)
-      : b(b), loc(loc), plan(plan) {}
+      : KernelEmitter(b, loc), plan(plan) {}
 
   void build(Value x, Value inputScales, Value weight, Value weightScales,
              Value out);
 
 private:
-  OpBuilder &b;
-  Location loc;
   const W8A8Plan &plan;
 
-  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
   /// Bytes 4q..4q+3 of a 16-byte vector (a shuffle: LLVM lowers it to
   /// register moves).
   Value quad(Value bytes, int64_t q) {
@@ -1267,20 +1257,17 @@ void W8A8KernelBuilder::build(Value x, Value inputScales, Value weight,
 /// (columns `16t .. 16t + 15` of each 64-column chunk); in k-step `s` its
 /// bytes `8s .. 8s + 3` are the fragment's k = `4t .. 4t + 3` and bytes
 /// `8s + 4 .. 8s + 7` are k = `4t + 16 .. 4t + 19`, for A and B alike.
-class W8A8MMAKernelBuilder {
+class W8A8MMAKernelBuilder : KernelEmitter {
 public:
   W8A8MMAKernelBuilder(OpBuilder &b, Location loc, const W8A8Plan &plan)
-      : b(b), loc(loc), plan(plan) {}
+      : KernelEmitter(b, loc), plan(plan) {}
 
   void build(Value x, Value inputScales, Value weight, Value weightScales,
              Value out);
 
 private:
-  OpBuilder &b;
-  Location loc;
   const W8A8Plan &plan;
 
-  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
   /// Bytes `picks` of the concatenation of `first` and `second` (16 bytes
   /// each) as a vector of `rows` x 4 bytes (one 32-bit fragment register
   /// per row; a 2-D vector is built row by row, which lowers to register

@@ -1,6 +1,9 @@
 // RUN: quant-opt %s --split-input-file --verify-diagnostics --convert-float-matmul-to-gpu-kernels="report-fallback" | FileCheck %s
 // RUN: quant-opt %s --split-input-file --verify-diagnostics --convert-float-matmul-to-gpu-kernels="report-fallback compute-type=f16" | FileCheck %s --check-prefix=F16
 // RUN: quant-compile %s --emit=ptx -o - | FileCheck %s --check-prefix=PTX
+// RUN: not quant-opt %s --split-input-file --convert-float-matmul-to-gpu-kernels="compute-type=bf16" 2>&1 | FileCheck %s --check-prefix=BAD
+
+// BAD: convert-float-matmul-to-gpu-kernels: compute-type must be f32 or f16, got 'bf16'
 
 // The importers' x * W^T with an f32 [N, K] weight: the GEMV with weights
 // that need no decoding (16-byte loads of four weights and four activations

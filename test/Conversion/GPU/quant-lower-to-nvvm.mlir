@@ -8,11 +8,13 @@
 // RUN: not quant-opt %s --quant-lower-to-nvvm="format=cubin" 2>&1 | FileCheck %s --check-prefix=FORMAT
 // RUN: not quant-opt %s --quant-lower-to-nvvm="features=ptx80" 2>&1 | FileCheck %s --check-prefix=FEATURES
 // RUN: not quant-opt %s --quant-lower-to-nvvm="block-size=48" 2>&1 | FileCheck %s --check-prefix=BLOCK
+// RUN: not quant-opt %s --quant-lower-to-nvvm="compute-type=bf16" 2>&1 | FileCheck %s --check-prefix=COMPUTE
 
 // CHIP: unsupported chip 'sm_70'
 // FORMAT: format must be isa, bin or fatbin, got 'cubin'
 // FEATURES: features must name a PTX version such as +ptx80, got 'ptx80'
 // BLOCK: block-size must be a power of two in 32..1024
+// COMPUTE: quant-lower-to-nvvm: compute-type must be f32 or f16, got 'bf16'
 
 // Every product and elementwise op becomes a kernel of one gpu.binary; the
 // host code is LLVM dialect that launches them, with the weights uploaded
