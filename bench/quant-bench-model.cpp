@@ -9,9 +9,10 @@
 // (hidden 4096, intermediate 11008, 32 heads; 1 or 2 layers, a small
 // vocabulary), with random weights from a fixed seed, quantizes it with each
 // of the given pass pipelines, compiles it with the CPU kernels and times
-// a prefill window (tokens/s) and a one-token forward (the products at
-// M = 1, as in decoding; there is no key/value cache yet, so this is not a
-// generation step over a prompt). Not a test: nothing is asserted.
+// a prefill window (tokens/s) and generation with the key/value cache of
+// quant-decode-step: a prompt run one position per step, then new tokens
+// (tokens/s, and the time of a step early and late, which says whether the
+// cost per token stays flat). Not a test: nothing is asserted.
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,6 +22,7 @@
 #include "quant/Import/LlamaImporter.h"
 #include "quant/InitAll.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -51,6 +53,12 @@ static cl::opt<int64_t>
           cl::init(4096));
 static cl::opt<int64_t> window("window", cl::desc("prefill window"),
                                cl::init(128));
+static cl::opt<int64_t> prompt("prompt",
+                               cl::desc("positions run before generating"),
+                               cl::init(128));
+static cl::opt<int64_t> generated("generate",
+                                  cl::desc("tokens generated after the prompt"),
+                                  cl::init(128));
 static cl::list<std::string>
     pipelines("pipeline",
               cl::desc("pass pipeline to quantize with (repeatable; 'none': "
@@ -59,6 +67,10 @@ static cl::list<std::string>
 static cl::opt<unsigned>
     kernelThreads("kernel-threads",
                   cl::desc("threads inside each product kernel"), cl::init(2));
+static cl::opt<bool> compareFusion(
+    "compare-fusion",
+    cl::desc("also time each quantized pipeline with fuse-horizontal=false"),
+    cl::init(true));
 static cl::opt<bool>
     int8Compute("int8", cl::desc("also time compute=int8 (needs avx512vnni)"),
                 cl::init(true));
@@ -137,7 +149,8 @@ int main(int argc, char **argv) {
     return 1;
   };
   if (numLayers < 1 || dim < 1 || hiddenDim < 1 || numHeads < 1 || vocab < 2 ||
-      window < 1 || dim % numHeads != 0 || kernelThreads == 0)
+      window < 1 || dim % numHeads != 0 || kernelThreads == 0 || prompt < 1 ||
+      generated < 1)
     return fail("invalid shape or thread options");
   std::vector<std::string> runs(pipelines.begin(), pipelines.end());
   if (runs.empty())
@@ -198,59 +211,114 @@ int main(int argc, char **argv) {
       mlir::qtensor::KernelCompute::F32};
   if (int8Compute)
     computes.push_back(mlir::qtensor::KernelCompute::Int8);
-  llvm::outs() << llvm::formatv("{0,-36} {1,-5} {2,10} {3,12} {4,14} {5,12}\n",
-                                "pipeline", "comp", "compile s", "prefill ms",
-                                "prefill tok/s", "1-token ms");
+  llvm::outs() << llvm::formatv(
+      "{0,-36} {1,-5} {2,-5} {3,10} {4,12} {5,14} {6,13} {7,11} {8,11}\n",
+      "pipeline", "comp", "fuse", "compile s", "prefill ms", "prefill tok/s",
+      "decode tok/s", "ms/tok @20", "ms/tok last");
+  int64_t positions = prompt + generated;
   for (const std::string &pipeline : runs) {
-    for (mlir::qtensor::KernelCompute compute : computes) {
+    std::vector<std::pair<mlir::qtensor::KernelCompute, bool>> variants;
+    for (mlir::qtensor::KernelCompute compute : computes)
+      for (bool fuse : {true, false})
+        variants.emplace_back(compute, fuse);
+    for (auto [compute, fuseHorizontal] : variants) {
       bool int8 = compute == mlir::qtensor::KernelCompute::Int8;
       if (int8 && pipeline == "none")
         continue;
-      double timings[2] = {0, 0};
-      double compileSeconds = 0;
-      for (int64_t seqLen : {int64_t(window), int64_t(1)}) {
+      if (!fuseHorizontal && (pipeline == "none" || !compareFusion))
+        continue;
+      double prefillSeconds = 0, compileSeconds = 0;
+      DecodeTimings decode;
+      // The prefill window's forward, then a module of prompt + generated
+      // positions whose decode step generates.
+      for (bool decoding : {false, true}) {
         LlamaImportOptions options;
-        options.seqLen = seqLen;
+        options.seqLen = decoding ? positions : int64_t(window);
         std::string error;
         double t0 = nowSeconds();
         auto module = importLlama(&ctx, config, names, lookup, options, error);
         if (!module)
           return fail("import: " + error);
-        if (pipeline != "none") {
+        std::string passes = pipeline == "none" ? "" : pipeline;
+        if (decoding)
+          passes +=
+              std::string(passes.empty() ? "" : ",") + "quant-decode-step";
+        if (!passes.empty()) {
           mlir::PassManager pm(&ctx);
-          if (failed(mlir::parsePassPipeline(pipeline, pm, llvm::errs())))
+          if (failed(mlir::parsePassPipeline("builtin.module(" + passes + ")",
+                                             pm, llvm::errs())))
             return fail("invalid pipeline '" + pipeline + "'");
           if (failed(pm.run(*module)))
-            return fail("pipeline '" + pipeline + "' failed");
+            return fail("pipeline '" + passes + "' failed");
         }
+        // The step alone is compiled for decoding.
+        if (decoding)
+          module->lookupSymbol<mlir::func::FuncOp>(options.functionName)
+              .erase();
         JitOptions jitOptions;
         jitOptions.threads = kernelThreads;
         jitOptions.compute = compute;
+        jitOptions.fuseHorizontal = fuseHorizontal;
         auto compiled = JitModule::compile(*module, jitOptions);
         if (!compiled)
           return fail(llvm::toString(compiled.takeError()));
-        if (seqLen == window)
+        if (!decoding) {
           compileSeconds = nowSeconds() - t0;
-        HostArray tokens;
-        tokens.kind = HostArray::Kind::I32;
-        tokens.shape = {1, seqLen};
-        for (int64_t i = 0; i < seqLen; ++i)
-          tokens.i32.push_back(int32_t((i * 7919 + 1) % vocab));
-        auto best = timeForward(**compiled, options.functionName, tokens);
-        if (!best)
-          return fail(llvm::toString(best.takeError()));
-        timings[seqLen == window ? 0 : 1] = *best;
+          HostArray tokens;
+          tokens.kind = HostArray::Kind::I32;
+          tokens.shape = {1, window};
+          for (int64_t i = 0; i < window; ++i)
+            tokens.i32.push_back(int32_t((i * 7919 + 1) % vocab));
+          auto best = timeForward(**compiled, options.functionName, tokens);
+          if (!best)
+            return fail(llvm::toString(best.takeError()));
+          prefillSeconds = *best;
+          continue;
+        }
+        std::string stepName = options.functionName + "_step";
+        if (llvm::Error error = (*compiled)->materialize(stepName))
+          return fail(llvm::toString(std::move(error)));
+        auto step = getStepSignature(*module, stepName);
+        if (!step)
+          return fail(llvm::toString(step.takeError()));
+        std::vector<int32_t> promptIds;
+        for (int64_t i = 0; i < prompt; ++i)
+          promptIds.push_back(int32_t((i * 7919 + 1) % vocab));
+        auto tokens = cachedGreedyDecode(**compiled, *step, promptIds,
+                                         positions, &decode, /*stopToken=*/-1);
+        if (!tokens)
+          return fail(llvm::toString(tokens.takeError()));
       }
+      // Steps from the prompt's last position on produce the new tokens.
+      llvm::ArrayRef<double> steps = decode.stepSeconds;
+      steps = steps.drop_front(prompt - 1).take_front(generated);
+      double decodeSeconds = 0;
+      for (double t : steps)
+        decodeSeconds += t;
+      auto meanAround = [&](size_t end) {
+        size_t begin = end >= 10 ? end - 10 : 0;
+        double sum = 0;
+        for (size_t i = begin; i < end; ++i)
+          sum += decode.stepSeconds[i];
+        return sum / double(end - begin) * 1e3;
+      };
       llvm::outs() << llvm::formatv(
-          "{0,-36} {1,-5} {2,10:f1} {3,12:f1} {4,14:f1} {5,12:f2}\n", pipeline,
-          int8 ? "int8" : "f32", compileSeconds, timings[0] * 1e3,
-          double(window) / timings[0], timings[1] * 1e3);
+          "{0,-36} {1,-5} {2,-5} {3,10:f1} {4,12:f1} {5,14:f1} {6,13:f1} "
+          "{7,11:f2} {8,11:f2}\n",
+          pipeline, int8 ? "int8" : "f32", fuseHorizontal ? "on" : "off",
+          compileSeconds, prefillSeconds * 1e3, double(window) / prefillSeconds,
+          double(steps.size()) / decodeSeconds,
+          meanAround(std::min<size_t>(20, decode.stepSeconds.size())),
+          meanAround(decode.stepSeconds.size()));
       llvm::outs().flush();
     }
   }
-  llvm::outs() << "prefill: one forward over the window; 1-token: a forward "
-                  "of one position (every product at M = 1; no key/value "
-                  "cache yet); compile s: import, passes and JIT of the "
-                  "window's module\n";
+  llvm::outs() << llvm::formatv(
+      "prefill: one forward over the window; decode: {0} tokens generated "
+      "after a {1}-token prompt with the key/value cache (one position per "
+      "step); ms/tok: mean step time of the ten steps before step 20 and "
+      "before the last; compile s: import, passes and JIT of the window's "
+      "module\n",
+      generated, prompt);
   return 0;
 }

@@ -72,6 +72,11 @@ void mlir::qtensor::buildQTensorToBuffersPipeline(OpPassManager &pm) {
 void mlir::qtensor::buildLowerToLLVMPipeline(
     OpPassManager &pm, const LowerToLLVMOptions &options) {
   pm.addPass(createInlineConstantGlobalsPass());
+  if (options.fuseHorizontal)
+    pm.addPass(createFuseHorizontalProductsPass());
+  if (options.attentionBlockSize > 0)
+    pm.addPass(createBlockCausalAttentionPass(
+        BlockCausalAttentionPassOptions{options.attentionBlockSize}));
   // threads=0 is rejected by the kernel pass, whatever the mode.
   if (options.mode == ProductLowering::CPUKernels || options.threads == 0) {
     ConvertQTensorToCPUKernelsPassOptions kernelOptions;

@@ -202,6 +202,8 @@ JitModule::compile(ModuleOp module, const JitOptions &jitOptions) {
   lowering.compute = jitOptions.compute;
   lowering.isa = jitOptions.isa.value_or(hostKernelISA());
   lowering.prepackInt8 = jitOptions.prepackInt8;
+  lowering.fuseHorizontal = jitOptions.fuseHorizontal;
+  lowering.attentionBlockSize = jitOptions.attentionBlockSize;
   if (jitOptions.compute == qtensor::KernelCompute::Int8 &&
       jitOptions.products == qtensor::ProductLowering::CPUKernels) {
     llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
@@ -320,6 +322,28 @@ struct Descriptor {
 };
 } // namespace
 
+llvm::Expected<void (*)(void **)>
+JitModule::lookupFunction(llvm::StringRef name) {
+  // Looked up once; the compiled code itself is reentrant, so threads may
+  // call it concurrently.
+  std::lock_guard<std::mutex> lock(lookupMutex);
+  auto it = functions.find(name);
+  if (it == functions.end()) {
+    auto found = engine->lookupPacked(("_mlir_ciface_" + name).str());
+    if (!found)
+      return found.takeError();
+    it = functions.try_emplace(name, *found).first;
+  }
+  return it->second;
+}
+
+llvm::Error JitModule::materialize(llvm::StringRef name) {
+  auto function = lookupFunction(name);
+  if (!function)
+    return function.takeError();
+  return llvm::Error::success();
+}
+
 llvm::Expected<std::vector<HostArray>>
 JitModule::call(llvm::StringRef name, llvm::ArrayRef<const HostArray *> args) {
   auto signature = resultRanks.find(name);
@@ -368,21 +392,10 @@ JitModule::call(llvm::StringRef name, llvm::ArrayRef<const HostArray *> args) {
   std::vector<void *> packed;
   for (void *&p : pointers)
     packed.push_back(&p);
-  // Look the wrapper up once; the compiled code itself is reentrant, so
-  // threads may call it concurrently.
-  void (*function)(void **) = nullptr;
-  {
-    std::lock_guard<std::mutex> lock(lookupMutex);
-    auto it = functions.find(name);
-    if (it == functions.end()) {
-      auto found = engine->lookupPacked(("_mlir_ciface_" + name).str());
-      if (!found)
-        return found.takeError();
-      it = functions.try_emplace(name, *found).first;
-    }
-    function = it->second;
-  }
-  function(packed.data());
+  auto function = lookupFunction(name);
+  if (!function)
+    return function.takeError();
+  (*function)(packed.data());
   if (onGPU) {
     std::string error = quantGpuTakeError();
     if (!error.empty())

@@ -281,13 +281,17 @@ static Value attention(GraphBuilder &g, Value q, Value k, Value v,
   using IT = utils::IteratorType;
   // Split the heads: [B, S, n*hd] -> [B, S, n, hd].
   SmallVector<ReassociationIndices> split{{0}, {1}, {2, 3}};
-  auto splitHeads = [&](Value x, int64_t n) -> Value {
+  // The split and the final join carry `qtensor.attention`, so that
+  // --quant-decode-step can find the attention between them.
+  auto splitHeads = [&](Value x, int64_t n, StringRef role) -> Value {
     auto type = RankedTensorType::get({batch, seq, n, hd}, g.f32);
-    return tensor::ExpandShapeOp::create(g.b, g.loc, type, x, split);
+    auto op = tensor::ExpandShapeOp::create(g.b, g.loc, type, x, split);
+    op->setAttr(qtensor::kAttentionAttr, g.b.getStringAttr(role));
+    return op;
   };
-  q = splitHeads(q, heads);
-  k = splitHeads(k, config.numKVHeads);
-  v = splitHeads(v, config.numKVHeads);
+  q = splitHeads(q, heads, "query");
+  k = splitHeads(k, config.numKVHeads, "key");
+  v = splitHeads(v, config.numKVHeads, "value");
   // [b, t, kvh, d] -> [b, kvh, d, t], so loops over t read contiguously.
   auto transposeToDimMajor = [&](Value x) -> Value {
     return g.generic(
@@ -407,7 +411,9 @@ static Value attention(GraphBuilder &g, Value q, Value k, Value v,
         Value m = arith::MulFOp::create(nb, l, a[0], a[1]);
         return arith::AddFOp::create(nb, l, a[2], m, g.reassoc());
       });
-  return tensor::CollapseShapeOp::create(g.b, g.loc, out, split);
+  auto joined = tensor::CollapseShapeOp::create(g.b, g.loc, out, split);
+  joined->setAttr(qtensor::kAttentionAttr, g.b.getStringAttr("output"));
+  return joined;
 }
 
 OwningOpRef<ModuleOp> quantopt::importLlama(

@@ -23,6 +23,7 @@
 #include "quant/InitAll.h"
 #include "quant/Numerics/BLASKernels.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
@@ -37,6 +38,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <optional>
 
 using namespace mlir;
 using namespace quantopt;
@@ -119,6 +121,16 @@ static llvm::cl::opt<std::string> gpuOptions(
     llvm::cl::desc("with --device=cuda: options of quant-lower-to-nvvm, "
                    "e.g. 'chip=sm_80'"),
     llvm::cl::init(""), llvm::cl::cat(category));
+static llvm::cl::opt<bool> fuseHorizontal(
+    "fuse-horizontal",
+    llvm::cl::desc("fuse quantized products that share their input (default "
+                   "true; results are the same bit for bit)"),
+    llvm::cl::init(true), llvm::cl::cat(category));
+static llvm::cl::opt<int64_t> attentionBlockSize(
+    "attention-block-size",
+    llvm::cl::desc("queries per block of causal attention, which skips the "
+                   "masked keys (default 0: the full-window attention)"),
+    llvm::cl::init(0), llvm::cl::cat(category));
 static llvm::cl::opt<unsigned> kernelThreads(
     "kernel-threads",
     llvm::cl::desc("threads inside each product kernel (default 1; "
@@ -144,6 +156,27 @@ static llvm::cl::opt<int64_t> generate(
     llvm::cl::desc("decode greedily from BOS for this many steps and print "
                    "the text (needs --tokenizer)"),
     llvm::cl::init(0), llvm::cl::cat(category));
+enum class KVCache { None, F32, Int8 };
+static llvm::cl::opt<KVCache> kvCache(
+    "kv-cache",
+    llvm::cl::desc("how --generate and --kv-eval reuse earlier positions"),
+    llvm::cl::init(KVCache::F32),
+    llvm::cl::values(
+        clEnumValN(KVCache::F32, "f32",
+                   "key/value cache in f32: each step runs one position "
+                   "through the step function of quant-decode-step "
+                   "(default)"),
+        clEnumValN(KVCache::Int8, "int8",
+                   "int8 codes with a scale per layer, head and position"),
+        clEnumValN(KVCache::None, "none",
+                   "no cache: each step runs the whole window")),
+    llvm::cl::cat(category));
+static llvm::cl::opt<bool> kvEval(
+    "kv-eval",
+    llvm::cl::desc("measure perplexity through the decode step, one position "
+                   "per call against the --kv-cache caches (as generation "
+                   "sees the model)"),
+    llvm::cl::init(false), llvm::cl::cat(category));
 static llvm::cl::opt<std::string>
     tokenizerFile("tokenizer", llvm::cl::desc("llama2.c tokenizer file"),
                   llvm::cl::init(""), llvm::cl::cat(category));
@@ -265,6 +298,36 @@ int main(int argc, char **argv) {
   auto signature = getModelSignature(*module, function);
   if (!signature)
     return failWith(llvm::toString(signature.takeError()));
+  // Cached generation runs the step function alone; derived here unless the
+  // module has one already.
+  std::string stepName = function + "_step";
+  // The step reads its position on the host, which the GPU lowering
+  // refuses; GPU generation recomputes the window.
+  if (device == JitDevice::CUDA && kvCache != KVCache::None &&
+      (generate > 0 || kvEval)) {
+    if (kvCache.getNumOccurrences() || kvEval)
+      return failWith("the key/value cache runs on the CPU only so far "
+                      "(--device=cpu, or --kv-cache=none on the GPU)");
+    llvm::errs() << "quant-run: no key/value cache on the GPU yet; each step "
+                    "runs the whole window\n";
+    kvCache = KVCache::None;
+  }
+  if (kvEval && kvCache == KVCache::None)
+    return failWith("--kv-eval needs a cache (--kv-cache=f32 or int8)");
+  if ((generate > 0 || kvEval) && kvCache != KVCache::None) {
+    if (!module->lookupSymbol(stepName)) {
+      PassManager pm(&ctx);
+      std::string cacheType = kvCache == KVCache::Int8 ? "int8" : "f32";
+      if (failed(parsePassPipeline("quant-decode-step{function=" + function +
+                                       " cache-type=" + cacheType + "}",
+                                   pm, llvm::errs())) ||
+          failed(pm.run(*module)))
+        return failWith("cannot derive the decode step of @" + function +
+                        " (--kv-cache=none decodes without it)");
+    }
+    if (auto forward = module->lookupSymbol<func::FuncOp>(function))
+      forward.erase();
+  }
 
   if (kernelThreads == 0)
     return failWith("--kernel-threads must be at least 1, got 0");
@@ -274,6 +337,10 @@ int main(int argc, char **argv) {
   jitOptions.products = lowering;
   jitOptions.threads = kernelThreads;
   jitOptions.compute = compute;
+  jitOptions.fuseHorizontal = fuseHorizontal;
+  if (attentionBlockSize < 0)
+    return failWith("--attention-block-size must be at least 0");
+  jitOptions.attentionBlockSize = attentionBlockSize;
   jitOptions.device = device;
   jitOptions.nvvmOptions = gpuOptions;
   auto compiled = JitModule::compile(*module, jitOptions);
@@ -288,19 +355,64 @@ int main(int argc, char **argv) {
         Llama2cTokenizer::open(tokenizerFile, int32_t(signature->vocabSize));
     if (!tokenizer)
       return failWith(llvm::toString(tokenizer.takeError()));
+    std::string entry = kvCache == KVCache::None ? function : stepName;
+    if (llvm::Error error = (*compiled)->materialize(entry))
+      return failWith(llvm::toString(std::move(error)));
     auto start = std::chrono::steady_clock::now();
-    auto tokens = greedyDecode(**compiled, *signature, {Llama2cTokenizer::kBos},
-                               generate);
+    DecodeTimings timings;
+    llvm::Expected<std::vector<int32_t>> tokens = std::vector<int32_t>();
+    if (kvCache == KVCache::None) {
+      tokens = greedyDecode(**compiled, *signature, {Llama2cTokenizer::kBos},
+                            generate);
+    } else {
+      auto step = getStepSignature(*module, stepName);
+      if (!step)
+        return failWith(llvm::toString(step.takeError()));
+      tokens = cachedGreedyDecode(**compiled, *step, {Llama2cTokenizer::kBos},
+                                  generate, &timings);
+    }
     if (!tokens)
       return failWith(llvm::toString(tokens.takeError()));
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
             .count();
-    // Each step runs the whole window (no key/value cache yet).
+    int64_t generated = int64_t(tokens->size()) - 1;
     llvm::errs() << llvm::formatv(
-        "generated {0} tokens in {1:f2} s ({2:f1} tokens/s)\n",
-        tokens->size() - 1, seconds,
-        seconds > 0 ? double(tokens->size() - 1) / seconds : 0.0);
+        "generated {0} tokens in {1:f2} s ({2:f1} tokens/s)\n", generated,
+        seconds, seconds > 0 ? double(generated) / seconds : 0.0);
+    // Whether the cost of a step stays flat: mean time of the ten steps
+    // before step 20 and before the last.
+    auto meanBefore = [&](size_t end) {
+      double sum = 0;
+      for (size_t i = end - 10; i < end; ++i)
+        sum += timings.stepSeconds[i];
+      return sum / 10 * 1e3;
+    };
+    size_t done = timings.stepSeconds.size();
+    if (done >= 40)
+      llvm::errs() << llvm::formatv(
+          "  per token: {0:f3} ms at step 20, {1:f3} ms at step {2}\n",
+          meanBefore(20), meanBefore(done), done);
+    if (emitJson) {
+      llvm::json::Object report{{"generated", generated},
+                                {"seconds", seconds},
+                                {"kv_cache", kvCache == KVCache::None ? "none"
+                                             : kvCache == KVCache::Int8
+                                                 ? "int8"
+                                                 : "f32"}};
+      llvm::json::Array ids;
+      for (int32_t id : *tokens)
+        ids.push_back(id);
+      report["ids"] = std::move(ids);
+      if (done >= 40) {
+        report["ms_per_token_step20"] = meanBefore(20);
+        report["ms_per_token_last"] = meanBefore(done);
+      }
+      llvm::outs() << llvm::formatv("{0:2}",
+                                    llvm::json::Value(std::move(report)))
+                   << "\n";
+      return 0;
+    }
     for (size_t i = 1; i < tokens->size(); ++i)
       printPiece(llvm::outs(),
                  (*tokenizer)->decode((*tokens)[i - 1], (*tokens)[i]));
@@ -334,6 +446,19 @@ int main(int argc, char **argv) {
     if (!ids)
       return failWith(llvm::toString(ids.takeError()));
   }
+  EvalOptions options;
+  options.maxTokens = maxTokens;
+  options.threads = threads;
+  options.progressLabel = emitJson ? "" : "evaluating";
+  std::optional<StepSignature> step;
+  if (kvEval) {
+    if (reference)
+      return failWith("--kv-eval measures perplexity only (no --reference)");
+    auto found = getStepSignature(*module, stepName);
+    if (!found)
+      return failWith(llvm::toString(found.takeError()));
+    step = *found;
+  }
   std::unique_ptr<JitModule> referenceCompiled;
   if (reference) {
     auto refSignature = getModelSignature(*reference, function);
@@ -350,12 +475,9 @@ int main(int argc, char **argv) {
                       llvm::toString(ref.takeError()));
     referenceCompiled = std::move(*ref);
   }
-  EvalOptions options;
-  options.maxTokens = maxTokens;
-  options.threads = threads;
-  options.progressLabel = emitJson ? "" : "evaluating";
-  auto result =
-      evaluate(**compiled, referenceCompiled.get(), *signature, *ids, options);
+  auto result = step ? evaluateCached(**compiled, *step, *ids, options)
+                     : evaluate(**compiled, referenceCompiled.get(), *signature,
+                                *ids, options);
   if (!result)
     return failWith(llvm::toString(result.takeError()));
   if (emitJson) {

@@ -95,6 +95,17 @@ struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
           clEnumValN(KernelISA::Generic, "generic", "portable vector code"),
           clEnumValN(KernelISA::AVX2, "avx2", "x86-64 with AVX2"),
           clEnumValN(KernelISA::AVX512, "avx512", "x86-64 with AVX-512F"))};
+  PassOptions::Option<bool> fuseHorizontal{
+      *this, "fuse-horizontal",
+      llvm::cl::desc("Fuse quantized products that share their input "
+                     "(quant-fuse-horizontal)"),
+      llvm::cl::init(true)};
+  PassOptions::Option<int64_t> attentionBlockSize{
+      *this, "attention-block-size",
+      llvm::cl::desc("Queries per block of causal attention "
+                     "(quant-block-causal-attention); 0 (the default) keeps "
+                     "the full-window attention"),
+      llvm::cl::init(0)};
   PassOptions::Option<bool> prepackInt8{
       *this, "prepack-int8",
       llvm::cl::desc("Prepack constant weights of compute=int8 products at "

@@ -333,6 +333,72 @@ def FuseElementwiseProducersPass : Pass<"quant-fuse-elementwise"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def FuseHorizontalProductsPass : Pass<"quant-fuse-horizontal"> {
+  let summary = "One quantized product for products that share their input";
+  let description = [{
+    Finds quantized products that read the same activations (a Llama's q,
+    k and v projections; gate and up) and whose weights have the same form,
+    and replaces them with one product over the weights concatenated along
+    the output channels, followed by `tensor.extract_slice`s of its result:
+
+    * `qtensor.dequant_matmul` with `[N, K]` storage, per-row blocks
+      (`block = [1, G]`), no act-order group index, the same layout, scale
+      and zero-point types;
+    * `qtensor.ggml_matmul` of the same ggml type;
+    * `qtensor.quantized_matmul` with the same activation codes and scales
+      and `[N, G]` weight scales.
+
+    Storage, scales and zero-points must be constants (their rows are
+    copied into new `dense_resource` constants) and every init a
+    `linalg.fill` of the same value. Every output channel is computed from
+    the same operands in the same order as before, so the results are the
+    unfused ones bit for bit; the activations are read once per group
+    instead of once per product, and a decode step calls one kernel where
+    it called two or three. `quant-lower-to-llvm` runs the pass unless
+    `fuse-horizontal=false`.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+  let statistics = [
+    Statistic<"numFused", "fused-groups", "Groups of products fused">
+  ];
+}
+
+def BlockCausalAttentionPass : Pass<"quant-block-causal-attention"> {
+  let summary = "Causal attention in blocks of queries that skip the future";
+  let description = [{
+    The importers' attention scores every query against every key of the
+    window and masks the keys after the query: half of its products and
+    exponentials are thrown away. This pass replaces each attention marked
+    `qtensor.attention` (see `--quant-decode-step`) whose sequence is longer
+    than `block-size` with attention in blocks of `block-size` queries:
+    block `i` scores its queries against the keys of positions
+    `0 .. (i + 1) * block-size` only, with the same numerics (scale by
+    1/sqrt(D), mask, max, exp(x - max), sum, divide) over those keys, so
+    the work follows the causal triangle (`S^2 / 2 + S * block-size / 2`
+    score products instead of `S^2`). Keys and values are put in
+    head-dimension-major order once; every block writes its rows of the
+    result in place. Results equal the unblocked attention up to the order
+    of the f32 sums over keys (masked keys contributed exact zeros).
+    `quant-lower-to-llvm` runs it when `attention-block-size` is above 0
+    (off by default: on stories260K's 512-position windows the blocked
+    form measured no faster than the full window, its per-block overhead
+    outweighing the halved products at that size).
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"64",
+           "queries per block">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect"];
+  let statistics = [
+    Statistic<"numBlocked", "blocked-attentions", "Attentions blocked">
+  ];
+}
+
 def ApproximateMathPass : Pass<"quant-approximate-math"> {
   let summary = "Replace math.exp with a vectorisable polynomial";
   let description = [{

@@ -77,6 +77,49 @@ llvm::Expected<std::vector<int32_t>>
 greedyDecode(ExecutableModule &model, const ModelSignature &signature,
              std::vector<int32_t> prompt, int64_t steps);
 
+/// The calling convention of a decode step made by --quant-decode-step:
+/// `(tokens [B,T] i32, position [1] i32, keys, values [L,B,Hkv,D,C] f32) ->
+/// (logits [B,T,V], new keys, new values [L,B,Hkv,D,T])`.
+struct StepSignature {
+  std::string function;
+  int64_t batch = 1, tokens = 1, vocabSize = 0;
+  /// The caches' shape [L, B, Hkv, D, C].
+  std::vector<int64_t> cacheShape;
+  /// int8 codes with f32 scales [L, B, Hkv, C] (two more arguments), else
+  /// f32 values.
+  bool int8Cache = false;
+  int64_t capacity() const { return cacheShape.back(); }
+};
+
+/// Reads the signature of the step function `function` in `module`.
+llvm::Expected<StepSignature> getStepSignature(mlir::ModuleOp module,
+                                               llvm::StringRef function);
+
+/// Perplexity through a decode step: each window of the step's cache
+/// length is run one position per call against the caches the earlier
+/// positions filled (quantized as the step's cache type says), as
+/// generation would see it. KL divergence is not computed.
+llvm::Expected<EvalResult> evaluateCached(ExecutableModule &model,
+                                          const StepSignature &signature,
+                                          llvm::ArrayRef<int32_t> ids,
+                                          const EvalOptions &options);
+
+/// Timings of a cached decode: seconds of each call, in order.
+struct DecodeTimings {
+  std::vector<double> stepSeconds;
+};
+
+/// Greedy decoding with a key/value cache: the prompt is run one position
+/// per call, then each call feeds the last token, until `steps` positions
+/// have been run or `stopToken` (BOS, 1; -1: none) is produced. Gives the
+/// tokens of greedyDecode on the forward the step was derived from. The step
+/// must take one sequence and one token per call, with at least `steps`
+/// positions of cache.
+llvm::Expected<std::vector<int32_t>>
+cachedGreedyDecode(ExecutableModule &model, const StepSignature &signature,
+                   std::vector<int32_t> prompt, int64_t steps,
+                   DecodeTimings *timings = nullptr, int32_t stopToken = 1);
+
 } // namespace quantopt
 
 #endif // QUANT_EXECUTION_EVALUATION_H

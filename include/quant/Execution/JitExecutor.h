@@ -72,6 +72,11 @@ struct JitOptions {
   /// Prepack constant weights of compute=int8 products at compile time
   /// (false: the int8 kernel reads the stored layout).
   bool prepackInt8 = true;
+  /// Fuse quantized products that share their input (quant-fuse-horizontal).
+  bool fuseHorizontal = true;
+  /// Queries per block of causal attention (quant-block-causal-attention);
+  /// 0 keeps the importers' full-window attention.
+  int64_t attentionBlockSize = 0;
 };
 
 class JitModule : public mlir::qtensor::ExecutableModule {
@@ -88,6 +93,11 @@ public:
     options.optLevel = optLevel;
     return compile(module, options);
   }
+
+  /// Generates the machine code of public function `name` now (it is
+  /// otherwise generated at its first call), so that timings of calls
+  /// leave code generation out.
+  llvm::Error materialize(llvm::StringRef name);
 
   /// Calls public function `name` (thread-safe), whose arguments are ranked
   /// tensors matching `args` and whose results are ranked f32 tensors.
@@ -107,6 +117,8 @@ private:
   llvm::StringMap<std::vector<unsigned>> resultRanks;
   std::mutex lookupMutex;
   llvm::StringMap<void (*)(void **)> functions;
+  /// The packed entry point of `name`, looked up once.
+  llvm::Expected<void (*)(void **)> lookupFunction(llvm::StringRef name);
 };
 
 /// The ModuleExecutor of JitModule.

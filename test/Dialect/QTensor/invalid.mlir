@@ -1038,3 +1038,27 @@ func.func @gpu_constants_on_function() attributes {qtensor.gpu_constants = [@w]}
 
 // expected-error@+1 {{'qtensor.gpu_device_arguments' must be a unit attribute on a function}}
 module attributes {qtensor.gpu_device_arguments} {}
+
+// -----
+
+func.func @attention_role_unknown(%x: tensor<1x4x8xf32>) -> tensor<1x4x2x4xf32> {
+  // expected-error@+1 {{'qtensor.attention' must be "query", "key", "value" or "output"}}
+  %0 = tensor.expand_shape %x [[0], [1], [2, 3]] output_shape [1, 4, 2, 4] {qtensor.attention = "queries"} : tensor<1x4x8xf32> into tensor<1x4x2x4xf32>
+  return %0 : tensor<1x4x2x4xf32>
+}
+
+// -----
+
+func.func @attention_output_on_expand(%x: tensor<1x4x8xf32>) -> tensor<1x4x2x4xf32> {
+  // expected-error@+1 {{'qtensor.attention' = "output" belongs on a tensor.collapse_shape}}
+  %0 = tensor.expand_shape %x [[0], [1], [2, 3]] output_shape [1, 4, 2, 4] {qtensor.attention = "output"} : tensor<1x4x8xf32> into tensor<1x4x2x4xf32>
+  return %0 : tensor<1x4x2x4xf32>
+}
+
+// -----
+
+func.func @attention_key_on_collapse(%x: tensor<1x4x2x4xf32>) -> tensor<1x4x8xf32> {
+  // expected-error@+1 {{'qtensor.attention' = "key" belongs on a tensor.expand_shape}}
+  %0 = tensor.collapse_shape %x [[0], [1], [2, 3]] {qtensor.attention = "key"} : tensor<1x4x2x4xf32> into tensor<1x4x8xf32>
+  return %0 : tensor<1x4x8xf32>
+}

@@ -76,5 +76,22 @@ LogicalResult QTensorDialect::verifyOperationAttribute(Operation *op,
              << name << "' must be an array of global symbol references";
     return success();
   }
+  if (name == AttentionAttrHelper::getNameStr()) {
+    auto role = dyn_cast<StringAttr>(attr.getValue());
+    if (!role || !llvm::is_contained({"query", "key", "value", "output"},
+                                     role.getValue()))
+      return op->emitError("'")
+             << name << "' must be \"query\", \"key\", \"value\" or "
+             << "\"output\"";
+    bool output = role.getValue() == "output";
+    if (output && !isa<tensor::CollapseShapeOp>(op))
+      return op->emitError("'") << name
+                                << "' = \"output\" belongs on a "
+                                   "tensor.collapse_shape";
+    if (!output && !isa<tensor::ExpandShapeOp>(op))
+      return op->emitError("'") << name << "' = \"" << role.getValue()
+                                << "\" belongs on a tensor.expand_shape";
+    return success();
+  }
   return op->emitError("unknown qtensor attribute '") << name << "'";
 }

@@ -72,7 +72,13 @@ def QTensor_Dialect : Dialect {
     // On a public function lowered by quant-lower-to-nvvm: its buffer
     // arguments are device memory already (a caller that keeps weights and
     // activations on the GPU), so they are not copied in.
-    "::mlir::UnitAttr":$gpu_device_arguments
+    "::mlir::UnitAttr":$gpu_device_arguments,
+    // On the ops that delimit a causal attention of an imported Llama:
+    // "query", "key" and "value" on the tensor.expand_shape ops that split
+    // its inputs into heads, "output" on the tensor.collapse_shape that
+    // joins the heads of its result. --quant-decode-step replaces what lies
+    // between them with attention over a key/value cache.
+    "::mlir::StringAttr":$attention
   );
   let extraClassDeclaration = [{
     /// Registers the attributes; defined next to their storage classes.

@@ -26,6 +26,8 @@ inline constexpr llvm::StringLiteral kGGUFFileTypeAttr =
     QTensorDialect::GgufFileTypeAttrHelper::getNameStr();
 inline constexpr llvm::StringLiteral kLlamaConfigAttr =
     QTensorDialect::LlamaAttrHelper::getNameStr();
+inline constexpr llvm::StringLiteral kAttentionAttr =
+    QTensorDialect::AttentionAttrHelper::getNameStr();
 } // namespace qtensor
 } // namespace mlir
 

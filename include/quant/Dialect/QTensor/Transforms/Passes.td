@@ -571,4 +571,73 @@ def QuantBnbPass : Pass<"quant-bnb", "ModuleOp"> {
   let statistics = weightPassStatistics;
 }
 
+def QuantDecodeStepPass : Pass<"quant-decode-step", "ModuleOp"> {
+  let summary = "Derive a key/value-cached decode step from a Llama forward";
+  let description = [{
+    Adds, next to an imported Llama's full-sequence forward
+    `@F(tensor<BxSxi32>) -> tensor<BxSxVxf32>`, a function that runs
+    `tokens` new positions against a key/value cache:
+
+    ```mlir
+    func.func @F_step(%tokens: tensor<BxTxi32>, %position: tensor<1xi32>,
+                      %keys: tensor<LxBxHkvxDxSxf32>,
+                      %values: tensor<LxBxHkvxDxSxf32>)
+        -> (tensor<BxTxVxf32>, tensor<LxBxHkvxDxTxf32>,
+            tensor<LxBxHkvxDxTxf32>)
+    ```
+
+    The caches hold, for each layer, batch row and key/value head, the
+    rotated keys and the values of positions `0 .. position - 1`, head
+    dimension before position (the order in which attention reads them
+    contiguously); the step returns the logits of the `T` new tokens at
+    positions `position ..`, and their keys and values, which the caller
+    writes into its caches at `position`. `position` is clamped to
+    `[0, S - T]`, so reads stay inside the caches; positions beyond the
+    forward's window `S` have no rotary table.
+
+    With `cache-type=int8` the caches are `tensor<LxBxHkvxDxSxi8>` codes
+    followed by two more arguments, their scales `tensor<LxBxHkvxSxf32>`:
+    entry `(l, b, h, d, p)` stands for `code * scale[l, b, h, p]`, decoded
+    inside the attention products. The caller quantizes the new keys and
+    values it gets back in f32, symmetric per (layer, row, head, position)
+    over the head dimension: `scale = max|x| / 127`, `code =
+    clamp(roundeven(x / scale), -127, 127)` (a zero vector gets scale 0 and
+    codes 0). The new positions' own keys and values are used unrounded
+    within the step that computes them.
+
+    The step is derived from the forward as it stands, after any weight
+    pass: every op that works position by position (embedding, norms,
+    quantized or float products, rotary embedding, activations, residuals,
+    `qtensor.dynamic_quantize` per token) is cloned with `T` positions
+    instead of `S`, reading the same constants, so the step shares every
+    weight and every rewrite of the forward by construction; the rotary
+    tables are read from row `position` on. Each attention (found through
+    the `qtensor.attention` marks the importers put on its head split and
+    join) is replaced with causal attention over the cache followed by the
+    new positions: `O(position)` work per token, where the forward's is
+    `O(S)`. Run the pass last: later weight passes would quantize the two
+    functions separately.
+
+    Errors name the op when the forward mixes positions outside attention
+    (a reduction over the sequence, per-tensor dynamic quantization, an
+    index of the position loop) or when a mark is missing.
+  }];
+  let options = [
+    Option<"function", "function", "std::string", /*default=*/"\"forward\"",
+           "the full-sequence forward">,
+    Option<"stepFunction", "step-function", "std::string",
+           /*default=*/"\"\"", "name of the step (default: <function>_step)">,
+    Option<"tokens", "tokens", "int64_t", /*default=*/"1",
+           "new positions per step (T)">,
+    Option<"cacheType", "cache-type", "std::string", /*default=*/"\"f32\"",
+           "what the caches hold: f32 values, or int8 codes with an f32 "
+           "scale per layer, row, head and position">
+  ];
+  let dependentDialects = ["::mlir::qtensor::QTensorDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 #endif // QUANT_DIALECT_QTENSOR_TRANSFORMS_PASSES_TD
