@@ -171,7 +171,7 @@ int main(int argc, char **argv) {
   config.numLayers = numLayers;
   config.numHeads = config.numKVHeads = numHeads;
   config.vocabSize = vocab;
-  config.maxSeqLen = window;
+  config.maxSeqLen = std::max<int64_t>(window, prompt + generated);
   LlamaWeightNames names =
       LlamaWeightNames::get(LlamaNaming::Llama2c, numLayers, false);
   SyntheticWeights weights;
@@ -245,8 +245,7 @@ int main(int argc, char **argv) {
               std::string(passes.empty() ? "" : ",") + "quant-decode-step";
         if (!passes.empty()) {
           mlir::PassManager pm(&ctx);
-          if (failed(mlir::parsePassPipeline("builtin.module(" + passes + ")",
-                                             pm, llvm::errs())))
+          if (failed(mlir::parsePassPipeline(passes, pm, llvm::errs())))
             return fail("invalid pipeline '" + pipeline + "'");
           if (failed(pm.run(*module)))
             return fail("pipeline '" + passes + "' failed");
