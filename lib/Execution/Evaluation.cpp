@@ -7,6 +7,7 @@
 
 #include "quant/Execution/Evaluation.h"
 #include "quant/Execution/JitExecutor.h"
+#include "quant/Numerics/Numerics.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -312,11 +313,10 @@ quantopt::getStepSignature(mlir::ModuleOp module, llvm::StringRef function) {
   auto tokens = ranked(type.getInput(0), 2, false);
   auto position = ranked(type.getInput(1), 1, false);
   auto keys = llvm::dyn_cast<mlir::RankedTensorType>(type.getInput(2));
-  if (keys &&
-      (keys.getRank() != 5 || !keys.hasStaticShape() ||
-       keys.getElementType() !=
-           (int8Cache ? mlir::Type(mlir::IntegerType::get(keys.getContext(), 8))
-                      : mlir::Type(mlir::Float32Type::get(keys.getContext())))))
+  bool f16Cache = keys && keys.getElementType().isF16();
+  if (keys && (keys.getRank() != 5 || !keys.hasStaticShape() ||
+               (int8Cache ? !keys.getElementType().isInteger(8)
+                          : !keys.getElementType().isF32() && !f16Cache)))
     keys = nullptr;
   if (keys && int8Cache) {
     auto scales = ranked(type.getInput(4), 4, true);
@@ -342,6 +342,7 @@ quantopt::getStepSignature(mlir::ModuleOp module, llvm::StringRef function) {
   sig.vocabSize = logits.getDimSize(2);
   sig.cacheShape.assign(keys.getShape().begin(), keys.getShape().end());
   sig.int8Cache = int8Cache;
+  sig.f16Cache = f16Cache;
   return sig;
 }
 
@@ -350,10 +351,12 @@ namespace {
 class HostKVCache {
 public:
   explicit HostKVCache(const StepSignature &sig)
-      : int8(sig.int8Cache), capacity(sig.capacity()),
+      : int8(sig.int8Cache), f16(sig.f16Cache), capacity(sig.capacity()),
         headDim(sig.cacheShape[3]) {
     for (HostArray *cache : {&keys, &values}) {
-      cache->kind = int8 ? HostArray::Kind::I8 : HostArray::Kind::F32;
+      cache->kind = int8  ? HostArray::Kind::I8
+                    : f16 ? HostArray::Kind::F16
+                          : HostArray::Kind::F32;
       cache->shape = sig.cacheShape;
     }
     groups = keys.numElements() / (headDim * capacity);
@@ -367,6 +370,8 @@ public:
     for (HostArray *cache : {&keys, &values}) {
       if (int8)
         cache->i8.assign(cache->numElements(), 0);
+      else if (f16)
+        cache->halves.assign(cache->numElements(), 0);
       else
         cache->f32.assign(cache->numElements(), 0.0f);
     }
@@ -391,7 +396,7 @@ public:
   }
 
 private:
-  bool int8;
+  bool int8, f16;
   int64_t capacity, headDim, groups = 0;
   HostArray keys, values, keyScales, valueScales;
 
@@ -404,6 +409,12 @@ private:
         auto freshAt = [&](int64_t d) {
           return fresh.f32[(g * headDim + d) * tokens + j];
         };
+        if (f16) {
+          for (int64_t d = 0; d < headDim; ++d)
+            cache.halves[(g * headDim + d) * capacity + at] =
+                numerics::toF16Bits(freshAt(d));
+          continue;
+        }
         if (!int8) {
           for (int64_t d = 0; d < headDim; ++d)
             cache.f32[(g * headDim + d) * capacity + at] = freshAt(d);

@@ -156,7 +156,7 @@ static llvm::cl::opt<int64_t> generate(
     llvm::cl::desc("decode greedily from BOS for this many steps and print "
                    "the text (needs --tokenizer)"),
     llvm::cl::init(0), llvm::cl::cat(category));
-enum class KVCache { None, F32, Int8 };
+enum class KVCache { None, F32, F16, Int8 };
 static llvm::cl::opt<KVCache> kvCache(
     "kv-cache",
     llvm::cl::desc("how --generate and --kv-eval reuse earlier positions"),
@@ -166,6 +166,7 @@ static llvm::cl::opt<KVCache> kvCache(
                    "key/value cache in f32: each step runs one position "
                    "through the step function of quant-decode-step "
                    "(default)"),
+        clEnumValN(KVCache::F16, "f16", "f16 values (rounded to nearest even)"),
         clEnumValN(KVCache::Int8, "int8",
                    "int8 codes with a scale per layer, head and position"),
         clEnumValN(KVCache::None, "none",
@@ -313,11 +314,13 @@ int main(int argc, char **argv) {
     kvCache = KVCache::None;
   }
   if (kvEval && kvCache == KVCache::None)
-    return failWith("--kv-eval needs a cache (--kv-cache=f32 or int8)");
+    return failWith("--kv-eval needs a cache (--kv-cache=f32, f16 or int8)");
   if ((generate > 0 || kvEval) && kvCache != KVCache::None) {
     if (!module->lookupSymbol(stepName)) {
       PassManager pm(&ctx);
-      std::string cacheType = kvCache == KVCache::Int8 ? "int8" : "f32";
+      std::string cacheType = kvCache == KVCache::Int8  ? "int8"
+                              : kvCache == KVCache::F16 ? "f16"
+                                                        : "f32";
       if (failed(parsePassPipeline("quant-decode-step{function=" + function +
                                        " cache-type=" + cacheType + "}",
                                    pm, llvm::errs())) ||
@@ -396,9 +399,10 @@ int main(int argc, char **argv) {
     if (emitJson) {
       llvm::json::Object report{{"generated", generated},
                                 {"seconds", seconds},
-                                {"kv_cache", kvCache == KVCache::None ? "none"
-                                             : kvCache == KVCache::Int8
-                                                 ? "int8"
+                                {"kv_cache", kvCache == KVCache::None   ? "none"
+                                             : kvCache == KVCache::Int8 ? "int8"
+                                             : kvCache == KVCache::F16
+                                                 ? "f16"
                                                  : "f32"}};
       llvm::json::Array ids;
       for (int32_t id : *tokens)

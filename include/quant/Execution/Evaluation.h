@@ -85,9 +85,9 @@ struct StepSignature {
   int64_t batch = 1, tokens = 1, vocabSize = 0;
   /// The caches' shape [L, B, Hkv, D, C].
   std::vector<int64_t> cacheShape;
-  /// int8 codes with f32 scales [L, B, Hkv, C] (two more arguments), else
-  /// f32 values.
-  bool int8Cache = false;
+  /// int8 codes with f32 scales [L, B, Hkv, C] (two more arguments), or
+  /// f16 values, else f32 values.
+  bool int8Cache = false, f16Cache = false;
   int64_t capacity() const { return cacheShape.back(); }
 };
 

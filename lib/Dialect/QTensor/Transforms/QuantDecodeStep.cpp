@@ -39,8 +39,8 @@ struct StepShape {
   int64_t batch = 0, window = 0, tokens = 0;
   int64_t layers = 0, heads = 0, kvHeads = 0, headDim = 0;
   /// The caches hold int8 codes with one f32 scale per layer, batch row,
-  /// head and position (else f32 values).
-  bool int8Cache = false;
+  /// head and position, or f16 values (else f32 values).
+  bool int8Cache = false, f16Cache = false;
 };
 
 /// Emits the step's attention over the caches.
@@ -359,8 +359,10 @@ FailureOr<func::FuncOp> StepDeriver::derive(StringRef name) {
   newShape.back() = shape.tokens;
   auto tokensType =
       RankedTensorType::get({shape.batch, shape.tokens}, b.getI32Type());
-  auto cacheType =
-      RankedTensorType::get(cacheShape, shape.int8Cache ? b.getI8Type() : f32);
+  Type cacheElement = shape.int8Cache  ? Type(b.getI8Type())
+                      : shape.f16Cache ? Type(b.getF16Type())
+                                       : f32;
+  auto cacheType = RankedTensorType::get(cacheShape, cacheElement);
   auto newType = RankedTensorType::get(newShape, f32);
   auto logitsType =
       RankedTensorType::get({shape.batch, shape.tokens, vocab}, f32);
@@ -498,13 +500,14 @@ void QuantDecodeStepPass::runOnOperation() {
   shape.heads = config.getNHeads();
   shape.kvHeads = config.getNKvHeads();
   shape.headDim = config.getDim() / config.getNHeads();
-  if (cacheType != "f32" && cacheType != "int8") {
-    module.emitError("quant-decode-step: cache-type must be f32 or int8, "
-                     "got '")
+  if (cacheType != "f32" && cacheType != "f16" && cacheType != "int8") {
+    module.emitError("quant-decode-step: cache-type must be f32, f16 or "
+                     "int8, got '")
         << cacheType << "'";
     return signalPassFailure();
   }
   shape.int8Cache = cacheType == "int8";
+  shape.f16Cache = cacheType == "f16";
   if (tokens < 1 || tokens > shape.window) {
     module.emitError("quant-decode-step: tokens must be in [1, ")
         << shape.window << "] (the forward's positions), got "

@@ -115,10 +115,14 @@ void AttentionEmitter::computeInto(Value &dest, ArrayRef<OpFoldResult> offsets,
 Value AttentionEmitter::decoded(OpBuilder &nb, Location l, ValueRange a,
                                 unsigned index,
                                 const AttentionEntries &entries) {
-  if (!entries.scales)
-    return a[index];
-  Value code = arith::SIToFPOp::create(nb, l, f32, a[index]);
-  return arith::MulFOp::create(nb, l, code, a[index + 1]);
+  if (entries.scales) {
+    Value code = arith::SIToFPOp::create(nb, l, f32, a[index]);
+    return arith::MulFOp::create(nb, l, code, a[index + 1]);
+  }
+  // f16 entries are widened exactly.
+  if (a[index].getType() != f32)
+    return arith::ExtFOp::create(nb, l, f32, a[index]);
+  return a[index];
 }
 
 Value AttentionEmitter::contract(Value x, ArrayRef<AffineExpr> xMap,

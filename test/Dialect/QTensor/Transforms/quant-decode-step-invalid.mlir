@@ -246,5 +246,5 @@ module attributes {qtensor.llama = #qtensor.llama<dim = 4, hidden_dim = 4, n_lay
 }
 
 // TOKENS: error: quant-decode-step: tokens must be in [1, 4] (the forward's positions), got 5
-// TYPE: error: quant-decode-step: cache-type must be f32 or int8, got 'int4'
+// TYPE: error: quant-decode-step: cache-type must be f32, f16 or int8, got 'int4'
 // TWICE: error: quant-decode-step: @forward_step exists already

@@ -1,6 +1,7 @@
 // RUN: quant-opt %s --quant-decode-step | FileCheck %s
 // RUN: quant-opt %s --quant-decode-step="tokens=2 step-function=decode" | FileCheck %s --check-prefix=T2
 // RUN: quant-opt %s --quant-decode-step="cache-type=int8" | FileCheck %s --check-prefix=INT8
+// RUN: quant-opt %s --quant-decode-step="cache-type=f16" | FileCheck %s --check-prefix=F16
 
 // A one-layer forward shaped as the importers write it (4 positions, two
 // query heads sharing one key/value head of dimension 2), with a stand-in
@@ -128,3 +129,10 @@ module attributes {qtensor.llama = #qtensor.llama<dim = 4, hidden_dim = 4, n_lay
 // INT8: linalg.generic {{.*}} ins(%{{.*}}, %[[KC]], %[[KSC]] : tensor<1x1x2x2xf32>, tensor<1x1x2x?xi8>, tensor<1x1x?xf32>)
 // INT8: arith.sitofp
 // INT8: ins(%{{.*}}, %[[VC]], %[[VSC]] :
+
+// f16 caches, widened exactly inside both products.
+// F16-LABEL: func.func @forward_step(
+// F16-SAME: %{{.*}}: tensor<1x1xi32>, %{{.*}}: tensor<1xi32>, %[[K:.*]]: tensor<1x1x1x2x4xf16>, %[[V:.*]]: tensor<1x1x1x2x4xf16>)
+// F16: %[[KC:.*]] = tensor.extract_slice %[[K]]{{.*}} to tensor<1x1x2x?xf16>
+// F16: linalg.generic {{.*}} ins(%{{.*}}, %[[KC]] : tensor<1x1x2x2xf32>, tensor<1x1x2x?xf16>)
+// F16: arith.extf

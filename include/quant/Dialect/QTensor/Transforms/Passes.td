@@ -595,7 +595,9 @@ def QuantDecodeStepPass : Pass<"quant-decode-step", "ModuleOp"> {
     `[0, S - T]`, so reads stay inside the caches; positions beyond the
     forward's window `S` have no rotary table.
 
-    With `cache-type=int8` the caches are `tensor<LxBxHkvxDxSxi8>` codes
+    With `cache-type=f16` the caches hold f16 values (the caller rounds
+    the new keys and values to nearest even), widened exactly where
+    attention reads them. With `cache-type=int8` the caches are `tensor<LxBxHkvxDxSxi8>` codes
     followed by two more arguments, their scales `tensor<LxBxHkvxSxf32>`:
     entry `(l, b, h, d, p)` stands for `code * scale[l, b, h, p]`, decoded
     inside the attention products. The caller quantizes the new keys and
@@ -630,8 +632,8 @@ def QuantDecodeStepPass : Pass<"quant-decode-step", "ModuleOp"> {
     Option<"tokens", "tokens", "int64_t", /*default=*/"1",
            "new positions per step (T)">,
     Option<"cacheType", "cache-type", "std::string", /*default=*/"\"f32\"",
-           "what the caches hold: f32 values, or int8 codes with an f32 "
-           "scale per layer, row, head and position">
+           "what the caches hold: f32 or f16 values, or int8 codes with an "
+           "f32 scale per layer, row, head and position">
   ];
   let dependentDialects = ["::mlir::qtensor::QTensorDialect",
                            "::mlir::arith::ArithDialect",

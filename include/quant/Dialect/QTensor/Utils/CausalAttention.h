@@ -50,8 +50,8 @@ FailureOr<SmallVector<AttentionSite>> findMarkedAttention(Block &block,
 void collectAttentionOps(Block &block, const AttentionSite &site,
                          DenseSet<Operation *> &ops);
 
-/// Keys or values as attention reads them: f32 [B, Hkv, D, P], or int8
-/// codes of that shape (`data`) with an f32 scale per position
+/// Keys or values as attention reads them: f32 or f16 [B, Hkv, D, P], or
+/// int8 codes of that shape (`data`) with an f32 scale per position
 /// (`scales`, [B, Hkv, P]): entry = code * scale.
 struct AttentionEntries {
   Value data, scales;
