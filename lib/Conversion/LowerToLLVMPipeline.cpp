@@ -72,6 +72,10 @@ void mlir::qtensor::buildQTensorToBuffersPipeline(OpPassManager &pm) {
 void mlir::qtensor::buildLowerToLLVMPipeline(
     OpPassManager &pm, const LowerToLLVMOptions &options) {
   pm.addPass(createInlineConstantGlobalsPass());
+  // Gate/up pairs take their gating before the remaining products that
+  // share an input (q/k/v) are fused horizontally.
+  if (options.fuseEpilogue)
+    pm.addPass(createFuseEpiloguePass());
   if (options.fuseHorizontal)
     pm.addPass(createFuseHorizontalProductsPass());
   if (options.attentionBlockSize > 0)

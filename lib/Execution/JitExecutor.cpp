@@ -202,6 +202,7 @@ JitModule::compile(ModuleOp module, const JitOptions &jitOptions) {
   lowering.compute = jitOptions.compute;
   lowering.isa = jitOptions.isa.value_or(hostKernelISA());
   lowering.prepackInt8 = jitOptions.prepackInt8;
+  lowering.fuseEpilogue = jitOptions.fuseEpilogue;
   lowering.fuseHorizontal = jitOptions.fuseHorizontal;
   lowering.attentionBlockSize = jitOptions.attentionBlockSize;
   if (jitOptions.compute == qtensor::KernelCompute::Int8 &&

@@ -121,6 +121,12 @@ static llvm::cl::opt<std::string> gpuOptions(
     llvm::cl::desc("with --device=cuda: options of quant-lower-to-nvvm, "
                    "e.g. 'chip=sm_80'"),
     llvm::cl::init(""), llvm::cl::cat(category));
+static llvm::cl::opt<bool> fuseEpilogue(
+    "fuse-epilogue",
+    llvm::cl::desc("move residual additions and SwiGLU gating into the "
+                   "quantized products (default true; results are the same "
+                   "bit for bit with the CPU kernels)"),
+    llvm::cl::init(true), llvm::cl::cat(category));
 static llvm::cl::opt<bool> fuseHorizontal(
     "fuse-horizontal",
     llvm::cl::desc("fuse quantized products that share their input (default "
@@ -340,6 +346,7 @@ int main(int argc, char **argv) {
   jitOptions.products = lowering;
   jitOptions.threads = kernelThreads;
   jitOptions.compute = compute;
+  jitOptions.fuseEpilogue = fuseEpilogue;
   jitOptions.fuseHorizontal = fuseHorizontal;
   if (attentionBlockSize < 0)
     return failWith("--attention-block-size must be at least 0");

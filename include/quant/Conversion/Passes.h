@@ -95,6 +95,11 @@ struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
           clEnumValN(KernelISA::Generic, "generic", "portable vector code"),
           clEnumValN(KernelISA::AVX2, "avx2", "x86-64 with AVX2"),
           clEnumValN(KernelISA::AVX512, "avx512", "x86-64 with AVX-512F"))};
+  PassOptions::Option<bool> fuseEpilogue{
+      *this, "fuse-epilogue",
+      llvm::cl::desc("Move residual additions and SwiGLU gating into the "
+                     "quantized products (quant-fuse-epilogue)"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> fuseHorizontal{
       *this, "fuse-horizontal",
       llvm::cl::desc("Fuse quantized products that share their input "

@@ -365,6 +365,53 @@ def FuseHorizontalProductsPass : Pass<"quant-fuse-horizontal"> {
   ];
 }
 
+def FuseEpiloguePass : Pass<"quant-fuse-epilogue"> {
+  let summary = "Move residual additions and SwiGLU gating into the "
+                "quantized products";
+  let description = [{
+    Fuses the elementwise work that follows a quantized product into it,
+    so that the products' outputs make no extra trip through memory:
+
+    * **Residual and bias additions.** An elementwise `linalg.generic`
+      whose body is one `arith.addf` of a `qtensor.dequant_matmul` or
+      `qtensor.ggml_matmul` (zero-filled init, no other user) and another
+      tensor becomes the product with that tensor
+      as its init (a bias, read through a broadcasting map, is broadcast
+      into the init first). The CPU kernels add the finished sum to the
+      init, so their result is the unfused one bit for bit; the reference
+      lowering accumulates from the init, which rounds differently.
+    * **Gating (SwiGLU).** An elementwise generic of two products that
+      read the same activations with weights of the same form (the checks
+      of `quant-fuse-horizontal`), whose body holds only scalar `arith` /
+      `math` ops (`silu(gate) * up`), becomes one product with a gated
+      epilogue: the gate's and the up projection's rows interleaved in
+      blocks of `gate-block` (the CPU kernels' tasks need 16) and the
+      generic's body as the epilogue region (see `qtensor.dequant_matmul`).
+      Every product is computed as before and the epilogue runs the same
+      ops on it, so the result is the unfused one bit for bit.
+
+    Gating applies to the three quantized products; additions are left
+    after `qtensor.quantized_matmul`, whose own epilogue (the W8A8 scales)
+    adds each group's term to the init in order, so that a residual in the
+    init would round differently. `quant-lower-to-llvm` runs the pass
+    before `quant-fuse-horizontal` unless `fuse-epilogue=false`.
+  }];
+  let options = [
+    Option<"gateBlock", "gate-block", "int64_t", /*default=*/"16",
+           "rows per block of interleaved gate and up weights">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect"];
+  let statistics = [
+    Statistic<"numGated", "gated-products", "Gate/up pairs fused with their "
+              "gating">,
+    Statistic<"numAbsorbed", "absorbed-additions", "Additions moved into a "
+              "product's init">
+  ];
+}
+
 def BlockCausalAttentionPass : Pass<"quant-block-causal-attention"> {
   let summary = "Causal attention in blocks of queries that skip the future";
   let description = [{

@@ -72,6 +72,9 @@ struct JitOptions {
   /// Prepack constant weights of compute=int8 products at compile time
   /// (false: the int8 kernel reads the stored layout).
   bool prepackInt8 = true;
+  /// Move residual additions and SwiGLU gating into the quantized products
+  /// (quant-fuse-epilogue).
+  bool fuseEpilogue = true;
   /// Fuse quantized products that share their input (quant-fuse-horizontal).
   bool fuseHorizontal = true;
   /// Queries per block of causal attention (quant-block-causal-attention);

@@ -16,6 +16,7 @@
 #include "GPUKernels.h"
 #include "quant/Conversion/Passes.h"
 #include "quant/Dialect/QTensor/IR/QTensorOps.h"
+#include "quant/Dialect/QTensor/Utils/GatedEpilogue.h"
 #include "quant/Numerics/Numerics.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -1537,6 +1538,12 @@ struct ConvertQTensorToGPUKernelsPass
         products.push_back(op);
     });
     for (Operation *op : products) {
+      // The GPU kernels have no epilogue: the gating becomes an
+      // elementwise generic after the plain product.
+      if (getGatedEpilogue(op)) {
+        IRRewriter rewriter(op->getContext());
+        op = decomposeGatedEpilogue(rewriter, op);
+      }
       std::string whyNot;
       if (failed(lower(op, whyNot)) && reportFallback)
         op->emitRemark() << "convert-qtensor-to-gpu-kernels: no GPU kernel "

@@ -158,6 +158,15 @@ struct DequantKernelPlan {
   bool w8a8 = false;
   /// W8A8: one activation scale per row (else one for all rows).
   bool inputScalePerRow = false;
+  /// A gated epilogue (see qtensor.dequant_matmul): the weight's rows are
+  /// the gate and up projections interleaved in blocks of kLanes, so that
+  /// each task's 32 rows are one block of both; the task applies the
+  /// epilogue to its block. Null without one.
+  Block *epilogue = nullptr;
+  /// The epilogue reads the init (else the output is written over).
+  bool epilogueReadsInit = false;
+  /// Output channels: the weight's rows, or half of them when gated.
+  int64_t outputChannels() const { return epilogue ? n / 2 : n; }
 
   bool isGGML() const { return ggmlBlockBytes != 0; }
   bool isHalf() const { return bool(halfType); }
@@ -304,6 +313,19 @@ protected:
   /// of `storage`; 1 for 16-bit float weights.
   Value loadGroupScale(const DequantKernelPlan &plan, Value storage,
                        Value scales, Value n, Value paramRow, Value g);
+
+  /// The buffer a product kernel's tasks write: `out`, or with a gated
+  /// epilogue a scratch buffer of all the weight's rows.
+  Value productsBuffer(const DequantKernelPlan &plan, Value out);
+
+  /// The task loop of a product kernel: `taskFunc(task, taskArgs...)` for
+  /// each of its tasks of kChannelsPerTask weight rows, where `taskArgs`
+  /// end with productsBuffer(plan, out). With a gated epilogue a wrapper
+  /// task (named `taskName`) applies the epilogue to each task's block of
+  /// products right after the task, writing `out`.
+  void emitProductTaskLoop(const DequantKernelPlan &plan, unsigned threads,
+                           func::FuncOp taskFunc, SmallVector<Value> taskArgs,
+                           Value out, StringRef taskName);
 
   /// Calls `taskFunc(task, taskArgs...)` for every task in [0, numTasks):
   /// an scf.for, or with several threads an scf.parallel (whose body, a

@@ -210,11 +210,12 @@ public:
                                             rows, index(kPanelMinRows));
     packRows = arith::SelectOp::create(b, loc, streaming, rows, index(0));
     packActivations();
-    KernelBuffers buffers{x, packed, storage, scales, zeros, sums, out};
+    KernelBuffers buffers{
+        x, packed, storage, scales, zeros, sums, productsBuffer(plan, out)};
     SmallVector<Value> taskArgs = presentBuffers(buffers);
     func::FuncOp taskFunc = createTaskFunction(module, taskName, buffers);
-    emitTaskLoop(threads, index(llvm::divideCeil(plan.n, kChannelsPerTask)),
-                 taskFunc, taskArgs);
+    emitProductTaskLoop(plan, threads, taskFunc, taskArgs, out,
+                        (taskName + "_epilogue").str());
   }
 
 private:
@@ -1182,6 +1183,17 @@ LogicalResult cpu::replaceWithKernelCall(Operation *op, DequantKernelPlan plan,
     whyNot = "no enclosing module";
     return failure();
   }
+  if (Block *epilogue = getGatedEpilogue(op)) {
+    if (getGateBlock(op) != kLanes) {
+      whyNot = llvm::formatv("gated epilogue in blocks of {0} rows (a task "
+                             "is a block of {1} gate and {1} up rows)",
+                             getGateBlock(op), kLanes)
+                   .str();
+      return failure();
+    }
+    plan.epilogue = epilogue;
+    plan.epilogueReadsInit = !epilogue->getArgument(2).use_empty();
+  }
   Location loc = op->getLoc();
   OpBuilder b(op);
   Value matrix = collapseToMatrix(b, loc, input);
@@ -1201,19 +1213,23 @@ LogicalResult cpu::replaceWithKernelCall(Operation *op, DequantKernelPlan plan,
     args.push_back(toBuffer(b, loc, weight, false));
   // A zero-filled init (the usual case) is not materialised: the kernel
   // writes the products, and the fill becomes dead.
-  plan.accumulate = !isZeroFill(init);
+  // With a gated epilogue the products are written over a scratch buffer
+  // and the epilogue reads the init.
+  plan.accumulate = !plan.epilogue && !isZeroFill(init);
   plan.isa = options.isa;
   auto outType = MemRefType::get(initType.getShape(), b.getF32Type());
   SmallVector<Value> dynamicSizes;
   if (outType.isDynamicDim(0))
     dynamicSizes.push_back(tensor::DimOp::create(b, loc, matrix, 0));
   Value output = memref::AllocOp::create(b, loc, outType, dynamicSizes);
-  if (plan.accumulate)
+  if (plan.accumulate || plan.epilogueReadsInit)
     memref::CopyOp::create(b, loc, toBuffer(b, loc, initMatrix, false), output);
   Value outputArg = output;
   if (!outType.isDynamicDim(0))
     outputArg = memref::CastOp::create(
-        b, loc, MemRefType::get({ShapedType::kDynamic, plan.n}, b.getF32Type()),
+        b, loc,
+        MemRefType::get({ShapedType::kDynamic, plan.outputChannels()},
+                        b.getF32Type()),
         output);
   args.push_back(outputArg);
 

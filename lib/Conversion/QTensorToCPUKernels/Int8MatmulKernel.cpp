@@ -253,15 +253,15 @@ public:
       buffers.superScales = args[next++];
     if (plan.w8a8)
       buffers.inputScales = args[next++];
-    buffers.out = args.back();
+    buffers.out = productsBuffer(plan, args.back());
     Value numRows = memref::DimOp::create(b, loc, x, 0);
     if (plan.w8a8)
       packCodes(x, numRows, buffers, (taskName + "_pack").str());
     else
       packActivations(x, numRows, buffers, threads, (taskName + "_pack").str());
     func::FuncOp task = createTaskFunction(taskName, buffers);
-    emitTaskLoop(threads, index(llvm::divideCeil(plan.n, kChannelsPerTask)),
-                 task, presentBuffers(buffers));
+    emitProductTaskLoop(plan, threads, task, presentBuffers(buffers),
+                        args.back(), (taskName + "_epilogue").str());
   }
 
 private:

@@ -6,12 +6,14 @@
 //===----------------------------------------------------------------------===//
 
 #include "CPUKernels.h"
+#include "quant/Dialect/QTensor/Utils/GatedEpilogue.h"
 #include "quant/Dialect/QTensor/Utils/WeightMatching.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/xxhash.h"
 
 using namespace mlir;
 using namespace mlir::qtensor;
@@ -64,6 +66,30 @@ std::string cpu::kernelName(const DequantKernelPlan &plan, unsigned threads,
   }
   if (plan.ggmlParams)
     name += "_params";
+  if (plan.epilogue) {
+    // Kernels share an epilogue when its ops, attributes and operands (by
+    // position) are the same; the text is hashed with a fixed function so
+    // that names do not change from run to run.
+    llvm::DenseMap<Value, unsigned> numbers;
+    for (BlockArgument arg : plan.epilogue->getArguments())
+      numbers[arg] = numbers.size();
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    for (Operation &op : *plan.epilogue) {
+      os << op.getName() << op.getAttrDictionary();
+      for (Value operand : op.getOperands())
+        os << " " << numbers.lookup(operand);
+      for (Value result : op.getResults()) {
+        os << " : " << result.getType();
+        numbers[result] = numbers.size();
+      }
+      os << ";";
+    }
+    uint64_t hash = llvm::xxh3_64bits(text);
+    name += llvm::formatv("_gated{0:x}{1}", hash,
+                          plan.epilogueReadsInit ? "_init" : "")
+                .str();
+  }
   name += suffix;
   if (plan.accumulate)
     name += "_acc";
@@ -275,6 +301,72 @@ void KernelEmitter::forEachStreamTile(
     });
     return SmallVector<Value>();
   });
+}
+
+Value KernelEmitter::productsBuffer(const DequantKernelPlan &plan, Value out) {
+  if (!plan.epilogue)
+    return out;
+  // The buffer deallocation pipeline frees it.
+  Value rows = memref::DimOp::create(b, loc, out, 0);
+  return memref::AllocOp::create(
+      b, loc, MemRefType::get({ShapedType::kDynamic, plan.n}, b.getF32Type()),
+      ValueRange{rows});
+}
+
+void KernelEmitter::emitProductTaskLoop(const DequantKernelPlan &plan,
+                                        unsigned threads, func::FuncOp taskFunc,
+                                        SmallVector<Value> taskArgs, Value out,
+                                        StringRef taskName) {
+  Value numTasks = index(llvm::divideCeil(plan.n, kChannelsPerTask));
+  if (!plan.epilogue) {
+    emitTaskLoop(threads, numTasks, taskFunc, taskArgs);
+    return;
+  }
+  static_assert(kChannelsPerTask == 2 * kLanes,
+                "a task is one block of gate rows and one of up rows");
+  Type f32 = b.getF32Type();
+  taskArgs.push_back(out);
+
+  SmallVector<Type> types{b.getIndexType()};
+  for (Value arg : taskArgs)
+    types.push_back(arg.getType());
+  auto module = taskFunc->getParentOfType<ModuleOp>();
+  func::FuncOp wrapper = createKernelFunction(module, loc, taskName, types, 1);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&wrapper.getBody().front());
+    ValueRange args = wrapper.getArguments();
+    func::CallOp::create(b, loc, taskFunc, args.drop_back());
+    Value task = args.front(), blockProducts = args[args.size() - 2],
+          blockOut = args.back();
+    // Block `task`: gate channels [16 task, 16 task + count), whose gate
+    // rows start at 32 task and up rows at 32 task + count.
+    int64_t channels = plan.outputChannels();
+    Value first = mul(task, index(kLanes));
+    Value count = minIndex(index(kLanes), sub(index(channels), first));
+    Value gateColumn = mul(task, index(kChannelsPerTask));
+    Value upColumn = add(gateColumn, count);
+    auto vf32 = VectorType::get({kLanes}, f32);
+    Value mask = vector::CreateMaskOp::create(
+        b, loc, VectorType::get({kLanes}, b.getI1Type()), ValueRange{count});
+    Value zeros = splat(vf32, 0.0);
+    Value numRows = memref::DimOp::create(b, loc, blockOut, 0);
+    forLoop(index(0), numRows, 1, {}, [&](Value r, ValueRange) {
+      auto load = [&](Value buffer, Value column) {
+        return vector::MaskedLoadOp::create(b, loc, vf32, buffer,
+                                            ValueRange{r, column}, mask, zeros);
+      };
+      Value gate = load(blockProducts, gateColumn);
+      Value up = load(blockProducts, upColumn);
+      Value init = plan.epilogueReadsInit ? load(blockOut, first) : zeros;
+      Value result = applyGatedEpilogue(b, loc, plan.epilogue, gate, up, init);
+      vector::MaskedStoreOp::create(b, loc, blockOut, ValueRange{r, first},
+                                    mask, result);
+      return SmallVector<Value>();
+    });
+    func::ReturnOp::create(b, loc);
+  }
+  emitTaskLoop(threads, numTasks, wrapper, taskArgs);
 }
 
 void KernelEmitter::emitTaskLoop(unsigned threads, Value numTasks,

@@ -15,6 +15,7 @@
 
 #include "QuantizedElements.h"
 #include "quant/Conversion/Passes.h"
+#include "quant/Dialect/QTensor/Utils/GatedEpilogue.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -33,6 +34,21 @@ using namespace mlir;
 using namespace mlir::qtensor;
 
 namespace {
+/// A product with a gated epilogue becomes the plain product and an
+/// elementwise generic, which the other patterns and linalg lower.
+struct DecomposeGatedEpilogue : RewritePattern {
+  DecomposeGatedEpilogue(MLIRContext *context)
+      : RewritePattern(MatchAnyOpTypeTag(), /*benefit=*/2, context) {}
+  LogicalResult matchAndRewrite(Operation *op,
+                                PatternRewriter &rewriter) const override {
+    if (!isa<DequantMatmulOp, GGMLMatmulOp, QuantizedMatmulOp>(op) ||
+        !getGatedEpilogue(op))
+      return failure();
+    decomposeGatedEpilogue(rewriter, op);
+    return success();
+  }
+};
+
 struct ConvertQTensorToLinalgPass
     : qtensor::impl::ConvertQTensorToLinalgPassBase<
           ConvertQTensorToLinalgPass> {
@@ -42,6 +58,7 @@ struct ConvertQTensorToLinalgPass
 
 void mlir::qtensor::populateQTensorToLinalgPatterns(
     RewritePatternSet &patterns) {
+  patterns.add<DecomposeGatedEpilogue>(patterns.getContext());
   lowering::populateQuantizeOpLoweringPatterns(patterns);
   lowering::populateDequantMatmulLoweringPatterns(patterns);
   lowering::populateQuantizedMatmulLoweringPatterns(patterns);

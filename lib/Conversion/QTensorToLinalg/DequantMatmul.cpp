@@ -27,6 +27,9 @@ struct DequantMatmulLowering : OpRewritePattern<DequantMatmulOp> {
   using Base::Base;
   LogicalResult matchAndRewrite(DequantMatmulOp op,
                                 PatternRewriter &rewriter) const override {
+    // Products with a gated epilogue are split first.
+    if (getGatedEpilogue(op))
+      return failure();
     Location loc = op.getLoc();
     MLIRContext *ctx = getContext();
     RankedTensorType inputType = op.getInput().getType();

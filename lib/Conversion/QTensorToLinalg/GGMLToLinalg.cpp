@@ -367,6 +367,9 @@ struct GGMLMatmulLowering : OpRewritePattern<GGMLMatmulOp> {
   using Base::Base;
   LogicalResult matchAndRewrite(GGMLMatmulOp op,
                                 PatternRewriter &rewriter) const override {
+    // Products with a gated epilogue are split first.
+    if (getGatedEpilogue(op))
+      return failure();
     MLIRContext *ctx = getContext();
     unsigned inRank = op.getInput().getType().getRank();
     unsigned numLoops = inRank + 1;

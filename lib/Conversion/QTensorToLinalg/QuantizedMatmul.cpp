@@ -100,6 +100,9 @@ struct QuantizedMatmulLowering : OpRewritePattern<QuantizedMatmulOp> {
   using Base::Base;
   LogicalResult matchAndRewrite(QuantizedMatmulOp op,
                                 PatternRewriter &rewriter) const override {
+    // Products with a gated epilogue are split first.
+    if (getGatedEpilogue(op))
+      return failure();
     Location loc = op.getLoc();
     MLIRContext *ctx = getContext();
     RankedTensorType inputType = op.getInput().getType();

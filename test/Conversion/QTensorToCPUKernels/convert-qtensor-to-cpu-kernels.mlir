@@ -412,3 +412,52 @@ func.func @w8a8_needs_int8(%q: tensor<2x64xi8>, %s: tensor<2x1xf32>,
            -> tensor<2x16xf32>
   return %y : tensor<2x16xf32>
 }
+
+// -----
+
+// A gated epilogue: the kernel's tasks write the products of all 40 rows
+// into a scratch buffer; each task's wrapper runs the task, then applies
+// the epilogue to its block (16 gate rows at 32 t, the up rows after the
+// block's count of them) on 16-lane vectors, masked to the block.
+// CHECK-LABEL: func.func @gated
+// CHECK: %[[OUT:.*]] = memref.alloc() : memref<2x20xf32>
+// CHECK: memref.copy %{{.*}}, %[[OUT]]
+// CHECK: call @[[KERNEL:__qtensor_kernel_dequant_matmul_40x32_si8_g32_sf32_gated[0-9a-fx]+_init]](
+// CHECK: func.func private @[[KERNEL]](
+// CHECK: %[[P:.*]] = memref.alloc(%{{.*}}) : memref<?x40xf32>
+// CHECK: call @[[KERNEL]]_task_epilogue(%{{.*}}, %[[P]], %{{.*}}) : (index, {{.*}}, memref<?x40xf32>, memref<?x20xf32>) -> ()
+// CHECK: func.func private @[[KERNEL]]_task_epilogue(%[[T:.*]]: index, {{.*}}, %[[PB:.*]]: memref<?x40xf32> {llvm.noalias}, %[[OB:.*]]: memref<?x20xf32> {llvm.noalias}) {
+// CHECK: call @[[KERNEL]]_task(%[[T]], {{.*}}, %[[PB]])
+// CHECK: %[[MASK:.*]] = vector.create_mask %{{.*}} : vector<16xi1>
+// CHECK: scf.for
+// CHECK: %[[G:.*]] = vector.maskedload %[[PB]]
+// CHECK: %[[U:.*]] = vector.maskedload %[[PB]]
+// CHECK: %[[I:.*]] = vector.maskedload %[[OB]]
+// CHECK: %[[M:.*]] = arith.mulf %[[G]], %[[U]] : vector<16xf32>
+// CHECK: %[[R:.*]] = arith.addf %[[M]], %[[I]] : vector<16xf32>
+// CHECK: vector.maskedstore %[[OB]][%{{.*}}], %[[MASK]], %[[R]]
+func.func @gated(%x: tensor<2x32xf32>, %q: tensor<40x32xi8>, %s: tensor<40x1xf32>, %i: tensor<2x20xf32>) -> tensor<2x20xf32> {
+  %y = qtensor.dequant_matmul %x, %q scales(%s : tensor<40x1xf32>) layout <si8, block = [1, 0]> outs(%i : tensor<2x20xf32>) gated(16) {
+  ^bb0(%g: f32, %u: f32, %o: f32):
+    %m = arith.mulf %g, %u : f32
+    %r = arith.addf %m, %o : f32
+    qtensor.yield %r : f32
+  } : tensor<2x32xf32>, tensor<40x32xi8> -> tensor<2x20xf32>
+  return %y : tensor<2x20xf32>
+}
+
+// -----
+
+// Blocks of another size than a task's 16 + 16 rows: the reference
+// lowering computes the product.
+// CHECK-LABEL: func.func @gated_block_8
+// CHECK: qtensor.dequant_matmul
+func.func @gated_block_8(%x: tensor<2x32xf32>, %q: tensor<40x32xi8>, %s: tensor<40x1xf32>, %i: tensor<2x20xf32>) -> tensor<2x20xf32> {
+  // expected-remark@+1 {{no kernel for this product (gated epilogue in blocks of 8 rows (a task is a block of 16 gate and 16 up rows))}}
+  %y = qtensor.dequant_matmul %x, %q scales(%s : tensor<40x1xf32>) layout <si8, block = [1, 0]> outs(%i : tensor<2x20xf32>) gated(8) {
+  ^bb0(%g: f32, %u: f32, %o: f32):
+    %m = arith.mulf %g, %u : f32
+    qtensor.yield %m : f32
+  } : tensor<2x32xf32>, tensor<40x32xi8> -> tensor<2x20xf32>
+  return %y : tensor<2x20xf32>
+}

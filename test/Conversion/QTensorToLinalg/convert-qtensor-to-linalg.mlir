@@ -105,3 +105,38 @@ func.func @dynamic(%x: tensor<3x16xf32>) -> (tensor<3x16xi8>, tensor<3x1xf32>) {
   %q, %s = qtensor.dynamic_quantize %x : tensor<3x16xf32> -> tensor<3x16xi8>, tensor<3x1xf32>
   return %q, %s : tensor<3x16xi8>, tensor<3x1xf32>
 }
+
+// -----
+
+// A gated epilogue: the plain product over all 40 rows into zeros, then a
+// generic that reads channel n's gate row 2 (n / 16) * 16 + n mod 16 and
+// up row (that + min(16, 20 - (n / 16) * 16)) and applies the epilogue
+// with the init.
+// CHECK-LABEL: func.func @gated
+// CHECK: %[[Z:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<2x40xf32>)
+// CHECK: %[[P:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]{{.*}} outs(%[[Z]] : tensor<2x40xf32>)
+// CHECK: linalg.generic {{.*}} ins(%arg3 : tensor<2x20xf32>) outs(%{{.*}} : tensor<2x20xf32>) {
+// CHECK-NEXT: ^bb0(%[[INIT:.*]]: f32, %{{.*}}: f32):
+// CHECK: %[[N:.*]] = linalg.index 1 : index
+// CHECK: %[[J:.*]] = arith.divui %[[N]]
+// CHECK: %[[FIRST:.*]] = arith.muli %[[J]]
+// CHECK: %[[LEFT:.*]] = arith.subi %{{.*}}, %[[FIRST]] : index
+// CHECK: %[[ROWS:.*]] = arith.minsi %{{.*}}, %[[LEFT]] : index
+// CHECK: %[[IN:.*]] = arith.remui %[[N]]
+// CHECK: %[[TWICE:.*]] = arith.muli %[[FIRST]]
+// CHECK: %[[GROW:.*]] = arith.addi %[[TWICE]], %[[IN]] : index
+// CHECK: %[[UROW:.*]] = arith.addi %[[GROW]], %[[ROWS]] : index
+// CHECK: %[[G:.*]] = tensor.extract %[[P]][%{{.*}}, %[[GROW]]]
+// CHECK: %[[U:.*]] = tensor.extract %[[P]][%{{.*}}, %[[UROW]]]
+// CHECK: %[[M:.*]] = arith.mulf %[[G]], %[[U]] : f32
+// CHECK: %[[R:.*]] = arith.addf %[[M]], %[[INIT]] : f32
+// CHECK: linalg.yield %[[R]] : f32
+func.func @gated(%x: tensor<2x32xf32>, %q: tensor<40x32xi8>, %s: tensor<40x1xf32>, %i: tensor<2x20xf32>) -> tensor<2x20xf32> {
+  %y = qtensor.dequant_matmul %x, %q scales(%s : tensor<40x1xf32>) layout <si8, block = [1, 0]> outs(%i : tensor<2x20xf32>) gated(16) {
+  ^bb0(%g: f32, %u: f32, %o: f32):
+    %m = arith.mulf %g, %u : f32
+    %r = arith.addf %m, %o : f32
+    qtensor.yield %r : f32
+  } : tensor<2x32xf32>, tensor<40x32xi8> -> tensor<2x20xf32>
+  return %y : tensor<2x20xf32>
+}

@@ -661,7 +661,8 @@ func.func @batched_init_batch(%x: tensor<?x4x64xf32>, %q: tensor<3x8x64xi8>, %s:
 
 func.func @quantized_matmul_result(%x: tensor<4x64xi8>, %sx: tensor<4x1xf32>, %w: tensor<8x64xi8>, %sw: tensor<8x1xf32>, %init: tensor<4x8xf32>) {
   // expected-error@+1 {{'qtensor.quantized_matmul' op result type 'tensor<4x9xf32>' must equal the init type 'tensor<4x8xf32>'}}
-  %0 = "qtensor.quantized_matmul"(%x, %sx, %w, %sw, %init) : (tensor<4x64xi8>, tensor<4x1xf32>, tensor<8x64xi8>, tensor<8x1xf32>, tensor<4x8xf32>) -> tensor<4x9xf32>
+  %0 = "qtensor.quantized_matmul"(%x, %sx, %w, %sw, %init) ({
+  }) : (tensor<4x64xi8>, tensor<4x1xf32>, tensor<8x64xi8>, tensor<8x1xf32>, tensor<4x8xf32>) -> tensor<4x9xf32>
   return
 }
 
@@ -1061,4 +1062,115 @@ func.func @attention_key_on_collapse(%x: tensor<1x4x2x4xf32>) -> tensor<1x4x8xf3
   // expected-error@+1 {{'qtensor.attention' = "key" belongs on a tensor.expand_shape}}
   %0 = tensor.collapse_shape %x [[0], [1], [2, 3]] {qtensor.attention = "key"} : tensor<1x4x2x4xf32> into tensor<1x4x8xf32>
   return %0 : tensor<1x4x8xf32>
+}
+
+//===----------------------------------------------------------------------===//
+// Gated epilogues of the products
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @gate_block_without_region(%x: tensor<2x4xf32>, %q: tensor<6x2xi8>, %s: tensor<6x1xf32>, %i: tensor<2x3xf32>) {
+  // expected-error@+1 {{gateBlock needs an epilogue region}}
+  %0 = qtensor.dequant_matmul %x, %q scales(%s : tensor<6x1xf32>) layout <si4, block = [1, 0], packing = lsb_first> outs(%i : tensor<2x3xf32>) {gateBlock = 16 : i64} : tensor<2x4xf32>, tensor<6x2xi8> -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @region_without_gate_block(%x: tensor<1x32xf32>, %w: tensor<64x34xi8>, %i: tensor<1x32xf32>) {
+  // expected-error@+1 {{an epilogue region needs a gateBlock}}
+  %0 = "qtensor.ggml_matmul"(%x, %w, %i) <{ggmlType = #qtensor<ggml_type q8_0>}> ({
+  ^bb0(%g: f32, %u: f32, %o: f32):
+    qtensor.yield %g : f32
+  }) : (tensor<1x32xf32>, tensor<64x34xi8>, tensor<1x32xf32>) -> tensor<1x32xf32>
+  return
+}
+
+// -----
+
+func.func @epilogue_two_blocks(%x: tensor<2x4xf32>, %q: tensor<6x2xi8>, %s: tensor<6x1xf32>, %i: tensor<2x3xf32>) {
+  // expected-error@+1 {{epilogue must be one block}}
+  %0 = qtensor.dequant_matmul %x, %q scales(%s : tensor<6x1xf32>) layout <si4, block = [1, 0], packing = lsb_first> outs(%i : tensor<2x3xf32>) gated(16) {
+  ^bb0(%g: f32, %u: f32, %o: f32):
+    qtensor.yield %g : f32
+  ^bb1:
+    %c = arith.constant 0.0 : f32
+    qtensor.yield %c : f32
+  } : tensor<2x4xf32>, tensor<6x2xi8> -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @epilogue_arguments(%x: tensor<2x4xf32>, %q: tensor<6x2xi8>, %s: tensor<6x1xf32>, %i: tensor<2x3xf32>) {
+  // expected-error@+1 {{epilogue block must take three f32 arguments (gate, up, init)}}
+  %0 = qtensor.dequant_matmul %x, %q scales(%s : tensor<6x1xf32>) layout <si4, block = [1, 0], packing = lsb_first> outs(%i : tensor<2x3xf32>) gated(16) {
+  ^bb0(%g: f32, %u: f32):
+    qtensor.yield %g : f32
+  } : tensor<2x4xf32>, tensor<6x2xi8> -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @epilogue_yield(%x: tensor<2x4xf32>, %q: tensor<6x2xi8>, %s: tensor<6x1xf32>, %i: tensor<2x3xf32>) {
+  // expected-error@+1 {{epilogue must end in qtensor.yield of one f32 value}}
+  %0 = qtensor.dequant_matmul %x, %q scales(%s : tensor<6x1xf32>) layout <si4, block = [1, 0], packing = lsb_first> outs(%i : tensor<2x3xf32>) gated(16) {
+  ^bb0(%g: f32, %u: f32, %o: f32):
+    qtensor.yield %g, %u : f32, f32
+  } : tensor<2x4xf32>, tensor<6x2xi8> -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @epilogue_op(%x: tensor<2x4xf32>, %q: tensor<6x2xi8>, %s: tensor<6x1xf32>, %i: tensor<2x3xf32>) {
+  // expected-error@+1 {{epilogue op 'tensor.empty' is not a scalar elementwise arith/math op or a constant}}
+  %0 = qtensor.dequant_matmul %x, %q scales(%s : tensor<6x1xf32>) layout <si4, block = [1, 0], packing = lsb_first> outs(%i : tensor<2x3xf32>) gated(16) {
+  ^bb0(%g: f32, %u: f32, %o: f32):
+    %e = tensor.empty() : tensor<2xf32>
+    qtensor.yield %g : f32
+  } : tensor<2x4xf32>, tensor<6x2xi8> -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @epilogue_odd_rows(%xq: tensor<2x4xi8>, %xs: tensor<2x1xf32>, %w: tensor<5x4xi8>, %ws: tensor<5x1xf32>, %i: tensor<2x3xf32>) {
+  // expected-error@+1 {{a gated epilogue needs a static, even number of weight rows, got 5}}
+  %0 = qtensor.quantized_matmul %xq, %xs, %w, %ws outs(%i : tensor<2x3xf32>) gated(16) {
+  ^bb0(%g: f32, %u: f32, %o: f32):
+    qtensor.yield %g : f32
+  } : tensor<2x4xi8>, tensor<2x1xf32>, tensor<5x4xi8>, tensor<5x1xf32> -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @epilogue_batched_weight(%x: tensor<2x3x4xf32>, %q: tensor<2x6x4xi8>, %s: tensor<2x6x1xf32>, %i: tensor<2x3x3xf32>) {
+  // expected-error@+1 {{a gated epilogue needs an [N, K] weight}}
+  %0 = qtensor.dequant_matmul %x, %q scales(%s : tensor<2x6x1xf32>) layout <si8, block = [1, 1, 0]> outs(%i : tensor<2x3x3xf32>) gated(16) {
+  ^bb0(%g: f32, %u: f32, %o: f32):
+    qtensor.yield %g : f32
+  } : tensor<2x3x4xf32>, tensor<2x6x4xi8> -> tensor<2x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @epilogue_channels(%x: tensor<1x32xf32>, %w: tensor<64x34xi8>, %i: tensor<1x64xf32>) {
+  // expected-error@+1 {{init has 64 output channels but the weight has 64 rows, gate and up, for 32}}
+  %0 = qtensor.ggml_matmul %x, %w as q8_0 outs(%i : tensor<1x64xf32>) gated(16) {
+  ^bb0(%g: f32, %u: f32, %o: f32):
+    qtensor.yield %g : f32
+  } : tensor<1x32xf32>, tensor<64x34xi8> -> tensor<1x64xf32>
+  return
+}
+
+// -----
+
+func.func @yield_outside_product() {
+  // expected-error@+1 {{'qtensor.yield' op expects parent op to be one of 'qtensor.dequant_matmul, qtensor.ggml_matmul, qtensor.quantized_matmul'}}
+  qtensor.yield
 }

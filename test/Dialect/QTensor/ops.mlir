@@ -522,3 +522,43 @@ func.func @bnb_flat_double_quant(%x: tensor<4x172xf32>, %q: tensor<258xi8>, %c: 
   %f = qtensor.fake_quant %x scales(%s11 : tensor<11xf32>) layout <f8E4M3FN, block = [64]> : tensor<4x172xf32>
   return %y, %w, %f : tensor<4x3xf32>, tensor<4x128xf32>, tensor<4x172xf32>
 }
+
+//===----------------------------------------------------------------------===//
+// Gated epilogues
+//===----------------------------------------------------------------------===//
+
+// CHECK-LABEL: func.func @gated_epilogues(
+// CHECK:         qtensor.dequant_matmul %{{.*}}, %{{.*}} scales(%{{.*}} : tensor<6x1xf32>) layout <si4, block = [1, 0], packing = lsb_first> outs(%{{.*}} : tensor<2x3xf32>) gated(16) {
+// CHECK-NEXT:    ^bb0(%[[G:.*]]: f32, %[[U:.*]]: f32, %[[I:.*]]: f32):
+// CHECK-NEXT:      %[[M:.*]] = arith.mulf %[[G]], %[[U]] : f32
+// CHECK-NEXT:      %[[A:.*]] = arith.addf %[[M]], %[[I]] : f32
+// CHECK-NEXT:      qtensor.yield %[[A]] : f32
+// CHECK-NEXT:    } : tensor<2x4xf32>, tensor<6x2xi8> -> tensor<2x3xf32>
+// CHECK:         qtensor.ggml_matmul %{{.*}}, %{{.*}} as q8_0 outs(%{{.*}} : tensor<1x32xf32>) gated(8) {
+// CHECK:         } : tensor<1x32xf32>, tensor<64x34xi8> -> tensor<1x32xf32>
+// CHECK:         qtensor.quantized_matmul {{.*}} outs(%{{.*}} : tensor<2x2xf32>) gated(2) {
+// CHECK:         } : tensor<2x4xi8>, tensor<2x1xf32>, tensor<4x4xi8>, tensor<4x1xf32> -> tensor<2x2xf32>
+func.func @gated_epilogues(%x: tensor<2x4xf32>, %q: tensor<6x2xi8>, %s: tensor<6x1xf32>, %i: tensor<2x3xf32>,
+                           %x32: tensor<1x32xf32>, %w: tensor<64x34xi8>, %i32: tensor<1x32xf32>,
+                           %xq: tensor<2x4xi8>, %xs: tensor<2x1xf32>, %wq: tensor<4x4xi8>, %ws: tensor<4x1xf32>, %i2: tensor<2x2xf32>)
+    -> (tensor<2x3xf32>, tensor<1x32xf32>, tensor<2x2xf32>) {
+  %a = qtensor.dequant_matmul %x, %q scales(%s : tensor<6x1xf32>) layout <si4, block = [1, 0], packing = lsb_first> outs(%i : tensor<2x3xf32>) gated(16) {
+  ^bb0(%g: f32, %u: f32, %o: f32):
+    %m = arith.mulf %g, %u : f32
+    %r = arith.addf %m, %o : f32
+    qtensor.yield %r : f32
+  } : tensor<2x4xf32>, tensor<6x2xi8> -> tensor<2x3xf32>
+  %b = qtensor.ggml_matmul %x32, %w as q8_0 outs(%i32 : tensor<1x32xf32>) gated(8) {
+  ^bb0(%g: f32, %u: f32, %o: f32):
+    %m = arith.mulf %g, %u : f32
+    qtensor.yield %m : f32
+  } : tensor<1x32xf32>, tensor<64x34xi8> -> tensor<1x32xf32>
+  %c = qtensor.quantized_matmul %xq, %xs, %wq, %ws outs(%i2 : tensor<2x2xf32>) gated(2) {
+  ^bb0(%g: f32, %u: f32, %o: f32):
+    %n = arith.negf %g : f32
+    %e = math.exp %n : f32
+    %m = arith.mulf %e, %u : f32
+    qtensor.yield %m : f32
+  } : tensor<2x4xi8>, tensor<2x1xf32>, tensor<4x4xi8>, tensor<4x1xf32> -> tensor<2x2xf32>
+  return %a, %b, %c : tensor<2x3xf32>, tensor<1x32xf32>, tensor<2x2xf32>
+}

@@ -9,6 +9,7 @@
 #include "quant/Dialect/QTensor/IR/QTensorAttrs.h"
 #include "quant/Dialect/QTensor/IR/QTensorOps.h"
 
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "llvm/ADT/TypeSwitch.h"

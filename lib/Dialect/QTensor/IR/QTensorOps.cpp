@@ -8,8 +8,11 @@
 #include "quant/Dialect/QTensor/IR/QTensorOps.h"
 #include "quant/Numerics/GGMLTypes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
 using namespace mlir::qtensor;
@@ -31,6 +34,13 @@ static std::string shapeString(ArrayRef<int64_t> shape) {
 
 static std::string dimString(int64_t d) {
   return ShapedType::isDynamic(d) ? "?" : std::to_string(d);
+}
+
+/// The output channels of a weight with `rows` rows, for a diagnostic.
+static std::string channelsString(int64_t rows, int64_t channels) {
+  if (rows == channels)
+    return dimString(rows);
+  return dimString(rows) + " rows, gate and up, for " + dimString(channels);
 }
 
 static bool dimsCompatible(int64_t a, int64_t b) {
@@ -202,6 +212,88 @@ LogicalResult DequantizeOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// Gated epilogues of the products
+//===----------------------------------------------------------------------===//
+
+Block *mlir::qtensor::getGatedEpilogue(Operation *product) {
+  if (!isa<DequantMatmulOp, GGMLMatmulOp, QuantizedMatmulOp>(product) ||
+      product->getRegion(0).empty())
+    return nullptr;
+  return &product->getRegion(0).front();
+}
+
+int64_t mlir::qtensor::getGateBlock(Operation *product) {
+  std::optional<uint64_t> block =
+      llvm::TypeSwitch<Operation *, std::optional<uint64_t>>(product)
+          .Case<DequantMatmulOp, GGMLMatmulOp, QuantizedMatmulOp>(
+              [](auto op) { return op.getGateBlock(); })
+          .Default([](Operation *) { return std::nullopt; });
+  return block ? int64_t(*block) : 0;
+}
+
+void mlir::qtensor::setGateBlock(Operation *product, int64_t block) {
+  IntegerAttr attr;
+  if (block > 0)
+    attr = IntegerAttr::get(IntegerType::get(product->getContext(), 64), block);
+  llvm::TypeSwitch<Operation *>(product)
+      .Case<DequantMatmulOp, GGMLMatmulOp, QuantizedMatmulOp>(
+          [&](auto op) { op.setGateBlockAttr(attr); });
+}
+
+int64_t mlir::qtensor::gatedWeightRow(int64_t channel, int64_t channels,
+                                      int64_t block, bool up) {
+  int64_t first = channel / block * block;
+  int64_t rows = std::min(block, channels - first);
+  return 2 * first + (up ? rows : 0) + channel % block;
+}
+
+/// Checks the epilogue of product `op`, whose weight has `weightRows` rows,
+/// and sets `channels` to the output channels its init must have.
+static LogicalResult verifyGatedEpilogue(Operation *op, int64_t weightRows,
+                                         int64_t &channels) {
+  channels = weightRows;
+  Region &region = op->getRegion(0);
+  int64_t block = getGateBlock(op);
+  if (region.empty() && block == 0)
+    return success();
+  if (region.empty())
+    return op->emitOpError("gateBlock needs an epilogue region");
+  if (block == 0)
+    return op->emitOpError("an epilogue region needs a gateBlock");
+  if (!region.hasOneBlock())
+    return op->emitOpError("epilogue must be one block");
+  Block &body = region.front();
+  Type f32 = Float32Type::get(op->getContext());
+  if (body.getNumArguments() != 3 ||
+      llvm::any_of(body.getArgumentTypes(), [&](Type t) { return t != f32; }))
+    return op->emitOpError("epilogue block must take three f32 arguments "
+                           "(gate, up, init)");
+  auto yield = dyn_cast<YieldOp>(body.getTerminator());
+  if (!yield || yield.getValues().size() != 1 ||
+      yield.getValues()[0].getType() != f32)
+    return op->emitOpError("epilogue must end in qtensor.yield of one f32 "
+                           "value");
+  for (Operation &inner : body.without_terminator()) {
+    bool scalar = llvm::all_of(inner.getResultTypes(),
+                               [](Type t) { return t.isIntOrIndexOrFloat(); });
+    bool elementwise =
+        inner.hasTrait<OpTrait::Elementwise>() &&
+        isa<arith::ArithDialect, math::MathDialect>(inner.getDialect()) &&
+        inner.getNumRegions() == 0;
+    if (!scalar || (!elementwise && !isa<arith::ConstantOp>(inner)))
+      return op->emitOpError("epilogue op '")
+             << inner.getName()
+             << "' is not a scalar elementwise arith/math op or a constant";
+  }
+  if (ShapedType::isDynamic(weightRows) || weightRows % 2 != 0)
+    return op->emitOpError("a gated epilogue needs a static, even number of "
+                           "weight rows, got ")
+           << dimString(weightRows);
+  channels = weightRows / 2;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // DequantMatmulOp
 //===----------------------------------------------------------------------===//
 
@@ -251,9 +343,15 @@ LogicalResult DequantMatmulOp::verify() {
              << shapeString(initShape) << " differ outside the last dimension";
   SmallVector<int64_t> weightShape = getWeightShape();
   int64_t n = weightShape[weightRank - 2];
-  if (!dimsCompatible(initShape.back(), n))
+  if (getGatedEpilogue(*this) && storageType.getRank() != 2)
+    return emitOpError("a gated epilogue needs an [N, K] weight");
+  int64_t channels;
+  if (failed(verifyGatedEpilogue(*this, n, channels)))
+    return failure();
+  if (!dimsCompatible(initShape.back(), channels))
     return emitOpError("init has ")
-           << initShape.back() << " output channels but the weight has " << n;
+           << initShape.back() << " output channels but the weight has "
+           << channelsString(n, channels);
   if (weightRank == 3 && (!dimsCompatible(inShape[0], weightShape[0]) ||
                           !dimsCompatible(initShape[0], weightShape[0])))
     return emitOpError("input batch ")
@@ -348,10 +446,13 @@ LogicalResult QuantizedMatmulOp::verify() {
     return emitOpError("weight [N, K] = ")
            << shapeString(weightShape) << " needs a static K equal to the "
            << "input's last dimension " << dimString(inShape.back());
-  if (!dimsCompatible(initShape.back(), n))
-    return emitOpError("init has ")
-           << dimString(initShape.back())
-           << " output channels but the weight has " << dimString(n);
+  int64_t channels;
+  if (failed(verifyGatedEpilogue(*this, n, channels)))
+    return failure();
+  if (!dimsCompatible(initShape.back(), channels))
+    return emitOpError("init has ") << dimString(initShape.back())
+                                    << " output channels but the weight has "
+                                    << channelsString(n, channels);
   SmallVector<int64_t> perToken(inShape);
   perToken.back() = 1;
   bool perTensor = xScaleShape.size() == inShape.size() &&
@@ -439,10 +540,13 @@ LogicalResult GGMLMatmulOp::verify() {
   if (failed(verifyProductShapes(*this, getInput().getType(),
                                  getInit().getType(), getResult().getType())))
     return failure();
-  if (!dimsCompatible(initShape.back(), storage[0]))
-    return emitOpError("init has ")
-           << dimString(initShape.back())
-           << " output channels but the weight has " << dimString(storage[0]);
+  int64_t channels;
+  if (failed(verifyGatedEpilogue(*this, storage[0], channels)))
+    return failure();
+  if (!dimsCompatible(initShape.back(), channels))
+    return emitOpError("init has ") << dimString(initShape.back())
+                                    << " output channels but the weight has "
+                                    << channelsString(storage[0], channels);
   return verifyGGMLRow(*this, getGgmlType(), inShape.back(), storage[1]);
 }
 

@@ -85,7 +85,8 @@ def QTensor_Dialect : Dialect {
     void registerAttributes();
   }];
   let dependentDialects = ["::mlir::tensor::TensorDialect",
-                           "::mlir::arith::ArithDialect"];
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect"];
 }
 
 // The enums below are defined once, in C++, by the numerics library

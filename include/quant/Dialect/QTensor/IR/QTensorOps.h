@@ -19,4 +19,28 @@
 #define GET_OP_CLASSES
 #include "quant/Dialect/QTensor/IR/QTensorOps.h.inc"
 
+namespace mlir {
+namespace qtensor {
+
+/// The block of the gated epilogue of a quantized product (dequant_matmul,
+/// ggml_matmul, quantized_matmul): arguments (gate, up, init), ending in
+/// qtensor.yield; null when the product has none.
+Block *getGatedEpilogue(Operation *product);
+
+/// Rows per block of the interleaved gate and up weights of a product with
+/// a gated epilogue; 0 without one.
+int64_t getGateBlock(Operation *product);
+
+/// Sets (`block` > 0) or removes (0) the gate block of a quantized product.
+void setGateBlock(Operation *product, int64_t block);
+
+/// Output channel `channel` of the gate (`up` false) or up product within
+/// the 2 x `channels` interleaved rows of a gated weight with blocks of
+/// `block` rows.
+int64_t gatedWeightRow(int64_t channel, int64_t channels, int64_t block,
+                       bool up);
+
+} // namespace qtensor
+} // namespace mlir
+
 #endif // QUANT_DIALECT_QTENSOR_IR_QTENSOROPS_H

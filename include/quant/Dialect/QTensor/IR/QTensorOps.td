@@ -65,6 +65,34 @@ defvar quantNumerics = [{
     time with exactly that, so its codes are bitsandbytes'.)
 }];
 
+defvar gatedEpilogue = [{
+
+    **Gated epilogue** (optional). With `gated(B)` and an `epilogue`
+    region, the weight holds two products of the same input, a gate `G`
+    and an up projection `U`, each with `N` output channels, their rows
+    interleaved in blocks of `B`: block `j` is rows `j B .. j B + b - 1`
+    of `G` followed by the same rows of `U`, where `b = min(B, N - j B)`
+    (the last block may be short). The weight has `2 N` rows and `init`
+    and the result have `N` channels:
+
+    ```
+    p[.., r]   = input · dequant(W)[r]ᵀ      (no init; r < 2 N)
+    g[.., n]   = p[.., 2 B (n / B) + n mod B]
+    u[.., n]   = p[.., 2 B (n / B) + b + n mod B]
+    result[.., n] = epilogue(g[.., n], u[.., n], init[.., n])
+    ```
+
+    The region takes the three f32 scalars (gate, up, init) and yields the
+    result with `qtensor.yield`; it holds only elementwise `arith`/`math`
+    ops and constants (`--quant-fuse-epilogue` moves a SwiGLU
+    `silu(gate) * up` here). Lowerings apply it to each output while the
+    products are in registers or cache, so that the `2 N` products never
+    make a trip through memory; the interleaving puts the gate and up rows
+    of a channel block in the same task. Each `p` is the product the op
+    computes without an epilogue, bit for bit, so the result equals the
+    unfused products followed by the region's ops.
+}];
+
 def QTensor_QuantizeOp : QTensor_Op<"quantize", [Pure]> {
   let summary = "Quantize a float tensor into codes";
   let description = !strconcat([{
@@ -147,9 +175,9 @@ def QTensor_DequantizeOp : QTensor_Op<"dequantize",
 }
 
 def QTensor_DequantMatmulOp : QTensor_Op<"dequant_matmul",
-    [Pure, AttrSizedOperandSegments]> {
+    [Pure, AttrSizedOperandSegments, IsolatedFromAbove]> {
   let summary = "Matrix product with a quantized weight, decoded on the fly";
-  let description = [{
+  let description = !strconcat([{
     Computes `result = init + input · dequant(W)ᵀ` where the weight `W` is
     stored output-channel-major, `[N, K]` (the `torch.nn.Linear` and GGUF
     convention), or `[B, N, K]` for a batch of weights. Blocks of the layout
@@ -176,7 +204,9 @@ def QTensor_DequantMatmulOp : QTensor_Op<"dequant_matmul",
            outs(%init : tensor<4x8xf32>)
            : tensor<4x64xf32>, tensor<8x32xi8> -> tensor<4x8xf32>
     ```
-  }];
+
+    A gated epilogue needs an `[N, K]` weight without flat blocks.
+  }], gatedEpilogue);
   let arguments = (ins
     QTensor_FloatTensor:$input,
     QTensor_Storage:$storage,
@@ -184,13 +214,25 @@ def QTensor_DequantMatmulOp : QTensor_Op<"dequant_matmul",
     Optional<QTensor_ZeroPointTensor>:$zeroPoints,
     Optional<QTensor_GroupIndex>:$groupIndex,
     QTensor_FloatTensor:$init,
-    QTensor_LayoutAttr:$layout);
+    QTensor_LayoutAttr:$layout,
+    OptionalAttr<ConfinedAttr<I64Attr, [IntPositive]>>:$gateBlock);
   let results = (outs QTensor_FloatTensor:$result);
+  let regions = (region AnyRegion:$epilogue);
+  let builders = [
+    OpBuilder<(ins "::mlir::Type":$result, "::mlir::Value":$input,
+                   "::mlir::Value":$storage, "::mlir::Value":$scales,
+                   "::mlir::Value":$zeroPoints, "::mlir::Value":$groupIndex,
+                   "::mlir::Value":$init, "LayoutAttr":$layout), [{
+      build($_builder, $_state, result, input, storage, scales, zeroPoints,
+            groupIndex, init, layout, /*gateBlock=*/nullptr);
+    }]>
+  ];
   let assemblyFormat = [{
     $input `,` $storage `scales` `(` $scales `:` type($scales) `)`
     (`zero_points` `(` $zeroPoints^ `:` type($zeroPoints) `)`)?
     (`group_index` `(` $groupIndex^ `:` type($groupIndex) `)`)?
-    `layout` $layout `outs` `(` $init `:` type($init) `)` attr-dict
+    `layout` $layout `outs` `(` $init `:` type($init) `)`
+    (`gated` `(` $gateBlock^ `)` $epilogue)? attr-dict
     `:` type($input) `,` type($storage) `->` type($result)
   }];
   let hasVerifier = 1;
@@ -270,9 +312,10 @@ def QTensor_DynamicQuantizeOp : QTensor_Op<"dynamic_quantize", [Pure]> {
   }];
 }
 
-def QTensor_QuantizedMatmulOp : QTensor_Op<"quantized_matmul", [Pure]> {
+def QTensor_QuantizedMatmulOp : QTensor_Op<"quantized_matmul",
+    [Pure, IsolatedFromAbove]> {
   let summary = "Integer matrix product of quantized activations and weights";
-  let description = [{
+  let description = !strconcat([{
     Computes `result = init + dequant(input) · dequant(W)ᵀ` where both
     operands are signed 8-bit codes with symmetric scales, the way W8A8
     kernels do it: the products are accumulated exactly in i32 and the
@@ -300,17 +343,28 @@ def QTensor_QuantizedMatmulOp : QTensor_Op<"quantized_matmul", [Pure]> {
            : tensor<4x64xi8>, tensor<4x1xf32>, tensor<8x64xi8>, tensor<8x1xf32>
              -> tensor<4x8xf32>
     ```
-  }];
+  }], gatedEpilogue);
   let arguments = (ins
     RankedTensorOf<[I8]>:$input,
     RankedTensorOf<[F32]>:$inputScales,
     2DTensorOf<[I8]>:$weight,
     2DTensorOf<[F32]>:$weightScales,
-    RankedTensorOf<[F32]>:$init);
+    RankedTensorOf<[F32]>:$init,
+    OptionalAttr<ConfinedAttr<I64Attr, [IntPositive]>>:$gateBlock);
   let results = (outs RankedTensorOf<[F32]>:$result);
+  let regions = (region AnyRegion:$epilogue);
+  let builders = [
+    OpBuilder<(ins "::mlir::Type":$result, "::mlir::Value":$input,
+                   "::mlir::Value":$inputScales, "::mlir::Value":$weight,
+                   "::mlir::Value":$weightScales, "::mlir::Value":$init), [{
+      build($_builder, $_state, result, input, inputScales, weight,
+            weightScales, init, /*gateBlock=*/nullptr);
+    }]>
+  ];
   let assemblyFormat = [{
     $input `,` $inputScales `,` $weight `,` $weightScales
-    `outs` `(` $init `:` type($init) `)` attr-dict
+    `outs` `(` $init `:` type($init) `)`
+    (`gated` `(` $gateBlock^ `)` $epilogue)? attr-dict
     `:` type($input) `,` type($inputScales) `,` type($weight) `,`
         type($weightScales) `->` type($result)
   }];
@@ -336,7 +390,8 @@ def QTensor_GGMLDequantizeOp : QTensor_Op<"ggml_dequantize", [Pure]> {
   let hasVerifier = 1;
 }
 
-def QTensor_GGMLMatmulOp : QTensor_Op<"ggml_matmul", [Pure]> {
+def QTensor_GGMLMatmulOp : QTensor_Op<"ggml_matmul",
+    [Pure, IsolatedFromAbove]> {
   let summary = "Matrix product with a weight in ggml blocks";
   let description = !strconcat([{
     Computes `result = init + input · dequant(W)ᵀ` for a weight `W` of shape
@@ -351,15 +406,26 @@ def QTensor_GGMLMatmulOp : QTensor_Op<"ggml_matmul", [Pure]> {
     %y = qtensor.ggml_matmul %x, %blocks as q8_0 outs(%init : tensor<4x8xf32>)
            : tensor<4x64xf32>, tensor<8x68xi8> -> tensor<4x8xf32>
     ```
-  }], ggmlBlocks);
+  }], ggmlBlocks, gatedEpilogue);
   let arguments = (ins
     RankedTensorOf<[F32]>:$input,
     2DTensorOf<[I8]>:$storage,
     QTensor_GGMLTypeAttr:$ggmlType,
-    RankedTensorOf<[F32]>:$init);
+    RankedTensorOf<[F32]>:$init,
+    OptionalAttr<ConfinedAttr<I64Attr, [IntPositive]>>:$gateBlock);
   let results = (outs RankedTensorOf<[F32]>:$result);
+  let regions = (region AnyRegion:$epilogue);
+  let builders = [
+    OpBuilder<(ins "::mlir::Type":$result, "::mlir::Value":$input,
+                   "::mlir::Value":$storage, "GGMLTypeAttr":$ggmlType,
+                   "::mlir::Value":$init), [{
+      build($_builder, $_state, result, input, storage, ggmlType, init,
+            /*gateBlock=*/nullptr);
+    }]>
+  ];
   let assemblyFormat = [{
     $input `,` $storage `as` custom<GGMLType>($ggmlType) `outs` `(` $init `:` type($init) `)`
+    (`gated` `(` $gateBlock^ `)` $epilogue)?
     attr-dict `:` type($input) `,` type($storage) `->` type($result)
   }];
   let extraClassDeclaration = [{
@@ -370,6 +436,22 @@ def QTensor_GGMLMatmulOp : QTensor_Op<"ggml_matmul", [Pure]> {
     }
   }];
   let hasVerifier = 1;
+}
+
+def QTensor_YieldOp : QTensor_Op<"yield", [Pure, Terminator,
+    ParentOneOf<["DequantMatmulOp", "GGMLMatmulOp", "QuantizedMatmulOp"]>]> {
+  let summary = "Ends a product's epilogue with its result element";
+  let description = [{
+    The terminator of the `epilogue` region of `qtensor.dequant_matmul`,
+    `qtensor.ggml_matmul` and `qtensor.quantized_matmul`: yields the
+    result element computed from the gate, up and init elements.
+
+    ```mlir
+    qtensor.yield %r : f32
+    ```
+  }];
+  let arguments = (ins Variadic<AnyType>:$values);
+  let assemblyFormat = "attr-dict ($values^ `:` type($values))?";
 }
 
 #endif // QUANT_DIALECT_QTENSOR_IR_QTENSOROPS_TD
