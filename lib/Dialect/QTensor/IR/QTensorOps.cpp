@@ -240,13 +240,6 @@ void mlir::qtensor::setGateBlock(Operation *product, int64_t block) {
           [&](auto op) { op.setGateBlockAttr(attr); });
 }
 
-int64_t mlir::qtensor::gatedWeightRow(int64_t channel, int64_t channels,
-                                      int64_t block, bool up) {
-  int64_t first = channel / block * block;
-  int64_t rows = std::min(block, channels - first);
-  return 2 * first + (up ? rows : 0) + channel % block;
-}
-
 /// Checks the epilogue of product `op`, whose weight has `weightRows` rows,
 /// and sets `channels` to the output channels its init must have.
 static LogicalResult verifyGatedEpilogue(Operation *op, int64_t weightRows,

@@ -34,12 +34,6 @@ int64_t getGateBlock(Operation *product);
 /// Sets (`block` > 0) or removes (0) the gate block of a quantized product.
 void setGateBlock(Operation *product, int64_t block);
 
-/// Output channel `channel` of the gate (`up` false) or up product within
-/// the 2 x `channels` interleaved rows of a gated weight with blocks of
-/// `block` rows.
-int64_t gatedWeightRow(int64_t channel, int64_t channels, int64_t block,
-                       bool up);
-
 } // namespace qtensor
 } // namespace mlir
 
