@@ -59,13 +59,11 @@ Operation *soleProductOf(Value value, Operation *user, bool includeW8A8) {
   return product;
 }
 
-/// The init operand of a product op.
+/// The init operand of a dequant_matmul or ggml_matmul.
 OpOperand &initOperand(Operation *product) {
   if (auto dequant = dyn_cast<DequantMatmulOp>(product))
     return dequant.getInitMutable();
-  if (auto ggml = dyn_cast<GGMLMatmulOp>(product))
-    return ggml.getInitMutable();
-  return cast<QuantizedMatmulOp>(product).getInitMutable();
+  return cast<GGMLMatmulOp>(product).getInitMutable();
 }
 
 /// `a + b` of a product with a zero init and another operand becomes the
@@ -133,21 +131,6 @@ bool absorbAddition(linalg::GenericOp generic) {
   return false;
 }
 
-/// Whether `body` (a generic's block) holds only scalar elementwise arith /
-/// math ops and constants, which a gated epilogue may carry.
-bool isScalarElementwiseBody(Block *body) {
-  for (Operation &op : body->without_terminator()) {
-    bool scalar = llvm::all_of(op.getResultTypes(),
-                               [](Type t) { return t.isIntOrIndexOrFloat(); });
-    bool elementwise =
-        op.hasTrait<OpTrait::Elementwise>() && op.getNumRegions() == 0 &&
-        isa<arith::ArithDialect, math::MathDialect>(op.getDialect());
-    if (!scalar || (!elementwise && !isa<arith::ConstantOp>(op)))
-      return false;
-  }
-  return true;
-}
-
 /// `f(gate, up)` of two products of the same input with weights of the same
 /// form becomes one product over their rows interleaved in blocks of
 /// `block`, whose epilogue is `f`.
@@ -160,7 +143,7 @@ bool fuseGating(linalg::GenericOp generic, int64_t block) {
   Type f32 = Float32Type::get(generic.getContext());
   if (llvm::any_of(body->getArgumentTypes(),
                    [&](Type t) { return t != f32; }) ||
-      !isScalarElementwiseBody(body))
+      !llvm::all_of(body->without_terminator(), isGatedEpilogueOp))
     return false;
   Operation *gate = soleProductOf(generic.getDpsInputs()[0], generic, true);
   Operation *up = soleProductOf(generic.getDpsInputs()[1], generic, true);

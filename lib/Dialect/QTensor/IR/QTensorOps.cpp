@@ -240,6 +240,16 @@ void mlir::qtensor::setGateBlock(Operation *product, int64_t block) {
           [&](auto op) { op.setGateBlockAttr(attr); });
 }
 
+bool mlir::qtensor::isGatedEpilogueOp(Operation &op) {
+  bool scalar = llvm::all_of(op.getResultTypes(),
+                             [](Type t) { return t.isIntOrIndexOrFloat(); });
+  bool elementwise =
+      op.hasTrait<OpTrait::Elementwise>() &&
+      isa<arith::ArithDialect, math::MathDialect>(op.getDialect()) &&
+      op.getNumRegions() == 0;
+  return scalar && (elementwise || isa<arith::ConstantOp>(op));
+}
+
 /// Checks the epilogue of product `op`, whose weight has `weightRows` rows,
 /// and sets `channels` to the output channels its init must have.
 static LogicalResult verifyGatedEpilogue(Operation *op, int64_t weightRows,
@@ -267,13 +277,7 @@ static LogicalResult verifyGatedEpilogue(Operation *op, int64_t weightRows,
     return op->emitOpError("epilogue must end in qtensor.yield of one f32 "
                            "value");
   for (Operation &inner : body.without_terminator()) {
-    bool scalar = llvm::all_of(inner.getResultTypes(),
-                               [](Type t) { return t.isIntOrIndexOrFloat(); });
-    bool elementwise =
-        inner.hasTrait<OpTrait::Elementwise>() &&
-        isa<arith::ArithDialect, math::MathDialect>(inner.getDialect()) &&
-        inner.getNumRegions() == 0;
-    if (!scalar || (!elementwise && !isa<arith::ConstantOp>(inner)))
+    if (!isGatedEpilogueOp(inner))
       return op->emitOpError("epilogue op '")
              << inner.getName()
              << "' is not a scalar elementwise arith/math op or a constant";

@@ -63,9 +63,10 @@ Operation *mlir::qtensor::decomposeGatedEpilogue(RewriterBase &rewriter,
   int64_t channels = resultType.getShape().back();
   unsigned rank = resultType.getRank();
 
-  // The plain product over all rows, into zeros.
-  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(
-      rewriter, loc, product->getOperand(product->getNumOperands() - 1));
+  // The plain product over all rows, into zeros. Every product's init is
+  // its last operand.
+  Value init = product->getOperand(product->getNumOperands() - 1);
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(rewriter, loc, init);
   sizes.back() = rewriter.getIndexAttr(2 * channels);
   Value empty =
       tensor::EmptyOp::create(rewriter, loc, sizes, rewriter.getF32Type());
@@ -73,7 +74,6 @@ Operation *mlir::qtensor::decomposeGatedEpilogue(RewriterBase &rewriter,
       arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(0.0f));
   Value zeros = linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0);
   IRMapping mapping;
-  Value init = product->getOperand(product->getNumOperands() - 1);
   mapping.map(init, zeros);
   Operation *plain = rewriter.cloneWithoutRegions(*product, mapping);
   setGateBlock(plain, 0);

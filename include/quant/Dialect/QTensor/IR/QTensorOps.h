@@ -31,6 +31,10 @@ Block *getGatedEpilogue(Operation *product);
 /// a gated epilogue; 0 without one.
 int64_t getGateBlock(Operation *product);
 
+/// Whether `op` may stand in a gated epilogue: a scalar elementwise arith or
+/// math op, or a constant (the lowerings recreate it on vectors).
+bool isGatedEpilogueOp(Operation &op);
+
 /// Sets (`block` > 0) or removes (0) the gate block of a quantized product.
 void setGateBlock(Operation *product, int64_t block);
 
